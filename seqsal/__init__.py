@@ -1,0 +1,19 @@
+"""seqsal: which bases made the model say that?
+
+Data contract (kept equal to DESIGN.md)
+---------------------------------------
+- Coordinates are 0-based, half-open (BED) everywhere; only what a person reads in IGV
+  is 1-based. Every region keeps its ``name`` through every stage.
+- One-hot sequences are ``uint8`` arrays of shape ``(N, 4, L)`` in ACGT order. ``N`` and
+  the other IUPAC codes encode as all-zero columns; lowercase bases are upper-cased.
+- A ``-`` strand region is reverse-complemented when encoded; its attributions are mapped
+  back to the ``+`` strand when written to genome tracks.
+- Attributions: ``hyp`` ``(N, 4, L)`` hypothetical contributions and ``attr`` ``(N, L)``
+  actual contributions, ``attr = (hyp * X).sum(axis=1)``, taken w.r.t. the model's
+  pre-activation output (the logit) by default.
+- A model checkpoint is a plain dict (architecture name, hyperparameters, ``state_dict``,
+  input length, alphabet, targets, task types, metrics, seqsal version) that loads with
+  ``torch.load(..., weights_only=True)``.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,71 @@
+"""Writers for what people open: bigWig and BED tracks, the IGV session."""
+
+from __future__ import annotations
+
+import os
+from xml.sax.saxutils import quoteattr
+
+import numpy as np
+import pandas as pd
+
+from .io import atomic_path, write_text
+
+
+def write_bigwig(track: pd.DataFrame, sizes: dict, path) -> None:
+    """Write a per-base track (``chrom, start, value``) as bigWig, atomically.
+
+    Parameters
+    ----------
+    track : pandas.DataFrame
+        One row per base, sorted by contig (in the order of ``sizes``) then start.
+    sizes : dict
+        ``{contig: length}`` of the reference, in order: the bigWig's header.
+    path : str or Path
+    """
+    import pyBigWig
+
+    with atomic_path(path) as tmp:
+        bw = pyBigWig.open(tmp, "w")
+        bw.addHeader([(chrom, int(length)) for chrom, length in sizes.items()], maxZooms=10)
+        for chrom, group in track.groupby("chrom", sort=False):
+            starts = group["start"].to_numpy(np.int64)
+            bw.addEntries([chrom] * len(starts), starts.tolist(), ends=(starts + 1).tolist(),
+                          values=group["value"].to_numpy(np.float64).tolist())
+        bw.close()
+
+
+def write_bed(bed: pd.DataFrame, path, *, track_line: str | None = None) -> None:
+    """Write a BED DataFrame with at most one ``track`` line, atomically."""
+    header = f"{track_line}\n" if track_line else ""
+    write_text(header + bed.to_csv(sep="\t", header=False, index=False, lineterminator="\n"), path)
+
+
+def igv_session(*, genome, tracks: list, locus: str, folder) -> str:
+    """An IGV desktop session (XML) with paths relative to ``folder``.
+
+    Parameters
+    ----------
+    genome : str or Path
+        The reference FASTA.
+    tracks : list of dict
+        Each with ``path`` and ``name``, optionally ``color``, ``altColor``, ``renderer``.
+    locus : str
+        Where IGV opens, ``chrom:start-end`` (1-based, as IGV reads it).
+    folder : str or Path
+        Where the session file lives; paths are written relative to it.
+    """
+    def rel(path):
+        return os.path.relpath(os.path.abspath(path), os.path.abspath(folder))
+
+    resources = "\n".join(f"    <Resource path={quoteattr(rel(t['path']))}/>" for t in tracks)
+    entries = []
+    for t in tracks:
+        attrs = {"id": rel(t["path"]), "name": t["name"], "autoScale": "true",
+                 "visible": "true", **{k: t[k] for k in ("color", "altColor", "renderer") if k in t}}
+        entries.append("    <Track " + " ".join(f"{k}={quoteattr(str(v))}" for k, v in attrs.items()) + "/>")
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
+        f"<Session genome={quoteattr(rel(genome))} locus={quoteattr(locus)} version=\"8\">\n"
+        f"  <Resources>\n{resources}\n  </Resources>\n"
+        '  <Panel name="DataPanel">\n' + "\n".join(entries) + "\n  </Panel>\n</Session>\n"
+    )

@@ -1,0 +1,271 @@
+"""Group seqlets into motifs, build their PPMs and CWMs, and name them with TOMTOM.
+
+Seqlets are clustered on their contribution matrices (``hyp * X`` around each seqlet)
+with a cosine similarity maximised over shifts and both strands: a greedy pass seeds
+clusters from the strongest seqlets, then a few k-means-style rounds re-align members
+to their centroid, merge near-duplicate clusters and drop clusters with too few members.
+Each motif's PPM (aligned sequences) and CWM (aligned contributions) are trimmed to the
+span where the CWM carries weight, and the PPM is matched to a motif database with
+memelite's TOMTOM; a motif with no match at q < ``max_q`` is reported as novel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .encode import reverse_complement
+from .seqlets import benjamini_hochberg
+
+
+def extract_windows(arrays: np.ndarray, region_index, offset, *, width: int) -> np.ndarray:
+    """Cut ``(N, 4, L)`` arrays at ``[offset, offset + width)``, zero-padded at the edges."""
+    length = arrays.shape[-1]
+    pad = np.pad(arrays, ((0, 0), (0, 0), (width, width)))
+    columns = np.asarray(offset)[:, None] + width + np.arange(width)[None, :]
+    columns = np.clip(columns, 0, length + 2 * width - 1)
+    return pad[np.asarray(region_index)[:, None, None], np.arange(4)[None, :, None],
+               columns[:, None, :]]
+
+
+def _aligned_similarity(windows: np.ndarray, centroids: np.ndarray, max_shift: int):
+    """Best cosine similarity of each window to each centroid over shifts and strands.
+
+    Returns arrays of shape (n, k): similarity, shift and strand (0 = as is, 1 = reverse
+    complement) of the best alignment.
+    """
+    n, _, width = windows.shape
+    both = np.stack([windows, reverse_complement(windows)], axis=1)  # (n, 2, 4, W)
+    padded = np.pad(both, ((0, 0), (0, 0), (0, 0), (max_shift, max_shift)))
+    c_norm = np.linalg.norm(centroids.reshape(len(centroids), -1), axis=1) + 1e-12
+    best = np.full((n, len(centroids)), -np.inf)
+    best_shift = np.zeros((n, len(centroids)), dtype=int)
+    best_strand = np.zeros((n, len(centroids)), dtype=int)
+    for s in range(-max_shift, max_shift + 1):
+        view = padded[..., max_shift + s : max_shift + s + width]  # (n, 2, 4, W)
+        norms = np.linalg.norm(view.reshape(n, 2, -1), axis=2) + 1e-12
+        sim = np.einsum("nsaw,kaw->nsk", view, centroids) / norms[..., None] / c_norm
+        strand = sim.argmax(axis=1)
+        value = sim.max(axis=1)
+        better = value > best
+        best = np.where(better, value, best)
+        best_shift = np.where(better, s, best_shift)
+        best_strand = np.where(better, strand, best_strand)
+    return best, best_shift, best_strand
+
+
+def _align(windows, shift, strand, max_shift):
+    """Apply per-window strand flips and shifts, as found by :func:`_aligned_similarity`."""
+    width = windows.shape[-1]
+    oriented = np.where(strand[:, None, None] == 1, reverse_complement(windows), windows)
+    padded = np.pad(oriented, ((0, 0), (0, 0), (max_shift, max_shift)))
+    columns = max_shift + shift[:, None] + np.arange(width)[None, :]
+    return np.take_along_axis(padded, columns[:, None, :].repeat(4, axis=1), axis=2)
+
+
+def _seed_centroids(windows, order, *, min_similarity, max_shift, max_motifs):
+    centroids = [windows[order[0]]]
+    for i in order[1:]:
+        sim, _, _ = _aligned_similarity(windows[i : i + 1], np.stack(centroids), max_shift)
+        if sim.max() < min_similarity and len(centroids) < max_motifs:
+            centroids.append(windows[i])
+    return np.stack(centroids)
+
+
+def cluster_seqlets(windows: np.ndarray, strength: np.ndarray, *, min_similarity: float = 0.6,
+                    merge_similarity: float = 0.8, max_shift: int = 5, max_motifs: int = 20,
+                    min_seqlets: int = 20, n_iter: int = 5):
+    """Cluster seqlet contribution windows into motifs.
+
+    Parameters
+    ----------
+    windows : numpy.ndarray, shape=(n, 4, W)
+        Each seqlet's contributions (``hyp * X``) with flanks.
+    strength : numpy.ndarray, shape=(n,)
+        Seeding order: strongest (e.g. largest |attribution sum|) first.
+    min_similarity : float, optional
+        Cosine similarity a seqlet needs to join a motif. Default is 0.6.
+    merge_similarity : float, optional
+        Motifs whose centroids are this similar are merged. Default is 0.8.
+    max_shift : int, optional
+        Largest shift (bases) tried when aligning. Default is 5.
+    max_motifs : int, optional
+        Most clusters seeded. Default is 20.
+    min_seqlets : int, optional
+        Clusters with fewer members are dissolved. Default is 20.
+    n_iter : int, optional
+        Refinement rounds. Default is 5.
+
+    Returns
+    -------
+    labels : numpy.ndarray of int, shape=(n,)
+        Motif index per seqlet (0 = most seqlets), -1 for none.
+    shift, strand : numpy.ndarray of int, shape=(n,)
+        Alignment of each seqlet to its motif's centroid.
+    """
+    if len(windows) == 0:
+        empty = np.zeros(0, dtype=int)
+        return empty, empty, empty
+    order = np.argsort(-np.asarray(strength), kind="stable")
+    centroids = _seed_centroids(windows, order, min_similarity=min_similarity,
+                                max_shift=max_shift, max_motifs=max_motifs)
+    for _ in range(n_iter):
+        sim, shifts, strands = _aligned_similarity(windows, centroids, max_shift)
+        labels = np.where(sim.max(axis=1) >= min_similarity, sim.argmax(axis=1), -1)
+        rows = np.arange(len(windows))
+        shift, strand = shifts[rows, labels.clip(0)], strands[rows, labels.clip(0)]
+        aligned = _align(windows, shift, strand, max_shift)
+        counts = np.bincount(labels[labels >= 0], minlength=len(centroids))
+        keep = np.flatnonzero(counts >= min_seqlets)
+        centroids = np.stack([aligned[labels == k].mean(axis=0) for k in keep]) if len(keep) else centroids[:0]
+        centroids = _merge_centroids(centroids, counts[keep], merge_similarity, max_shift)
+        if len(centroids) == 0:
+            return np.full(len(windows), -1), np.zeros(len(windows), int), np.zeros(len(windows), int)
+    sim, shifts, strands = _aligned_similarity(windows, centroids, max_shift)
+    labels = np.where(sim.max(axis=1) >= min_similarity, sim.argmax(axis=1), -1)
+    counts = np.bincount(labels[labels >= 0], minlength=len(centroids))
+    rank = np.argsort(-counts, kind="stable")
+    relabel = np.full(len(centroids) + 1, -1)
+    relabel[rank] = np.where(counts[rank] >= min_seqlets, np.arange(len(rank)), -1)
+    rows = np.arange(len(windows))
+    return relabel[labels], shifts[rows, labels.clip(0)], strands[rows, labels.clip(0)]
+
+
+def _merge_centroids(centroids, counts, merge_similarity, max_shift):
+    """Drop each centroid that aligns to a larger one above ``merge_similarity``."""
+    keep = []
+    for k in np.argsort(-counts, kind="stable"):
+        if keep:
+            sim, _, _ = _aligned_similarity(centroids[k : k + 1], centroids[keep], max_shift)
+            if sim.max() >= merge_similarity:
+                continue
+        keep.append(k)
+    return centroids[sorted(keep)]
+
+
+def trim_span(cwm: np.ndarray, *, fraction: float = 0.25) -> slice:
+    """The span from the first to the last position holding ``fraction`` of peak weight."""
+    weight = np.abs(cwm).sum(axis=0)
+    strong = np.flatnonzero(weight >= fraction * weight.max())
+    return slice(int(strong[0]), int(strong[-1]) + 1)
+
+
+def build_motifs(onehot: np.ndarray, contrib: np.ndarray, labels, shift, strand, *,
+                 max_shift: int = 5, trim_fraction: float = 0.25, pseudocount: float = 0.5):
+    """Build each motif's trimmed PPM and CWM from its aligned seqlets.
+
+    Parameters
+    ----------
+    onehot, contrib : numpy.ndarray, shape=(n, 4, W)
+        Seqlet windows of the one-hot sequence and of the contributions.
+    labels, shift, strand : numpy.ndarray of int, shape=(n,)
+        As returned by :func:`cluster_seqlets`.
+    max_shift : int, optional
+        As given to :func:`cluster_seqlets`. Default is 5.
+    trim_fraction : float, optional
+        See :func:`trim_span`. Default is 0.25.
+    pseudocount : float, optional
+        Added to each base count of the PPM. Default is 0.5.
+
+    Returns
+    -------
+    motifs : list of dict
+        Per motif: ``ppm`` and ``cwm`` (4, w), ``n_seqlets``, ``sign`` (+1/-1) and
+        ``span`` (the trimmed slice of the aligned window).
+    """
+    seqs = _align(onehot.astype(np.float32), shift, strand, max_shift)
+    cwms = _align(contrib, shift, strand, max_shift)
+    motifs = []
+    for k in range(labels.max() + 1 if len(labels) else 0):
+        members = labels == k
+        cwm = cwms[members].mean(axis=0)
+        span = trim_span(cwm, fraction=trim_fraction)
+        counts = seqs[members].sum(axis=0)[:, span] + pseudocount
+        motifs.append({
+            "ppm": counts / counts.sum(axis=0),
+            "cwm": cwm[:, span],
+            "n_seqlets": int(members.sum()),
+            "sign": 1 if cwm.sum() >= 0 else -1,
+            "span": span,
+        })
+    return motifs
+
+
+def match_motifs(ppms: list, database: dict, *, max_q: float = 0.05, n_matches: int = 3) -> pd.DataFrame:
+    """Match PPMs to a motif database with TOMTOM; BH q-values over each query's targets.
+
+    Parameters
+    ----------
+    ppms : list of numpy.ndarray, shape=(4, w)
+        Query motifs.
+    database : dict
+        ``{"<id> <name>": PPM (4, L)}`` target motifs.
+    max_q : float, optional
+        A match needs q below this to be reported. Default is 0.05.
+    n_matches : int, optional
+        Most matches reported per query. Default is 3.
+
+    Returns
+    -------
+    matches : pandas.DataFrame
+        Columns ``query, rank, target, p_value, q_value`` for the matches kept.
+    """
+    from memelite import tomtom
+
+    rows = []
+    if ppms:
+        targets = list(database)
+        p_values = tomtom([np.asarray(p, np.float64) for p in ppms],
+                          [np.asarray(database[t], np.float64) for t in targets])[0]
+        for query, p in enumerate(p_values):
+            q = benjamini_hochberg(p)
+            for rank, t in enumerate(np.argsort(p, kind="stable")[:n_matches]):
+                if q[t] < max_q:
+                    rows.append((query, rank + 1, targets[t], float(p[t]), float(q[t])))
+    return pd.DataFrame(rows, columns=["query", "rank", "target", "p_value", "q_value"])
+
+
+def motif_table(motifs: list, matches: pd.DataFrame, *, n_matches: int = 3) -> pd.DataFrame:
+    """One row per motif: id, seqlet count, sign, length, status and top matches."""
+    rows = []
+    for k, motif in enumerate(motifs):
+        row = {"motif_id": f"motif_{k + 1}", "n_seqlets": motif["n_seqlets"],
+               "sign": "positive" if motif["sign"] > 0 else "negative",
+               "length": motif["ppm"].shape[1]}
+        hits = matches[matches["query"] == k].sort_values("rank")
+        row["status"] = "named" if len(hits) else "novel"
+        row["name"] = hits["target"].iloc[0].split(" ", 1)[-1] if len(hits) else "novel"
+        for i in range(n_matches):
+            hit = hits.iloc[i] if i < len(hits) else None
+            row[f"match_{i + 1}"] = hit["target"] if hit is not None else ""
+            row[f"match_{i + 1}_q"] = f"{hit['q_value']:.3g}" if hit is not None else ""
+        rows.append(row)
+    columns = ["motif_id", "n_seqlets", "sign", "length", "status", "name"] + [
+        f"match_{i + 1}{s}" for i in range(n_matches) for s in ("", "_q")]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def assign_seqlets(seqlets: pd.DataFrame, region_strands, labels, strand) -> pd.DataFrame:
+    """Each seqlet's motif (or ``none``) and the motif's genome strand at that seqlet.
+
+    Parameters
+    ----------
+    seqlets : pandas.DataFrame
+        The seqlets (``name`` column), in the order clustered.
+    region_strands : array-like of str
+        The strand of each seqlet's region.
+    labels, strand : numpy.ndarray of int
+        As returned by :func:`cluster_seqlets`.
+
+    Returns
+    -------
+    assignments : pandas.DataFrame
+        Columns ``seqlet, motif_id, strand``.
+    """
+    flipped = (np.asarray(region_strands) == "-") ^ (np.asarray(strand) == 1)
+    assigned = np.asarray(labels) >= 0
+    return pd.DataFrame({
+        "seqlet": seqlets["name"].to_numpy(),
+        "motif_id": np.where(assigned, [f"motif_{k + 1}" for k in labels], "none"),
+        "strand": np.where(assigned, np.where(flipped, "-", "+"), "."),
+    })

@@ -1,0 +1,96 @@
+"""The HTML report: one self-contained page (images embedded as base64 PNG)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import jinja2
+
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>seqsal report</title>
+<style>
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
+       max-width: 1100px; color: #222; line-height: 1.45; }
+h1 { border-bottom: 2px solid #444; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 0.6em 0; } td, th { border: 1px solid #ccc;
+  padding: 4px 8px; vertical-align: middle; text-align: left; } th { background: #f2f2f2; }
+.swatch { display: inline-block; width: 0.9em; height: 0.9em; border-radius: 2px;
+          vertical-align: middle; margin-right: 4px; }
+.novel { color: #a05a00; font-style: italic; } img { max-width: 100%; }
+code { background: #f4f4f4; padding: 1px 4px; } .small { font-size: 0.85em; color: #555; }
+</style></head><body>
+<h1>seqsal report</h1>
+<p class="small">seqsal {{ version }} &middot; {{ n_regions }} regions &middot;
+ attribution: {{ method }} &middot; motif database: {{ database }}</p>
+
+<h2>Model</h2>
+<table id="metrics"><tr><th>split</th><th>target</th><th>n</th>
+{% for m in metric_names %}<th>{{ m }}</th>{% endfor %}</tr>
+{% for row in metric_rows %}<tr><td>{{ row.split }}</td><td>{{ row.target }}</td><td>{{ row.n }}</td>
+{% for m in metric_names %}<td>{{ row[m] }}</td>{% endfor %}</tr>{% endfor %}</table>
+{% if curves %}<img alt="training curves" src="data:image/png;base64,{{ curves }}" width="420">{% endif %}
+
+<h2>Motifs</h2>
+<p>{{ n_seqlets }} seqlets (FDR &lt; {{ alpha }}); {{ n_assigned }} assigned to a motif.
+A motif is named only when TOMTOM finds a database match with q &lt; 0.05; otherwise it is
+reported as <span class="novel">novel</span>.</p>
+<table id="motif-table"><tr><th>motif</th><th>seqlets</th><th>best matches (q-value)</th>
+<th>contribution and PPM logos</th></tr>
+{% for m in motifs %}<tr><td><span class="swatch" style="background: {{ m.color }}"></span>
+<b>{{ m.motif_id }}</b><br>{% if m.status == 'novel' %}<span class="novel">novel</span>
+{% else %}{{ m.name }}{% endif %}<br><span class="small">{{ m.sign }}, {{ m.length }} bp</span></td>
+<td>{{ m.n_seqlets }}</td><td>{% for hit in m.matches %}{{ hit.target }} ({{ hit.q }})<br>
+{% else %}no match at q &lt; 0.05{% endfor %}</td>
+<td><img alt="logos of {{ m.motif_id }}" src="data:image/png;base64,{{ m.logo }}" width="560"></td></tr>
+{% else %}<tr><td colspan="4">No motif had enough seqlets.</td></tr>{% endfor %}</table>
+
+{% if examples %}<h3>Example regions</h3>
+{% for ex in examples %}<p class="small">{{ ex.title }}</p>
+<img alt="{{ ex.title }}" src="data:image/png;base64,{{ ex.image }}">{% endfor %}{% endif %}
+
+<h2>Can you trust these maps?</h2>
+{% if deletion %}<p>Deleting the {{ "top-attributed" }} bases first lowers the model's output
+faster than deleting random bases in <b>{{ deletion.fraction_beats_random_pct }}</b> of the
+{{ deletion.n_regions }} regions tested (mean normalised deletion AUC
+{{ deletion.mean_auc_attribution }} vs {{ deletion.mean_auc_random }} for random orders;
+lower is more faithful).</p>{% endif %}
+{% if truth %}<p>Known sites: per-base |attribution| separates bases in known sites from
+the rest with AUROC <b>{{ truth.auroc }}</b> (AUPRC {{ truth.auprc }}); seqlet precision
+<b>{{ truth.seqlet_precision }}</b>, recall <b>{{ truth.seqlet_recall }}</b>
+({{ truth.n_sites }} sites).</p>{% endif %}
+{% if deletion_plot %}<img alt="deletion curves" src="data:image/png;base64,{{ deletion_plot }}" width="420">{% endif %}
+
+<h2>Tracks in IGV</h2>
+<p>In IGV desktop: <i>File &rarr; Open Session...</i> and pick
+<code>results/tracks/igv_session.xml</code>; it loads the reference
+(<code>{{ genome }}</code>), <code>attribution.bw</code> (per-base attribution; blue
+positive, red negative) and <code>seqlets.bed</code> (seqlets colored as in the motif table
+above). Or load the reference with <i>Genomes &rarr; Load Genome from File</i> and the two
+tracks with <i>File &rarr; Load from File</i>.</p>
+</body></html>
+"""
+
+
+def png_base64(fig) -> str:
+    """Encode a matplotlib figure as a base64 PNG string."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _format(value):
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return value
+
+
+def render_report(**context) -> str:
+    """Render the report from already-formatted context values (see TEMPLATE)."""
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters["e"] = html.escape
+    context = {k: ({kk: _format(vv) for kk, vv in v.items()} if isinstance(v, dict) else v)
+               for k, v in context.items()}
+    return env.from_string(TEMPLATE).render(**context)

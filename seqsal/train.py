@@ -1,0 +1,185 @@
+"""Train a CNN that predicts labels from one-hot sequence, with held-out contigs."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from .encode import reverse_complement
+from .io import InputError
+from .metrics import score_predictions
+from .models import build_model, predict
+
+log = logging.getLogger(__name__)
+
+
+def infer_tasks(y: np.ndarray) -> list:
+    """Call each target ``binary`` when its values are all 0 or 1, else ``regression``."""
+    return ["binary" if np.isin(column, (0, 1)).all() else "regression" for column in y.T]
+
+
+def _pick_groups(groups, counts, fraction, rng):
+    """Pick whole groups, in a seeded order, until they hold ``fraction`` of the rows."""
+    chosen, total = [], 0
+    for g in rng.permutation(groups):
+        if total >= fraction * counts.sum():
+            break
+        chosen.append(g)
+        total += counts[g]
+    return chosen
+
+
+def split_regions(chroms, *, test_chroms=None, test_fraction: float = 0.1,
+                  valid_fraction: float = 0.1, seed: int = 0) -> np.ndarray:
+    """Assign each region to ``train``, ``valid`` or ``test``, whole contigs at a time.
+
+    Parameters
+    ----------
+    chroms : array-like of str
+        Each region's contig.
+    test_chroms : list of str or None, optional
+        Contigs held out for testing. Default is None: seeded whole contigs holding about
+        ``test_fraction`` of the regions (a seeded row split when there are fewer than
+        three contigs).
+    test_fraction, valid_fraction : float, optional
+        Shares of regions held out. Defaults are 0.1 and 0.1.
+    seed : int, optional
+        Seed of the choice. Default is 0.
+
+    Returns
+    -------
+    split : numpy.ndarray of str, shape=(N,)
+    """
+    chroms = np.asarray(chroms, dtype=str)
+    rng = np.random.default_rng(seed)
+    split = np.full(len(chroms), "train", dtype="<U5")
+    counts = pd.Series(chroms).value_counts()
+    if test_chroms is None and len(counts) < 3:
+        order = rng.permutation(len(chroms))
+        n_test, n_valid = round(test_fraction * len(chroms)), round(valid_fraction * len(chroms))
+        split[order[:n_test]] = "test"
+        split[order[n_test : n_test + n_valid]] = "valid"
+        return split
+    if test_chroms is None:
+        test_chroms = _pick_groups(np.sort(counts.index), counts, test_fraction, rng)
+    unknown = sorted(set(test_chroms) - set(counts.index))
+    if unknown:
+        raise InputError(f"split.test_chroms: expected contigs with regions, found {unknown}")
+    split[np.isin(chroms, test_chroms)] = "test"
+    rest = counts.drop(list(test_chroms))
+    valid = _pick_groups(np.sort(rest.index), rest, valid_fraction * len(chroms) / max(rest.sum(), 1), rng)
+    split[np.isin(chroms, valid)] = "valid"
+    if not (split == "train").any():
+        raise InputError("split: expected regions left for training, found none")
+    return split
+
+
+def _loss_function(tasks):
+    binary = torch.tensor([task == "binary" for task in tasks])
+
+    def loss(output, target):
+        mse = torch.nn.functional.mse_loss(output, target, reduction="none")
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(output, target, reduction="none")
+        return torch.where(binary.to(output.device), bce, mse).mean()
+
+    return loss
+
+
+def train_model(X, y, split, *, tasks, arch: str = "cnn", max_epochs: int = 50,
+                patience: int = 5, batch_size: int = 64, learning_rate: float = 1e-3,
+                rc_augment: bool = True, device="cpu", seed: int = 0, verbose: bool = False):
+    """Fit a built-in architecture with early stopping on the validation loss.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape=(N, 4, L), dtype=uint8
+        One-hot sequences.
+    y : numpy.ndarray, shape=(N, T)
+        Labels, used as given: predictions are in the labels' units.
+    split : numpy.ndarray of str, shape=(N,)
+        ``train``/``valid``/``test`` per region (see :func:`split_regions`).
+    tasks : list of str
+        ``regression`` or ``binary`` per target.
+    arch : str, optional
+        A name of :data:`seqsal.models.ARCHITECTURES`. Default is "cnn".
+    max_epochs, patience : int, optional
+        Epoch budget, and epochs without validation improvement before stopping.
+        Defaults are 50 and 5.
+    batch_size : int, optional
+        Default is 64.
+    learning_rate : float, optional
+        Adam's learning rate. Default is 1e-3.
+    rc_augment : bool, optional
+        Train on each sequence or its reverse complement at random. Default is True.
+    device : str or torch.device, optional
+        Default is "cpu".
+    seed : int, optional
+        Seeds weights, batch order and augmentation. Default is 0.
+    verbose : bool, optional
+        Show a progress bar on stderr. Default is False.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The weights of the best validation epoch, in eval mode.
+    hparams : dict
+        The architecture's hyperparameters.
+    history : pandas.DataFrame
+        ``epoch, train_loss, valid_loss`` per epoch.
+    """
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    hparams = {"input_length": X.shape[-1], "n_outputs": y.shape[1]}
+    model = build_model(arch, **hparams).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    loss_fn = _loss_function(tasks)
+    train, valid = np.flatnonzero(split == "train"), np.flatnonzero(split == "valid")
+    valid = valid if len(valid) else train
+    X_valid = torch.as_tensor(X[valid], device=device).float()
+    y_valid = torch.as_tensor(y[valid], device=device).float()
+    best, best_state, stale, history = np.inf, None, 0, []
+    for epoch in tqdm(range(1, max_epochs + 1), disable=not verbose, desc="train", unit="epoch"):
+        model.train()
+        losses = []
+        for batch in np.array_split(rng.permutation(train), max(1, len(train) // batch_size)):
+            xb = X[batch]
+            if rc_augment:
+                flip = rng.random(len(batch)) < 0.5
+                xb = np.where(flip[:, None, None], reverse_complement(xb), xb)
+            output = model(torch.as_tensor(xb, device=device).float())
+            loss = loss_fn(output, torch.as_tensor(y[batch], device=device).float())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        model.eval()
+        with torch.no_grad():
+            valid_loss = loss_fn(model(X_valid), y_valid).item()
+        history.append((epoch, float(np.mean(losses)), valid_loss))
+        log.info("epoch %d: train loss %.4f, valid loss %.4f", *history[-1])
+        if valid_loss < best - 1e-5:
+            best, stale = valid_loss, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+            if stale >= patience:
+                break
+    model.load_state_dict(best_state)
+    history = pd.DataFrame(history, columns=["epoch", "train_loss", "valid_loss"])
+    return model.eval(), hparams, history
+
+
+def score_model(model, X, y, split, *, tasks, targets, device="cpu") -> dict:
+    """Score ``model`` on each split; return ``{split: {target: {metric: value}}}``."""
+    pred = predict(model, X, device=device)
+    metrics = {}
+    for part in ("train", "valid", "test"):
+        rows = split == part
+        if rows.any():
+            scores = score_predictions(y[rows], pred[rows], tasks)
+            metrics[part] = {t: {"n": int(rows.sum()), **s} for t, s in zip(targets, scores)}
+    return metrics

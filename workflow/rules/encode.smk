@@ -1,0 +1,21 @@
+rule encode:
+    input:
+        unpack(labels_input),
+        regions="results/regions/regions.bed",
+        fasta=fasta_path(),
+    output:
+        "results/encode/{shard}.npz",
+    log:
+        "logs/encode/{shard}.log",
+    benchmark:
+        "results/benchmarks/encode/{shard}.tsv"
+    conda:
+        "../../envs/seqsal.yaml"
+    params:
+        labels=lambda wildcards, input: flag("labels", input.get("labels")),
+        targets=flag("targets", config["input"]["targets"]),
+        n_shards=len(SHARDS),
+    shell:
+        "seqsal encode --regions {input.regions} --fasta {input.fasta:q} {params.labels} "
+        "{params.targets} --shard {wildcards.shard} --n-shards {params.n_shards} "
+        "--out {output} 2> {log}"

@@ -1,0 +1,27 @@
+rule motifs:
+    input:
+        seqlets="results/seqlets/seqlets.bed",
+        attributions=shard_files("attribute"),
+        onehot=shard_files("encode"),
+        regions="results/regions/regions.bed",
+    output:
+        meme="results/motifs/motifs.meme",
+        table="results/motifs/motifs.tsv",
+        assignments="results/motifs/seqlet_motifs.tsv",
+        logos=directory("results/motifs/logos"),
+    log:
+        "logs/motifs/motifs.log",
+    benchmark:
+        "results/benchmarks/motifs/motifs.tsv"
+    conda:
+        "../../envs/seqsal.yaml"
+    params:
+        database=config["motifs"]["database"],
+        max_q=config["motifs"]["max_q"],
+        min_seqlets=config["motifs"]["min_seqlets"],
+        min_similarity=config["motifs"]["min_similarity"],
+    shell:
+        "seqsal motifs --seqlets {input.seqlets} --attributions {input.attributions} "
+        "--onehot {input.onehot} --regions {input.regions} --database {params.database:q} "
+        "--max-q {params.max_q} --min-seqlets {params.min_seqlets} "
+        "--min-similarity {params.min_similarity} --out-dir results/motifs 2> {log}"

@@ -1,0 +1,35 @@
+rule report:
+    input:
+        metrics="results/train/metrics.json",
+        curves="results/train/curves.png",
+        table="results/motifs/motifs.tsv",
+        assignments="results/motifs/seqlet_motifs.tsv",
+        logos="results/motifs/logos",
+        seqlets="results/seqlets/seqlets.bed",
+        regions="results/regions/regions.bed",
+        summary="results/evaluate/summary.json",
+        plot="results/evaluate/deletion_curves.png",
+        attributions=shard_files("attribute"),
+        onehot=shard_files("encode"),
+        tracks="results/tracks/igv_session.xml",
+        fasta=fasta_path(),
+    output:
+        "results/report/report.html",
+    log:
+        "logs/report/report.log",
+    benchmark:
+        "results/benchmarks/report/report.tsv"
+    conda:
+        "../../envs/seqsal.yaml"
+    params:
+        method=config["attribute"]["methods"][0],
+        database=config["motifs"]["database"],
+        alpha=config["seqlets"]["alpha"],
+    shell:
+        "seqsal report --metrics {input.metrics} --curves {input.curves} "
+        "--motifs-tsv {input.table} --seqlet-motifs {input.assignments} "
+        "--logos {input.logos} --seqlets {input.seqlets} --regions {input.regions} "
+        "--summary {input.summary} --deletion-plot {input.plot} --fasta {input.fasta:q} "
+        "--attributions {input.attributions} --onehot {input.onehot} "
+        "--method {params.method} --database {params.database:q} --alpha {params.alpha} "
+        "--out {output} 2> {log}"

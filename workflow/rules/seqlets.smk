@@ -1,0 +1,21 @@
+rule seqlets:
+    input:
+        attributions=shard_files("attribute"),
+        regions="results/regions/regions.bed",
+    output:
+        "results/seqlets/seqlets.bed",
+    log:
+        "logs/seqlets/seqlets.log",
+    benchmark:
+        "results/benchmarks/seqlets/seqlets.tsv"
+    conda:
+        "../../envs/seqsal.yaml"
+    params:
+        window=config["seqlets"]["window"],
+        alpha=config["seqlets"]["alpha"],
+        null_size=config["seqlets"]["null_size"],
+        seed=config["seed"],
+    shell:
+        "seqsal seqlets --attributions {input.attributions} --regions {input.regions} "
+        "--window {params.window} --alpha {params.alpha} --null-size {params.null_size} "
+        "--seed {params.seed} --out {output} 2> {log}"
