@@ -370,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attributions", nargs="+", required=True)
     p.add_argument("--regions", required=True)
     p.add_argument("--window", type=int, default=10)
-    p.add_argument("--null-size", type=int, default=1_000_000)
+    p.add_argument("--null-size", type=int, default=200_000)
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)

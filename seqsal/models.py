@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import torch
@@ -105,7 +106,9 @@ def load_checkpoint(path, *, input_length: int | None = None):
         The checkpoint's metadata (everything but ``state_dict``).
     """
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols it then refuses
+            warnings.simplefilter("ignore", UserWarning)
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise InputError(f"{path}: expected a model checkpoint, found no such file") from None
     except pickle.UnpicklingError as error:

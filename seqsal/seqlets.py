@@ -1,11 +1,13 @@
-"""Seqlets: windows of high |attribution|, tested against a shuffled-attribution null.
+"""Seqlets: windows of high |attribution|, tested against a block-bootstrap null.
 
-The null distribution of a window's attribution sum comes from the regions' own per-base
-attributions with their positions shuffled within each region, pooled over regions: a
-window is significant only when large values sit together, as in a motif, and when they
-are large for this data set, not merely for a quiet region. Windows are picked greedily
-by |sum| without overlap, their two-sided p-values are corrected by Benjamini-Hochberg
-over all regions, and those with q below ``alpha`` are seqlets (both signs).
+Candidate windows are the local maxima of |window sum| (no overlapping window scores
+higher). Their null distribution is made the same way from synthetic regions stitched
+together from random blocks of ``window`` bases of the real attributions (a block
+bootstrap, which keeps the short-range correlation of attribution maps). The first null
+draws blocks clear of outlying bases (beyond 5 robust standard deviations); each ``refine`` round redraws them clear of the seqlets called so
+far, so that strong motifs do not inflate the null that weaker ones are tested against.
+Two-sided p-values are corrected by Benjamini-Hochberg over all candidates; those with q
+below ``alpha`` are seqlets, of both signs.
 """
 
 from __future__ import annotations
@@ -23,15 +25,12 @@ def _window_sums(a: np.ndarray, window: int) -> np.ndarray:
     return csum[..., window:] - csum[..., :-window]
 
 
-def _pick_windows(strength: np.ndarray, window: int) -> list:
-    """Greedy non-overlapping windows in decreasing ``strength``."""
-    taken = np.zeros(len(strength) + window, dtype=bool)
-    picks = []
-    for start in np.argsort(-strength, kind="stable"):
-        if not taken[start : start + window].any():
-            picks.append(int(start))
-            taken[start : start + window] = True
-    return picks
+def _local_maxima(strength: np.ndarray, window: int) -> np.ndarray:
+    """Windows whose strength is the largest of every window overlapping them."""
+    from scipy.ndimage import maximum_filter1d
+
+    peak = maximum_filter1d(strength, size=2 * window - 1, axis=-1, mode="constant")
+    return (strength == peak) & (strength > 0)
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
@@ -44,61 +43,64 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     return q
 
 
-def shuffled_null(attr: np.ndarray, *, window: int, null_size: int = 1_000_000,
-                  seed: int = 0) -> np.ndarray:
-    """Sorted |sums| of ``window`` attributions drawn at random (with replacement) from
-    one region at a time, ``null_size`` times."""
-    rng = np.random.default_rng(seed)
-    null = []
-    for size in np.diff(np.r_[0:null_size:2**18, null_size]):
-        rows = rng.integers(len(attr), size=size)
-        columns = rng.integers(attr.shape[1], size=(size, window))
-        null.append(np.abs(attr[rows[:, None], columns].sum(axis=1)))
-    return np.sort(np.concatenate(null))
-
-
-def background_null(sums: np.ndarray, *, window: int, exclude: np.ndarray | None = None,
-                    null_size: int = 1_000_000, seed: int = 0) -> np.ndarray:
-    """Sorted |window sums| of the windows that overlap no excluded base.
-
-    Real windows keep the spatial correlation of attributions, which shuffled bases
-    would lose (and so call too many seqlets).
+def block_null(attr: np.ndarray, *, window: int, exclude: np.ndarray | None = None,
+               null_size: int = 200_000, seed: int = 0) -> np.ndarray:
+    """Sorted |window sums| at the local maxima of block-bootstrapped regions.
 
     Parameters
     ----------
-    sums : numpy.ndarray, shape=(N, L - window + 1)
-        Window sums of the attributions.
+    attr : numpy.ndarray, shape=(N, L)
+        Actual attributions.
     window : int
+        Window (and block) width.
     exclude : numpy.ndarray of bool, shape=(N, L), optional
-        Bases whose windows are left out (e.g. seqlets already called). Default is None.
+        Bases no block may contain (e.g. seqlets already called). Default is None.
     null_size : int, optional
-        At most this many windows, drawn at random, make the null. Default is 1000000.
+        Least number of null candidates collected. Default is 200000.
     seed : int, optional
         Default is 0.
+
+    Returns
+    -------
+    null : numpy.ndarray, shape=(>= null_size,)
     """
-    values = np.abs(sums)
-    if exclude is not None:
-        values = values[_window_sums(exclude.astype(np.float64), window) == 0]
-    values = values.ravel()
-    if len(values) > null_size:
-        values = np.random.default_rng(seed).choice(values, size=null_size, replace=False)
-    return np.sort(values)
+    rng = np.random.default_rng(seed)
+    n, length = attr.shape
+    blocked = np.zeros(attr.shape) if exclude is None else exclude.astype(np.float64)
+    rows, starts = np.nonzero(_window_sums(blocked, window) == 0)
+    if len(rows) == 0:
+        rows, starts = np.nonzero(_window_sums(np.zeros(attr.shape), window) == 0)
+    n_blocks = -(-length // window)
+    null, total = [], 0
+    while total < null_size:
+        picks = rng.integers(len(rows), size=(2048, n_blocks))
+        columns = starts[picks][..., None] + np.arange(window)
+        synthetic = attr[rows[picks][..., None], columns].reshape(2048, -1)[:, :length]
+        strength = np.abs(_window_sums(synthetic, window))
+        null.append(strength[_local_maxima(strength, window)])
+        total += len(null[-1])
+    return np.sort(np.concatenate(null))
 
 
-def _test_windows(attr, sums, null, window):
-    rows = []
-    for i, region_sums in enumerate(sums):
-        picks = np.array(_pick_windows(np.abs(region_sums), window), dtype=int)
-        rows.append(pd.DataFrame({"region_index": i, "offset": picks,
-                                  "attr_sum": region_sums[picks]}))
-    tests = pd.concat(rows, ignore_index=True)
-    exceed = len(null) - np.searchsorted(null, np.abs(tests["attr_sum"].to_numpy()), side="left")
+def _outliers(attr: np.ndarray, z: float = 5.0) -> np.ndarray:
+    """Bases more than ``z`` robust standard deviations (1.4826 MAD) from the median."""
+    median = np.median(attr)
+    scale = 1.4826 * np.median(np.abs(attr - median))
+    return np.abs(attr - median) > z * max(scale, 1e-12)
+
+
+def _test_windows(sums: np.ndarray, null: np.ndarray, window: int) -> pd.DataFrame:
+    strength = np.abs(sums)
+    region_index, offset = np.nonzero(_local_maxima(strength, window))
+    tests = pd.DataFrame({"region_index": region_index, "offset": offset,
+                          "attr_sum": sums[region_index, offset]})
+    exceed = len(null) - np.searchsorted(null, strength[region_index, offset], side="left")
     tests["p_value"] = (1 + exceed) / (1 + len(null))
     tests["q_value"] = benjamini_hochberg(tests["p_value"].to_numpy())
     return tests
 
 
-def call_seqlets(attr: np.ndarray, *, window: int = 10, null_size: int = 1_000_000,
+def call_seqlets(attr: np.ndarray, *, window: int = 10, null_size: int = 200_000,
                  alpha: float = 0.05, refine: int = 2, seed: int = 0) -> pd.DataFrame:
     """Call seqlets in actual attributions.
 
@@ -109,17 +111,14 @@ def call_seqlets(attr: np.ndarray, *, window: int = 10, null_size: int = 1_000_0
     window : int, optional
         Seqlet width in bases. Default is 10.
     null_size : int, optional
-        Window sums in the shuffled null; the smallest possible p-value is
-        ``1 / (null_size + 1)``. Default is 1000000.
+        Candidates in the null; the smallest possible p-value is about
+        ``1 / null_size``. Default is 200000.
     alpha : float, optional
         False discovery rate. Default is 0.05.
     refine : int, optional
-        Rounds that rebuild the null without the bases of the seqlets called so far, so
-        strong motifs do not inflate the null that weaker ones are tested against; the
-        first null draws bases at random, later ones use real windows clear of seqlets.
-        Default is 2.
+        Rounds that redraw the null clear of the seqlets called so far. Default is 2.
     seed : int, optional
-        Seed of the shuffles. Default is 0.
+        Seed of the bootstrap. Default is 0.
 
     Returns
     -------
@@ -131,18 +130,15 @@ def call_seqlets(attr: np.ndarray, *, window: int = 10, null_size: int = 1_000_0
         raise ValueError(f"attr: expected shape (N, L >= {window}), found {attr.shape}")
     attr = np.asarray(attr, dtype=np.float64)
     sums = _window_sums(attr, window)
-    null = shuffled_null(attr, window=window, null_size=null_size, seed=seed)
-    tests = _test_windows(attr, sums, null, window)
-    for _ in range(refine):
-        exclude = np.zeros(attr.shape, dtype=bool)
+    exclude = _outliers(attr)
+    for _ in range(refine + 1):
+        null = block_null(attr, window=window, exclude=exclude, null_size=null_size, seed=seed)
+        tests = _test_windows(sums, null, window)
         hits = tests[tests["q_value"] < alpha]
-        columns = hits["offset"].to_numpy()[:, None] + np.arange(window)
-        exclude[hits["region_index"].to_numpy()[:, None], columns] = True
-        null = background_null(sums, window=window, exclude=exclude, null_size=null_size,
-                               seed=seed)
-        tests = _test_windows(attr, sums, null, window)
-    seqlets = tests[tests["q_value"] < alpha]
-    return seqlets.sort_values(["region_index", "offset"]).reset_index(drop=True)
+        exclude = np.zeros(attr.shape, dtype=bool)
+        exclude[hits["region_index"].to_numpy()[:, None],
+                hits["offset"].to_numpy()[:, None] + np.arange(window)] = True
+    return hits.sort_values(["region_index", "offset"]).reset_index(drop=True)
 
 
 def offsets_to_genome(regions: pd.DataFrame, region_index, offset, length) -> tuple:

@@ -1,0 +1,42 @@
+import numpy as np
+import pytest
+
+from seqsal.encode import encode_regions, one_hot_encode, one_hot_to_sequences, reverse_complement
+
+
+def test_round_trip():
+    sequences = ["ACGTNACGTA", "TTTTGGGGCC"]
+    assert one_hot_to_sequences(one_hot_encode(sequences)) == sequences
+
+
+def test_shape_dtype_and_order():
+    X = one_hot_encode(["ACGT"])
+    assert X.shape == (1, 4, 4) and X.dtype == np.uint8
+    np.testing.assert_array_equal(X[0], np.eye(4, dtype=np.uint8))
+
+
+def test_n_and_iupac_are_zero_columns_never_dropped():
+    X = one_hot_encode(["ANRYKMSWBDHVA"])
+    assert X.shape[-1] == 13
+    assert X[0, :, 1:-1].sum() == 0
+    assert X[0, :, 0].sum() == 1 and X[0, :, -1].sum() == 1
+
+
+def test_lowercase_is_uppercased():
+    np.testing.assert_array_equal(one_hot_encode(["acgtn"]), one_hot_encode(["ACGTN"]))
+
+
+def test_reverse_complement_is_an_involution_and_complements():
+    X = one_hot_encode(["AACGTN"])
+    assert one_hot_to_sequences(reverse_complement(X)) == ["NACGTT"]
+    np.testing.assert_array_equal(reverse_complement(reverse_complement(X)), X)
+
+
+def test_minus_strand_regions_are_reverse_complemented():
+    X = encode_regions(["AAAC", "AAAC", "AAAC"], ["+", "-", "."])
+    assert one_hot_to_sequences(X) == ["AAAC", "GTTT", "AAAC"]
+
+
+def test_unequal_lengths_are_refused():
+    with pytest.raises(ValueError, match="expected one length"):
+        one_hot_encode(["ACG", "AC"])

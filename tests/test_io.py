@@ -1,0 +1,110 @@
+import gzip
+import re
+
+import numpy as np
+import pytest
+
+from seqsal.io import (InputError, fetch_sequences, open_fasta, read_bed, read_labels,
+                       read_meme, write_meme, write_npz, read_npz)
+
+
+def test_read_bed_skips_headers_and_accepts_crlf_and_trailing_tabs(write):
+    path = write("a.bed", "track name=x\nbrowser position chr1\n# comment\n\n"
+                 "chrA\t0\t10\tr1\t0\t+\t\r\nchrA\t5\t20\r\n")
+    bed = read_bed(path)
+    assert bed["name"].tolist() == ["r1", "chrA:5-20"]
+    assert bed["strand"].tolist() == ["+", "."]
+    assert bed["line"].tolist() == [5, 6]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("chrA\t10", "line 1: expected at least 3 tab-separated columns"),
+    ("chrA\tx\t10", "line 1: expected an integer start, found 'x'"),
+    ("chrA\t-5\t10", "line 1: expected start >= 0, found -5"),
+    ("chrA\t10\t10", "line 1: expected end > start, found start=10 end=10"),
+    ("chrA\t1\t10\tr\t0\t*", "line 1: expected strand '+', '-' or '.', found '*'"),
+])
+def test_read_bed_malformed_lines_name_file_line_expected_found(write, line, message):
+    path = write("bad.bed", line + "\n")
+    with pytest.raises(InputError, match=re.escape(message)) as error:
+        read_bed(path)
+    assert str(path) in str(error.value) and "\n" not in str(error.value)
+
+
+def test_read_bed_empty(write):
+    with pytest.raises(InputError, match="expected at least one region, found none"):
+        read_bed(write("empty.bed", "# only a comment\n"))
+
+
+def test_fetch_sequences_is_zero_based_half_open_and_upper_case(fasta):
+    import pandas as pd
+
+    regions = pd.DataFrame({"chrom": ["chrA", "chrA"], "start": [8, 0], "end": [14, 4],
+                            "name": ["a", "b"]})
+    assert fetch_sequences(open_fasta(fasta), regions) == ["ACACGT", "ACGT"]
+
+
+def test_fetch_sequences_refuses_truncated_windows(fasta):
+    import pandas as pd
+
+    regions = pd.DataFrame({"chrom": ["chrB"], "start": [25], "end": [35], "name": ["past"]})
+    with pytest.raises(InputError, match="expected 10 bases for region past"):
+        fetch_sequences(open_fasta(fasta), regions)
+
+
+def test_plain_gzip_fasta_says_bgzip(tmp_path):
+    path = tmp_path / "ref.fa.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write(">chrA\nACGT\n")
+    with pytest.raises(InputError, match="found plain gzip; recompress it with .*bgzip"):
+        open_fasta(path)
+
+
+def test_missing_fasta(tmp_path):
+    with pytest.raises(InputError, match="expected a FASTA file, found no such file"):
+        open_fasta(tmp_path / "absent.fa")
+
+
+def test_read_labels_numeric_columns_and_words_left_out(write):
+    path = write("labels.tsv", "name\tgroup\tactivity\nr1\tx\t1.5\nr2\ty\t\n")
+    labels = read_labels(path)
+    assert list(labels.columns) == ["activity"]
+    assert labels.loc["r1", "activity"] == 1.5 and np.isnan(labels.loc["r2", "activity"])
+
+
+def test_read_labels_non_number_names_line_column_and_value(write):
+    path = write("labels.tsv", "name\tactivity\nr1\t1.5\nr2\thigh\n")
+    with pytest.raises(InputError, match=r"line 3, column 'activity': expected a number, found 'high'"):
+        read_labels(path)
+
+
+def test_read_labels_unknown_target(write):
+    path = write("labels.tsv", "name\tactivity\nr1\t1\n")
+    with pytest.raises(InputError, match=r"expected target column\(s\) \['expr'\]"):
+        read_labels(path, targets=["expr"])
+
+
+def test_meme_round_trip_through_memelite_and_biopython(tmp_path):
+    from Bio import motifs as biomotifs
+    from memelite.io import read_meme as memelite_read
+
+    rng = np.random.default_rng(0)
+    ppms = {f"motif_{i} name{i}": rng.dirichlet(np.ones(4), size=5 + i).T for i in range(3)}
+    path = tmp_path / "m.meme"
+    write_meme(ppms, path)
+    for read in (read_meme, memelite_read):
+        back = read(path)
+        assert list(back) == list(ppms)
+        for key in ppms:
+            np.testing.assert_allclose(back[key], ppms[key], atol=1e-6)
+    with open(path) as handle:
+        parsed = biomotifs.parse(handle, "minimal")
+    assert [m.name for m in parsed] == [k.split()[0] for k in ppms]
+    assert write_meme(ppms) == path.read_text()
+
+
+def test_npz_round_trip_and_atomic_write_leaves_no_temp(tmp_path):
+    write_npz(tmp_path / "a.npz", X=np.arange(6).reshape(2, 3), names=np.array(["a", "b"]))
+    data = read_npz(tmp_path / "a.npz")
+    assert data["X"].tolist() == [[0, 1, 2], [3, 4, 5]] and data["names"].tolist() == ["a", "b"]
+    assert [p.name for p in tmp_path.iterdir()] == ["a.npz"]

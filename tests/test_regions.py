@@ -1,0 +1,57 @@
+import pandas as pd
+import pytest
+
+from seqsal.io import InputError, read_bed
+from seqsal.regions import prepare_regions, resize_regions
+
+SIZES = {"chrA": 40, "chrB": 30}
+
+
+def bed(rows):
+    frame = pd.DataFrame(rows, columns=["chrom", "start", "end", "name", "score", "strand"])
+    frame["line"] = range(1, len(frame) + 1)
+    return frame
+
+
+def test_resize_keeps_center_and_width():
+    out = resize_regions(bed([("chrA", 10, 20, "a", 0, "+"), ("chrA", 10, 21, "b", 0, "-")]), width=6)
+    assert out["start"].tolist() == [12, 12] and out["end"].tolist() == [18, 18]
+
+
+def test_regions_past_the_end_are_rejected_with_reason():
+    regions, rejected = prepare_regions(
+        bed([("chrA", 10, 20, "in", 0, "+"), ("chrB", 26, 30, "edge", 0, "-")]), SIZES, width=10)
+    assert regions["name"].tolist() == ["in"]
+    assert rejected["name"].tolist() == ["edge"]
+    assert "runs past the contig end" in rejected["reason"].iloc[0]
+    assert rejected["line"].tolist() == [2]
+
+
+def test_every_row_is_used_or_reported():
+    labels = pd.DataFrame({"y": [1.0, float("nan"), 2.0]}, index=["a", "b", "extra"])
+    rows = [("chrA", 10, 20, "a", 0, "+"), ("chrA", 10, 20, "b", 0, "+"),
+            ("chrA", 10, 20, "c", 0, "+"), ("chrB", 0, 4, "d", 0, "+")]
+    regions, rejected = prepare_regions(bed(rows), SIZES, width=10, labels=labels,
+                                        source="in.bed", label_source="labels.tsv")
+    assert regions["name"].tolist() == ["a"]
+    reasons = dict(zip(rejected["name"], rejected["reason"]))
+    assert set(reasons) == {"b", "c", "d", "extra"}
+    assert reasons["b"] == "label y missing in labels.tsv"
+    assert reasons["c"] == "no label in labels.tsv"
+    assert reasons["extra"] == "name not in in.bed"
+
+
+def test_missing_chromosome_stops_with_chr_prefix_hint():
+    with pytest.raises(InputError, match=r"line 1: .*found 'A'; did you mean 'chrA' \(add the 'chr'"):
+        prepare_regions(bed([("A", 1, 5, "x", 0, "+")]), SIZES, width=4)
+
+
+def test_duplicate_names_are_made_unique():
+    regions, _ = prepare_regions(bed([("chrA", 10, 20, "a", 0, "+")] * 3), SIZES, width=10)
+    assert regions["name"].tolist() == ["a", "a_2", "a_3"]
+
+
+def test_names_survive_from_bed_file(write):
+    path = write("r.bed", "chrA\t0\t40\tmy_region\t0\t-\n")
+    regions, rejected = prepare_regions(read_bed(path), SIZES, width=20)
+    assert regions.iloc[0].tolist() == ["chrA", 10, 30, "my_region", 0, "-"] and rejected.empty

@@ -1,0 +1,60 @@
+import numpy as np
+import pandas as pd
+
+from seqsal.seqlets import (bed_to_offsets, benjamini_hochberg, call_seqlets, offsets_to_genome,
+                            seqlets_to_bed)
+
+
+def noisy_attr(n=300, length=100, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(0, 0.05, size=(n, length))
+
+
+def test_planted_blocks_are_found_in_both_signs():
+    attr = noisy_attr()
+    attr[::3, 40:48] += 1.0
+    attr[1::3, 60:68] -= 1.0
+    seqlets = call_seqlets(attr, window=8)
+    hits = seqlets.set_index("region_index")
+    for i in range(0, 300, 3):
+        assert i in hits.index and abs(hits.loc[[i], "offset"] - 40).min() <= 2
+    negative = seqlets[seqlets["attr_sum"] < 0].set_index("region_index")
+    for i in range(1, 300, 3):
+        assert i in negative.index and abs(negative.loc[[i], "offset"] - 60).min() <= 2
+    false = (seqlets["region_index"] % 3 == 2).sum()
+    assert false <= 0.1 * len(seqlets)  # the FDR is near its 5% in the pure-noise regions
+    assert (seqlets["q_value"] < 0.05).all() and (seqlets["p_value"] <= seqlets["q_value"]).all()
+
+
+def test_pure_noise_gives_no_seqlets_even_when_correlated_or_heavy_tailed():
+    from scipy.ndimage import uniform_filter1d
+
+    rng = np.random.default_rng(2)
+    for attr in (rng.normal(size=(2000, 100)), rng.laplace(size=(2000, 100)),
+                 uniform_filter1d(rng.normal(size=(2000, 100)), 5, axis=1)):
+        assert len(call_seqlets(attr)) <= 5
+
+
+def test_seed_reproduces():
+    attr = noisy_attr(seed=2)
+    attr[:50, 10:20] += 1
+    pd.testing.assert_frame_equal(call_seqlets(attr, seed=5), call_seqlets(attr, seed=5))
+
+
+def test_benjamini_hochberg_known_values():
+    q = benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.5]))
+    np.testing.assert_allclose(q, [0.04, 0.16 / 3, 0.16 / 3, 0.5])
+    assert (q >= [0.01, 0.04, 0.03, 0.5]).all()
+
+
+def test_offsets_map_to_genome_on_both_strands_and_back():
+    regions = pd.DataFrame({"chrom": ["c", "c"], "start": [100, 200], "end": [150, 250],
+                            "name": ["plus", "minus"], "score": 0, "strand": ["+", "-"]})
+    starts, ends = offsets_to_genome(regions, [0, 1], [3, 3], 5)
+    assert starts.tolist() == [103, 242] and ends.tolist() == [108, 247]
+    seqlets = pd.DataFrame({"region_index": [0, 1], "offset": [3, 3], "attr_sum": [1.0, -1.0],
+                            "p_value": [1e-4, 1e-3], "q_value": [1e-3, 1e-2]})
+    bed = seqlets_to_bed(seqlets, regions, window=5)
+    assert bed["name"].tolist() == ["plus:0", "minus:0"] and bed["score"].tolist() == [300, 200]
+    index, offset = bed_to_offsets(bed, regions)
+    assert index.tolist() == [0, 1] and offset.tolist() == [3, 3]

@@ -1,0 +1,41 @@
+import numpy as np
+
+from seqsal.simulate import simulate_demo
+
+MOTIFS = {"AAA": np.array([[0.97, 0.01, 0.01, 0.01]] * 6).T,
+          "GGG": np.array([[0.01, 0.01, 0.97, 0.01]] * 8).T}
+
+
+def simulate(seed=0):
+    return simulate_demo(MOTIFS, n_regions=60, n_contigs=3, contig_length=10_000, width=100,
+                         seed=seed)
+
+
+def test_same_seed_same_output_other_seed_differs():
+    a, b, c = simulate(0), simulate(0), simulate(1)
+    assert a[0] == b[0] and all(x.equals(y) for x, y in zip(a[1:], b[1:]))
+    assert a[0] != c[0]
+
+
+def test_truth_matches_genome_and_lies_in_its_region():
+    genome, regions, _, truth = simulate()
+    by_name = regions.set_index("name")
+    complement = str.maketrans("ACGT", "TGCA")
+    for site in truth.itertuples():
+        text = genome[site.chrom][site.start : site.end]
+        if site.strand == "-":
+            text = text.translate(complement)[::-1]
+        assert set(text) <= {"A", "G"}  # the sampled instances of these near-pure motifs
+        region = by_name.loc[site.region]
+        assert region.chrom == site.chrom and region.start <= site.start < site.end <= region.end
+
+
+def test_regions_do_not_overlap_and_labels_follow_motifs():
+    genome, regions, labels, truth = simulate()
+    for _, group in regions.groupby("chrom"):
+        starts = np.sort(group["start"].to_numpy())
+        assert (np.diff(starts) >= 100).all()
+    assert set(genome) == {"chr1", "chr2", "chr3"} and all(len(s) == 10_000 for s in genome.values())
+    counts = truth.groupby("region").size().reindex(labels["name"], fill_value=0)
+    assert np.corrcoef(counts.to_numpy(), labels["activity"])[0, 1] > 0.8
+    assert counts.max() <= 3
