@@ -29,8 +29,16 @@ def corrected_gradient(model, X: torch.Tensor, *, target: int = 0) -> torch.Tens
     return grad - grad.mean(dim=1, keepdim=True)
 
 
-def attribute(model, X: np.ndarray, *, method: str = "grad_x_input", target: int = 0,
-              batch_size: int = 128, device="cpu", verbose: bool = False):
+def attribute(
+    model,
+    X: np.ndarray,
+    *,
+    method: str = "grad_x_input",
+    target: int = 0,
+    batch_size: int = 128,
+    device="cpu",
+    verbose: bool = False,
+):
     """Attribute the model's output ``target`` to each base of each sequence.
 
     Parameters

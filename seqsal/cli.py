@@ -31,8 +31,13 @@ def _simulate(args):
     if missing:
         raise InputError(f"simulate.motifs: expected TF names in {args.database}, found {missing}")
     genome, regions, labels, truth = simulate_demo(
-        {m: by_name[m] for m in args.motifs}, n_regions=args.n_regions, n_contigs=args.n_contigs,
-        contig_length=args.contig_length, width=args.width, seed=args.seed)
+        {m: by_name[m] for m in args.motifs},
+        n_regions=args.n_regions,
+        n_contigs=args.n_contigs,
+        contig_length=args.contig_length,
+        width=args.width,
+        seed=args.seed,
+    )
     out = Path(args.out_dir)
     write_fasta(genome, out / "genome.fa")
     write_tsv(regions, out / "regions.bed", header=False)
@@ -47,11 +52,18 @@ def _regions(args):
 
     labels = read_labels(args.labels, targets=args.targets) if args.labels else None
     regions, rejected = prepare_regions(
-        read_bed(args.bed), contig_sizes(open_fasta(args.fasta)), width=args.width,
-        labels=labels, source=args.bed, label_source=args.labels or "labels")
+        read_bed(args.bed),
+        contig_sizes(open_fasta(args.fasta)),
+        width=args.width,
+        labels=labels,
+        source=args.bed,
+        label_source=args.labels or "labels",
+    )
     if regions.empty:
-        raise InputError(f"{args.bed}: expected usable regions, found none "
-                         f"({len(rejected)} rejected; first reason: {rejected['reason'].iloc[0]})")
+        raise InputError(
+            f"{args.bed}: expected usable regions, found none "
+            f"({len(rejected)} rejected; first reason: {rejected['reason'].iloc[0]})"
+        )
     write_tsv(regions, Path(args.out_dir) / "regions.bed", header=False)
     write_tsv(rejected, Path(args.out_dir) / "rejected.tsv")
     log.info("kept %d regions, rejected %d rows", len(regions), len(rejected))
@@ -65,7 +77,11 @@ def _encode(args):
     part = np.array_split(np.arange(len(regions)), args.n_shards)[args.shard]
     regions = regions.iloc[part]
     X = encode_regions(fetch_sequences(open_fasta(args.fasta), regions), regions["strand"])
-    arrays = {"X": X, "names": regions["name"].to_numpy(str), "chroms": regions["chrom"].to_numpy(str)}
+    arrays = {
+        "X": X,
+        "names": regions["name"].to_numpy(str),
+        "chroms": regions["chrom"].to_numpy(str),
+    }
     if args.labels:
         labels = read_labels(args.labels, targets=args.targets)
         arrays["y"] = labels.loc[regions["name"]].to_numpy(np.float32)
@@ -82,11 +98,17 @@ def _train(args):
 
     data = read_shards(args.onehot)
     if "y" not in data:
-        raise InputError("input.labels: expected labels to train on, found none; "
-                         "give labels or model.checkpoint")
+        raise InputError(
+            "input.labels: expected labels to train on, found none; give labels or model.checkpoint"
+        )
     device = resolve_device(args.device)
-    split = split_regions(data["chroms"], test_chroms=args.test_chroms, seed=args.seed,
-                          test_fraction=args.test_fraction, valid_fraction=args.valid_fraction)
+    split = split_regions(
+        data["chroms"],
+        test_chroms=args.test_chroms,
+        seed=args.seed,
+        test_fraction=args.test_fraction,
+        valid_fraction=args.valid_fraction,
+    )
     targets = [str(t) for t in data["targets"]]
     if args.checkpoint:
         model, meta = load_checkpoint(args.checkpoint, input_length=data["X"].shape[-1])
@@ -97,19 +119,46 @@ def _train(args):
             raise InputError(f"input.labels: expected labels that vary, found constant {constant}")
         tasks, arch = infer_tasks(data["y"]), args.arch
         model, hparams, history = train_model(
-            data["X"], data["y"], split, tasks=tasks, arch=arch, max_epochs=args.max_epochs,
-            patience=args.patience, batch_size=args.batch_size, learning_rate=args.learning_rate,
-            device=device, seed=args.seed, verbose=args.verbose)
-    metrics = score_model(model, data["X"], data["y"], split, tasks=tasks, targets=targets, device=device)
-    metrics.update(tasks=dict(zip(targets, tasks)), device=str(device),
-                   epochs=int(len(history)) if history is not None else 0)
+            data["X"],
+            data["y"],
+            split,
+            tasks=tasks,
+            arch=arch,
+            max_epochs=args.max_epochs,
+            patience=args.patience,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            device=device,
+            seed=args.seed,
+            verbose=args.verbose,
+        )
+    metrics = score_model(
+        model, data["X"], data["y"], split, tasks=tasks, targets=targets, device=device
+    )
+    metrics.update(
+        tasks=dict(zip(targets, tasks)),
+        device=str(device),
+        epochs=int(len(history)) if history is not None else 0,
+    )
     out = Path(args.out_dir)
-    save_checkpoint(model, out / "model.pt", arch=arch, hparams=hparams, targets=targets,
-                    tasks=tasks, metrics=metrics)
+    save_checkpoint(
+        model,
+        out / "model.pt",
+        arch=arch,
+        hparams=hparams,
+        targets=targets,
+        tasks=tasks,
+        metrics=metrics,
+    )
     write_text(json.dumps(metrics, indent=2) + "\n", out / "metrics.json")
-    save_figure(training_curves(history, data["y"][split == "test"],
-                                _test_predictions(model, data["X"][split == "test"], device)),
-                out / "curves.png")
+    save_figure(
+        training_curves(
+            history,
+            data["y"][split == "test"],
+            _test_predictions(model, data["X"][split == "test"], device),
+        ),
+        out / "curves.png",
+    )
     log.info("test metrics: %s", metrics.get("test"))
 
 
@@ -126,9 +175,15 @@ def _attribute(args):
 
     data = read_npz(args.onehot)
     model, _ = load_checkpoint(args.model, input_length=data["X"].shape[-1])
-    hyp, attr, pred = attribute(model, data["X"], method=args.method, target=args.target,
-                                batch_size=args.batch_size, device=resolve_device(args.device),
-                                verbose=args.verbose)
+    hyp, attr, pred = attribute(
+        model,
+        data["X"],
+        method=args.method,
+        target=args.target,
+        batch_size=args.batch_size,
+        device=resolve_device(args.device),
+        verbose=args.verbose,
+    )
     write_npz(args.out, hyp=hyp, attr=attr, pred=pred, names=data["names"])
     log.info("attributed %d regions with %s", len(attr), args.method)
 
@@ -140,8 +195,10 @@ def _load_attributions(paths, regions):
     data = read_shards(paths)
     index = pd.Index(regions["name"]).get_indexer(data["names"])
     if (index < 0).any():
-        raise InputError(f"{paths[0]}: expected region names of the regions file, found "
-                         f"{data['names'][index < 0][0]!r}")
+        raise InputError(
+            f"{paths[0]}: expected region names of the regions file, found "
+            f"{data['names'][index < 0][0]!r}"
+        )
     return data, regions.iloc[index].reset_index(drop=True)
 
 
@@ -150,8 +207,9 @@ def _seqlets(args):
     from .seqlets import call_seqlets, seqlets_to_bed
 
     data, regions = _load_attributions(args.attributions, read_regions(args.regions))
-    seqlets = call_seqlets(data["attr"], window=args.window, null_size=args.null_size,
-                           alpha=args.alpha, seed=args.seed)
+    seqlets = call_seqlets(
+        data["attr"], window=args.window, null_size=args.null_size, alpha=args.alpha, seed=args.seed
+    )
     write_tsv(seqlets_to_bed(seqlets, regions, window=args.window), args.out, header=False)
     log.info("called %d seqlets in %d regions", len(seqlets), len(regions))
 
@@ -159,14 +217,32 @@ def _seqlets(args):
 def _read_seqlets(path) -> pd.DataFrame:
     from .seqlets import SEQLET_COLUMNS
 
-    return pd.read_csv(path, sep="\t", header=None, names=SEQLET_COLUMNS,
-                       dtype={"chrom": str, "name": str, "region": str})
+    return pd.read_csv(
+        path,
+        sep="\t",
+        header=None,
+        names=SEQLET_COLUMNS,
+        dtype={"chrom": str, "name": str, "region": str},
+    )
 
 
 def _motifs(args):
-    from .io import load_motif_database, read_regions, read_shards, save_figure, write_meme, write_tsv
-    from .motifs import (assign_seqlets, build_motifs, cluster_seqlets, extract_windows,
-                         match_motifs, motif_table)
+    from .io import (
+        load_motif_database,
+        read_regions,
+        read_shards,
+        save_figure,
+        write_meme,
+        write_tsv,
+    )
+    from .motifs import (
+        assign_seqlets,
+        build_motifs,
+        cluster_seqlets,
+        extract_windows,
+        match_motifs,
+        motif_table,
+    )
     from .plots import motif_logos
     from .seqlets import bed_to_offsets
 
@@ -179,24 +255,42 @@ def _motifs(args):
     onehot = extract_windows(X, index, start, width=width)
     contrib = extract_windows(data["hyp"] * X, index, start, width=width)
     labels, shift, strand = cluster_seqlets(
-        contrib, np.abs(seqlets["attr_sum"].to_numpy()), min_similarity=args.min_similarity,
-        max_shift=args.max_shift, min_seqlets=args.min_seqlets)
+        contrib,
+        np.abs(seqlets["attr_sum"].to_numpy()),
+        min_similarity=args.min_similarity,
+        max_shift=args.max_shift,
+        min_seqlets=args.min_seqlets,
+    )
     motifs = build_motifs(onehot, contrib, labels, shift, strand, max_shift=args.max_shift)
-    matches = match_motifs([m["ppm"] for m in motifs], load_motif_database(args.database),
-                           max_q=args.max_q)
+    matches = match_motifs(
+        [m["ppm"] for m in motifs], load_motif_database(args.database), max_q=args.max_q
+    )
     table = motif_table(motifs, matches)
     out = Path(args.out_dir)
     (out / "logos").mkdir(parents=True, exist_ok=True)
     ids = table["motif_id"].tolist()
-    write_meme({f"{i} {n}": m["ppm"] for i, n, m in zip(ids, table["name"], motifs)},
-               out / "motifs.meme", nsites={f"{i} {n}": m["n_seqlets"] for i, n, m in zip(ids, table["name"], motifs)})
+    write_meme(
+        {f"{i} {n}": m["ppm"] for i, n, m in zip(ids, table["name"], motifs)},
+        out / "motifs.meme",
+        nsites={f"{i} {n}": m["n_seqlets"] for i, n, m in zip(ids, table["name"], motifs)},
+    )
     write_tsv(table, out / "motifs.tsv")
-    write_tsv(assign_seqlets(seqlets, regions["strand"].to_numpy()[index], labels, strand),
-              out / "seqlet_motifs.tsv")
+    write_tsv(
+        assign_seqlets(seqlets, regions["strand"].to_numpy()[index], labels, strand),
+        out / "seqlet_motifs.tsv",
+    )
     for motif_id, name, motif in zip(ids, table["name"], motifs):
-        save_figure(motif_logos(motif["ppm"], motif["cwm"], title=f"{motif_id} ({name}, "
-                                f"{motif['n_seqlets']} seqlets)"), out / "logos" / f"{motif_id}.png")
-    log.info("%d motifs from %d seqlets; named: %s", len(motifs), len(seqlets), table["name"].tolist())
+        save_figure(
+            motif_logos(
+                motif["ppm"],
+                motif["cwm"],
+                title=f"{motif_id} ({name}, {motif['n_seqlets']} seqlets)",
+            ),
+            out / "logos" / f"{motif_id}.png",
+        )
+    log.info(
+        "%d motifs from %d seqlets; named: %s", len(motifs), len(seqlets), table["name"].tolist()
+    )
 
 
 def _tracks(args):
@@ -207,19 +301,40 @@ def _tracks(args):
     data, regions = _load_attributions(args.attributions, read_regions(args.regions))
     sizes = contig_sizes(open_fasta(args.fasta))
     out = Path(args.out_dir)
-    write_bigwig(attribution_track(regions, data["attr"], contigs=list(sizes)), sizes,
-                 out / "attribution.bw")
+    write_bigwig(
+        attribution_track(regions, data["attr"], contigs=list(sizes)), sizes, out / "attribution.bw"
+    )
     table = pd.read_csv(args.motifs_tsv, sep="\t", dtype=str)
-    bed = seqlet_track(_read_seqlets(args.seqlets), pd.read_csv(args.seqlet_motifs, sep="\t"),
-                       dict(zip(table["motif_id"], table["name"])))
-    write_bed(bed, out / "seqlets.bed",
-              track_line='track name="seqlets" description="seqsal seqlets by motif" itemRgb="On"')
+    bed = seqlet_track(
+        _read_seqlets(args.seqlets),
+        pd.read_csv(args.seqlet_motifs, sep="\t"),
+        dict(zip(table["motif_id"], table["name"])),
+    )
+    write_bed(
+        bed,
+        out / "seqlets.bed",
+        track_line='track name="seqlets" description="seqsal seqlets by motif" itemRgb="On"',
+    )
     first = bed.iloc[0] if len(bed) else regions.iloc[0]
     locus = f"{first['chrom']}:{max(1, first['start'] - 100)}-{first['end'] + 100}"
-    write_text(igv_session(genome=args.fasta, locus=locus, folder=out, tracks=[
-        {"path": out / "attribution.bw", "name": "attribution", "color": "31,119,180",
-         "altColor": "214,39,40", "renderer": "BAR_CHART"},
-        {"path": out / "seqlets.bed", "name": "seqlets"}]), out / "igv_session.xml")
+    write_text(
+        igv_session(
+            genome=args.fasta,
+            locus=locus,
+            folder=out,
+            tracks=[
+                {
+                    "path": out / "attribution.bw",
+                    "name": "attribution",
+                    "color": "31,119,180",
+                    "altColor": "214,39,40",
+                    "renderer": "BAR_CHART",
+                },
+                {"path": out / "seqlets.bed", "name": "seqlets"},
+            ],
+        ),
+        out / "igv_session.xml",
+    )
 
 
 def _evaluate(args):
@@ -231,20 +346,31 @@ def _evaluate(args):
     data, regions = _load_attributions(args.attributions, read_regions(args.regions))
     X = read_shards(args.onehot)["X"]
     model, _ = load_checkpoint(args.model, input_length=X.shape[-1])
-    per_region, curves = deletion_curves(model, X, data["attr"], target=args.target,
-                                         n_steps=args.n_steps, max_regions=args.max_regions,
-                                         seed=args.seed, device=resolve_device(args.device))
+    per_region, curves = deletion_curves(
+        model,
+        X,
+        data["attr"],
+        target=args.target,
+        n_steps=args.n_steps,
+        max_regions=args.max_regions,
+        seed=args.seed,
+        device=resolve_device(args.device),
+    )
     per_region.insert(0, "region", regions["name"].to_numpy()[per_region["region_index"]])
-    summary = {"deletion": {
-        "n_regions": int(len(per_region)),
-        "mean_auc_attribution": float(per_region["auc_attribution"].mean()),
-        "mean_auc_random": float(per_region["auc_random"].mean()),
-        "fraction_beats_random": float(per_region["beats_random"].mean()),
-    }}
+    summary = {
+        "deletion": {
+            "n_regions": int(len(per_region)),
+            "mean_auc_attribution": float(per_region["auc_attribution"].mean()),
+            "mean_auc_random": float(per_region["auc_random"].mean()),
+            "fraction_beats_random": float(per_region["beats_random"].mean()),
+        }
+    }
     if args.truth:
         truth = read_bed(args.truth)
-        summary["truth"] = {**truth_recovery(data["attr"], regions, truth),
-                            **seqlet_recovery(_read_seqlets(args.seqlets), truth)}
+        summary["truth"] = {
+            **truth_recovery(data["attr"], regions, truth),
+            **seqlet_recovery(_read_seqlets(args.seqlets), truth),
+        }
     out = Path(args.out_dir)
     write_tsv(per_region.drop(columns="region_index"), out / "faithfulness.tsv")
     write_text(json.dumps(summary, indent=2) + "\n", out / "summary.json")
@@ -267,31 +393,60 @@ def _report(args):
     X = read_shards(args.onehot)["X"]
     motifs, examples = [], []
     for row in table.to_dict("records"):
-        matches = [{"target": row[f"match_{i}"], "q": row[f"match_{i}_q"]}
-                   for i in (1, 2, 3) if row.get(f"match_{i}")]
+        matches = [
+            {"target": row[f"match_{i}"], "q": row[f"match_{i}_q"]}
+            for i in (1, 2, 3)
+            if row.get(f"match_{i}")
+        ]
         logo = base64_file(Path(args.logos) / f"{row['motif_id']}.png")
-        motifs.append({**row, "matches": matches, "logo": logo, "color": motif_color(row["motif_id"])})
+        motifs.append(
+            {**row, "matches": matches, "logo": logo, "color": motif_color(row["motif_id"])}
+        )
         members = assignments.loc[assignments["motif_id"] == row["motif_id"], "seqlet"]
         best = seqlets[seqlets["name"].isin(members)].nlargest(1, "attr_sum")
         for region in best["region"]:
             i = int(np.flatnonzero(regions["name"].to_numpy() == region)[0])
             title = f"{row['motif_id']} ({row['name']}): region {region}, attribution x sequence"
-            examples.append({"title": title, "image": png_base64(
-                attribution_logo(data["hyp"][i] * X[i], title=region))})
+            examples.append(
+                {
+                    "title": title,
+                    "image": png_base64(attribution_logo(data["hyp"][i] * X[i], title=region)),
+                }
+            )
     metric_rows, names = [], []
     for split in ("train", "valid", "test"):
         for target, values in metrics.get(split, {}).items():
             names += [k for k in values if k != "n" and k not in names]
-            metric_rows.append({"split": split, "target": target,
-                                **{k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in values.items()}})
+            metric_rows.append(
+                {
+                    "split": split,
+                    "target": target,
+                    **{k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in values.items()},
+                }
+            )
     truth = summary.get("truth")
-    deletion = dict(summary["deletion"], fraction_beats_random_pct=f"{100 * summary['deletion']['fraction_beats_random']:.0f}%")
+    deletion = dict(
+        summary["deletion"],
+        fraction_beats_random_pct=f"{100 * summary['deletion']['fraction_beats_random']:.0f}%",
+    )
     html = render_report(
-        version=__version__, n_regions=len(regions), method=args.method, database=args.database,
-        metric_names=names, metric_rows=metric_rows, curves=base64_file(args.curves),
-        motifs=motifs, examples=examples, n_seqlets=len(seqlets), alpha=args.alpha,
-        n_assigned=int((assignments["motif_id"] != "none").sum()), deletion=deletion,
-        truth=truth, deletion_plot=base64_file(args.deletion_plot), genome=args.fasta)
+        version=__version__,
+        n_regions=len(regions),
+        method=args.method,
+        database=args.database,
+        metric_names=names,
+        metric_rows=metric_rows,
+        curves=base64_file(args.curves),
+        motifs=motifs,
+        examples=examples,
+        n_seqlets=len(seqlets),
+        alpha=args.alpha,
+        n_assigned=int((assignments["motif_id"] != "none").sum()),
+        deletion=deletion,
+        truth=truth,
+        deletion_plot=base64_file(args.deletion_plot),
+        genome=args.fasta,
+    )
     write_text(html, args.out)
 
 
@@ -311,7 +466,11 @@ def _add(sub, name, func, help_text):
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``seqsal`` argument parser, one subcommand per stage."""
-    parser = argparse.ArgumentParser(prog="seqsal", description="seqsal: per-base attributions of DNA sequence models, from regions to motifs and IGV tracks.")
+    parser = argparse.ArgumentParser(
+        prog="seqsal",
+        description="seqsal: per-base attributions of DNA sequence models, "
+        "from regions to motifs and IGV tracks.",
+    )
     parser.add_argument("--version", action="version", version=f"seqsal {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -412,8 +571,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", required=True)
 
     p = _add(sub, "report", _report, "the self-contained HTML report")
-    for name in ("metrics", "curves", "motifs-tsv", "seqlet-motifs", "logos", "seqlets",
-                 "regions", "summary", "deletion-plot", "fasta", "out"):
+    for name in (
+        "metrics",
+        "curves",
+        "motifs-tsv",
+        "seqlet-motifs",
+        "logos",
+        "seqlets",
+        "regions",
+        "summary",
+        "deletion-plot",
+        "fasta",
+        "out",
+    ):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--attributions", nargs="+", required=True)
     p.add_argument("--onehot", nargs="+", required=True)
@@ -426,16 +596,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Run ``seqsal`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s seqsal %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s seqsal %(levelname)s %(message)s"
+    )
     try:
         args.func(args)
     except InputError as error:
         print(f"seqsal {args.command}: error: {error}", file=sys.stderr)
         return 1
     except FileNotFoundError as error:
-        print(f"seqsal {args.command}: error: {error.filename}: expected a file, found none",
-              file=sys.stderr)
+        print(
+            f"seqsal {args.command}: error: {error.filename}: expected a file, found none",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -27,9 +27,19 @@ def _deletion_inputs(x: np.ndarray, orders: np.ndarray, n_steps: int) -> np.ndar
     return (x[None, None] * keep[:, :, None, :]).reshape(-1, 4, length)
 
 
-def deletion_curves(model, X: np.ndarray, attr: np.ndarray, *, target: int = 0,
-                    n_steps: int = 20, n_random: int = 3, max_regions: int = 256,
-                    seed: int = 0, batch_size: int = 512, device="cpu"):
+def deletion_curves(
+    model,
+    X: np.ndarray,
+    attr: np.ndarray,
+    *,
+    target: int = 0,
+    n_steps: int = 20,
+    n_random: int = 3,
+    max_regions: int = 256,
+    seed: int = 0,
+    batch_size: int = 512,
+    device="cpu",
+):
     """Deletion curves of the attribution order and of random orders.
 
     Parameters
@@ -66,19 +76,34 @@ def deletion_curves(model, X: np.ndarray, attr: np.ndarray, *, target: int = 0,
     fraction = np.linspace(0, 1, n_steps + 1)
     rows, curves = [], []
     for i in chosen:
-        orders = np.stack([np.argsort(-attr[i], kind="stable")] +
-                          [rng.permutation(X.shape[-1]) for _ in range(n_random)])
-        out = predict(model, _deletion_inputs(X[i], orders, n_steps), device=device,
-                      batch_size=batch_size)[:, target].reshape(len(orders), -1)
+        orders = np.stack(
+            [np.argsort(-attr[i], kind="stable")]
+            + [rng.permutation(X.shape[-1]) for _ in range(n_random)]
+        )
+        out = predict(
+            model, _deletion_inputs(X[i], orders, n_steps), device=device, batch_size=batch_size
+        )[:, target].reshape(len(orders), -1)
         scale = pred[i] - empty
         norm = (out - empty) / scale if abs(scale) > 1e-8 else np.full_like(out, np.nan)
         auc = np.trapezoid(norm, fraction, axis=1)
         rows.append((i, pred[i], empty, auc[0], auc[1:].mean(), auc[0] < auc[1:].mean()))
         for name, curve in (("attribution", norm[0]), ("random", norm[1:].mean(axis=0))):
-            curves.append(pd.DataFrame({"region_index": i, "order": name, "fraction": fraction,
-                                        "output": curve}))
-    per_region = pd.DataFrame(rows, columns=["region_index", "output", "empty_output",
-                                             "auc_attribution", "auc_random", "beats_random"])
+            curves.append(
+                pd.DataFrame(
+                    {"region_index": i, "order": name, "fraction": fraction, "output": curve}
+                )
+            )
+    per_region = pd.DataFrame(
+        rows,
+        columns=[
+            "region_index",
+            "output",
+            "empty_output",
+            "auc_attribution",
+            "auc_random",
+            "beats_random",
+        ],
+    )
     return per_region, pd.concat(curves, ignore_index=True)
 
 
@@ -110,7 +135,9 @@ def _overlaps(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
     return np.where(same, np.clip(hi - lo, 0, None), 0)
 
 
-def seqlet_recovery(seqlets: pd.DataFrame, truth: pd.DataFrame, *, min_overlap: float = 0.5) -> dict:
+def seqlet_recovery(
+    seqlets: pd.DataFrame, truth: pd.DataFrame, *, min_overlap: float = 0.5
+) -> dict:
     """Precision and recall of seqlets against known sites.
 
     A seqlet and a site match when they overlap by at least ``min_overlap`` of the
@@ -124,8 +151,10 @@ def seqlet_recovery(seqlets: pd.DataFrame, truth: pd.DataFrame, *, min_overlap: 
         t = np.flatnonzero(truth["chrom"].to_numpy() == chrom)
         sites = truth.iloc[t]
         for chunk in np.array_split(s, max(1, len(s) // 2000)):
-            hit = _overlaps(seqlets.iloc[chunk], sites) >= min_overlap * (
-                sites["end"] - sites["start"]).to_numpy()[None, :]
+            hit = (
+                _overlaps(seqlets.iloc[chunk], sites)
+                >= min_overlap * (sites["end"] - sites["start"]).to_numpy()[None, :]
+            )
             matched_seqlets[chunk] |= hit.any(axis=1)
             matched_sites[t] |= hit.any(axis=0)
     return {
@@ -139,6 +168,8 @@ def seqlet_recovery(seqlets: pd.DataFrame, truth: pd.DataFrame, *, min_overlap: 
 def truth_recovery(attr: np.ndarray, regions: pd.DataFrame, truth: pd.DataFrame) -> dict:
     """AUROC and AUPRC of per-base |attribution| for bases inside known sites."""
     mask = truth_mask(regions, truth, attr.shape[1])
-    return {"auroc": auroc(mask.ravel(), np.abs(attr).ravel()),
-            "auprc": auprc(mask.ravel(), np.abs(attr).ravel()),
-            "site_base_fraction": float(mask.mean())}
+    return {
+        "auroc": auroc(mask.ravel(), np.abs(attr).ravel()),
+        "auprc": auprc(mask.ravel(), np.abs(attr).ravel()),
+        "site_base_fraction": float(mask.mean()),
+    }

@@ -29,8 +29,12 @@ def write_bigwig(track: pd.DataFrame, sizes: dict, path) -> None:
         bw.addHeader([(chrom, int(length)) for chrom, length in sizes.items()], maxZooms=10)
         for chrom, group in track.groupby("chrom", sort=False):
             starts = group["start"].to_numpy(np.int64)
-            bw.addEntries([chrom] * len(starts), starts.tolist(), ends=(starts + 1).tolist(),
-                          values=group["value"].to_numpy(np.float64).tolist())
+            bw.addEntries(
+                [chrom] * len(starts),
+                starts.tolist(),
+                ends=(starts + 1).tolist(),
+                values=group["value"].to_numpy(np.float64).tolist(),
+            )
         bw.close()
 
 
@@ -54,18 +58,26 @@ def igv_session(*, genome, tracks: list, locus: str, folder) -> str:
     folder : str or Path
         Where the session file lives; paths are written relative to it.
     """
+
     def rel(path):
         return os.path.relpath(os.path.abspath(path), os.path.abspath(folder))
 
     resources = "\n".join(f"    <Resource path={quoteattr(rel(t['path']))}/>" for t in tracks)
     entries = []
     for t in tracks:
-        attrs = {"id": rel(t["path"]), "name": t["name"], "autoScale": "true",
-                 "visible": "true", **{k: t[k] for k in ("color", "altColor", "renderer") if k in t}}
-        entries.append("    <Track " + " ".join(f"{k}={quoteattr(str(v))}" for k, v in attrs.items()) + "/>")
+        attrs = {
+            "id": rel(t["path"]),
+            "name": t["name"],
+            "autoScale": "true",
+            "visible": "true",
+            **{k: t[k] for k in ("color", "altColor", "renderer") if k in t},
+        }
+        entries.append(
+            "    <Track " + " ".join(f"{k}={quoteattr(str(v))}" for k, v in attrs.items()) + "/>"
+        )
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
-        f"<Session genome={quoteattr(rel(genome))} locus={quoteattr(locus)} version=\"8\">\n"
+        f'<Session genome={quoteattr(rel(genome))} locus={quoteattr(locus)} version="8">\n'
         f"  <Resources>\n{resources}\n  </Resources>\n"
         '  <Panel name="DataPanel">\n' + "\n".join(entries) + "\n  </Panel>\n</Session>\n"
     )

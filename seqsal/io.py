@@ -260,7 +260,9 @@ def read_labels(path, *, targets=None) -> pd.DataFrame:
     table = table.set_index(key)
     if table.index.has_duplicates:
         duplicate = table.index[table.index.duplicated()][0]
-        raise InputError(f"{path}: expected unique names in column {key!r}, found {duplicate!r} twice")
+        raise InputError(
+            f"{path}: expected unique names in column {key!r}, found {duplicate!r} twice"
+        )
     missing = [t for t in targets or [] if t not in table.columns]
     if missing:
         raise InputError(
@@ -371,7 +373,9 @@ def write_meme(motifs: dict, path=None, *, nsites=None):
     for name, ppm in motifs.items():
         sites = (nsites or {}).get(name, 20)
         lines.append(f"MOTIF {name}")
-        lines.append(f"letter-probability matrix: alength= 4 w= {ppm.shape[1]} nsites= {sites} E= 0")
+        lines.append(
+            f"letter-probability matrix: alength= 4 w= {ppm.shape[1]} nsites= {sites} E= 0"
+        )
         lines.extend(" ".join(f"{p:.6f}" for p in column) for column in ppm.T)
         lines.append("")
     text = "\n".join(lines) + "\n"

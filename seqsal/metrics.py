@@ -58,9 +58,14 @@ def score_predictions(y, pred, tasks) -> dict:
     scores = []
     for t, task in enumerate(tasks):
         if task == "binary":
-            scores.append({"auroc": auroc(y[:, t] > 0.5, pred[:, t]),
-                           "auprc": auprc(y[:, t] > 0.5, pred[:, t])})
+            scores.append(
+                {
+                    "auroc": auroc(y[:, t] > 0.5, pred[:, t]),
+                    "auprc": auprc(y[:, t] > 0.5, pred[:, t]),
+                }
+            )
         else:
-            scores.append({"pearson": pearson(y[:, t], pred[:, t]),
-                           "spearman": spearman(y[:, t], pred[:, t])})
+            scores.append(
+                {"pearson": pearson(y[:, t], pred[:, t]), "spearman": spearman(y[:, t], pred[:, t])}
+            )
     return scores

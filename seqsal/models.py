@@ -36,8 +36,17 @@ class CNN(nn.Module):
         Dropout before the output layer. Default is 0.1.
     """
 
-    def __init__(self, *, input_length, n_outputs, n_filters=64, kernel_size=15, pool=4,
-                 hidden=64, dropout=0.1):
+    def __init__(
+        self,
+        *,
+        input_length,
+        n_outputs,
+        n_filters=64,
+        kernel_size=15,
+        pool=4,
+        hidden=64,
+        dropout=0.1,
+    ):
         super().__init__()
         self.input_length = input_length
         self.body = nn.Sequential(

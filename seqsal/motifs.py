@@ -24,8 +24,9 @@ def extract_windows(arrays: np.ndarray, region_index, offset, *, width: int) -> 
     pad = np.pad(arrays, ((0, 0), (0, 0), (width, width)))
     columns = np.asarray(offset)[:, None] + width + np.arange(width)[None, :]
     columns = np.clip(columns, 0, length + 2 * width - 1)
-    return pad[np.asarray(region_index)[:, None, None], np.arange(4)[None, :, None],
-               columns[:, None, :]]
+    return pad[
+        np.asarray(region_index)[:, None, None], np.arange(4)[None, :, None], columns[:, None, :]
+    ]
 
 
 def _aligned_similarity(windows: np.ndarray, centroids: np.ndarray, max_shift: int):
@@ -72,9 +73,17 @@ def _seed_centroids(windows, order, *, min_similarity, max_shift, max_motifs):
     return np.stack(centroids)
 
 
-def cluster_seqlets(windows: np.ndarray, strength: np.ndarray, *, min_similarity: float = 0.6,
-                    merge_similarity: float = 0.8, max_shift: int = 5, max_motifs: int = 20,
-                    min_seqlets: int = 20, n_iter: int = 5):
+def cluster_seqlets(
+    windows: np.ndarray,
+    strength: np.ndarray,
+    *,
+    min_similarity: float = 0.6,
+    merge_similarity: float = 0.8,
+    max_shift: int = 5,
+    max_motifs: int = 20,
+    min_seqlets: int = 20,
+    n_iter: int = 5,
+):
     """Cluster seqlet contribution windows into motifs.
 
     Parameters
@@ -107,8 +116,9 @@ def cluster_seqlets(windows: np.ndarray, strength: np.ndarray, *, min_similarity
         empty = np.zeros(0, dtype=int)
         return empty, empty, empty
     order = np.argsort(-np.asarray(strength), kind="stable")
-    centroids = _seed_centroids(windows, order, min_similarity=min_similarity,
-                                max_shift=max_shift, max_motifs=max_motifs)
+    centroids = _seed_centroids(
+        windows, order, min_similarity=min_similarity, max_shift=max_shift, max_motifs=max_motifs
+    )
     for _ in range(n_iter):
         sim, shifts, strands = _aligned_similarity(windows, centroids, max_shift)
         labels = np.where(sim.max(axis=1) >= min_similarity, sim.argmax(axis=1), -1)
@@ -117,10 +127,18 @@ def cluster_seqlets(windows: np.ndarray, strength: np.ndarray, *, min_similarity
         aligned = _align(windows, shift, strand, max_shift)
         counts = np.bincount(labels[labels >= 0], minlength=len(centroids))
         keep = np.flatnonzero(counts >= min_seqlets)
-        centroids = np.stack([aligned[labels == k].mean(axis=0) for k in keep]) if len(keep) else centroids[:0]
+        centroids = (
+            np.stack([aligned[labels == k].mean(axis=0) for k in keep])
+            if len(keep)
+            else centroids[:0]
+        )
         centroids = _merge_centroids(centroids, counts[keep], merge_similarity, max_shift)
         if len(centroids) == 0:
-            return np.full(len(windows), -1), np.zeros(len(windows), int), np.zeros(len(windows), int)
+            return (
+                np.full(len(windows), -1),
+                np.zeros(len(windows), int),
+                np.zeros(len(windows), int),
+            )
     sim, shifts, strands = _aligned_similarity(windows, centroids, max_shift)
     labels = np.where(sim.max(axis=1) >= min_similarity, sim.argmax(axis=1), -1)
     counts = np.bincount(labels[labels >= 0], minlength=len(centroids))
@@ -150,8 +168,17 @@ def trim_span(cwm: np.ndarray, *, fraction: float = 0.25) -> slice:
     return slice(int(strong[0]), int(strong[-1]) + 1)
 
 
-def build_motifs(onehot: np.ndarray, contrib: np.ndarray, labels, shift, strand, *,
-                 max_shift: int = 5, trim_fraction: float = 0.25, pseudocount: float = 0.5):
+def build_motifs(
+    onehot: np.ndarray,
+    contrib: np.ndarray,
+    labels,
+    shift,
+    strand,
+    *,
+    max_shift: int = 5,
+    trim_fraction: float = 0.25,
+    pseudocount: float = 0.5,
+):
     """Build each motif's trimmed PPM and CWM from its aligned seqlets.
 
     Parameters
@@ -181,18 +208,31 @@ def build_motifs(onehot: np.ndarray, contrib: np.ndarray, labels, shift, strand,
         cwm = cwms[members].mean(axis=0)
         span = trim_span(cwm, fraction=trim_fraction)
         counts = seqs[members].sum(axis=0)[:, span] + pseudocount
-        motifs.append({
-            "ppm": counts / counts.sum(axis=0),
-            "cwm": cwm[:, span],
-            "n_seqlets": int(members.sum()),
-            "sign": 1 if cwm.sum() >= 0 else -1,
-            "span": span,
-        })
+        motifs.append(
+            {
+                "ppm": counts / counts.sum(axis=0),
+                "cwm": cwm[:, span],
+                "n_seqlets": int(members.sum()),
+                "sign": 1 if cwm.sum() >= 0 else -1,
+                "span": span,
+            }
+        )
     return motifs
 
 
-def match_motifs(ppms: list, database: dict, *, max_q: float = 0.05, n_matches: int = 3) -> pd.DataFrame:
+def information_bits(ppm: np.ndarray) -> np.ndarray:
+    """Information content (bits, uniform background) of each column of a PPM (4, L)."""
+    ppm = ppm / ppm.sum(axis=0)
+    return 2 + (ppm * np.log2(np.clip(ppm, 1e-9, 1))).sum(axis=0)
+
+
+def match_motifs(
+    ppms: list, database: dict, *, max_q: float = 0.05, n_matches: int = 3, min_bits: float = 4.0
+) -> pd.DataFrame:
     """Match PPMs to a motif database with TOMTOM; BH q-values over each query's targets.
+
+    TOMTOM matches a flat query to the flat columns of long targets with tiny p-values,
+    so a query with less than ``min_bits`` of information in all is never named.
 
     Parameters
     ----------
@@ -204,6 +244,9 @@ def match_motifs(ppms: list, database: dict, *, max_q: float = 0.05, n_matches: 
         A match needs q below this to be reported. Default is 0.05.
     n_matches : int, optional
         Most matches reported per query. Default is 3.
+    min_bits : float, optional
+        Least total information content (bits) of a query that may be named.
+        Default is 4.0.
 
     Returns
     -------
@@ -215,9 +258,13 @@ def match_motifs(ppms: list, database: dict, *, max_q: float = 0.05, n_matches: 
     rows = []
     if ppms:
         targets = list(database)
-        p_values = tomtom([np.asarray(p, np.float64) for p in ppms],
-                          [np.asarray(database[t], np.float64) for t in targets])[0]
+        p_values = tomtom(
+            [np.asarray(p, np.float64) for p in ppms],
+            [np.asarray(database[t], np.float64) for t in targets],
+        )[0]
         for query, p in enumerate(p_values):
+            if information_bits(ppms[query]).sum() < min_bits:
+                continue
             q = benjamini_hochberg(p)
             for rank, t in enumerate(np.argsort(p, kind="stable")[:n_matches]):
                 if q[t] < max_q:
@@ -229,9 +276,12 @@ def motif_table(motifs: list, matches: pd.DataFrame, *, n_matches: int = 3) -> p
     """One row per motif: id, seqlet count, sign, length, status and top matches."""
     rows = []
     for k, motif in enumerate(motifs):
-        row = {"motif_id": f"motif_{k + 1}", "n_seqlets": motif["n_seqlets"],
-               "sign": "positive" if motif["sign"] > 0 else "negative",
-               "length": motif["ppm"].shape[1]}
+        row = {
+            "motif_id": f"motif_{k + 1}",
+            "n_seqlets": motif["n_seqlets"],
+            "sign": "positive" if motif["sign"] > 0 else "negative",
+            "length": motif["ppm"].shape[1],
+        }
         hits = matches[matches["query"] == k].sort_values("rank")
         row["status"] = "named" if len(hits) else "novel"
         row["name"] = hits["target"].iloc[0].split(" ", 1)[-1] if len(hits) else "novel"
@@ -241,7 +291,8 @@ def motif_table(motifs: list, matches: pd.DataFrame, *, n_matches: int = 3) -> p
             row[f"match_{i + 1}_q"] = f"{hit['q_value']:.3g}" if hit is not None else ""
         rows.append(row)
     columns = ["motif_id", "n_seqlets", "sign", "length", "status", "name"] + [
-        f"match_{i + 1}{s}" for i in range(n_matches) for s in ("", "_q")]
+        f"match_{i + 1}{s}" for i in range(n_matches) for s in ("", "_q")
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -264,8 +315,10 @@ def assign_seqlets(seqlets: pd.DataFrame, region_strands, labels, strand) -> pd.
     """
     flipped = (np.asarray(region_strands) == "-") ^ (np.asarray(strand) == 1)
     assigned = np.asarray(labels) >= 0
-    return pd.DataFrame({
-        "seqlet": seqlets["name"].to_numpy(),
-        "motif_id": np.where(assigned, [f"motif_{k + 1}" for k in labels], "none"),
-        "strand": np.where(assigned, np.where(flipped, "-", "+"), "."),
-    })
+    return pd.DataFrame(
+        {
+            "seqlet": seqlets["name"].to_numpy(),
+            "motif_id": np.where(assigned, [f"motif_{k + 1}" for k in labels], "none"),
+            "strand": np.where(assigned, np.where(flipped, "-", "+"), "."),
+        }
+    )

@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .encode import reverse_complement  # noqa: E402
+from .motifs import information_bits  # noqa: E402
 
 
 def training_curves(history, y_test: np.ndarray, pred_test: np.ndarray) -> Figure:
@@ -37,9 +38,7 @@ def training_curves(history, y_test: np.ndarray, pred_test: np.ndarray) -> Figur
 
 def information_content(ppm: np.ndarray) -> np.ndarray:
     """Scale a PPM (4, L) to bits: each column times its information content."""
-    ppm = ppm / ppm.sum(axis=0)
-    ic = 2 + (ppm * np.log2(np.clip(ppm, 1e-9, 1))).sum(axis=0)
-    return ppm * ic
+    return ppm / ppm.sum(axis=0) * information_bits(ppm)
 
 
 def _draw_logo(ax, matrix: np.ndarray, title: str, ylabel: str) -> None:
@@ -81,7 +80,10 @@ def deletion_curves(curves: pd.DataFrame) -> Figure:
     for order, group in curves.groupby("order", sort=False):
         mean = group.groupby("fraction")["output"].mean()
         ax.plot(mean.index, mean.to_numpy(), marker=".", label=order)
-    ax.set(xlabel="fraction of bases deleted", ylabel="normalised output",
-           title="Deletion curves (lower = more faithful)")
+    ax.set(
+        xlabel="fraction of bases deleted",
+        ylabel="normalised output",
+        title="Deletion curves (lower = more faithful)",
+    )
     ax.legend(frameon=False)
     return fig

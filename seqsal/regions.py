@@ -76,8 +76,12 @@ def prepare_regions(
     outside = (regions["start"] < 0) | (regions["end"] > lengths)
     for row, length in zip(regions[outside].itertuples(), lengths[outside]):
         rejected.append(
-            (source, row.line, row.name,
-             f"window {row.chrom}:{row.start}-{row.end} runs past the contig end (0-{length})")
+            (
+                source,
+                row.line,
+                row.name,
+                f"window {row.chrom}:{row.start}-{row.end} runs past the contig end (0-{length})",
+            )
         )
     keep = ~outside.to_numpy()
     if labels is not None:
@@ -96,8 +100,9 @@ def _match_labels(regions, labels, keep, source, label_source) -> list:
     """Rejected rows for kept regions that have no label or a missing label value."""
     values = labels.reindex(regions["name"])
     rows = []
-    for row, has_row, value in zip(regions.itertuples(), regions["name"].isin(labels.index),
-                                   values.itertuples(index=False)):
+    for row, has_row, value in zip(
+        regions.itertuples(), regions["name"].isin(labels.index), values.itertuples(index=False)
+    ):
         if not keep[row.Index]:
             continue
         if not has_row:

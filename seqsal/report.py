@@ -91,6 +91,8 @@ def render_report(**context) -> str:
     """Render the report from already-formatted context values (see TEMPLATE)."""
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["e"] = html.escape
-    context = {k: ({kk: _format(vv) for kk, vv in v.items()} if isinstance(v, dict) else v)
-               for k, v in context.items()}
+    context = {
+        k: ({kk: _format(vv) for kk, vv in v.items()} if isinstance(v, dict) else v)
+        for k, v in context.items()
+    }
     return env.from_string(TEMPLATE).render(**context)

@@ -4,10 +4,11 @@ Candidate windows are the local maxima of |window sum| (no overlapping window sc
 higher). Their null distribution is made the same way from synthetic regions stitched
 together from random blocks of ``window`` bases of the real attributions (a block
 bootstrap, which keeps the short-range correlation of attribution maps). The first null
-draws blocks clear of outlying bases (beyond 5 robust standard deviations); each ``refine`` round redraws them clear of the seqlets called so
-far, so that strong motifs do not inflate the null that weaker ones are tested against.
-Two-sided p-values are corrected by Benjamini-Hochberg over all candidates; those with q
-below ``alpha`` are seqlets, of both signs.
+draws blocks clear of outlying bases (beyond 5 robust standard deviations); each
+``refine`` round redraws them clear of the seqlets called so far, so that strong motifs
+do not inflate the null that weaker ones are tested against. Two-sided p-values are
+corrected by Benjamini-Hochberg over all candidates; those with q below ``alpha`` are
+seqlets, of both signs.
 """
 
 from __future__ import annotations
@@ -15,8 +16,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-SEQLET_COLUMNS = ["chrom", "start", "end", "name", "score", "strand", "region",
-                  "attr_sum", "p_value", "q_value"]
+SEQLET_COLUMNS = [
+    "chrom",
+    "start",
+    "end",
+    "name",
+    "score",
+    "strand",
+    "region",
+    "attr_sum",
+    "p_value",
+    "q_value",
+]
 
 
 def _window_sums(a: np.ndarray, window: int) -> np.ndarray:
@@ -43,8 +54,14 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     return q
 
 
-def block_null(attr: np.ndarray, *, window: int, exclude: np.ndarray | None = None,
-               null_size: int = 200_000, seed: int = 0) -> np.ndarray:
+def block_null(
+    attr: np.ndarray,
+    *,
+    window: int,
+    exclude: np.ndarray | None = None,
+    null_size: int = 200_000,
+    seed: int = 0,
+) -> np.ndarray:
     """Sorted |window sums| at the local maxima of block-bootstrapped regions.
 
     Parameters
@@ -92,16 +109,24 @@ def _outliers(attr: np.ndarray, z: float = 5.0) -> np.ndarray:
 def _test_windows(sums: np.ndarray, null: np.ndarray, window: int) -> pd.DataFrame:
     strength = np.abs(sums)
     region_index, offset = np.nonzero(_local_maxima(strength, window))
-    tests = pd.DataFrame({"region_index": region_index, "offset": offset,
-                          "attr_sum": sums[region_index, offset]})
+    tests = pd.DataFrame(
+        {"region_index": region_index, "offset": offset, "attr_sum": sums[region_index, offset]}
+    )
     exceed = len(null) - np.searchsorted(null, strength[region_index, offset], side="left")
     tests["p_value"] = (1 + exceed) / (1 + len(null))
     tests["q_value"] = benjamini_hochberg(tests["p_value"].to_numpy())
     return tests
 
 
-def call_seqlets(attr: np.ndarray, *, window: int = 10, null_size: int = 200_000,
-                 alpha: float = 0.05, refine: int = 2, seed: int = 0) -> pd.DataFrame:
+def call_seqlets(
+    attr: np.ndarray,
+    *,
+    window: int = 10,
+    null_size: int = 200_000,
+    alpha: float = 0.05,
+    refine: int = 2,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Call seqlets in actual attributions.
 
     Parameters
@@ -136,8 +161,10 @@ def call_seqlets(attr: np.ndarray, *, window: int = 10, null_size: int = 200_000
         tests = _test_windows(sums, null, window)
         hits = tests[tests["q_value"] < alpha]
         exclude = np.zeros(attr.shape, dtype=bool)
-        exclude[hits["region_index"].to_numpy()[:, None],
-                hits["offset"].to_numpy()[:, None] + np.arange(window)] = True
+        exclude[
+            hits["region_index"].to_numpy()[:, None],
+            hits["offset"].to_numpy()[:, None] + np.arange(window),
+        ] = True
     return hits.sort_values(["region_index", "offset"]).reset_index(drop=True)
 
 
@@ -168,18 +195,20 @@ def seqlets_to_bed(seqlets: pd.DataFrame, regions: pd.DataFrame, *, window: int)
     starts, ends = offsets_to_genome(regions, seqlets["region_index"], seqlets["offset"], window)
     count = seqlets.groupby("region_index").cumcount().to_numpy()
     q = seqlets["q_value"].to_numpy()
-    return pd.DataFrame({
-        "chrom": r["chrom"].to_numpy(),
-        "start": starts,
-        "end": ends,
-        "name": [f"{name}:{k}" for name, k in zip(r["name"], count)],
-        "score": np.clip(np.round(-100 * np.log10(np.maximum(q, 1e-10))), 0, 1000).astype(int),
-        "strand": ".",
-        "region": r["name"].to_numpy(),
-        "attr_sum": seqlets["attr_sum"].round(6).to_numpy(),
-        "p_value": seqlets["p_value"].to_numpy(),
-        "q_value": q,
-    })[SEQLET_COLUMNS]
+    return pd.DataFrame(
+        {
+            "chrom": r["chrom"].to_numpy(),
+            "start": starts,
+            "end": ends,
+            "name": [f"{name}:{k}" for name, k in zip(r["name"], count)],
+            "score": np.clip(np.round(-100 * np.log10(np.maximum(q, 1e-10))), 0, 1000).astype(int),
+            "strand": ".",
+            "region": r["name"].to_numpy(),
+            "attr_sum": seqlets["attr_sum"].round(6).to_numpy(),
+            "p_value": seqlets["p_value"].to_numpy(),
+            "q_value": q,
+        }
+    )[SEQLET_COLUMNS]
 
 
 def bed_to_offsets(seqlets: pd.DataFrame, regions: pd.DataFrame) -> tuple:
@@ -188,6 +217,9 @@ def bed_to_offsets(seqlets: pd.DataFrame, regions: pd.DataFrame) -> tuple:
     region_index = index.loc[seqlets["region"].to_numpy()].to_numpy()
     r = regions.iloc[region_index]
     minus = r["strand"].to_numpy() == "-"
-    offset = np.where(minus, r["end"].to_numpy() - seqlets["end"].to_numpy(),
-                      seqlets["start"].to_numpy() - r["start"].to_numpy())
+    offset = np.where(
+        minus,
+        r["end"].to_numpy() - seqlets["end"].to_numpy(),
+        seqlets["start"].to_numpy() - r["start"].to_numpy(),
+    )
     return region_index, offset.astype(np.int64)

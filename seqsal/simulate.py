@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .io import BED_COLUMNS
+from .io import BED_COLUMNS, InputError
 
 _BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
 
@@ -103,8 +103,8 @@ def simulate_demo(
     slot = 2 * width
     per_contig = -(-n_regions // n_contigs)
     if per_contig * slot > contig_length:
-        raise ValueError(
-            f"contig_length: expected at least {per_contig * slot} bases for "
+        raise InputError(
+            f"simulate.contig_length: expected at least {per_contig * slot} bases for "
             f"{per_contig} regions of {width} bp per contig, found {contig_length}"
         )
     rng = np.random.default_rng(seed)
@@ -139,7 +139,15 @@ def simulate_demo(
                     site = 3 - site[::-1]
                 contig[start + offset : start + offset + length] = site
                 truth.append(
-                    (chrom, start + offset, start + offset + length, motif, score, site_strand, name)
+                    (
+                        chrom,
+                        start + offset,
+                        start + offset + length,
+                        motif,
+                        score,
+                        site_strand,
+                        name,
+                    )
                 )
                 activity += effects[motif]
             labels.append((name, round(float(activity), 4)))

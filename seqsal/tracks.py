@@ -10,8 +10,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
-           "#17becf", "#bcbd22", "#7f7f7f"]
+PALETTE = [
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#7f7f7f",
+]
 NO_MOTIF_COLOR = "#b0b0b0"
 
 
@@ -58,27 +68,41 @@ def attribution_track(regions: pd.DataFrame, attr: np.ndarray, *, contigs) -> pd
     positions = genome_positions(regions, length)
     center = ((regions["start"] + regions["end"]) / 2).to_numpy()[:, None]
     rank = pd.Categorical(regions["chrom"], categories=list(contigs)).codes
-    frame = pd.DataFrame({
-        "contig": np.repeat(rank, length),
-        "start": positions.ravel(),
-        "distance": np.abs(positions + 0.5 - center).ravel(),
-        "value": attr.ravel().astype(np.float32),
-    })
+    frame = pd.DataFrame(
+        {
+            "contig": np.repeat(rank, length),
+            "start": positions.ravel(),
+            "distance": np.abs(positions + 0.5 - center).ravel(),
+            "value": attr.ravel().astype(np.float32),
+        }
+    )
     frame = frame.sort_values(["contig", "start", "distance"], kind="stable")
     frame = frame.drop_duplicates(["contig", "start"], keep="first")
-    return pd.DataFrame({"chrom": np.asarray(contigs)[frame["contig"].to_numpy()],
-                         "start": frame["start"].to_numpy(),
-                         "value": frame["value"].to_numpy()})
+    return pd.DataFrame(
+        {
+            "chrom": np.asarray(contigs)[frame["contig"].to_numpy()],
+            "start": frame["start"].to_numpy(),
+            "value": frame["value"].to_numpy(),
+        }
+    )
 
 
 def sort_bed(bed: pd.DataFrame) -> pd.DataFrame:
     """Sort as ``LC_COLLATE=C sort -k1,1 -k2,2n``, ties broken by end then name."""
-    order = np.lexsort((bed["name"].to_numpy(), bed["end"].to_numpy(), bed["start"].to_numpy(),
-                        bed["chrom"].astype(str).to_numpy().astype(bytes)))
+    order = np.lexsort(
+        (
+            bed["name"].to_numpy(),
+            bed["end"].to_numpy(),
+            bed["start"].to_numpy(),
+            bed["chrom"].astype(str).to_numpy().astype(bytes),
+        )
+    )
     return bed.iloc[order].reset_index(drop=True)
 
 
-def seqlet_track(seqlets: pd.DataFrame, assignments: pd.DataFrame, motif_names: dict) -> pd.DataFrame:
+def seqlet_track(
+    seqlets: pd.DataFrame, assignments: pd.DataFrame, motif_names: dict
+) -> pd.DataFrame:
     """BED9 of seqlets, named and colored by motif, strand = the motif's strand, sorted.
 
     Parameters
@@ -90,15 +114,28 @@ def seqlet_track(seqlets: pd.DataFrame, assignments: pd.DataFrame, motif_names: 
     motif_names : dict
         ``{motif_id: display name}`` (the best JASPAR match or ``novel``).
     """
-    merged = seqlets.merge(assignments, left_on="name", right_on="seqlet", how="left",
-                           suffixes=("", "_motif"), validate="one_to_one")
+    merged = seqlets.merge(
+        assignments,
+        left_on="name",
+        right_on="seqlet",
+        how="left",
+        suffixes=("", "_motif"),
+        validate="one_to_one",
+    )
     motif = merged["motif_id"].fillna("none")
     label = [f"{m}:{motif_names.get(m, 'none')}" if m != "none" else "none" for m in motif]
     rgb = [",".join(str(int(motif_color(m)[i : i + 2], 16)) for i in (1, 3, 5)) for m in motif]
-    bed = pd.DataFrame({
-        "chrom": merged["chrom"], "start": merged["start"], "end": merged["end"],
-        "name": [f"{lab}|{name}" for lab, name in zip(label, merged["name"])],
-        "score": merged["score"], "strand": merged["strand_motif"].fillna("."),
-        "thickStart": merged["start"], "thickEnd": merged["end"], "itemRgb": rgb,
-    })
+    bed = pd.DataFrame(
+        {
+            "chrom": merged["chrom"],
+            "start": merged["start"],
+            "end": merged["end"],
+            "name": [f"{lab}|{name}" for lab, name in zip(label, merged["name"])],
+            "score": merged["score"],
+            "strand": merged["strand_motif"].fillna("."),
+            "thickStart": merged["start"],
+            "thickEnd": merged["end"],
+            "itemRgb": rgb,
+        }
+    )
     return sort_bed(bed)

@@ -33,8 +33,14 @@ def _pick_groups(groups, counts, fraction, rng):
     return chosen
 
 
-def split_regions(chroms, *, test_chroms=None, test_fraction: float = 0.1,
-                  valid_fraction: float = 0.1, seed: int = 0) -> np.ndarray:
+def split_regions(
+    chroms,
+    *,
+    test_chroms=None,
+    test_fraction: float = 0.1,
+    valid_fraction: float = 0.1,
+    seed: int = 0,
+) -> np.ndarray:
     """Assign each region to ``train``, ``valid`` or ``test``, whole contigs at a time.
 
     Parameters
@@ -71,7 +77,9 @@ def split_regions(chroms, *, test_chroms=None, test_fraction: float = 0.1,
         raise InputError(f"split.test_chroms: expected contigs with regions, found {unknown}")
     split[np.isin(chroms, test_chroms)] = "test"
     rest = counts.drop(list(test_chroms))
-    valid = _pick_groups(np.sort(rest.index), rest, valid_fraction * len(chroms) / max(rest.sum(), 1), rng)
+    valid = _pick_groups(
+        np.sort(rest.index), rest, valid_fraction * len(chroms) / max(rest.sum(), 1), rng
+    )
     split[np.isin(chroms, valid)] = "valid"
     if not (split == "train").any():
         raise InputError("split: expected regions left for training, found none")
@@ -89,9 +97,22 @@ def _loss_function(tasks):
     return loss
 
 
-def train_model(X, y, split, *, tasks, arch: str = "cnn", max_epochs: int = 50,
-                patience: int = 5, batch_size: int = 64, learning_rate: float = 1e-3,
-                rc_augment: bool = True, device="cpu", seed: int = 0, verbose: bool = False):
+def train_model(
+    X,
+    y,
+    split,
+    *,
+    tasks,
+    arch: str = "cnn",
+    max_epochs: int = 50,
+    patience: int = 5,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    rc_augment: bool = True,
+    device="cpu",
+    seed: int = 0,
+    verbose: bool = False,
+):
     """Fit a built-in architecture with early stopping on the validation loss.
 
     Parameters

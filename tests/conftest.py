@@ -27,8 +27,10 @@ def shared_data():
 def fasta(tmp_path):
     """A two-contig FASTA: chrA (40 bp, soft-masked and with N) and chrB (30 bp)."""
     path = tmp_path / "ref.fa"
-    path.write_text(">chrA description\nACGTACGTACacgtNNGGCC\nTTTTAAAACCCCGGGGATAT\n"
-                    ">chrB\nGATTACAGATTACAGATTACAGATTACAGA\n")
+    path.write_text(
+        ">chrA description\nACGTACGTACacgtNNGGCC\nTTTTAAAACCCCGGGGATAT\n"
+        ">chrB\nGATTACAGATTACAGATTACAGATTACAGA\n"
+    )
     return path
 
 

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 import torch
+from toy_models import Linear, SumOfSquares
 
 from seqsal.attribute import attribute
 from seqsal.encode import one_hot_encode
-from toy_models import Linear, SumOfSquares
 
 
 def random_onehot(n, length, seed=0):

@@ -4,26 +4,41 @@ import re
 import numpy as np
 import pytest
 
-from seqsal.io import (InputError, fetch_sequences, open_fasta, read_bed, read_labels,
-                       read_meme, write_meme, write_npz, read_npz)
+from seqsal.io import (
+    InputError,
+    fetch_sequences,
+    open_fasta,
+    read_bed,
+    read_labels,
+    read_meme,
+    read_npz,
+    write_meme,
+    write_npz,
+)
 
 
 def test_read_bed_skips_headers_and_accepts_crlf_and_trailing_tabs(write):
-    path = write("a.bed", "track name=x\nbrowser position chr1\n# comment\n\n"
-                 "chrA\t0\t10\tr1\t0\t+\t\r\nchrA\t5\t20\r\n")
+    path = write(
+        "a.bed",
+        "track name=x\nbrowser position chr1\n# comment\n\n"
+        "chrA\t0\t10\tr1\t0\t+\t\r\nchrA\t5\t20\r\n",
+    )
     bed = read_bed(path)
     assert bed["name"].tolist() == ["r1", "chrA:5-20"]
     assert bed["strand"].tolist() == ["+", "."]
     assert bed["line"].tolist() == [5, 6]
 
 
-@pytest.mark.parametrize("line, message", [
-    ("chrA\t10", "line 1: expected at least 3 tab-separated columns"),
-    ("chrA\tx\t10", "line 1: expected an integer start, found 'x'"),
-    ("chrA\t-5\t10", "line 1: expected start >= 0, found -5"),
-    ("chrA\t10\t10", "line 1: expected end > start, found start=10 end=10"),
-    ("chrA\t1\t10\tr\t0\t*", "line 1: expected strand '+', '-' or '.', found '*'"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("chrA\t10", "line 1: expected at least 3 tab-separated columns"),
+        ("chrA\tx\t10", "line 1: expected an integer start, found 'x'"),
+        ("chrA\t-5\t10", "line 1: expected start >= 0, found -5"),
+        ("chrA\t10\t10", "line 1: expected end > start, found start=10 end=10"),
+        ("chrA\t1\t10\tr\t0\t*", "line 1: expected strand '+', '-' or '.', found '*'"),
+    ],
+)
 def test_read_bed_malformed_lines_name_file_line_expected_found(write, line, message):
     path = write("bad.bed", line + "\n")
     with pytest.raises(InputError, match=re.escape(message)) as error:
@@ -39,8 +54,9 @@ def test_read_bed_empty(write):
 def test_fetch_sequences_is_zero_based_half_open_and_upper_case(fasta):
     import pandas as pd
 
-    regions = pd.DataFrame({"chrom": ["chrA", "chrA"], "start": [8, 0], "end": [14, 4],
-                            "name": ["a", "b"]})
+    regions = pd.DataFrame(
+        {"chrom": ["chrA", "chrA"], "start": [8, 0], "end": [14, 4], "name": ["a", "b"]}
+    )
     assert fetch_sequences(open_fasta(fasta), regions) == ["ACACGT", "ACGT"]
 
 
@@ -74,7 +90,9 @@ def test_read_labels_numeric_columns_and_words_left_out(write):
 
 def test_read_labels_non_number_names_line_column_and_value(write):
     path = write("labels.tsv", "name\tactivity\nr1\t1.5\nr2\thigh\n")
-    with pytest.raises(InputError, match=r"line 3, column 'activity': expected a number, found 'high'"):
+    with pytest.raises(
+        InputError, match=r"line 3, column 'activity': expected a number, found 'high'"
+    ):
         read_labels(path)
 
 

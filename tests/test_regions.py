@@ -14,13 +14,16 @@ def bed(rows):
 
 
 def test_resize_keeps_center_and_width():
-    out = resize_regions(bed([("chrA", 10, 20, "a", 0, "+"), ("chrA", 10, 21, "b", 0, "-")]), width=6)
+    out = resize_regions(
+        bed([("chrA", 10, 20, "a", 0, "+"), ("chrA", 10, 21, "b", 0, "-")]), width=6
+    )
     assert out["start"].tolist() == [12, 12] and out["end"].tolist() == [18, 18]
 
 
 def test_regions_past_the_end_are_rejected_with_reason():
     regions, rejected = prepare_regions(
-        bed([("chrA", 10, 20, "in", 0, "+"), ("chrB", 26, 30, "edge", 0, "-")]), SIZES, width=10)
+        bed([("chrA", 10, 20, "in", 0, "+"), ("chrB", 26, 30, "edge", 0, "-")]), SIZES, width=10
+    )
     assert regions["name"].tolist() == ["in"]
     assert rejected["name"].tolist() == ["edge"]
     assert "runs past the contig end" in rejected["reason"].iloc[0]
@@ -29,10 +32,15 @@ def test_regions_past_the_end_are_rejected_with_reason():
 
 def test_every_row_is_used_or_reported():
     labels = pd.DataFrame({"y": [1.0, float("nan"), 2.0]}, index=["a", "b", "extra"])
-    rows = [("chrA", 10, 20, "a", 0, "+"), ("chrA", 10, 20, "b", 0, "+"),
-            ("chrA", 10, 20, "c", 0, "+"), ("chrB", 0, 4, "d", 0, "+")]
-    regions, rejected = prepare_regions(bed(rows), SIZES, width=10, labels=labels,
-                                        source="in.bed", label_source="labels.tsv")
+    rows = [
+        ("chrA", 10, 20, "a", 0, "+"),
+        ("chrA", 10, 20, "b", 0, "+"),
+        ("chrA", 10, 20, "c", 0, "+"),
+        ("chrB", 0, 4, "d", 0, "+"),
+    ]
+    regions, rejected = prepare_regions(
+        bed(rows), SIZES, width=10, labels=labels, source="in.bed", label_source="labels.tsv"
+    )
     assert regions["name"].tolist() == ["a"]
     reasons = dict(zip(rejected["name"], rejected["reason"]))
     assert set(reasons) == {"b", "c", "d", "extra"}
@@ -42,7 +50,9 @@ def test_every_row_is_used_or_reported():
 
 
 def test_missing_chromosome_stops_with_chr_prefix_hint():
-    with pytest.raises(InputError, match=r"line 1: .*found 'A'; did you mean 'chrA' \(add the 'chr'"):
+    with pytest.raises(
+        InputError, match=r"line 1: .*found 'A'; did you mean 'chrA' \(add the 'chr'"
+    ):
         prepare_regions(bed([("A", 1, 5, "x", 0, "+")]), SIZES, width=4)
 
 

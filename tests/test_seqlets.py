@@ -1,8 +1,13 @@
 import numpy as np
 import pandas as pd
 
-from seqsal.seqlets import (bed_to_offsets, benjamini_hochberg, call_seqlets, offsets_to_genome,
-                            seqlets_to_bed)
+from seqsal.seqlets import (
+    bed_to_offsets,
+    benjamini_hochberg,
+    call_seqlets,
+    offsets_to_genome,
+    seqlets_to_bed,
+)
 
 
 def noisy_attr(n=300, length=100, seed=0):
@@ -30,8 +35,11 @@ def test_pure_noise_gives_no_seqlets_even_when_correlated_or_heavy_tailed():
     from scipy.ndimage import uniform_filter1d
 
     rng = np.random.default_rng(2)
-    for attr in (rng.normal(size=(2000, 100)), rng.laplace(size=(2000, 100)),
-                 uniform_filter1d(rng.normal(size=(2000, 100)), 5, axis=1)):
+    for attr in (
+        rng.normal(size=(2000, 100)),
+        rng.laplace(size=(2000, 100)),
+        uniform_filter1d(rng.normal(size=(2000, 100)), 5, axis=1),
+    ):
         assert len(call_seqlets(attr)) <= 5
 
 
@@ -48,12 +56,27 @@ def test_benjamini_hochberg_known_values():
 
 
 def test_offsets_map_to_genome_on_both_strands_and_back():
-    regions = pd.DataFrame({"chrom": ["c", "c"], "start": [100, 200], "end": [150, 250],
-                            "name": ["plus", "minus"], "score": 0, "strand": ["+", "-"]})
+    regions = pd.DataFrame(
+        {
+            "chrom": ["c", "c"],
+            "start": [100, 200],
+            "end": [150, 250],
+            "name": ["plus", "minus"],
+            "score": 0,
+            "strand": ["+", "-"],
+        }
+    )
     starts, ends = offsets_to_genome(regions, [0, 1], [3, 3], 5)
     assert starts.tolist() == [103, 242] and ends.tolist() == [108, 247]
-    seqlets = pd.DataFrame({"region_index": [0, 1], "offset": [3, 3], "attr_sum": [1.0, -1.0],
-                            "p_value": [1e-4, 1e-3], "q_value": [1e-3, 1e-2]})
+    seqlets = pd.DataFrame(
+        {
+            "region_index": [0, 1],
+            "offset": [3, 3],
+            "attr_sum": [1.0, -1.0],
+            "p_value": [1e-4, 1e-3],
+            "q_value": [1e-3, 1e-2],
+        }
+    )
     bed = seqlets_to_bed(seqlets, regions, window=5)
     assert bed["name"].tolist() == ["plus:0", "minus:0"] and bed["score"].tolist() == [300, 200]
     index, offset = bed_to_offsets(bed, regions)

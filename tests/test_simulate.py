@@ -2,13 +2,16 @@ import numpy as np
 
 from seqsal.simulate import simulate_demo
 
-MOTIFS = {"AAA": np.array([[0.97, 0.01, 0.01, 0.01]] * 6).T,
-          "GGG": np.array([[0.01, 0.01, 0.97, 0.01]] * 8).T}
+MOTIFS = {
+    "AAA": np.array([[0.97, 0.01, 0.01, 0.01]] * 6).T,
+    "GGG": np.array([[0.01, 0.01, 0.97, 0.01]] * 8).T,
+}
 
 
 def simulate(seed=0):
-    return simulate_demo(MOTIFS, n_regions=60, n_contigs=3, contig_length=10_000, width=100,
-                         seed=seed)
+    return simulate_demo(
+        MOTIFS, n_regions=60, n_contigs=3, contig_length=10_000, width=100, seed=seed
+    )
 
 
 def test_same_seed_same_output_other_seed_differs():
@@ -35,7 +38,9 @@ def test_regions_do_not_overlap_and_labels_follow_motifs():
     for _, group in regions.groupby("chrom"):
         starts = np.sort(group["start"].to_numpy())
         assert (np.diff(starts) >= 100).all()
-    assert set(genome) == {"chr1", "chr2", "chr3"} and all(len(s) == 10_000 for s in genome.values())
+    assert set(genome) == {"chr1", "chr2", "chr3"} and all(
+        len(s) == 10_000 for s in genome.values()
+    )
     counts = truth.groupby("region").size().reindex(labels["name"], fill_value=0)
     assert np.corrcoef(counts.to_numpy(), labels["activity"])[0, 1] > 0.8
     assert counts.max() <= 3

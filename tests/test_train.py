@@ -14,8 +14,9 @@ def test_split_holds_out_whole_contigs_and_is_seeded():
         held = set(chroms[split == part])
         assert held and not held & set(chroms[split == "train"])
     assert not set(chroms[split == "test"]) & set(chroms[split == "valid"])
-    np.testing.assert_array_equal(split, split_regions(chroms, test_fraction=0.2,
-                                                       valid_fraction=0.1, seed=3))
+    np.testing.assert_array_equal(
+        split, split_regions(chroms, test_fraction=0.2, valid_fraction=0.1, seed=3)
+    )
 
 
 def test_split_with_named_test_chroms_and_unknown_contig():
@@ -41,15 +42,29 @@ def _toy_data(n=600, length=40, seed=0):
             index[i, start : start + 6] = 2
     X = np.eye(4, dtype=np.uint8)[index].transpose(0, 2, 1)
     chroms = np.repeat(["c1", "c2", "c3", "c4", "c5", "c6"], n // 6)
-    return X, y[:, None].astype(np.float32), split_regions(chroms, test_fraction=0.17,
-                                                         valid_fraction=0.17)
+    return (
+        X,
+        y[:, None].astype(np.float32),
+        split_regions(chroms, test_fraction=0.17, valid_fraction=0.17),
+    )
 
 
 def test_training_learns_and_is_reproducible(device):
     X, y, split = _toy_data()
-    runs = [train_model(X, y, split, tasks=["regression"], max_epochs=30, learning_rate=3e-3,
-                        patience=30, device=device, seed=1)
-            for _ in range(2)]
+    runs = [
+        train_model(
+            X,
+            y,
+            split,
+            tasks=["regression"],
+            max_epochs=30,
+            learning_rate=3e-3,
+            patience=30,
+            device=device,
+            seed=1,
+        )
+        for _ in range(2)
+    ]
     (model, hparams, history), (model2, _, _) = runs
     test = split == "test"
     pred = predict(model, X[test], device=device)[:, 0]
@@ -62,21 +77,39 @@ def test_training_learns_and_is_reproducible(device):
 def test_checkpoint_round_trip_with_weights_only(tmp_path):
     model = build_model("cnn", input_length=50, n_outputs=2)
     path = tmp_path / "model.pt"
-    save_checkpoint(model, path, arch="cnn", hparams={"input_length": 50, "n_outputs": 2},
-                    targets=["a", "b"], tasks=["regression", "binary"], metrics={"test": {}})
+    save_checkpoint(
+        model,
+        path,
+        arch="cnn",
+        hparams={"input_length": 50, "n_outputs": 2},
+        targets=["a", "b"],
+        tasks=["regression", "binary"],
+        metrics={"test": {}},
+    )
     raw = torch.load(path, weights_only=True)
     assert raw["alphabet"] == "ACGT" and raw["input_length"] == 50 and raw["targets"] == ["a", "b"]
     loaded, meta = load_checkpoint(path, input_length=50)
-    X = np.eye(4, dtype=np.uint8)[np.random.default_rng(0).integers(4, size=(3, 50))].transpose(0, 2, 1)
+    X = np.eye(4, dtype=np.uint8)[np.random.default_rng(0).integers(4, size=(3, 50))].transpose(
+        0, 2, 1
+    )
     np.testing.assert_allclose(predict(model.eval(), X), predict(loaded, X), rtol=1e-6)
     assert meta["tasks"] == ["regression", "binary"]
 
 
 def test_checkpoint_for_another_length_is_refused(tmp_path):
     model = build_model("cnn", input_length=50, n_outputs=1)
-    save_checkpoint(model, tmp_path / "m.pt", arch="cnn", hparams={"input_length": 50, "n_outputs": 1},
-                    targets=["y"], tasks=["regression"], metrics={})
-    with pytest.raises(InputError, match="expected a model for input length 200 .*found input length 50"):
+    save_checkpoint(
+        model,
+        tmp_path / "m.pt",
+        arch="cnn",
+        hparams={"input_length": 50, "n_outputs": 1},
+        targets=["y"],
+        tasks=["regression"],
+        metrics={},
+    )
+    with pytest.raises(
+        InputError, match="expected a model for input length 200 .*found input length 50"
+    ):
         load_checkpoint(tmp_path / "m.pt", input_length=200)
 
 

@@ -1,0 +1,155 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqsal.cli import main
+from seqsal.io import read_npz
+
+
+def run(capsys, *argv):
+    status = main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    return status, [line for line in err.splitlines() if " INFO " not in line]
+
+
+@pytest.mark.parametrize(
+    "bed, expected",
+    [
+        ("chrA\t5\tx\n", "line 1: expected an integer end, found 'x'"),
+        ("chrA\t9\t5\n", "line 1: expected end > start, found start=9 end=5"),
+        ("chrZ\t1\t5\n", "expected a chromosome of the FASTA index (chrA, chrB), found 'chrZ'"),
+        ("# nothing\n", "expected at least one region, found none"),
+    ],
+)
+def test_bad_bed_gives_one_clear_line(capsys, write, fasta, tmp_path, bed, expected):
+    path = write("in.bed", bed)
+    status, lines = run(
+        capsys,
+        "regions",
+        "--bed",
+        path,
+        "--fasta",
+        fasta,
+        "--width",
+        4,
+        "--out-dir",
+        tmp_path / "out",
+    )
+    assert status == 1 and len(lines) == 1
+    assert lines[0].startswith("seqsal regions: error: ") and expected in lines[0]
+    assert str(path) in lines[0] and "Traceback" not in lines[0]
+
+
+def test_non_numeric_label_gives_one_clear_line(capsys, write, fasta, tmp_path):
+    bed = write("in.bed", "chrA\t0\t10\tr1\nchrA\t10\t20\tr2\n")
+    labels = write("labels.tsv", "name\tactivity\nr1\t0.5\nr2\tn/a?\n")
+    status, lines = run(
+        capsys,
+        "regions",
+        "--bed",
+        bed,
+        "--fasta",
+        fasta,
+        "--labels",
+        labels,
+        "--out-dir",
+        tmp_path / "out",
+    )
+    assert status == 1 and len(lines) == 1
+    assert "labels.tsv, line 3, column 'activity': expected a number, found 'n/a?'" in lines[0]
+
+
+def test_rows_past_the_contig_end_go_to_rejected_tsv(capsys, write, fasta, tmp_path):
+    bed = write("in.bed", "chrA\t10\t20\tok\t0\t+\nchrB\t0\t4\tedge\t0\t-\n")
+    status, _ = run(
+        capsys,
+        "regions",
+        "--bed",
+        bed,
+        "--fasta",
+        fasta,
+        "--width",
+        10,
+        "--out-dir",
+        tmp_path / "out",
+    )
+    assert status == 0
+    rejected = pd.read_csv(tmp_path / "out" / "rejected.tsv", sep="\t")
+    assert rejected[["line", "name"]].values.tolist() == [[2, "edge"]]
+    regions = pd.read_csv(tmp_path / "out" / "regions.bed", sep="\t", header=None)
+    assert regions[3].tolist() == ["ok"]
+
+
+def test_regions_then_encode(capsys, write, fasta, tmp_path):
+    bed = write("in.bed", "chrA\t0\t10\tp\t0\t+\nchrA\t0\t10\tm\t0\t-\nchrB\t0\t10\tq\t0\t.\n")
+    labels = write("labels.tsv", "name\ty\np\t1\nm\t2\nq\t3\n")
+    assert (
+        run(
+            capsys,
+            "regions",
+            "--bed",
+            bed,
+            "--fasta",
+            fasta,
+            "--labels",
+            labels,
+            "--width",
+            10,
+            "--out-dir",
+            tmp_path,
+        )[0]
+        == 0
+    )
+    outs = []
+    for shard in (0, 1):
+        out = tmp_path / f"{shard}.npz"
+        assert (
+            run(
+                capsys,
+                "encode",
+                "--regions",
+                tmp_path / "regions.bed",
+                "--fasta",
+                fasta,
+                "--labels",
+                labels,
+                "--shard",
+                shard,
+                "--n-shards",
+                2,
+                "--out",
+                out,
+            )[0]
+            == 0
+        )
+        outs.append(read_npz(out))
+    names = np.concatenate([o["names"] for o in outs]).tolist()
+    assert names == ["p", "m", "q"]
+    X = np.concatenate([o["X"] for o in outs])
+    from seqsal.encode import one_hot_to_sequences
+
+    assert one_hot_to_sequences(X) == ["ACGTACGTAC", "GTACGTACGT", "GATTACAGAT"]
+    assert np.concatenate([o["y"] for o in outs])[:, 0].tolist() == [1, 2, 3]
+
+
+def test_missing_checkpoint_is_one_line(capsys, tmp_path):
+    from seqsal.io import write_npz
+
+    write_npz(tmp_path / "x.npz", X=np.zeros((1, 4, 10), np.uint8), names=np.array(["a"]))
+    status, lines = run(
+        capsys,
+        "attribute",
+        "--model",
+        tmp_path / "none.pt",
+        "--onehot",
+        tmp_path / "x.npz",
+        "--device",
+        "cpu",
+        "--out",
+        tmp_path / "a.npz",
+    )
+    assert (
+        status == 1
+        and len(lines) == 1
+        and "expected a model checkpoint, found no such file" in lines[0]
+    )

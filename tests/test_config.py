@@ -1,0 +1,84 @@
+"""The schema is the one place defaults live: config.yaml and the functions agree with it."""
+
+import inspect
+from pathlib import Path
+
+import yaml
+from snakemake.utils import validate
+
+from seqsal.cli import build_parser
+from seqsal.motifs import cluster_seqlets, match_motifs
+from seqsal.seqlets import call_seqlets
+from seqsal.train import split_regions, train_model
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def schema_defaults(schema=None):
+    schema = schema or yaml.safe_load(SCHEMA.read_text())
+    return {
+        key: schema_defaults(value) if value.get("type") == "object" else value["default"]
+        for key, value in schema["properties"].items()
+    }
+
+
+def test_config_yaml_is_valid_and_equals_the_schema_defaults_but_truth():
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    validate(config, str(SCHEMA))
+    defaults = schema_defaults()
+    assert config.pop("truth") == "results/simulate/truth.bed" and defaults.pop("truth") is None
+    assert config == defaults
+
+
+def test_every_schema_key_has_type_description_default():
+    def walk(schema, path):
+        for key, value in schema["properties"].items():
+            assert {"type", "description", "default"} <= set(value) or value.get(
+                "type"
+            ) == "object", path + key
+            if value.get("type") == "object":
+                assert value.get("additionalProperties") is False, path + key
+                walk(value, path + key + ".")
+
+    walk(yaml.safe_load(SCHEMA.read_text()), "")
+
+
+def _defaults(function):
+    return {
+        k: v.default
+        for k, v in inspect.signature(function).parameters.items()
+        if v.default is not inspect.Parameter.empty
+    }
+
+
+def test_schema_defaults_equal_function_and_cli_defaults():
+    d = schema_defaults()
+    pairs = [
+        (d["seqlets"]["window"], _defaults(call_seqlets)["window"]),
+        (d["seqlets"]["alpha"], _defaults(call_seqlets)["alpha"]),
+        (d["seqlets"]["null_size"], _defaults(call_seqlets)["null_size"]),
+        (d["motifs"]["max_q"], _defaults(match_motifs)["max_q"]),
+        (d["motifs"]["min_seqlets"], _defaults(cluster_seqlets)["min_seqlets"]),
+        (d["motifs"]["min_similarity"], _defaults(cluster_seqlets)["min_similarity"]),
+        (d["split"]["test_fraction"], _defaults(split_regions)["test_fraction"]),
+        (d["split"]["valid_fraction"], _defaults(split_regions)["valid_fraction"]),
+        (d["model"]["max_epochs"], _defaults(train_model)["max_epochs"]),
+        (d["model"]["patience"], _defaults(train_model)["patience"]),
+        (d["model"]["batch_size"], _defaults(train_model)["batch_size"]),
+        (d["model"]["learning_rate"], _defaults(train_model)["learning_rate"]),
+        (d["model"]["arch"], _defaults(train_model)["arch"]),
+    ]
+    for schema_value, function_value in pairs:
+        assert schema_value == function_value
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices
+    cli = {name: {a.dest: a.default for a in p._actions} for name, p in sub.items()}
+    assert cli["seqlets"]["window"] == d["seqlets"]["window"]
+    assert cli["seqlets"]["null_size"] == d["seqlets"]["null_size"]
+    assert cli["motifs"]["min_seqlets"] == d["motifs"]["min_seqlets"]
+    assert cli["motifs"]["database"] == d["motifs"]["database"]
+    assert cli["train"]["max_epochs"] == d["model"]["max_epochs"]
+    assert cli["simulate"]["n_regions"] == d["simulate"]["n_regions"]
+    assert cli["simulate"]["motifs"] == d["simulate"]["motifs"]
+    assert cli["evaluate"]["max_regions"] == d["evaluate"]["max_regions"]

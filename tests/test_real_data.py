@@ -1,0 +1,84 @@
+"""Real data from ../shared/data (skipped with a reason when the folder is absent)."""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pyBigWig
+import pytest
+
+from seqsal.attribute import attribute
+from seqsal.encode import encode_regions, one_hot_to_sequences
+from seqsal.export import write_bigwig
+from seqsal.io import InputError, contig_sizes, fetch_sequences, open_fasta, read_bed, read_meme
+from seqsal.models import build_model
+from seqsal.motifs import match_motifs
+from seqsal.regions import prepare_regions
+from seqsal.tracks import attribution_track, genome_positions
+
+
+@pytest.fixture
+def yeast(shared_data, tmp_path):
+    """The yeast chrI FASTA copied to a writable folder (pyfaidx may write its index)."""
+    fasta = tmp_path / "chrI.fa"
+    shutil.copy(shared_data / "yeast_chrI" / "sacCer_R64_chrI.fa", fasta)
+    return shared_data / "yeast_chrI", open_fasta(fasta)
+
+
+def test_every_protein_coding_gene_starts_with_atg_on_its_own_strand(yeast):
+    folder, fasta = yeast
+    genes = read_bed(folder / "chrI_genes.bed")
+    first = genes.copy()
+    plus = genes["strand"] == "+"
+    first["end"] = np.where(plus, genes["start"] + 3, genes["end"])
+    first["start"] = np.where(plus, genes["start"], genes["end"] - 3)
+    codons = one_hot_to_sequences(encode_regions(fetch_sequences(fasta, first), first["strand"]))
+    assert sum(codon == "ATG" for codon in codons) >= 94
+    assert set(genes["strand"]) == {"+", "-"}
+
+
+def test_promoter_bigwig_equals_attributions_after_strand_mapping(yeast, tmp_path):
+    folder, fasta = yeast
+    sizes = contig_sizes(fasta)
+    bed = read_bed(folder / "chrI_promoters_500bp_upstream.bed")
+    regions, rejected = prepare_regions(bed, sizes, width=200)
+    assert len(regions) + len(rejected) == len(bed)
+    regions = pd.concat([regions[regions["strand"] == s].head(4) for s in "+-"], ignore_index=True)
+    X = encode_regions(fetch_sequences(fasta, regions), regions["strand"])
+    _, attr, _ = attribute(build_model("cnn", input_length=200, n_outputs=1), X)
+    write_bigwig(attribution_track(regions, attr, contigs=list(sizes)), sizes, tmp_path / "a.bw")
+    bw = pyBigWig.open(str(tmp_path / "a.bw"))
+    assert bw.chroms() == sizes
+    positions = genome_positions(regions, 200)
+    for i in range(len(regions)):
+        values = np.array(
+            bw.values(regions["chrom"][i], int(positions[i].min()), int(positions[i].max()) + 1)
+        )
+        expected = attr[i][np.argsort(positions[i])]
+        covered_by_other = np.zeros(200, bool)  # overlapping promoters: nearest center wins
+        for j in range(len(regions)):
+            if j != i:
+                covered_by_other |= np.isin(np.sort(positions[i]), positions[j])
+        np.testing.assert_allclose(
+            values[~covered_by_other], expected[~covered_by_other], rtol=1e-6
+        )
+    outside = int(regions["end"].max()) + 1000
+    assert np.isnan(bw.values(regions["chrom"][0], outside, outside + 1)[0])
+
+
+def test_plain_gzip_ctcf_fasta_is_refused_with_the_fix(shared_data):
+    with pytest.raises(InputError, match="found plain gzip; recompress it with"):
+        open_fasta(shared_data / "ctcf_peaks" / "ctcf.fa.gz")
+
+
+def test_ground_truth_motifs_are_named_in_their_families(shared_data):
+    truth = read_meme(
+        shared_data / "tal_gata_sim" / "ground_truth_motifs_TAL1_known1_GATA_disc1.meme"
+    )
+    database = read_meme(shared_data / "jaspar" / "JASPAR2024_CORE_vertebrates_nonredundant.meme")
+    matches = match_motifs(list(truth.values()), database)
+    best = matches[matches["rank"] == 1].set_index("query")["target"]
+    names = {key.split()[0]: best.get(i, "none").split(" ", 1)[-1] for i, key in enumerate(truth)}
+    gata = next(v for k, v in names.items() if "GATA" in k)
+    tal1 = next(v for k, v in names.items() if "TAL1" in k)
+    assert gata.upper().startswith("GATA") and "TAL1" in tal1.upper()

@@ -1,0 +1,112 @@
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pyBigWig
+
+from seqsal.export import igv_session, write_bigwig
+from seqsal.tracks import attribution_track, genome_positions, seqlet_track, sort_bed
+
+REGIONS = pd.DataFrame(
+    {
+        "chrom": ["c1", "c1", "c2"],
+        "start": [10, 16, 0],
+        "end": [20, 26, 10],
+        "name": ["a", "b", "m"],
+        "score": 0,
+        "strand": ["+", "+", "-"],
+    }
+)
+
+
+def test_genome_positions_minus_strand_runs_backwards():
+    positions = genome_positions(REGIONS, 10)
+    assert positions[0, :3].tolist() == [10, 11, 12]
+    assert positions[2, :3].tolist() == [9, 8, 7] and positions[2, -1] == 0
+
+
+def test_overlap_takes_the_nearest_center_and_uncovered_bases_are_absent():
+    attr = np.stack([np.full(10, 1.0), np.full(10, 2.0), np.arange(10.0)])
+    track = attribution_track(REGIONS, attr, contigs=["c1", "c2"])
+    c1 = track[track["chrom"] == "c1"].set_index("start")["value"]
+    assert c1.index.tolist() == list(range(10, 26))
+    assert c1[17] == 1.0 and c1[18] == 2.0  # centers 15 and 21
+    c2 = track[track["chrom"] == "c2"].set_index("start")["value"]
+    assert c2[9] == 0.0 and c2[0] == 9.0  # the - strand region read backwards
+
+
+def test_bigwig_reads_back_per_base(tmp_path):
+    attr = np.random.default_rng(0).normal(size=(3, 10)).astype(np.float32)
+    sizes = {"c1": 100, "c2": 50}
+    write_bigwig(attribution_track(REGIONS, attr, contigs=list(sizes)), sizes, tmp_path / "a.bw")
+    bw = pyBigWig.open(str(tmp_path / "a.bw"))
+    assert bw.chroms() == sizes
+    np.testing.assert_allclose(bw.values("c2", 0, 10), attr[2, ::-1], rtol=1e-6)
+    np.testing.assert_allclose(bw.values("c1", 10, 16), attr[0, :6], rtol=1e-6)
+    assert np.isnan(bw.values("c1", 30, 31)[0])
+
+
+def test_sort_bed_matches_c_locale_sort():
+    bed = pd.DataFrame(
+        {
+            "chrom": ["chr2", "chr10", "chr1", "chr1", "Chr1"],
+            "start": [5, 1, 100, 20, 3],
+            "end": [6, 2, 101, 21, 4],
+            "name": list("abcde"),
+        }
+    )
+    out = sort_bed(bed)
+    assert list(zip(out["chrom"], out["start"])) == [
+        ("Chr1", 3),
+        ("chr1", 20),
+        ("chr1", 100),
+        ("chr10", 1),
+        ("chr2", 5),
+    ]
+    if shutil.which("sort"):
+        text = bed.to_csv(sep="\t", header=False, index=False)
+        done = subprocess.run(
+            ["sort", "-k1,1", "-k2,2n"],
+            input=text,
+            capture_output=True,
+            text=True,
+            env={"LC_ALL": "C"},
+            check=True,
+        )
+        assert done.stdout == out.to_csv(sep="\t", header=False, index=False)
+
+
+def test_seqlet_track_is_bed9_colored_by_motif():
+    seqlets = pd.DataFrame(
+        {
+            "chrom": ["c1", "c1"],
+            "start": [30, 12],
+            "end": [40, 22],
+            "name": ["x:0", "y:0"],
+            "score": [500, 20],
+            "strand": ".",
+            "region": ["x", "y"],
+            "attr_sum": [1.0, 2.0],
+            "p_value": [1e-5, 1e-3],
+            "q_value": [1e-4, 0.01],
+        }
+    )
+    assignments = pd.DataFrame(
+        {"seqlet": ["x:0", "y:0"], "motif_id": ["motif_1", "none"], "strand": ["-", "."]}
+    )
+    bed = seqlet_track(seqlets, assignments, {"motif_1": "GATA1"})
+    assert bed.columns.tolist()[6:] == ["thickStart", "thickEnd", "itemRgb"]
+    assert bed["name"].tolist() == ["none|y:0", "motif_1:GATA1|x:0"]
+    assert bed["strand"].tolist() == [".", "-"]
+    assert bed["itemRgb"].tolist() == ["176,176,176", "31,119,180"]
+
+
+def test_igv_session_uses_relative_paths(tmp_path):
+    xml = igv_session(
+        genome=tmp_path / "ref" / "g.fa",
+        locus="c1:1-100",
+        folder=tmp_path / "tracks",
+        tracks=[{"path": tmp_path / "tracks" / "a.bw", "name": "attribution"}],
+    )
+    assert 'genome="../ref/g.fa"' in xml and 'path="a.bw"' in xml and 'locus="c1:1-100"' in xml

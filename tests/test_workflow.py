@@ -1,0 +1,170 @@
+"""The workflow: lint, dry run, a tiny sharded run, and the default demo against its bars."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyBigWig
+import pytest
+
+from seqsal.io import read_bed, read_shards
+from seqsal.tracks import genome_positions
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = """
+simulate: {n_regions: 300, n_contigs: 4, contig_length: 40000}
+shards: 2
+model: {max_epochs: 4}
+evaluate: {max_regions: 16, n_steps: 5}
+motifs: {min_seqlets: 5}
+seqlets: {null_size: 20000}
+"""
+
+
+def snakemake(workdir, *args, config=None, check=True):
+    """Run the workflow in ``workdir`` on the default config, overlaid with ``config``."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    configs = [str(ROOT / "config" / "config.yaml")]
+    if config:
+        (workdir / "overlay.yaml").write_text(config)
+        configs.append(str(workdir / "overlay.yaml"))
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(workdir),
+            "--configfile",
+            *configs,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=check,
+    )
+
+
+def test_lint_is_clean(tmp_path):
+    done = snakemake(tmp_path, "--lint")
+    assert "Congratulations" in done.stdout + done.stderr
+
+
+def test_dry_run_plans_every_stage(tmp_path):
+    done = snakemake(tmp_path, "-n", "--cores", "2")
+    for rule in (
+        "simulate",
+        "regions",
+        "encode",
+        "train",
+        "attribute",
+        "seqlets",
+        "motifs",
+        "tracks",
+        "evaluate",
+        "report",
+    ):
+        assert f"\n{rule} " in done.stdout
+    assert "Nothing to be done" not in done.stdout
+
+
+def test_bad_config_names_the_key(tmp_path):
+    done = snakemake(tmp_path, "-n", config="seqlets: {window: ten}", check=False)
+    assert done.returncode != 0 and "'ten' is not of type 'integer'" in done.stdout + done.stderr
+
+
+def check_outputs(workdir):
+    """Every DESIGN.md output exists and holds what it should."""
+    results = workdir / "results"
+    for name in [
+        "simulate/genome.fa",
+        "simulate/regions.bed",
+        "simulate/labels.tsv",
+        "simulate/truth.bed",
+        "regions/regions.bed",
+        "regions/rejected.tsv",
+        "train/model.pt",
+        "train/metrics.json",
+        "train/curves.png",
+        "seqlets/seqlets.bed",
+        "motifs/motifs.meme",
+        "motifs/motifs.tsv",
+        "motifs/seqlet_motifs.tsv",
+        "tracks/attribution.bw",
+        "tracks/seqlets.bed",
+        "tracks/igv_session.xml",
+        "evaluate/faithfulness.tsv",
+        "evaluate/summary.json",
+        "report/report.html",
+    ]:
+        assert (results / name).stat().st_size > 0, name
+    assert list((results / "benchmarks" / "train").glob("*.tsv"))
+    regions = pd.read_csv(
+        results / "regions/regions.bed",
+        sep="\t",
+        header=None,
+        names=["chrom", "start", "end", "name", "score", "strand"],
+    )
+    shards = sorted((results / "attribute").glob("*.npz"))
+    data = read_shards(shards)
+    assert data["names"].tolist() == regions["name"].tolist()
+    # the bigWig holds the attribution arrays at planted coordinates, strand mapped
+    truth = read_bed(results / "simulate/truth.bed")
+    positions = genome_positions(regions, data["attr"].shape[1])
+    lookup = {
+        (c, p): (i, j) for i, c in enumerate(regions["chrom"]) for j, p in enumerate(positions[i])
+    }
+    bw = pyBigWig.open(str(results / "tracks/attribution.bw"))
+    sizes = dict(
+        line.split("\t")[:2]
+        for line in (results / "simulate/genome.fa.fai").read_text().splitlines()
+    )
+    assert bw.chroms() == {k: int(v) for k, v in sizes.items()}
+    for site in truth.head(50).itertuples():
+        values = bw.values(site.chrom, site.start, site.end)
+        expected = [data["attr"][lookup[(site.chrom, p)]] for p in range(site.start, site.end)]
+        np.testing.assert_allclose(values, expected, rtol=1e-6)
+    # seqlets.bed: one track line, C-sorted, contigs from the FASTA index
+    lines = (results / "tracks/seqlets.bed").read_text().splitlines()
+    assert lines[0].startswith("track ") and not any(line.startswith("track") for line in lines[1:])
+    rows = [line.split("\t") for line in lines[1:]]
+    assert all(len(r) == 9 for r in rows) and {r[0] for r in rows} <= set(sizes)
+    keys = [(r[0].encode(), int(r[1])) for r in rows]
+    assert keys == sorted(keys)
+    html = (results / "report/report.html").read_text()
+    assert (
+        'id="motif-table"' in html and "data:image/png;base64," in html and 'src="http' not in html
+    )
+    return results
+
+
+def test_tiny_sharded_run(tmp_path):
+    snakemake(tmp_path, "--cores", "2", config=TINY)
+    results = check_outputs(tmp_path)
+    assert sorted(p.name for p in (results / "encode").glob("*.npz")) == ["000.npz", "001.npz"]
+    again = snakemake(tmp_path, "-n", "--cores", "2", config=TINY)
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_default_demo_meets_its_bars(tmp_path):
+    snakemake(tmp_path, "--cores", "2")
+    results = check_outputs(tmp_path)
+    metrics = json.loads((results / "train/metrics.json").read_text())
+    assert metrics["test"]["activity"]["pearson"] >= 0.8
+    summary = json.loads((results / "evaluate/summary.json").read_text())
+    assert summary["truth"]["auroc"] >= 0.9
+    assert summary["truth"]["seqlet_precision"] >= 0.7 and summary["truth"]["seqlet_recall"] >= 0.7
+    assert summary["deletion"]["fraction_beats_random"] >= 0.9
+    table = pd.read_csv(results / "motifs/motifs.tsv", sep="\t")
+    named = table[table["status"] == "named"]
+    assert any(name.startswith("GATA") for name in named["name"])
+    assert any(name.startswith("TAL1") for name in named["name"])
+    assert (named["match_1_q"].astype(float) < 0.05).all()
