@@ -92,15 +92,11 @@ def _encode(args):
 
 def _train(args):
     from .io import read_shards, save_figure, write_text
-    from .models import load_checkpoint, resolve_device, save_checkpoint
+    from .models import load_checkpoint, predict, resolve_device, save_checkpoint
     from .plots import training_curves
-    from .train import infer_tasks, score_model, split_regions, train_model
+    from .train import score_model, split_regions
 
     data = read_shards(args.onehot)
-    if "y" not in data:
-        raise InputError(
-            "input.labels: expected labels to train on, found none; give labels or model.checkpoint"
-        )
     device = resolve_device(args.device)
     split = split_regions(
         data["chroms"],
@@ -109,63 +105,71 @@ def _train(args):
         test_fraction=args.test_fraction,
         valid_fraction=args.valid_fraction,
     )
-    targets = [str(t) for t in data["targets"]]
     if args.checkpoint:
         model, meta = load_checkpoint(args.checkpoint, input_length=data["X"].shape[-1])
-        tasks, hparams, history, arch = meta["tasks"], meta["hparams"], None, meta["arch"]
+        history = None
     else:
-        constant = [t for t, col in zip(targets, data["y"].T) if np.ptp(col) == 0]
-        if constant:
-            raise InputError(f"input.labels: expected labels that vary, found constant {constant}")
-        tasks, arch = infer_tasks(data["y"]), args.arch
-        model, hparams, history = train_model(
-            data["X"],
-            data["y"],
-            split,
-            tasks=tasks,
-            arch=arch,
-            max_epochs=args.max_epochs,
-            patience=args.patience,
-            batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
-            device=device,
-            seed=args.seed,
-            verbose=args.verbose,
+        model, meta, history = _fit(args, data, split, device)
+    y = data.get("y")
+    scored = y is not None and y.shape[1] == len(meta["targets"])
+    metrics = (
+        score_model(
+            model, data["X"], y, split, tasks=meta["tasks"], targets=meta["targets"], device=device
         )
-    metrics = score_model(
-        model, data["X"], data["y"], split, tasks=tasks, targets=targets, device=device
+        if scored
+        else {}
     )
     metrics.update(
-        tasks=dict(zip(targets, tasks)),
+        tasks=dict(zip(meta["targets"], meta["tasks"])),
         device=str(device),
-        epochs=int(len(history)) if history is not None else 0,
+        epochs=0 if history is None else len(history),
     )
     out = Path(args.out_dir)
     save_checkpoint(
         model,
         out / "model.pt",
-        arch=arch,
-        hparams=hparams,
-        targets=targets,
-        tasks=tasks,
+        **{k: meta[k] for k in ("arch", "hparams", "targets", "tasks")},
         metrics=metrics,
     )
     write_text(json.dumps(metrics, indent=2) + "\n", out / "metrics.json")
+    test = split == "test"
+    y_test = y[test] if scored else np.zeros((0, 1))
     save_figure(
-        training_curves(
-            history,
-            data["y"][split == "test"],
-            _test_predictions(model, data["X"][split == "test"], device),
-        ),
+        training_curves(history, y_test, predict(model, data["X"][test], device=device)),
         out / "curves.png",
     )
     log.info("test metrics: %s", metrics.get("test"))
 
 
-def _test_predictions(model, X, device):
-    from .models import predict
+def _fit(args, data, split, device):
+    """Train a new model on the shards' labels; return it, its metadata and its history."""
+    from .train import infer_tasks, train_model
 
-    return predict(model, X, device=device)
+    if "y" not in data:
+        raise InputError(
+            "input.labels: expected labels to train on, found none; give labels or model.checkpoint"
+        )
+    targets = [str(t) for t in data["targets"]]
+    constant = [t for t, column in zip(targets, data["y"].T) if np.ptp(column) == 0]
+    if constant:
+        raise InputError(f"input.labels: expected labels that vary, found constant {constant}")
+    tasks = infer_tasks(data["y"])
+    model, hparams, history = train_model(
+        data["X"],
+        data["y"],
+        split,
+        tasks=tasks,
+        arch=args.arch,
+        max_epochs=args.max_epochs,
+        patience=args.patience,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        device=device,
+        seed=args.seed,
+        verbose=args.verbose,
+    )
+    meta = {"arch": args.arch, "hparams": hparams, "targets": targets, "tasks": tasks}
+    return model, meta, history
 
 
 def _attribute(args):
@@ -379,82 +383,34 @@ def _evaluate(args):
 
 
 def _report(args):
+    from . import report
     from .io import read_regions, read_shards, write_text
-    from .plots import attribution_logo
-    from .report import png_base64, render_report
-    from .tracks import motif_color
 
-    metrics = json.loads(Path(args.metrics).read_text())
-    summary = json.loads(Path(args.summary).read_text())
     table = pd.read_csv(args.motifs_tsv, sep="\t", dtype=str, keep_default_na=False)
     assignments = pd.read_csv(args.seqlet_motifs, sep="\t")
     seqlets = _read_seqlets(args.seqlets)
     data, regions = _load_attributions(args.attributions, read_regions(args.regions))
-    X = read_shards(args.onehot)["X"]
-    motifs, examples = [], []
-    for row in table.to_dict("records"):
-        matches = [
-            {"target": row[f"match_{i}"], "q": row[f"match_{i}_q"]}
-            for i in (1, 2, 3)
-            if row.get(f"match_{i}")
-        ]
-        logo = base64_file(Path(args.logos) / f"{row['motif_id']}.png")
-        motifs.append(
-            {**row, "matches": matches, "logo": logo, "color": motif_color(row["motif_id"])}
-        )
-        members = assignments.loc[assignments["motif_id"] == row["motif_id"], "seqlet"]
-        best = seqlets[seqlets["name"].isin(members)].nlargest(1, "attr_sum")
-        for region in best["region"]:
-            i = int(np.flatnonzero(regions["name"].to_numpy() == region)[0])
-            title = f"{row['motif_id']} ({row['name']}): region {region}, attribution x sequence"
-            examples.append(
-                {
-                    "title": title,
-                    "image": png_base64(attribution_logo(data["hyp"][i] * X[i], title=region)),
-                }
-            )
-    metric_rows, names = [], []
-    for split in ("train", "valid", "test"):
-        for target, values in metrics.get(split, {}).items():
-            names += [k for k in values if k != "n" and k not in names]
-            metric_rows.append(
-                {
-                    "split": split,
-                    "target": target,
-                    **{k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in values.items()},
-                }
-            )
-    truth = summary.get("truth")
-    deletion = dict(
-        summary["deletion"],
-        fraction_beats_random_pct=f"{100 * summary['deletion']['fraction_beats_random']:.0f}%",
-    )
-    html = render_report(
+    contrib = data["hyp"] * read_shards(args.onehot)["X"]
+    logos = {m: report.file_base64(Path(args.logos) / f"{m}.png") for m in table["motif_id"]}
+    names, rows = report.metric_rows(json.loads(Path(args.metrics).read_text()))
+    html = report.render_report(
         version=__version__,
         n_regions=len(regions),
         method=args.method,
         database=args.database,
         metric_names=names,
-        metric_rows=metric_rows,
-        curves=base64_file(args.curves),
-        motifs=motifs,
-        examples=examples,
+        metric_rows=rows,
+        curves=report.file_base64(args.curves),
+        motifs=report.motif_rows(table, logos),
         n_seqlets=len(seqlets),
         alpha=args.alpha,
+        examples=report.example_regions(table, assignments, seqlets, regions, contrib),
         n_assigned=int((assignments["motif_id"] != "none").sum()),
-        deletion=deletion,
-        truth=truth,
-        deletion_plot=base64_file(args.deletion_plot),
+        summary=json.loads(Path(args.summary).read_text()),
+        deletion_plot=report.file_base64(args.deletion_plot),
         genome=args.fasta,
     )
     write_text(html, args.out)
-
-
-def base64_file(path) -> str:
-    """Read a file and return it base64-encoded (for embedding images)."""
-    import base64
-
-    return base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
 def _add(sub, name, func, help_text):

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import base64
-import html
 import io
 
 import jinja2
+import numpy as np
+import pandas as pd
+
+from .plots import attribution_logo
+from .tracks import motif_color
 
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -81,18 +85,80 @@ def png_base64(fig) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def file_base64(path) -> str:
+    """Read a file (an image) and return its bytes base64-encoded, for embedding."""
+    with open(path, "rb") as handle:
+        return base64.b64encode(handle.read()).decode("ascii")
+
+
+def metric_rows(metrics: dict):
+    """Metric names and one formatted row per split and target of ``metrics.json``."""
+    names, rows = [], []
+    for split in ("train", "valid", "test"):
+        for target, values in metrics.get(split, {}).items():
+            names += [k for k in values if k != "n" and k not in names]
+            formatted = {k: f"{v:.3f}" if isinstance(v, float) else v for k, v in values.items()}
+            rows.append({"split": split, "target": target, **formatted})
+    return names, rows
+
+
+def motif_rows(table: pd.DataFrame, logos: dict) -> list:
+    """One dict per motif of ``motifs.tsv``: its matches, logo (base64 PNG) and color."""
+    rows = []
+    for row in table.to_dict("records"):
+        matches = [
+            {"target": row[f"match_{i}"], "q": row[f"match_{i}_q"]}
+            for i in (1, 2, 3)
+            if row.get(f"match_{i}")
+        ]
+        rows.append(
+            {
+                **row,
+                "matches": matches,
+                "logo": logos[row["motif_id"]],
+                "color": motif_color(row["motif_id"]),
+            }
+        )
+    return rows
+
+
+def example_regions(table, assignments, seqlets, regions, contrib) -> list:
+    """Per motif, the attribution logo of the region holding its strongest seqlet.
+
+    Parameters
+    ----------
+    table, assignments, seqlets, regions : pandas.DataFrame
+        ``motifs.tsv``, ``seqlet_motifs.tsv``, ``seqlets.bed`` and ``regions.bed``.
+    contrib : numpy.ndarray, shape=(N, 4, L)
+        Actual contributions (``hyp * X``) in the order of ``regions``.
+    """
+    index = pd.Series(np.arange(len(regions)), index=regions["name"].to_numpy())
+    examples = []
+    for motif_id, name in zip(table["motif_id"], table["name"]):
+        members = assignments.loc[assignments["motif_id"] == motif_id, "seqlet"]
+        for region in seqlets[seqlets["name"].isin(members)].nlargest(1, "attr_sum")["region"]:
+            figure = attribution_logo(contrib[index[region]], title=region)
+            examples.append(
+                {
+                    "title": f"{motif_id} ({name}): region {region}, attribution x sequence",
+                    "image": png_base64(figure),
+                }
+            )
+    return examples
+
+
 def _format(value):
     if isinstance(value, float):
         return f"{value:.3g}"
     return value
 
 
-def render_report(**context) -> str:
-    """Render the report from already-formatted context values (see TEMPLATE)."""
+def render_report(*, summary: dict, **context) -> str:
+    """Render the report page from the run's summary and formatted context (see TEMPLATE)."""
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    env.filters["e"] = html.escape
-    context = {
-        k: ({kk: _format(vv) for kk, vv in v.items()} if isinstance(v, dict) else v)
-        for k, v in context.items()
-    }
-    return env.from_string(TEMPLATE).render(**context)
+    deletion = {k: _format(v) for k, v in summary["deletion"].items()}
+    deletion["fraction_beats_random_pct"] = (
+        f"{100 * summary['deletion']['fraction_beats_random']:.0f}%"
+    )
+    truth = {k: _format(v) for k, v in summary["truth"].items()} if "truth" in summary else None
+    return env.from_string(TEMPLATE).render(deletion=deletion, truth=truth, **context)

@@ -15,6 +15,13 @@ if MODE == "genome":
             raise ValueError(
                 f"config input.{key}: expected a path in genome mode, found null"
             )
+for key, value in (("input.table", config["input"]["table"]),
+                   ("split.group_by", config["split"]["group_by"])):
+    if value is not None:
+        raise ValueError(
+            f"config {key}: expected null (library mode and grouped splits are not "
+            f"available yet), found {value!r}"
+        )
 if MODE != "simulate" and str(config["truth"] or "").startswith(DEMO):
     raise ValueError(
         f"config truth: expected your own BED of known sites or null outside the demo, "
