@@ -47,45 +47,126 @@ def _simulate(args):
 
 
 def _regions(args):
-    from .io import contig_sizes, open_fasta, read_bed, read_labels, write_tsv
-    from .regions import prepare_regions
+    from .io import write_fasta, write_tsv
 
-    labels = read_labels(args.labels, targets=args.targets) if args.labels else None
-    regions, rejected = prepare_regions(
-        read_bed(args.bed),
-        contig_sizes(open_fasta(args.fasta)),
-        width=args.width,
-        labels=labels,
-        source=args.bed,
-        label_source=args.labels or "labels",
-    )
-    if regions.empty:
+    if args.mode == "genome" and not (args.bed and args.fasta):
         raise InputError(
-            f"{args.bed}: expected usable regions, found none "
-            f"({len(rejected)} rejected; first reason: {rejected['reason'].iloc[0]})"
+            f"input.bed, input.fasta: expected both in genome mode, found "
+            f"bed={args.bed!r}, fasta={args.fasta!r}"
         )
-    write_tsv(regions, Path(args.out_dir) / "regions.bed", header=False)
-    write_tsv(rejected, Path(args.out_dir) / "rejected.tsv")
+    if args.mode == "library" and not (args.table or args.fasta):
+        raise InputError(
+            "input.table, input.fasta: expected one of them in library mode, found neither"
+        )
+    if args.mode == "library":
+        library, regions, rejected, labels = _library_regions(args)
+        write_fasta(library, Path(args.out_dir) / "library.fa")
+    else:
+        regions, rejected, labels = _genome_regions(args)
+    if regions.empty:
+        first = rejected["reason"].iloc[0] if len(rejected) else "none"
+        raise InputError(
+            f"{args.bed or args.table or args.fasta}: expected usable regions, "
+            f"found none ({len(rejected)} rejected; first reason: {first})"
+        )
+    out = Path(args.out_dir)
+    write_tsv(regions, out / "regions.bed", header=False)
+    write_tsv(rejected, out / "rejected.tsv")
+    if labels is not None:
+        write_tsv(labels.loc[regions["name"]].rename_axis("name").reset_index(), out / "labels.tsv")
     log.info("kept %d regions, rejected %d rows", len(regions), len(rejected))
 
 
+def _label_table(path, args, exclude=()):
+    """Numeric targets of a table plus its group/split columns (as text), by name."""
+    from .io import read_labels, read_table
+
+    helpers = [c for c in (args.group_by, args.split_column) if c]
+    labels = read_labels(path, targets=args.targets, exclude=[*exclude, *helpers])
+    table = read_table(path)
+    missing = [c for c in helpers if c not in table.columns]
+    if missing:
+        raise InputError(
+            f"{path}: expected the split column(s) {missing}, found columns {list(table.columns)}"
+        )
+    return labels.join(table[helpers]) if helpers else labels
+
+
+def _genome_regions(args):
+    from .io import contig_sizes, open_fasta, read_bed
+    from .regions import prepare_regions, unique_names
+
+    bed = read_bed(args.bed, label_columns=args.bed_targets or ())
+    renamed = bed["name"] != unique_names(bed["name"])
+    if renamed.any():
+        log.warning(
+            "%s: %d duplicate region names made unique (first: %r on line %d)",
+            args.bed,
+            renamed.sum(),
+            bed["name"][renamed].iloc[0],
+            bed["line"][renamed].iloc[0],
+        )
+        bed["name"] = unique_names(bed["name"])
+    if args.bed_targets:
+        labels = bed.set_index("name")[list(bed.columns[8:])]
+    else:
+        labels = _label_table(args.labels, args) if args.labels else None
+    regions, rejected = prepare_regions(
+        bed,
+        contig_sizes(open_fasta(args.fasta)),
+        width=args.width,
+        policy=args.width_policy,
+        flank=args.flank,
+        labels=labels,
+        source=args.bed,
+        label_source=args.labels or args.bed,
+    )
+    return regions, rejected, labels
+
+
+def _library_regions(args):
+    from .io import read_library_table, read_sequences
+    from .regions import prepare_library
+
+    if args.table:
+        sequences = read_library_table(args.table, sequence_column=args.sequence_column)
+        labels = _label_table(args.table, args, exclude=[args.sequence_column])
+    else:
+        sequences = read_sequences(args.fasta)
+        labels = _label_table(args.labels, args) if args.labels else None
+    source = args.table or args.fasta
+    library, regions, rejected = prepare_library(
+        sequences,
+        width=args.width,
+        policy=args.width_policy,
+        flank=args.flank,
+        labels=labels,
+        source=source,
+        label_source=args.labels or source,
+    )
+    return library, regions, rejected, labels
+
+
 def _encode(args):
-    from .encode import encode_regions
-    from .io import fetch_sequences, open_fasta, read_labels, read_regions, write_npz
+    from .io import fetch_onehot, open_fasta, read_labels, read_regions, read_table, write_npz
 
     regions = read_regions(args.regions)
-    part = np.array_split(np.arange(len(regions)), args.n_shards)[args.shard]
-    regions = regions.iloc[part]
-    X = encode_regions(fetch_sequences(open_fasta(args.fasta), regions), regions["strand"])
+    regions = regions.iloc[np.array_split(np.arange(len(regions)), args.n_shards)[args.shard]]
+    X = fetch_onehot(open_fasta(args.fasta), regions)
     arrays = {
         "X": X,
         "names": regions["name"].to_numpy(str),
         "chroms": regions["chrom"].to_numpy(str),
     }
     if args.labels:
-        labels = read_labels(args.labels, targets=args.targets)
+        helpers = [c for c in (args.group_by, args.split_column) if c]
+        labels = read_labels(args.labels, targets=args.targets, exclude=helpers)
         arrays["y"] = labels.loc[regions["name"]].to_numpy(np.float32)
         arrays["targets"] = np.asarray(labels.columns, dtype=str)
+        table = read_table(args.labels)
+        for column, key in ((args.group_by, "groups"), (args.split_column, "split")):
+            if column:
+                arrays[key] = table.loc[regions["name"], column].to_numpy(str)
     write_npz(args.out, **arrays)
     log.info("encoded %d regions of %d bp", len(X), X.shape[-1])
 
@@ -441,11 +522,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", required=True)
 
     p = _add(sub, "regions", _regions, "validate and resize regions; report rejected rows")
-    p.add_argument("--bed", required=True)
-    p.add_argument("--fasta", required=True)
+    p.add_argument("--mode", choices=["genome", "library"], default="genome")
+    p.add_argument("--bed", help="genome mode: BED3/BED6/narrowPeak regions")
+    p.add_argument("--fasta", help="genome mode: the reference; library mode: the sequences")
+    p.add_argument("--table", help="library mode: TSV with name, sequence and label columns")
+    p.add_argument("--sequence-column", default="sequence")
     p.add_argument("--labels")
+    p.add_argument("--bed-targets", nargs="+", type=int, help="1-based BED columns as labels")
     p.add_argument("--targets", nargs="+")
+    p.add_argument("--group-by")
+    p.add_argument("--split-column")
     p.add_argument("--width", type=int, default=200)
+    p.add_argument("--width-policy", choices=["center", "pad"], default="center")
+    p.add_argument("--flank", type=int, default=0)
     p.add_argument("--out-dir", required=True)
 
     p = _add(sub, "encode", _encode, "one-hot encode one shard of the regions")
@@ -453,6 +542,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fasta", required=True)
     p.add_argument("--labels")
     p.add_argument("--targets", nargs="+")
+    p.add_argument("--group-by")
+    p.add_argument("--split-column")
     p.add_argument("--shard", type=int, default=0)
     p.add_argument("--n-shards", type=int, default=1)
     p.add_argument("--out", required=True)

@@ -5,12 +5,39 @@ from __future__ import annotations
 import numpy as np
 
 ALPHABET = "ACGT"
-IUPAC = set("ACGTNRYSWKMBDHV")
+IUPAC = "ACGTNRYSWKMBDHV"
 
-_LOOKUP = np.full(256, 4, dtype=np.uint8)
+# ASCII code -> 0..3 for ACGT (either case), 4 for the other IUPAC codes, 5 for the rest.
+_LOOKUP = np.full(256, 5, dtype=np.uint8)
+for _code in IUPAC + IUPAC.lower():
+    _LOOKUP[ord(_code)] = 4
 for _index, _base in enumerate(ALPHABET):
-    _LOOKUP[ord(_base)] = _index
-    _LOOKUP[ord(_base.lower())] = _index
+    _LOOKUP[ord(_base)] = _LOOKUP[ord(_base.lower())] = _index
+
+
+class SequenceError(ValueError):
+    """A sequence holds a character that is not an IUPAC nucleotide code.
+
+    ``row`` and ``offset`` say where (sequence index, 0-based position), ``found`` what.
+    """
+
+    def __init__(self, row: int, offset: int, found: str):
+        self.row, self.offset, self.found = row, offset, found
+        super().__init__(
+            f"expected IUPAC nucleotide codes, found {found!r} at offset {offset} of sequence {row}"
+        )
+
+
+def _index_to_one_hot(index: np.ndarray) -> np.ndarray:
+    """(N, L) base indices (0-3, 4 = N) to (N, 4, L) uint8 one-hot."""
+    return (index[:, None, :] == np.arange(4, dtype=np.uint8)[None, :, None]).view(np.uint8)
+
+
+def _check_codes(index: np.ndarray, codes: np.ndarray) -> None:
+    bad = np.argwhere(index == 5)
+    if len(bad):
+        row, column = bad[0]
+        raise SequenceError(int(row), int(column), chr(codes[row, column]))
 
 
 def one_hot_encode(sequences) -> np.ndarray:
@@ -26,16 +53,48 @@ def one_hot_encode(sequences) -> np.ndarray:
     -------
     X : numpy.ndarray, shape=(N, 4, L), dtype=uint8
         One-hot sequences in ACGT order.
+
+    Raises
+    ------
+    SequenceError
+        When a character is not an IUPAC code.
     """
     lengths = {len(s) for s in sequences}
     if len(lengths) > 1:
         raise ValueError(f"sequences: expected one length, found lengths {sorted(lengths)}")
     length = lengths.pop() if lengths else 0
-    codes = np.frombuffer("".join(sequences).encode("ascii"), dtype=np.uint8)
-    index = _LOOKUP[codes].reshape(len(sequences), length)
-    X = np.zeros((len(sequences), 5, length), dtype=np.uint8)
-    np.put_along_axis(X, index[:, None, :], 1, axis=1)
-    return X[:, :4]
+    codes = np.frombuffer("".join(sequences).encode("latin-1"), dtype=np.uint8)
+    codes = codes.reshape(len(sequences), length)
+    index = _LOOKUP[codes]
+    _check_codes(index, codes)
+    return _index_to_one_hot(index)
+
+
+def encode_windows(contig: np.ndarray, starts, *, width: int, strands) -> np.ndarray:
+    """One-hot encode windows of one contig, each on its own strand.
+
+    Parameters
+    ----------
+    contig : numpy.ndarray of uint8
+        The contig's ASCII codes (:func:`seqsal.io.read_contig`).
+    starts : array-like of int
+        0-based window starts; every window must lie inside the contig.
+    width : int
+        Bases per window.
+    strands : array-like of str
+        ``+``, ``-`` or ``.`` per window; ``-`` windows are reverse-complemented.
+
+    Returns
+    -------
+    X : numpy.ndarray, shape=(N, 4, width), dtype=uint8
+    """
+    codes = contig[np.asarray(starts, dtype=np.int64)[:, None] + np.arange(width)]
+    index = _LOOKUP[codes]
+    _check_codes(index, codes)
+    X = _index_to_one_hot(index)
+    minus = np.asarray(strands) == "-"
+    X[minus] = reverse_complement(X[minus])
+    return X
 
 
 def one_hot_to_sequences(X: np.ndarray) -> list:

@@ -63,10 +63,10 @@ def write_tsv(df: pd.DataFrame, path, *, header: bool = True) -> None:
     write_text(df.to_csv(sep="\t", index=False, header=header, lineterminator="\n"), path)
 
 
-def write_npz(path, **arrays) -> None:
-    """Write arrays to a compressed ``.npz`` file atomically."""
+def write_npz(path, *, compress: bool = False, **arrays) -> None:
+    """Write arrays to an ``.npz`` file atomically (uncompressed unless ``compress``)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez_compressed(handle, **arrays)
+        (np.savez_compressed if compress else np.savez)(handle, **arrays)
 
 
 def read_npz(path) -> dict:
@@ -107,23 +107,39 @@ def _parse_int(value: str, *, path, number: int, column: str) -> int:
     return parsed
 
 
-def read_bed(path) -> pd.DataFrame:
+NARROWPEAK_NAMES = {5: "score", 7: "signalValue", 8: "pValue", 9: "qValue"}
+
+
+def _parse_float(value: str, *, path, number: int, column: int) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise InputError(
+            f"{path}, line {number}, column {column}: expected a number, found {value!r}"
+        ) from None
+
+
+def read_bed(path, *, label_columns=()) -> pd.DataFrame:
     """Read a BED3/BED6/narrowPeak file into a validated DataFrame.
 
     Comment, ``track`` and ``browser`` lines and blank lines are skipped; Windows line
     endings and trailing tabs are accepted. A missing name becomes ``chrom:start-end``,
-    a missing strand ``.``.
+    a missing strand ``.``. A narrowPeak's 10th column (summit offset) is kept.
 
     Parameters
     ----------
     path : str or Path
         The BED file (plain or gzip).
+    label_columns : sequence of int, optional
+        1-based columns to read as numeric labels (e.g. 7, a narrowPeak's signalValue).
+        Default is none.
 
     Returns
     -------
     regions : pandas.DataFrame
-        Columns ``chrom, start, end, name, score, strand, line`` where ``line`` is the
-        1-based line number in ``path``.
+        Columns ``chrom, start, end, name, score, strand, summit, line`` and one column
+        per label column (named as in narrowPeak, else ``column_<k>``). ``summit`` is the
+        absolute summit position, or -1; ``line`` the 1-based line number in ``path``.
     """
     rows = []
     for number, fields in _bed_fields(path):
@@ -145,10 +161,38 @@ def read_bed(path) -> pd.DataFrame:
             raise InputError(
                 f"{path}, line {number}: expected strand '+', '-' or '.', found {strand!r}"
             )
-        rows.append((chrom, start, end, name or f"{chrom}:{start}-{end}", 0, strand, number))
+        peak = fields[9] if len(fields) > 9 else "-1"
+        summit = start + int(peak) if peak.lstrip("-").isdigit() and int(peak) >= 0 else -1
+        if summit >= end:
+            raise InputError(
+                f"{path}, line {number}: expected a summit offset below "
+                f"{end - start} (column 10), found {peak}"
+            )
+        labels = []
+        for k in label_columns:
+            if k > len(fields):
+                raise InputError(
+                    f"{path}, line {number}: expected a label in column {k}, "
+                    f"found {len(fields)} columns"
+                )
+            labels.append(_parse_float(fields[k - 1], path=path, number=number, column=k))
+        rows.append(
+            (
+                chrom,
+                start,
+                end,
+                name or f"{chrom}:{start}-{end}",
+                0,
+                strand,
+                summit,
+                number,
+                *labels,
+            )
+        )
     if not rows:
         raise InputError(f"{path}: expected at least one region, found none")
-    return pd.DataFrame(rows, columns=BED_COLUMNS + ["line"])
+    names = [NARROWPEAK_NAMES.get(k, f"column_{k}") for k in label_columns]
+    return pd.DataFrame(rows, columns=BED_COLUMNS + ["summit", "line"] + names)
 
 
 def read_regions(path) -> pd.DataFrame:
@@ -176,19 +220,21 @@ def open_fasta(path):
         raise InputError(f"{path}: expected a FASTA file, found no such file")
     with open(path, "rb") as handle:
         magic = handle.read(4)
-    if magic[:2] == b"\x1f\x8b" and magic[3:4] != b"\x04":
+    if magic[:2] == b"\x1f\x8b" and not magic[3] & 0x04:  # gzip without bgzip's extra field
         raise InputError(
             f"{path}: expected plain or bgzip-compressed FASTA, found plain gzip; "
             f"recompress it with `zcat {path} | bgzip > {path}`"
         )
     try:
         return pyfaidx.Fasta(str(path), as_raw=True, sequence_always_upper=True)
-    except PermissionError:
+    except OSError as error:
         raise InputError(
-            f"{path}: cannot write its index {path}.fai (permission denied); "
+            f"{path}: cannot write its index {path}.fai ({error.strerror}); "
             "copy the FASTA to a writable folder or index it with `samtools faidx`"
         ) from None
-    except (pyfaidx.FastaIndexingError, ValueError) as error:
+    except ValueError as error:
+        if "Duplicate key" in str(error):
+            raise InputError(f"{path}: expected unique sequence names, found {error}") from None
         raise InputError(f"{path}: expected a valid FASTA file, found: {error}") from None
 
 
@@ -197,21 +243,44 @@ def contig_sizes(fasta) -> dict:
     return {name: len(record) for name, record in fasta.records.items()}
 
 
-def fetch_sequences(fasta, regions: pd.DataFrame) -> list:
-    """Fetch each region's + strand sequence, checking that every window is complete.
+def read_contig(fasta, chrom: str) -> np.ndarray:
+    """One whole contig of an open pyfaidx.Fasta as upper-case ASCII codes (uint8)."""
+    return np.frombuffer(fasta[chrom][:].upper().encode("ascii"), dtype=np.uint8)
 
-    Parameters
-    ----------
-    fasta : pyfaidx.Fasta
-        An open FASTA (``as_raw=True``).
-    regions : pandas.DataFrame
-        Columns ``chrom, start, end, name``, 0-based half-open.
+
+def fetch_onehot(fasta, regions: pd.DataFrame) -> np.ndarray:
+    """One-hot windows of ``regions`` from an open FASTA, each on its own strand.
+
+    Each contig is read once, whole, and its windows are encoded together.
 
     Returns
     -------
-    sequences : list of str
-        One upper-case sequence per region, in the order of ``regions``.
+    X : numpy.ndarray, shape=(N, 4, L), dtype=uint8
+        In the order of ``regions`` (all of one width ``L``).
     """
+    from .encode import SequenceError, encode_windows
+
+    width = int((regions["end"] - regions["start"]).max()) if len(regions) else 0
+    X = np.zeros((len(regions), 4, width), dtype=np.uint8)
+    for chrom, rows in regions.groupby("chrom", sort=False).indices.items():
+        part = regions.iloc[rows]
+        try:
+            X[rows] = encode_windows(
+                read_contig(fasta, chrom),
+                part["start"].to_numpy(),
+                width=width,
+                strands=part["strand"].to_numpy(),
+            )
+        except SequenceError as error:
+            raise InputError(
+                f"{fasta.filename}, contig {chrom}, region {part['name'].iloc[error.row]}: "
+                f"expected IUPAC nucleotide codes, found {error.found!r} at offset {error.offset}"
+            ) from None
+    return X
+
+
+def fetch_sequences(fasta, regions: pd.DataFrame) -> list:
+    """Fetch each region's + strand sequence (upper case), checking every window is whole."""
     sequences = []
     for chrom, start, end, name in regions[["chrom", "start", "end", "name"]].itertuples(
         index=False
@@ -226,6 +295,56 @@ def fetch_sequences(fasta, regions: pd.DataFrame) -> list:
     return sequences
 
 
+def read_sequences(path) -> dict:
+    """Read a whole FASTA (plain or gzip) into ``{first word of header: sequence}``.
+
+    For sequence libraries, where every record is one sequence. Lowercase is kept (the
+    encoder upper-cases); characters outside the IUPAC codes are refused with their line.
+    """
+    import re
+
+    opener = gzip.open if _is_gzip(path) else open
+    sequences, name, chunks, first_line = {}, None, [], {}
+    bad = re.compile(r"[^ACGTNRYSWKMBDHVacgtnryswkmbdhv]")
+    with opener(path, "rt") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.strip()
+            if line.startswith(">"):
+                if name is not None:
+                    sequences[name] = "".join(chunks)
+                name, chunks = (line[1:].split() or [""])[0], []
+                if not name or name in first_line:
+                    found = (
+                        f"{name!r} again (first on line {first_line.get(name)})" if name else "none"
+                    )
+                    raise InputError(
+                        f"{path}, line {number}: expected a unique sequence name, found {found}"
+                    )
+                first_line[name] = number
+            elif line and not line.startswith(";"):
+                if name is None:
+                    raise InputError(
+                        f"{path}, line {number}: expected a '>' header first, found {line[:20]!r}"
+                    )
+                match = bad.search(line)
+                if match:
+                    raise InputError(
+                        f"{path}, line {number}: expected IUPAC bases in {name!r}, "
+                        f"found {match.group()!r}"
+                    )
+                chunks.append(line)
+    if name is not None:
+        sequences[name] = "".join(chunks)
+    if not sequences:
+        raise InputError(f"{path}: expected FASTA records, found none")
+    return sequences
+
+
+def _is_gzip(path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
 def write_fasta(sequences: dict, path, *, width: int = 80) -> None:
     """Write ``{name: sequence}`` as a FASTA file with lines of ``width`` bases."""
     chunks = []
@@ -238,7 +357,38 @@ def write_fasta(sequences: dict, path, *, width: int = 80) -> None:
 # ------------------------------------------------------------------------------ labels
 
 
-def read_labels(path, *, targets=None) -> pd.DataFrame:
+def read_table(path) -> pd.DataFrame:
+    """Read a TSV with a header as text, indexed by its ``name`` column (else its first)."""
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    key = "name" if "name" in table.columns else table.columns[0]
+    table = table.set_index(key)
+    if table.index.has_duplicates:
+        duplicate = table.index[table.index.duplicated()][0]
+        raise InputError(
+            f"{path}: expected unique names in column {key!r}, found {duplicate!r} twice"
+        )
+    return table
+
+
+def read_library_table(path, *, sequence_column: str = "sequence") -> dict:
+    """Sequences of a library table (TSV): ``{name: sequence}`` in file order."""
+    table = read_table(path)
+    if sequence_column not in table.columns:
+        raise InputError(
+            f"{path}: expected a {sequence_column!r} column, found columns {list(table.columns)}"
+        )
+    sequences = table[sequence_column].str.strip()
+    bad = sequences.str.contains(r"[^ACGTNRYSWKMBDHVacgtnryswkmbdhv]", regex=True)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"{path}, line {row + 2}, column {sequence_column!r}: expected IUPAC "
+            f"bases, found {sequences.iloc[row][:30]!r}"
+        )
+    return dict(sequences)
+
+
+def read_labels(path, *, targets=None, exclude=()) -> pd.DataFrame:
     """Read a label table keyed by region name and check that targets are numbers.
 
     Parameters
@@ -247,8 +397,11 @@ def read_labels(path, *, targets=None) -> pd.DataFrame:
         A TSV with a header; its ``name`` column (or else its first column) holds region
         names.
     targets : list of str or None, optional
-        Label columns to model. Default is None: every column whose values all parse as
+        Label columns to model. Default is None: every column whose values parse as
         numbers (a column of words, such as a group, is left out).
+    exclude : sequence of str, optional
+        Columns never taken as targets (a sequence, group or split column). Default is
+        none.
 
     Returns
     -------
@@ -268,14 +421,14 @@ def read_labels(path, *, targets=None) -> pd.DataFrame:
         raise InputError(
             f"{path}: expected target column(s) {missing}, found columns {list(table.columns)}"
         )
-    columns = list(targets) if targets else list(table.columns)
+    columns = list(targets) if targets else [c for c in table.columns if c not in exclude]
     labels = {}
     for column in columns:
         values = table[column].str.strip()
         blank = values.isin(["", "NA", "NaN", "nan", "."])
         numbers = pd.to_numeric(values.where(~blank), errors="coerce")
         bad = numbers.isna() & ~blank
-        if bad.all() and not targets:
+        if numbers.isna().all() and not targets:
             continue
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])

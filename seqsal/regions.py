@@ -1,4 +1,14 @@
-"""Validate, resize and name regions; report every input row that is not used."""
+"""Validate, resize and name regions; report every input row that is not used.
+
+Two inputs lead to the same ``regions.bed``: genomic regions on a reference (genome
+mode), or a library of sequences (library mode), where each sequence becomes a contig of
+a library FASTA written by this stage, so that every later stage works unchanged.
+
+Width policy: ``center`` (default) takes ``width`` bases around each region's center (a
+narrowPeak's summit when given); a window that runs past its contig is rejected. ``pad``
+keeps regions no longer than ``width`` and rejects longer ones; in library mode shorter
+sequences are padded with ``N`` on both sides. ``flank`` adds context on both sides.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from .io import BED_COLUMNS, REJECTED_COLUMNS, InputError
+
+POLICIES = ("center", "pad")
 
 
 def _suggest_contig(chrom: str, sizes: dict) -> str:
@@ -17,9 +29,14 @@ def _suggest_contig(chrom: str, sizes: dict) -> str:
 
 
 def resize_regions(regions: pd.DataFrame, *, width: int) -> pd.DataFrame:
-    """Return a copy of ``regions`` resized to ``width`` bases around each center."""
+    """Return a copy of ``regions`` resized to ``width`` bases around each center.
+
+    The center is the ``summit`` column where it is >= 0, else the interval's midpoint.
+    """
     resized = regions.copy()
     center = (regions["start"] + regions["end"]) // 2
+    if "summit" in regions:
+        center = center.where(regions["summit"] < 0, regions["summit"])
     resized["start"] = center - width // 2
     resized["end"] = resized["start"] + width
     return resized
@@ -30,6 +47,8 @@ def prepare_regions(
     sizes: dict,
     *,
     width: int = 200,
+    policy: str = "center",
+    flank: int = 0,
     labels: pd.DataFrame | None = None,
     source: str = "bed",
     label_source: str = "labels",
@@ -43,7 +62,11 @@ def prepare_regions(
     sizes : dict
         ``{contig: length}`` of the reference.
     width : int, optional
-        Bases per region after resizing around the center. Default is 200.
+        Bases per region after resizing. Default is 200.
+    policy : str, optional
+        ``center`` or ``pad`` (see the module docstring). Default is "center".
+    flank : int, optional
+        Extra bases of context on each side. Default is 0.
     labels : pandas.DataFrame or None, optional
         Label table indexed by name (:func:`seqsal.io.read_labels`). Default is None.
     source, label_source : str, optional
@@ -61,6 +84,7 @@ def prepare_regions(
     InputError
         When a chromosome is absent from the reference.
     """
+    _validate_policy(policy, width, flank)
     missing = ~bed["chrom"].isin(list(sizes))
     if missing.any():
         row = bed[missing].iloc[0]
@@ -69,11 +93,24 @@ def prepare_regions(
             f"({', '.join(list(sizes)[:5])}{', ...' if len(sizes) > 5 else ''}), found "
             f"{row['chrom']!r}{_suggest_contig(row['chrom'], sizes)}"
         )
-    regions = resize_regions(bed, width=width)
-    regions["name"] = _unique_names(regions["name"])
+    regions = resize_regions(bed, width=width + 2 * flank)
+    regions["name"] = unique_names(regions["name"])
     rejected = []
+    if policy == "pad":
+        longer = (bed["end"] - bed["start"]) > width
+        for row in bed[longer].itertuples():
+            rejected.append(
+                (
+                    source,
+                    row.line,
+                    row.name,
+                    f"region of {row.end - row.start} bp is longer than width {width}",
+                )
+            )
+    else:
+        longer = pd.Series(False, index=bed.index)
     lengths = regions["chrom"].map(sizes)
-    outside = (regions["start"] < 0) | (regions["end"] > lengths)
+    outside = ((regions["start"] < 0) | (regions["end"] > lengths)) & ~longer
     for row, length in zip(regions[outside].itertuples(), lengths[outside]):
         rejected.append(
             (
@@ -83,37 +120,114 @@ def prepare_regions(
                 f"window {row.chrom}:{row.start}-{row.end} runs past the contig end (0-{length})",
             )
         )
-    keep = ~outside.to_numpy()
+    keep = ~(outside | longer).to_numpy()
     if labels is not None:
-        rejected += _match_labels(regions, labels, keep, source, label_source)
-        known = labels.reindex(regions["name"]).notna().all(axis=1).to_numpy()
-        keep &= known
-        lines = {name: i + 2 for i, name in enumerate(labels.index)}
-        for name in labels.index[~labels.index.isin(regions["name"])]:
-            rejected.append((label_source, lines[name], name, f"name not in {source}"))
+        keep &= _match_labels(regions, labels, keep, source, label_source, rejected)
     kept = regions[keep].reset_index(drop=True)
     rejected = pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
     return kept[BED_COLUMNS], rejected.sort_values(["source", "line"], kind="stable")
 
 
-def _match_labels(regions, labels, keep, source, label_source) -> list:
-    """Rejected rows for kept regions that have no label or a missing label value."""
+def prepare_library(
+    sequences: dict,
+    *,
+    width: int = 200,
+    policy: str = "center",
+    flank: int = 0,
+    labels: pd.DataFrame | None = None,
+    source: str = "library",
+    label_source: str = "labels",
+):
+    """Turn a sequence library into regions on a library FASTA.
+
+    Parameters
+    ----------
+    sequences : dict
+        ``{name: sequence}``, in file order (line numbers in ``rejected`` count records).
+    width, policy, flank, labels, source, label_source
+        As in :func:`prepare_regions`.
+
+    Returns
+    -------
+    library : dict
+        ``{name: sequence}`` to write as the reference: the sequences, N-padded to the
+        window where the policy pads.
+    regions : pandas.DataFrame
+        BED6, one region per sequence kept, on the contig of the same name, strand ``+``.
+    rejected : pandas.DataFrame
+        Columns ``source, line, name, reason``.
+    """
+    _validate_policy(policy, width, flank)
+    window = width + 2 * flank
+    library, rows, rejected = {}, [], []
+    for record, (name, sequence) in enumerate(sequences.items(), start=1):
+        length = len(sequence)
+        if length == 0:
+            rejected.append((source, record, name, "empty sequence"))
+        elif policy == "pad" and length > width + 2 * flank:
+            rejected.append(
+                (source, record, name, f"sequence of {length} bp is longer than width {width}")
+            )
+        elif policy == "center" and length < window:
+            rejected.append(
+                (
+                    source,
+                    record,
+                    name,
+                    f"sequence of {length} bp is shorter than "
+                    f"the window of {window} bp (use width_policy: pad)",
+                )
+            )
+        else:
+            pad = max(0, window - length)
+            library[name] = "N" * (pad // 2) + sequence + "N" * (pad - pad // 2)
+            start = (len(library[name]) - window) // 2
+            rows.append((name, start, start + window, name, 0, "+", record))
+    regions = pd.DataFrame(rows, columns=BED_COLUMNS + ["line"])
+    keep = np.ones(len(regions), dtype=bool)
+    if labels is not None:
+        keep &= _match_labels(regions, labels, keep, source, label_source, rejected)
+    rejected = pd.DataFrame(rejected, columns=REJECTED_COLUMNS).sort_values(
+        ["source", "line"], kind="stable"
+    )
+    regions = regions[keep].reset_index(drop=True)
+    library = {name: library[name] for name in regions["name"]}
+    return library, regions[BED_COLUMNS], rejected
+
+
+def _validate_policy(policy: str, width: int, flank: int) -> None:
+    if policy not in POLICIES:
+        raise InputError(f"input.width_policy: expected one of {POLICIES}, found {policy!r}")
+    if width < 1 or flank < 0:
+        raise InputError(
+            f"input.width, input.flank: expected width >= 1 and flank >= 0, "
+            f"found {width} and {flank}"
+        )
+
+
+def _match_labels(regions, labels, keep, source, label_source, rejected) -> np.ndarray:
+    """Which regions have every label; adds a rejected row for each one that does not,
+    and for each labelled name that is not a region."""
     values = labels.reindex(regions["name"])
-    rows = []
-    for row, has_row, value in zip(
-        regions.itertuples(), regions["name"].isin(labels.index), values.itertuples(index=False)
-    ):
-        if not keep[row.Index]:
+    has_row = regions["name"].isin(labels.index).to_numpy()
+    complete = values.notna().all(axis=1).to_numpy()
+    for i, row in enumerate(regions.itertuples()):
+        if not keep[i]:
             continue
-        if not has_row:
-            rows.append((source, row.line, row.name, f"no label in {label_source}"))
-        elif any(pd.isna(v) for v in value):
-            empty = ", ".join(c for c, v in zip(labels.columns, value) if pd.isna(v))
-            rows.append((source, row.line, row.name, f"label {empty} missing in {label_source}"))
-    return rows
+        if not has_row[i]:
+            rejected.append((source, row.line, row.name, f"no label in {label_source}"))
+        elif not complete[i]:
+            empty = ", ".join(values.columns[values.iloc[i].isna().to_numpy()])
+            rejected.append(
+                (source, row.line, row.name, f"label {empty} missing in {label_source}")
+            )
+    lines = {name: i + 2 for i, name in enumerate(labels.index)}
+    for name in labels.index[~labels.index.isin(regions["name"])]:
+        rejected.append((label_source, lines[name], name, f"name not in {source}"))
+    return complete
 
 
-def _unique_names(names: pd.Series) -> pd.Series:
+def unique_names(names: pd.Series) -> pd.Series:
     """Suffix repeated names with ``_2``, ``_3`` ... so every region's name is unique."""
     counts = names.groupby(names).cumcount().to_numpy()
     suffix = np.where(counts > 0, "_" + (counts + 1).astype(str), "")

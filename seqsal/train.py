@@ -36,21 +36,29 @@ def _pick_groups(groups, counts, fraction, rng):
 def split_regions(
     chroms,
     *,
+    groups=None,
+    assigned=None,
     test_chroms=None,
     test_fraction: float = 0.1,
     valid_fraction: float = 0.1,
     seed: int = 0,
 ) -> np.ndarray:
-    """Assign each region to ``train``, ``valid`` or ``test``, whole contigs at a time.
+    """Assign each region to ``train``, ``valid`` or ``test``, whole groups at a time.
 
     Parameters
     ----------
     chroms : array-like of str
         Each region's contig.
+    groups : array-like of str or None, optional
+        A group per region (``split.group_by``); groups never straddle splits. Default
+        is None: contigs are the groups.
+    assigned : array-like of str or None, optional
+        A given split per region (``split.column``): ``train``, ``valid`` or ``test``.
+        Default is None.
     test_chroms : list of str or None, optional
-        Contigs held out for testing. Default is None: seeded whole contigs holding about
+        Contigs held out for testing. Default is None: seeded whole groups holding about
         ``test_fraction`` of the regions (a seeded row split when there are fewer than
-        three contigs).
+        three groups).
     test_fraction, valid_fraction : float, optional
         Shares of regions held out. Defaults are 0.1 and 0.1.
     seed : int, optional
@@ -60,27 +68,37 @@ def split_regions(
     -------
     split : numpy.ndarray of str, shape=(N,)
     """
+    if assigned is not None:
+        assigned = np.char.lower(np.char.strip(np.asarray(assigned, dtype=str)))
+        unknown = sorted(set(assigned.tolist()) - {"train", "valid", "test"})
+        if unknown:
+            raise InputError(f"split.column: expected train, valid or test, found {unknown[:5]}")
+        return assigned.astype("<U5")
     chroms = np.asarray(chroms, dtype=str)
+    keys = chroms if groups is None else np.asarray(groups, dtype=str)
     rng = np.random.default_rng(seed)
-    split = np.full(len(chroms), "train", dtype="<U5")
-    counts = pd.Series(chroms).value_counts()
+    split = np.full(len(keys), "train", dtype="<U5")
+    counts = pd.Series(keys).value_counts()
     if test_chroms is None and len(counts) < 3:
-        order = rng.permutation(len(chroms))
-        n_test, n_valid = round(test_fraction * len(chroms)), round(valid_fraction * len(chroms))
+        order = rng.permutation(len(keys))
+        n_test, n_valid = round(test_fraction * len(keys)), round(valid_fraction * len(keys))
         split[order[:n_test]] = "test"
         split[order[n_test : n_test + n_valid]] = "valid"
         return split
-    if test_chroms is None:
-        test_chroms = _pick_groups(np.sort(counts.index), counts, test_fraction, rng)
-    unknown = sorted(set(test_chroms) - set(counts.index))
-    if unknown:
-        raise InputError(f"split.test_chroms: expected contigs with regions, found {unknown}")
-    split[np.isin(chroms, test_chroms)] = "test"
-    rest = counts.drop(list(test_chroms))
-    valid = _pick_groups(
-        np.sort(rest.index), rest, valid_fraction * len(chroms) / max(rest.sum(), 1), rng
-    )
-    split[np.isin(chroms, valid)] = "valid"
+    if test_chroms is not None:
+        unknown = sorted(set(test_chroms) - set(chroms))
+        if unknown:
+            raise InputError(f"split.test_chroms: expected contigs with regions, found {unknown}")
+        split[np.isin(chroms, test_chroms)] = "test"
+    else:
+        split[np.isin(keys, _pick_groups(np.sort(counts.index), counts, test_fraction, rng))] = (
+            "test"
+        )
+    rest = pd.Series(keys[split == "train"]).value_counts()
+    share = valid_fraction * len(keys) / max(rest.sum(), 1)
+    split[
+        np.isin(keys, _pick_groups(np.sort(rest.index), rest, share, rng)) & (split == "train")
+    ] = "valid"
     if not (split == "train").any():
         raise InputError("split: expected regions left for training, found none")
     return split

@@ -153,3 +153,96 @@ def test_missing_checkpoint_is_one_line(capsys, tmp_path):
         and len(lines) == 1
         and "expected a model checkpoint, found no such file" in lines[0]
     )
+
+
+def test_bad_base_in_reference_names_contig_and_region(capsys, write, tmp_path):
+    fasta = write("ref.fa", ">chrA\nACGTACGTAC\nACGTAC*TAC\n")
+    bed = write("in.bed", "chrA\t0\t10\tfine\nchrA\t10\t20\tbroken\n")
+    assert (
+        run(
+            capsys, "regions", "--bed", bed, "--fasta", fasta, "--width", 10, "--out-dir", tmp_path
+        )[0]
+        == 0
+    )
+    status, lines = run(
+        capsys,
+        "encode",
+        "--regions",
+        tmp_path / "regions.bed",
+        "--fasta",
+        fasta,
+        "--out",
+        tmp_path / "x.npz",
+    )
+    assert status == 1 and len(lines) == 1
+    assert (
+        "contig chrA, region broken: expected IUPAC nucleotide codes, found '*' at offset 6"
+        in lines[0]
+    )
+
+
+def test_library_table_with_groups_and_bed_label_columns(capsys, write, tmp_path):
+    table = write(
+        "lib.tsv",
+        "id\tsequence\tfamily\tactivity\n"
+        "s1\tACGTACGTAC\tf1\t1.0\ns2\tacgtNNgtac\tf2\t2.0\ns3\tACG\tf2\t3.0\n",
+    )
+    status, _ = run(
+        capsys,
+        "regions",
+        "--mode",
+        "library",
+        "--table",
+        table,
+        "--group-by",
+        "family",
+        "--width",
+        10,
+        "--width-policy",
+        "pad",
+        "--out-dir",
+        tmp_path,
+    )
+    assert status == 0
+    labels = pd.read_csv(tmp_path / "labels.tsv", sep="\t")
+    assert labels.columns.tolist() == ["name", "activity", "family"]
+    assert (
+        run(
+            capsys,
+            "encode",
+            "--regions",
+            tmp_path / "regions.bed",
+            "--fasta",
+            tmp_path / "library.fa",
+            "--labels",
+            tmp_path / "labels.tsv",
+            "--group-by",
+            "family",
+            "--out",
+            tmp_path / "x.npz",
+        )[0]
+        == 0
+    )
+    data = read_npz(tmp_path / "x.npz")
+    from seqsal.encode import one_hot_to_sequences
+
+    assert one_hot_to_sequences(data["X"]) == ["ACGTACGTAC", "ACGTNNGTAC", "NNNACGNNNN"]
+    assert data["groups"].tolist() == ["f1", "f2", "f2"] and data["y"][:, 0].tolist() == [1, 2, 3]
+    peaks = write("p.narrowPeak", "s1\t0\t10\tpk\t0\t.\t7.5\t1\t1\t4\n")
+    status, _ = run(
+        capsys,
+        "regions",
+        "--bed",
+        peaks,
+        "--fasta",
+        tmp_path / "library.fa",
+        "--bed-targets",
+        7,
+        "--width",
+        4,
+        "--out-dir",
+        tmp_path / "g",
+    )
+    assert status == 0
+    assert pd.read_csv(tmp_path / "g" / "labels.tsv", sep="\t").values.tolist() == [["pk", 7.5]]
+    assert pd.read_csv(tmp_path / "g" / "regions.bed", sep="\t", header=None).iloc[0, 1] == 2

@@ -82,3 +82,19 @@ def test_schema_defaults_equal_function_and_cli_defaults():
     assert cli["simulate"]["n_regions"] == d["simulate"]["n_regions"]
     assert cli["simulate"]["motifs"] == d["simulate"]["motifs"]
     assert cli["evaluate"]["max_regions"] == d["evaluate"]["max_regions"]
+
+
+def test_config_errors_name_key_expected_and_found():
+    from seqsal.config import config_errors
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    assert config_errors(config, SCHEMA) == []
+    config["seqlets"]["alpha"] = 2
+    config["input"]["mode"] = "bam"
+    config["model"]["colour"] = "red"
+    assert config_errors(config, SCHEMA) == [
+        "config input.mode: expected one of ['simulate', 'genome', 'library'], found 'bam'",
+        "config model: expected only the keys ['arch', 'batch_size', 'checkpoint', "
+        "'learning_rate', 'max_epochs', 'patience'], found ['colour']",
+        "config seqlets.alpha: expected a number <= 1, found 2",
+    ]

@@ -10,8 +10,10 @@ from seqsal.io import (
     open_fasta,
     read_bed,
     read_labels,
+    read_library_table,
     read_meme,
     read_npz,
+    read_sequences,
     write_meme,
     write_npz,
 )
@@ -126,3 +128,51 @@ def test_npz_round_trip_and_atomic_write_leaves_no_temp(tmp_path):
     data = read_npz(tmp_path / "a.npz")
     assert data["X"].tolist() == [[0, 1, 2], [3, 4, 5]] and data["names"].tolist() == ["a", "b"]
     assert [p.name for p in tmp_path.iterdir()] == ["a.npz"]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            ">a\nACGT\n>a\nGG\n",
+            "line 3: expected a unique sequence name, found 'a' again (first on line 1)",
+        ),
+        (">a\nAC!T\n", "line 2: expected IUPAC bases in 'a', found '!'"),
+        ("ACGT\n>a\nAC\n", "line 1: expected a '>' header first, found 'ACGT'"),
+        ("", "expected FASTA records, found none"),
+    ],
+)
+def test_read_sequences_errors(write, text, message):
+    with pytest.raises(InputError, match=re.escape(message)):
+        read_sequences(write("lib.fa", text))
+
+
+def test_read_sequences_plain_gzip_headers_and_soft_masking(tmp_path):
+    path = tmp_path / "lib.fa.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write(">chr1:10-20 peak\nacgtNN\nAC\n>chr2:5-9\n\n")
+    assert read_sequences(path) == {"chr1:10-20": "acgtNNAC", "chr2:5-9": ""}
+
+
+def test_duplicate_contigs_in_indexed_fasta(write):
+    with pytest.raises(InputError, match="expected unique sequence names"):
+        open_fasta(write("dup.fa", ">a\nACGT\n>a\nGGGG\n"))
+
+
+def test_read_bed_label_columns(write):
+    path = write("a.bed", "chrA\t0\t10\tr\t0\t+\t2.5\nchrA\t0\t10\tq\t0\t+\thigh\n")
+    with pytest.raises(
+        InputError, match=re.escape("line 2, column 7: expected a number, found 'high'")
+    ):
+        read_bed(path, label_columns=[7])
+
+
+def test_library_table_refuses_bad_bases(write):
+    path = write("t.tsv", "name\tsequence\ty\na\tACGT\t1\nb\tACXT\t2\n")
+    with pytest.raises(
+        InputError, match=re.escape("line 3, column 'sequence': expected IUPAC bases")
+    ):
+        read_library_table(path)
+    assert read_labels(
+        write("u.tsv", "name\tsequence\ty\na\tACGT\t1\n"), exclude=["sequence"]
+    ).columns.tolist() == ["y"]

@@ -82,3 +82,99 @@ def test_ground_truth_motifs_are_named_in_their_families(shared_data):
     gata = next(v for k, v in names.items() if "GATA" in k)
     tal1 = next(v for k, v in names.items() if "TAL1" in k)
     assert gata.upper().startswith("GATA") and "TAL1" in tal1.upper()
+
+
+def test_ctcf_peaks_as_library_and_as_genome_regions(shared_data, tmp_path, capsys):
+    from seqsal.cli import main
+    from seqsal.encode import one_hot_encode, reverse_complement
+    from seqsal.io import read_npz, read_sequences
+
+    peaks = shared_data / "ctcf_peaks" / "ctcf.fa.gz"
+    library = tmp_path / "library"
+    assert (
+        main(
+            [
+                "regions",
+                "--mode",
+                "library",
+                "--fasta",
+                str(peaks),
+                "--width",
+                "100",
+                "--out-dir",
+                str(library),
+            ]
+        )
+        == 0
+    )
+    regions = pd.read_csv(library / "regions.bed", sep="\t", header=None)
+    assert len(regions) == 39184 and pd.read_csv(library / "rejected.tsv", sep="\t").empty
+    assert regions[0].iloc[0].startswith("chr") and ":" in regions[0].iloc[0]
+    assert (
+        main(
+            [
+                "encode",
+                "--regions",
+                str(library / "regions.bed"),
+                "--fasta",
+                str(library / "library.fa"),
+                "--n-shards",
+                "100",
+                "--shard",
+                "0",
+                "--out",
+                str(tmp_path / "lib.npz"),
+            ]
+        )
+        == 0
+    )
+    lib = read_npz(tmp_path / "lib.npz")
+    sequences = read_sequences(peaks)
+    first = [sequences[name] for name in lib["names"]]
+    assert any(s != s.upper() for s in first)  # soft-masked input ...
+    np.testing.assert_array_equal(
+        lib["X"], one_hot_encode([s.upper() for s in first])
+    )  # ... read upper
+
+    # the same peaks as regions of a genome built from them, on both strands
+    names = list(lib["names"])
+    (tmp_path / "genome.fa").write_text(">peaks\n" + "".join(sequences[n] for n in names) + "\n")
+    bed = "".join(
+        f"peaks\t{100 * i}\t{100 * i + 100}\t{n}\t0\t{'+-'[i % 2]}\n" for i, n in enumerate(names)
+    )
+    (tmp_path / "peaks.bed").write_text(bed)
+    genome = tmp_path / "genome"
+    assert (
+        main(
+            [
+                "regions",
+                "--bed",
+                str(tmp_path / "peaks.bed"),
+                "--fasta",
+                str(tmp_path / "genome.fa"),
+                "--width",
+                "100",
+                "--out-dir",
+                str(genome),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "encode",
+                "--regions",
+                str(genome / "regions.bed"),
+                "--fasta",
+                str(tmp_path / "genome.fa"),
+                "--out",
+                str(tmp_path / "genome.npz"),
+            ]
+        )
+        == 0
+    )
+    X = read_npz(tmp_path / "genome.npz")["X"]
+    np.testing.assert_array_equal(X[0::2], lib["X"][0::2])
+    np.testing.assert_array_equal(X[1::2], reverse_complement(lib["X"][1::2]))
+    capsys.readouterr()

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from seqsal.io import InputError, read_bed
-from seqsal.regions import prepare_regions, resize_regions
+from seqsal.regions import prepare_library, prepare_regions, resize_regions
 
 SIZES = {"chrA": 40, "chrB": 30}
 
@@ -65,3 +65,55 @@ def test_names_survive_from_bed_file(write):
     path = write("r.bed", "chrA\t0\t40\tmy_region\t0\t-\n")
     regions, rejected = prepare_regions(read_bed(path), SIZES, width=20)
     assert regions.iloc[0].tolist() == ["chrA", 10, 30, "my_region", 0, "-"] and rejected.empty
+
+
+def test_narrowpeak_summit_is_the_center(write):
+    path = write(
+        "peaks.narrowPeak",
+        "chrA\t0\t40\tp1\t0\t.\t5.5\t3\t2\t30\nchrA\t0\t40\tp2\t0\t.\t5.5\t3\t2\t-1\n",
+    )
+    bed = read_bed(path, label_columns=[7])
+    assert bed["summit"].tolist() == [30, -1] and bed["signalValue"].tolist() == [5.5, 5.5]
+    regions, _ = prepare_regions(bed, SIZES, width=10)
+    assert regions["start"].tolist() == [25, 15]
+
+
+def test_pad_policy_rejects_longer_regions_and_flank_widens():
+    rows = [("chrA", 10, 20, "short", 0, "+"), ("chrA", 0, 30, "long", 0, "+")]
+    regions, rejected = prepare_regions(bed(rows), SIZES, width=12, policy="pad", flank=2)
+    assert regions["name"].tolist() == ["short"]
+    assert (regions["end"] - regions["start"]).tolist() == [16]
+    assert rejected["reason"].tolist() == ["region of 30 bp is longer than width 12"]
+
+
+def test_library_policies():
+    sequences = {"exact": "ACGTACGTAC", "short": "ACG", "long": "A" * 14, "empty": ""}
+    library, regions, rejected = prepare_library(sequences, width=10, policy="pad")
+    assert regions["name"].tolist() == ["exact", "short"]
+    assert library["short"] == "NNNACGNNNN" and (regions["end"] - regions["start"]).eq(10).all()
+    reasons = dict(zip(rejected["name"], rejected["reason"]))
+    assert reasons == {
+        "long": "sequence of 14 bp is longer than width 10",
+        "empty": "empty sequence",
+    }
+    library, regions, rejected = prepare_library(sequences, width=10, policy="center")
+    assert regions["name"].tolist() == ["exact", "long"]
+    assert regions.set_index("name").loc["long", "start"] == 2 and library["long"] == "A" * 14
+    assert "shorter than the window" in dict(zip(rejected["name"], rejected["reason"]))["short"]
+
+
+def test_library_labels_are_matched_by_name():
+    labels = pd.DataFrame({"y": [1.0, 2.0]}, index=["a", "other"])
+    _, regions, rejected = prepare_library(
+        {"a": "ACGT", "b": "ACGT"}, width=4, labels=labels, source="lib.fa", label_source="y.tsv"
+    )
+    assert regions["name"].tolist() == ["a"]
+    assert rejected[["source", "line", "name"]].values.tolist() == [
+        ["lib.fa", 2, "b"],
+        ["y.tsv", 3, "other"],
+    ]
+
+
+def test_unknown_width_policy():
+    with pytest.raises(InputError, match="input.width_policy: expected one of"):
+        prepare_library({"a": "ACGT"}, width=4, policy="stretch")

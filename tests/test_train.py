@@ -123,3 +123,22 @@ def test_untrusted_pickle_is_refused(tmp_path):
     torch.save({"arch": Evil()}, path)
     with pytest.raises(InputError, match="untrusted pickle"):
         load_checkpoint(path)
+
+
+def test_groups_never_straddle_splits():
+    rng = np.random.default_rng(0)
+    groups = rng.choice([f"family{i}" for i in range(40)], size=800)
+    split = split_regions(np.full(800, "lib"), groups=groups, test_fraction=0.2, seed=1)
+    for part in ("train", "valid", "test"):
+        others = set(groups[split != part])
+        assert not set(groups[split == part]) & others
+    assert 0.1 < (split == "test").mean() < 0.3
+
+
+def test_assigned_split_column_is_used_as_given():
+    split = split_regions(["c"] * 3, assigned=["Train", " test", "valid"])
+    assert split.tolist() == ["train", "test", "valid"]
+    with pytest.raises(
+        InputError, match=r"split.column: expected train, valid or test, found \['holdout'\]"
+    ):
+        split_regions(["c"], assigned=["holdout"])

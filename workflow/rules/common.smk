@@ -2,48 +2,83 @@ from snakemake.utils import validate
 
 import os
 import shlex
+import sys
 
+from seqsal.config import config_errors
+
+# One line per problem, naming the key, instead of a schema dump; then fill the defaults.
+PROBLEMS = config_errors(config, workflow.source_path("../schemas/config.schema.yaml"))
+if PROBLEMS:
+    sys.exit("\n".join(PROBLEMS))
 validate(config, schema="../schemas/config.schema.yaml")
 
 MODE = config["input"]["mode"]
 SHARDS = [f"{i:03d}" for i in range(config["shards"])]
 DEMO = "results/simulate"
+INPUT = config["input"]
 
-if MODE == "genome":
-    for key in ("bed", "fasta"):
-        if not config["input"][key]:
-            raise ValueError(
-                f"config input.{key}: expected a path in genome mode, found null"
-            )
-for key, value in (("input.table", config["input"]["table"]),
-                   ("split.group_by", config["split"]["group_by"])):
-    if value is not None:
-        raise ValueError(
-            f"config {key}: expected null (library mode and grouped splits are not "
-            f"available yet), found {value!r}"
-        )
+if MODE == "genome" and not (INPUT["bed"] and INPUT["fasta"]):
+    PROBLEMS.append(
+        f"config input.bed, input.fasta: expected both in genome mode, found "
+        f"bed={INPUT['bed']!r}, fasta={INPUT['fasta']!r}"
+    )
+if MODE == "library" and not (INPUT["table"] or INPUT["fasta"]):
+    PROBLEMS.append(
+        "config input.table, input.fasta: expected one of them in library mode, found neither"
+    )
 if MODE != "simulate" and str(config["truth"] or "").startswith(DEMO):
-    raise ValueError(
-        f"config truth: expected your own BED of known sites or null outside the demo, "
-        f"found the demo's {config['truth']}"
+    print(
+        f"config truth: {config['truth']} is the demo's; not used in {MODE} mode",
+        file=sys.stderr,
+    )
+    config["truth"] = None
+if PROBLEMS:
+    sys.exit("\n".join(PROBLEMS))
+
+
+def source_inputs():
+    """The files the regions rule reads, by mode."""
+    if MODE == "simulate":
+        files = {
+            "bed": f"{DEMO}/regions.bed",
+            "fasta": f"{DEMO}/genome.fa",
+            "labels": f"{DEMO}/labels.tsv",
+        }
+    else:
+        files = {k: INPUT[k] for k in ("bed", "fasta", "table", "labels") if INPUT[k]}
+    if MODE == "library":
+        files.pop("bed", None)
+    return files
+
+
+def has_labels():
+    return MODE == "simulate" or any(
+        (INPUT["labels"], INPUT["table"], INPUT["bed_targets"])
     )
 
 
 def fasta_path():
-    return f"{DEMO}/genome.fa" if MODE == "simulate" else config["input"]["fasta"]
-
-
-def bed_path():
-    return f"{DEMO}/regions.bed" if MODE == "simulate" else config["input"]["bed"]
-
-
-def labels_path():
-    return f"{DEMO}/labels.tsv" if MODE == "simulate" else config["input"]["labels"]
+    """The reference every stage after regions reads."""
+    if MODE == "library":
+        return "results/regions/library.fa"
+    return source_inputs()["fasta"]
 
 
 def labels_input(wildcards):
     """Named input for rules that take labels: nothing when there are none."""
-    return {"labels": labels_path()} if labels_path() else {}
+    return {"labels": "results/regions/labels.tsv"} if has_labels() else {}
+
+
+def regions_outputs():
+    outputs = {
+        "regions": "results/regions/regions.bed",
+        "rejected": "results/regions/rejected.tsv",
+    }
+    if has_labels():
+        outputs["labels"] = "results/regions/labels.tsv"
+    if MODE == "library":
+        outputs["library"] = "results/regions/library.fa"
+    return outputs
 
 
 def flag(name, value):

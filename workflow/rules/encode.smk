@@ -14,8 +14,10 @@ rule encode:
     params:
         labels=lambda wildcards, input: flag("labels", input.get("labels")),
         targets=flag("targets", config["input"]["targets"]),
+        group_by=flag("group-by", config["split"]["group_by"]),
+        split_column=flag("split-column", config["split"]["column"]),
         n_shards=len(SHARDS),
     shell:
         "seqsal encode --regions {input.regions} --fasta {input.fasta:q} {params.labels} "
-        "{params.targets} --shard {wildcards.shard} --n-shards {params.n_shards} "
+        "{params.targets} {params.group_by} {params.split_column} --shard {wildcards.shard} --n-shards {params.n_shards} "
         "--out {output} 2> {log}"

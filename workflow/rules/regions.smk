@@ -1,11 +1,8 @@
 rule regions:
     input:
-        unpack(labels_input),
-        bed=bed_path(),
-        fasta=fasta_path(),
+        **source_inputs(),
     output:
-        regions="results/regions/regions.bed",
-        rejected="results/regions/rejected.tsv",
+        **regions_outputs(),
     log:
         "logs/regions/regions.log",
     benchmark:
@@ -13,9 +10,23 @@ rule regions:
     conda:
         "../../envs/seqsal.yaml"
     params:
-        labels=lambda wildcards, input: flag("labels", input.get("labels")),
+        mode="genome" if MODE == "simulate" else MODE,
+        files=lambda wildcards, input: " ".join(
+            flag(key, input[key])
+            for key in ("bed", "fasta", "table", "labels")
+            if key in input.keys()
+        ),
+        bed_targets=flag("bed-targets", config["input"]["bed_targets"]),
+        sequence_column=config["input"]["sequence_column"],
         targets=flag("targets", config["input"]["targets"]),
+        group_by=flag("group-by", config["split"]["group_by"]),
+        split_column=flag("split-column", config["split"]["column"]),
         width=config["input"]["width"],
+        width_policy=config["input"]["width_policy"],
+        flank=config["input"]["flank"],
+        out_dir=lambda wildcards, output: os.path.dirname(output.regions),
     shell:
-        "seqsal regions --bed {input.bed:q} --fasta {input.fasta:q} {params.labels} "
-        "{params.targets} --width {params.width} --out-dir results/regions 2> {log}"
+        "seqsal regions --mode {params.mode} {params.files} {params.bed_targets} "
+        "--sequence-column {params.sequence_column:q} {params.targets} {params.group_by} "
+        "{params.split_column} --width {params.width} --width-policy {params.width_policy} "
+        "--flank {params.flank} --out-dir {params.out_dir} 2> {log}"
