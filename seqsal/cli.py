@@ -150,8 +150,7 @@ def _library_regions(args):
 def _encode(args):
     from .io import fetch_onehot, open_fasta, read_labels, read_regions, read_table, write_npz
 
-    regions = read_regions(args.regions)
-    regions = regions.iloc[np.array_split(np.arange(len(regions)), args.n_shards)[args.shard]]
+    regions = read_regions(args.regions, shard=args.shard, n_shards=args.n_shards)
     X = fetch_onehot(open_fasta(args.fasta), regions)
     arrays = {
         "X": X,

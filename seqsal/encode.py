@@ -30,12 +30,15 @@ class SequenceError(ValueError):
 
 def _index_to_one_hot(index: np.ndarray) -> np.ndarray:
     """(N, L) base indices (0-3, 4 = N) to (N, 4, L) uint8 one-hot."""
-    return (index[:, None, :] == np.arange(4, dtype=np.uint8)[None, :, None]).view(np.uint8)
+    X = np.empty((index.shape[0], 4, index.shape[1]), dtype=np.uint8)
+    for k in range(4):
+        np.equal(index, k, out=X[:, k, :].view(bool))
+    return X
 
 
 def _check_codes(index: np.ndarray, codes: np.ndarray) -> None:
-    bad = np.argwhere(index == 5)
-    if len(bad):
+    if (index == 5).any():
+        bad = np.argwhere(index == 5)
         row, column = bad[0]
         raise SequenceError(int(row), int(column), chr(codes[row, column]))
 
@@ -70,30 +73,44 @@ def one_hot_encode(sequences) -> np.ndarray:
     return _index_to_one_hot(index)
 
 
-def encode_windows(contig: np.ndarray, starts, *, width: int, strands) -> np.ndarray:
+def encode_windows(contig: np.ndarray, starts, *, width: int, strands, out=None) -> np.ndarray:
     """One-hot encode windows of one contig, each on its own strand.
 
     Parameters
     ----------
     contig : numpy.ndarray of uint8
-        The contig's ASCII codes (:func:`seqsal.io.read_contig`).
+        The contig's upper-case ASCII codes (:func:`seqsal.io.read_contig`).
     starts : array-like of int
         0-based window starts; every window must lie inside the contig.
     width : int
         Bases per window.
     strands : array-like of str
         ``+``, ``-`` or ``.`` per window; ``-`` windows are reverse-complemented.
+    out : numpy.ndarray, shape=(N, 4, width), dtype=uint8, optional
+        Where to write the result. Default is None: a new array.
 
     Returns
     -------
     X : numpy.ndarray, shape=(N, 4, width), dtype=uint8
+
+    Raises
+    ------
+    SequenceError
+        When a window holds a character that is not an IUPAC code (offset counted on
+        the window's own strand).
     """
-    codes = contig[np.asarray(starts, dtype=np.int64)[:, None] + np.arange(width)]
-    index = _LOOKUP[codes]
-    _check_codes(index, codes)
-    X = _index_to_one_hot(index)
     minus = np.asarray(strands) == "-"
-    X[minus] = reverse_complement(X[minus])
+    codes = np.lib.stride_tricks.sliding_window_view(contig, width)[np.asarray(starts, np.int64)]
+    codes[minus] = codes[minus, ::-1]  # - strand: reversed here, complemented below
+    X = np.empty((len(codes), 4, width), dtype=np.uint8) if out is None else out
+    for k, (base, pair) in enumerate(zip(b"ACGT", b"TGCA")):
+        target = np.where(minus, pair, base).astype(np.uint8)[:, None]
+        np.equal(codes, target, out=X[:, k, :].view(bool))
+    if np.count_nonzero(X) != codes.size:  # N, other IUPAC codes, or junk: check those
+        holes = ~X.any(axis=1)
+        if (_LOOKUP[codes[holes]] == 5).any():
+            rows, columns = np.nonzero(holes & (_LOOKUP[codes] == 5))
+            raise SequenceError(int(rows[0]), int(columns[0]), chr(codes[rows[0], columns[0]]))
     return X
 
 

@@ -195,10 +195,29 @@ def read_bed(path, *, label_columns=()) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=BED_COLUMNS + ["summit", "line"] + names)
 
 
-def read_regions(path) -> pd.DataFrame:
-    """Read seqsal's own ``regions.bed`` (BED6, validated upstream)."""
-    regions = pd.read_csv(path, sep="\t", header=None, names=BED_COLUMNS, comment="#")
-    return regions.astype({"chrom": str, "name": str, "start": np.int64, "end": np.int64})
+def read_regions(path, *, shard: int = 0, n_shards: int = 1) -> pd.DataFrame:
+    """Read seqsal's own ``regions.bed`` (BED6, validated upstream), or one shard of it.
+
+    Shard ``k`` of ``n`` holds the ``k``-th of ``n`` contiguous, nearly equal slices (as
+    ``numpy.array_split``); only its rows are parsed, so memory follows the shard size.
+    """
+    skip, rows = 0, None
+    if n_shards > 1:
+        with open(path, "rb") as handle:
+            total = sum(1 for _ in handle)
+        size, extra = divmod(total, n_shards)
+        skip = shard * size + min(shard, extra)
+        rows = size + (shard < extra)
+    regions = pd.read_csv(
+        path,
+        sep="\t",
+        header=None,
+        names=BED_COLUMNS,
+        skiprows=skip,
+        nrows=rows,
+        dtype={"chrom": str, "name": str},
+    )
+    return regions.astype({"start": np.int64, "end": np.int64})
 
 
 # ------------------------------------------------------------------------------- FASTA
@@ -244,14 +263,33 @@ def contig_sizes(fasta) -> dict:
 
 
 def read_contig(fasta, chrom: str) -> np.ndarray:
-    """One whole contig of an open pyfaidx.Fasta as upper-case ASCII codes (uint8)."""
-    return np.frombuffer(fasta[chrom][:].upper().encode("ascii"), dtype=np.uint8)
+    """One whole contig of an open pyfaidx.Fasta as upper-case ASCII codes (uint8).
+
+    A plain FASTA is read straight from its bytes with the index's line layout; a bgzip
+    one through pyfaidx.
+    """
+    record = fasta.faidx.index[chrom]
+    if fasta.faidx._bgzf or record.lenc == 0:
+        codes = np.frombuffer(fasta[chrom][:].encode("latin-1"), dtype=np.uint8).copy()
+    else:
+        n_full, rest = divmod(record.rlen, record.lenc)
+        raw = np.fromfile(
+            fasta.filename, dtype=np.uint8, offset=record.offset, count=n_full * record.lenb + rest
+        )
+        codes = np.empty(record.rlen, dtype=np.uint8)
+        codes[: n_full * record.lenc].reshape(n_full, record.lenc)[:] = raw[
+            : n_full * record.lenb
+        ].reshape(n_full, record.lenb)[:, : record.lenc]
+        codes[n_full * record.lenc :] = raw[n_full * record.lenb :]
+    lower = (codes >= ord("a")) & (codes <= ord("z"))
+    return codes - (lower.view(np.uint8) << 5)  # a-z to A-Z
 
 
-def fetch_onehot(fasta, regions: pd.DataFrame) -> np.ndarray:
+def fetch_onehot(fasta, regions: pd.DataFrame, *, chunk: int = 8192) -> np.ndarray:
     """One-hot windows of ``regions`` from an open FASTA, each on its own strand.
 
-    Each contig is read once, whole, and its windows are encoded together.
+    Each contig is read once, whole; its windows are encoded ``chunk`` at a time, so
+    memory beyond the result stays small.
 
     Returns
     -------
@@ -261,21 +299,28 @@ def fetch_onehot(fasta, regions: pd.DataFrame) -> np.ndarray:
     from .encode import SequenceError, encode_windows
 
     width = int((regions["end"] - regions["start"]).max()) if len(regions) else 0
-    X = np.zeros((len(regions), 4, width), dtype=np.uint8)
+    X = np.empty((len(regions), 4, width), dtype=np.uint8)
+    starts, strands = regions["start"].to_numpy(), regions["strand"].to_numpy()
     for chrom, rows in regions.groupby("chrom", sort=False).indices.items():
-        part = regions.iloc[rows]
-        try:
-            X[rows] = encode_windows(
-                read_contig(fasta, chrom),
-                part["start"].to_numpy(),
-                width=width,
-                strands=part["strand"].to_numpy(),
-            )
-        except SequenceError as error:
-            raise InputError(
-                f"{fasta.filename}, contig {chrom}, region {part['name'].iloc[error.row]}: "
-                f"expected IUPAC nucleotide codes, found {error.found!r} at offset {error.offset}"
-            ) from None
+        contig = read_contig(fasta, chrom)
+        for block in np.array_split(rows, -(-len(rows) // chunk)):
+            together = block[-1] - block[0] + 1 == len(block)  # sorted input: write in place
+            try:
+                encoded = encode_windows(
+                    contig,
+                    starts[block],
+                    width=width,
+                    strands=strands[block],
+                    out=X[block[0] : block[-1] + 1] if together else None,
+                )
+            except SequenceError as error:
+                raise InputError(
+                    f"{fasta.filename}, contig {chrom}, region "
+                    f"{regions['name'].iloc[block[error.row]]}: expected IUPAC nucleotide "
+                    f"codes, found {error.found!r} at offset {error.offset}"
+                ) from None
+            if not together:
+                X[block] = encoded
     return X
 
 

@@ -169,3 +169,20 @@ def test_default_demo_meets_its_bars(tmp_path):
     assert any(name.startswith("GATA") for name in named["name"])
     assert any(name.startswith("TAL1") for name in named["name"])
     assert (named["match_1_q"].astype(float) < 0.05).all()
+
+
+def test_library_mode_runs_on_a_real_table(shared_data, tmp_path):
+    """A slice of the TAL1/GATA simulation, as a library table, through the whole workflow."""
+    table = pd.read_csv(shared_data / "tal_gata_sim" / "sequences.simdata.gz", sep="\t")
+    table.sample(600, random_state=0).to_csv(tmp_path / "library.tsv", sep="\t", index=False)
+    overlay = TINY.replace("shards: 2", "shards: 1") + (
+        "input: {mode: library, table: library.tsv, targets: [task2]}\n")
+    snakemake(tmp_path, "--cores", "2", config=overlay)
+    results = tmp_path / "results"
+    regions = pd.read_csv(results / "regions/regions.bed", sep="\t", header=None)
+    assert len(regions) == 600 and (regions[0] == regions[3]).all()
+    assert (results / "regions/library.fa").exists() and (results / "report/report.html").exists()
+    bw = pyBigWig.open(str(results / "tracks/attribution.bw"))
+    assert len(bw.chroms()) == 600
+    summary = json.loads((results / "evaluate/summary.json").read_text())
+    assert "truth" not in summary
