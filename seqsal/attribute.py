@@ -71,7 +71,9 @@ def attribute(
     _validate_input(X)
     if method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, found {method!r}")
-    model = model.to(device).eval().requires_grad_(False)
+    model = model.to(device).eval()
+    for parameter in model.parameters():  # no weight gradients (ScriptModules included)
+        parameter.requires_grad_(False)
     hyp, pred = [], []
     bar = tqdm(total=len(X), disable=not verbose, desc=method, unit="region")
     for i in range(0, len(X), batch_size):

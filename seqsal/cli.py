@@ -134,6 +134,8 @@ def _library_regions(args):
     else:
         sequences = read_sequences(args.fasta)
         labels = _label_table(args.labels, args) if args.labels else None
+    if args.negatives:
+        sequences, labels = _with_shuffled_negatives(sequences, labels, args)
     source = args.table or args.fasta
     library, regions, rejected = prepare_library(
         sequences,
@@ -145,6 +147,26 @@ def _library_regions(args):
         label_source=args.labels or source,
     )
     return library, regions, rejected, labels
+
+
+def _with_shuffled_negatives(sequences, labels, args):
+    """Add a dinucleotide-shuffled copy of each sequence; label 1 = sequence, 0 = shuffle."""
+    from .encode import dinucleotide_shuffle
+
+    if labels is not None:
+        raise InputError(
+            "input.negatives: expected no labels (seqsal makes them: bound = 1 for "
+            "each sequence, 0 for its shuffled copy), found input.labels/table"
+        )
+    rng = np.random.default_rng(args.seed)
+    shuffled = {
+        f"{name}_shuffled": dinucleotide_shuffle(seq.upper(), rng=rng)
+        for name, seq in sequences.items()
+    }
+    labels = pd.DataFrame(
+        {"bound": [1.0] * len(sequences) + [0.0] * len(shuffled)}, index=[*sequences, *shuffled]
+    )
+    return {**sequences, **shuffled}, labels
 
 
 def _encode(args):
@@ -180,6 +202,9 @@ def _train(args):
     device = resolve_device(args.device)
     split = split_regions(
         data["chroms"],
+        groups=data.get("groups"),
+        assigned=data.get("split"),
+        test=_test_mask(args.test_names, data["names"]),
         test_chroms=args.test_chroms,
         seed=args.seed,
         test_fraction=args.test_fraction,
@@ -208,17 +233,36 @@ def _train(args):
     save_checkpoint(
         model,
         out / "model.pt",
-        **{k: meta[k] for k in ("arch", "hparams", "targets", "tasks")},
         metrics=metrics,
+        rc_average=args.rc_average or bool(meta.get("rc_average")),
+        **{k: meta[k] for k in ("arch", "hparams", "targets", "tasks")},
     )
     write_text(json.dumps(metrics, indent=2) + "\n", out / "metrics.json")
     test = split == "test"
-    y_test = y[test] if scored else np.zeros((0, 1))
-    save_figure(
-        training_curves(history, y_test, predict(model, data["X"][test], device=device)),
-        out / "curves.png",
+    y_test = y[test] if scored else np.zeros((0, len(meta["targets"])))
+    figure = training_curves(
+        history,
+        y_test,
+        predict(model, data["X"][test], device=device),
+        tasks=meta["tasks"],
+        targets=meta["targets"],
     )
+    save_figure(figure, out / "curves.png")
     log.info("test metrics: %s", metrics.get("test"))
+
+
+def _test_mask(path, names):
+    """Which regions a ``split.test_names`` file (one name a line, gzip ok) holds out."""
+    if not path:
+        return None
+    listed = set(pd.read_csv(path, header=None, dtype=str)[0].str.strip())
+    mask = np.isin(names, list(listed))
+    if not mask.any():
+        raise InputError(
+            f"{path}: expected names of regions to hold out, found none of them "
+            f"among the regions (first listed: {sorted(listed)[:2]})"
+        )
+    return mask
 
 
 def _fit(args, data, split, device):
@@ -234,16 +278,24 @@ def _fit(args, data, split, device):
     if constant:
         raise InputError(f"input.labels: expected labels that vary, found constant {constant}")
     tasks = infer_tasks(data["y"])
+    declared = dict(item.split("=", 1) for item in args.tasks or [])
+    unknown = sorted(set(declared) - set(targets))
+    if unknown:
+        raise InputError(f"model.tasks: expected target names {targets}, found {unknown}")
+    tasks = [declared.get(t, task) for t, task in zip(targets, tasks)]
     model, hparams, history = train_model(
         data["X"],
         data["y"],
         split,
         tasks=tasks,
         arch=args.arch,
+        hparams=json.loads(args.hparams),
         max_epochs=args.max_epochs,
         patience=args.patience,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
+        weight_decay=args.weight_decay,
+        rc_augment=args.rc_augment,
         device=device,
         seed=args.seed,
         verbose=args.verbose,
@@ -534,6 +586,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=200)
     p.add_argument("--width-policy", choices=["center", "pad"], default="center")
     p.add_argument("--flank", type=int, default=0)
+    p.add_argument(
+        "--negatives",
+        choices=["dinucleotide_shuffle"],
+        help="library mode: add a shuffled copy of each sequence as a negative",
+    )
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-dir", required=True)
 
     p = _add(sub, "encode", _encode, "one-hot encode one shard of the regions")
@@ -551,6 +609,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--onehot", nargs="+", required=True)
     p.add_argument("--checkpoint")
     p.add_argument("--arch", default="cnn")
+    p.add_argument("--hparams", default="{}", help="JSON: the architecture's hyperparameters")
+    p.add_argument("--tasks", nargs="+", help="target=binary|regression, per target")
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--rc-augment", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--rc-average", action="store_true")
+    p.add_argument("--test-names", help="file of region names held out for testing")
     p.add_argument("--test-chroms", nargs="+")
     p.add_argument("--test-fraction", type=float, default=0.1)
     p.add_argument("--valid-fraction", type=float, default=0.1)

@@ -145,3 +145,53 @@ def encode_regions(sequences, strands) -> np.ndarray:
     minus = np.asarray(strands) == "-"
     X[minus] = reverse_complement(X[minus])
     return np.ascontiguousarray(X)
+
+
+def dinucleotide_shuffle(sequence: str, *, rng) -> str:
+    """Shuffle a sequence keeping its dinucleotide counts (Altschul-Erickson).
+
+    The shuffle is a random Eulerian walk through the sequence's graph of dinucleotide
+    edges: a random spanning arborescence towards the last character fixes each
+    character's last out-edge (Wilson's algorithm), the other out-edges are permuted.
+
+    Parameters
+    ----------
+    sequence : str
+        Any characters; each is a node of the graph (case is kept).
+    rng : numpy.random.Generator
+        The source of randomness.
+
+    Returns
+    -------
+    shuffled : str
+        Same first and last character, same count of every dinucleotide.
+    """
+    if len(sequence) < 3:
+        return sequence
+    edges = {}
+    for a, b in zip(sequence, sequence[1:]):
+        edges.setdefault(a, []).append(b)
+    last = sequence[-1]
+    in_tree, chosen = {last}, {}
+    for start in edges:
+        node = start
+        while node not in in_tree:
+            chosen[node] = int(rng.integers(len(edges[node])))
+            node = edges[node][chosen[node]]
+        node = start
+        while node not in in_tree:
+            in_tree.add(node)
+            node = edges[node][chosen[node]]
+    for node, targets in edges.items():
+        final = targets.pop(chosen[node]) if node in chosen else None
+        rng.shuffle(targets)
+        if final is not None:
+            targets.append(final)
+    position = {node: 0 for node in edges}
+    walk, node = [sequence[0]], sequence[0]
+    for _ in range(len(sequence) - 1):
+        node_next = edges[node][position[node]]
+        position[node] += 1
+        node = node_next
+        walk.append(node)
+    return "".join(walk)

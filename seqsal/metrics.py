@@ -66,6 +66,10 @@ def score_predictions(y, pred, tasks) -> dict:
             )
         else:
             scores.append(
-                {"pearson": pearson(y[:, t], pred[:, t]), "spearman": spearman(y[:, t], pred[:, t])}
+                {
+                    "pearson": pearson(y[:, t], pred[:, t]),
+                    "spearman": spearman(y[:, t], pred[:, t]),
+                    "mse": float(np.mean((y[:, t] - pred[:, t]) ** 2)),
+                }
             )
     return scores

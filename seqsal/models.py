@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import pickle
 import warnings
 
@@ -69,40 +72,241 @@ class CNN(nn.Module):
         return self.head(torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=1))
 
 
-ARCHITECTURES = {"cnn": CNN}
+class DeepSTARR(nn.Module):
+    """DeepSTARR-like (de Almeida et al. 2022): four conv blocks (conv, batch norm, ReLU,
+    max-pool) and a dense head, for short sequences (~100-500 bp).
+
+    Parameters
+    ----------
+    input_length, n_outputs : int
+        As in :class:`CNN`.
+    filters : list of int, optional
+        Filters of the four blocks. Default is (128, 60, 60, 120).
+    kernels : list of int, optional
+        Kernel widths of the four blocks. Default is (7, 3, 5, 3).
+    hidden : int, optional
+        Units of each of the two dense layers. Default is 256.
+    dropout : float, optional
+        Dropout after each dense layer. Default is 0.4.
+    """
+
+    def __init__(
+        self,
+        *,
+        input_length,
+        n_outputs,
+        filters=(128, 60, 60, 120),
+        kernels=(7, 3, 5, 3),
+        hidden=256,
+        dropout=0.4,
+    ):
+        super().__init__()
+        self.input_length = input_length
+        blocks, channels, length = [], 4, input_length
+        for f, k in zip(filters, kernels):
+            blocks += [
+                nn.Conv1d(channels, f, k, padding=k // 2),
+                nn.BatchNorm1d(f),
+                nn.ReLU(),
+                nn.MaxPool1d(2),
+            ]
+            channels, length = f, length // 2
+        self.body = nn.Sequential(*blocks)
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(channels * length, hidden),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, hidden),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, n_outputs),
+        )
+
+    def forward(self, X):
+        """Map one-hot ``X`` of shape (N, 4, L) to outputs of shape (N, n_outputs)."""
+        return self.head(self.body(X))
+
+
+class _Residual(nn.Module):
+    def __init__(self, channels, dilation, kernel_size=3):
+        super().__init__()
+        self.conv = nn.Conv1d(
+            channels,
+            channels,
+            kernel_size,
+            dilation=dilation,
+            padding=dilation * (kernel_size // 2),
+        )
+        self.relu = nn.ReLU()
+
+    def forward(self, X):
+        return X + self.relu(self.conv(X))
+
+
+class BPNet(nn.Module):
+    """BPNet-like (Avsec et al. 2021): a wide first conv, residual dilated convs
+    (dilation 2, 4, ... 2**n_layers) and global average pooling, for long sequences.
+
+    Parameters
+    ----------
+    input_length, n_outputs : int
+        As in :class:`CNN`.
+    n_filters : int, optional
+        Channels throughout. Default is 64.
+    n_layers : int, optional
+        Residual dilated layers. Default is 8.
+    first_kernel : int, optional
+        Width of the first convolution. Default is 21.
+    """
+
+    def __init__(self, *, input_length, n_outputs, n_filters=64, n_layers=8, first_kernel=21):
+        super().__init__()
+        self.input_length = input_length
+        self.body = nn.Sequential(
+            nn.Conv1d(4, n_filters, first_kernel, padding=first_kernel // 2),
+            nn.ReLU(),
+            *[_Residual(n_filters, 2 ** (i + 1)) for i in range(n_layers)],
+        )
+        self.head = nn.Linear(n_filters, n_outputs)
+
+    def forward(self, X):
+        """Map one-hot ``X`` of shape (N, 4, L) to outputs of shape (N, n_outputs)."""
+        return self.head(self.body(X).mean(dim=-1))
+
+
+class Basset(nn.Module):
+    """Basset-like classifier (Kelley et al. 2016): three conv/batch-norm/ReLU/max-pool
+    blocks and two dense layers; outputs are logits.
+
+    Parameters
+    ----------
+    input_length, n_outputs : int
+        As in :class:`CNN`.
+    filters : list of int, optional
+        Default is (300, 200, 200).
+    kernels : list of int, optional
+        Default is (19, 11, 7).
+    pools : list of int, optional
+        Default is (3, 4, 4).
+    hidden : int, optional
+        Default is 1000.
+    dropout : float, optional
+        Default is 0.3.
+    """
+
+    def __init__(
+        self,
+        *,
+        input_length,
+        n_outputs,
+        filters=(300, 200, 200),
+        kernels=(19, 11, 7),
+        pools=(3, 4, 4),
+        hidden=1000,
+        dropout=0.3,
+    ):
+        super().__init__()
+        self.input_length = input_length
+        blocks, channels, length = [], 4, input_length
+        for f, k, p in zip(filters, kernels, pools):
+            blocks += [
+                nn.Conv1d(channels, f, k, padding=k // 2),
+                nn.BatchNorm1d(f),
+                nn.ReLU(),
+                nn.MaxPool1d(p, ceil_mode=True),
+            ]
+            channels, length = f, -(-length // p)
+        self.body = nn.Sequential(*blocks)
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(channels * length, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, n_outputs),
+        )
+
+    def forward(self, X):
+        """Map one-hot ``X`` of shape (N, 4, L) to logits of shape (N, n_outputs)."""
+        return self.head(self.body(X))
+
+
+ARCHITECTURES = {"cnn": CNN, "deepstarr": DeepSTARR, "bpnet": BPNet, "basset": Basset}
+
+
+class RCAverage(nn.Module):
+    """Average a model's outputs over each sequence and its reverse complement."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, X):
+        """Mean of ``model(X)`` and ``model(reverse complement of X)``."""
+        return (self.model(X) + self.model(X.flip(1, 2))) / 2
 
 
 def build_model(arch: str, **hparams) -> nn.Module:
     """Instantiate a built-in architecture by name."""
     if arch not in ARCHITECTURES:
         raise InputError(f"model.arch: expected one of {sorted(ARCHITECTURES)}, found {arch!r}")
+    import inspect
+
+    known = set(inspect.signature(ARCHITECTURES[arch]).parameters)
+    unknown = sorted(set(hparams) - known)
+    if unknown:
+        raise InputError(
+            f"model.hparams: expected hyperparameters of {arch} "
+            f"({sorted(known - {'input_length', 'n_outputs'})}), found {unknown}"
+        )
     return ARCHITECTURES[arch](**hparams)
 
 
-def save_checkpoint(model, path, *, arch, hparams, targets, tasks, metrics) -> None:
-    """Save ``model`` as DESIGN.md's plain-dict checkpoint, atomically."""
-    checkpoint = {
-        "arch": arch,
-        "hparams": dict(hparams),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+TORCHSCRIPT_META = "seqsal.json"
+
+
+def save_checkpoint(
+    model, path, *, arch, hparams, targets, tasks, metrics, rc_average: bool = False
+) -> None:
+    """Save ``model`` as DESIGN.md's plain-dict checkpoint, atomically.
+
+    A TorchScript model (``arch == "torchscript"``) is saved as TorchScript, with its
+    metadata in the archive's ``seqsal.json`` extra file.
+    """
+    inner = model.model if isinstance(model, RCAverage) else model
+    meta = {
         "input_length": int(hparams["input_length"]),
         "alphabet": ALPHABET,
         "targets": list(targets),
         "tasks": list(tasks),
         "metrics": metrics,
+        "rc_average": bool(rc_average),
         "seqsal_version": __version__,
     }
     with atomic_path(path) as tmp:
-        torch.save(checkpoint, tmp)
+        if arch == "torchscript":
+            with _torchscript_quietly():
+                torch.jit.save(inner, tmp, _extra_files={TORCHSCRIPT_META: json.dumps(meta)})
+        else:
+            state = {k: v.detach().cpu() for k, v in inner.state_dict().items()}
+            torch.save({"arch": arch, "hparams": dict(hparams), "state_dict": state, **meta}, tmp)
 
 
 def load_checkpoint(path, *, input_length: int | None = None):
-    """Load a checkpoint safely (``weights_only=True``) and rebuild its model.
+    """Load a seqsal checkpoint (``weights_only=True``) or a TorchScript model.
+
+    A TorchScript file must declare its ``input_length`` and ``targets`` (and may declare
+    ``tasks``) in a ``seqsal.json`` extra file (``torch.jit.save(..., _extra_files=...)``).
 
     Parameters
     ----------
     path : str or Path
-        A seqsal checkpoint.
+        The checkpoint.
     input_length : int or None, optional
         When given, the length the data has; a model built for another length is
         refused. Default is None.
@@ -110,35 +314,85 @@ def load_checkpoint(path, *, input_length: int | None = None):
     Returns
     -------
     model : torch.nn.Module
-        The model in eval mode, on the CPU.
+        The model in eval mode, on the CPU (wrapped in :class:`RCAverage` when the
+        checkpoint says so).
     checkpoint : dict
         The checkpoint's metadata (everything but ``state_dict``).
     """
-    try:
-        with warnings.catch_warnings():  # torch warns about pickle protocols it then refuses
-            warnings.simplefilter("ignore", UserWarning)
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InputError(f"{path}: expected a model checkpoint, found no such file") from None
-    except pickle.UnpicklingError as error:
-        raise InputError(
-            f"{path}: expected a plain-dict checkpoint loadable with weights_only=True, found "
-            f"an untrusted pickle ({str(error).splitlines()[0]})"
-        ) from None
-    required = {"arch", "hparams", "state_dict", "input_length", "alphabet", "targets", "tasks"}
-    if not isinstance(checkpoint, dict) or not required <= set(checkpoint):
-        found = sorted(checkpoint) if isinstance(checkpoint, dict) else type(checkpoint).__name__
-        raise InputError(f"{path}: expected checkpoint keys {sorted(required)}, found {found}")
-    if checkpoint["alphabet"] != ALPHABET:
+    if not os.path.exists(path):
+        raise InputError(f"{path}: expected a model checkpoint, found no such file")
+    if _is_torchscript(path):
+        model, checkpoint = _load_torchscript(path)
+    else:
+        checkpoint = _load_plain(path)
+        model = build_model(checkpoint["arch"], **checkpoint["hparams"])
+        model.load_state_dict(checkpoint.pop("state_dict"))
+    if checkpoint.get("alphabet", ALPHABET) != ALPHABET:
         raise InputError(f"{path}: expected alphabet {ALPHABET}, found {checkpoint['alphabet']!r}")
     if input_length is not None and checkpoint["input_length"] != input_length:
         raise InputError(
             f"{path}: expected a model for input length {input_length} (the data's width), "
             f"found input length {checkpoint['input_length']}"
         )
-    model = build_model(checkpoint["arch"], **checkpoint["hparams"])
-    model.load_state_dict(checkpoint.pop("state_dict"))
+    model = RCAverage(model) if checkpoint.get("rc_average") else model
     return model.eval(), checkpoint
+
+
+@contextlib.contextmanager
+def _torchscript_quietly():
+    """Silence torch's deprecation notice of TorchScript: users' models come as such."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`torch.jit", category=DeprecationWarning)
+        yield
+
+
+def _is_torchscript(path) -> bool:
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(name.split("/", 1)[-1].startswith("code/") for name in archive.namelist())
+
+
+def _load_torchscript(path):
+    extra = {TORCHSCRIPT_META: ""}
+    with _torchscript_quietly():
+        model = torch.jit.load(path, map_location="cpu", _extra_files=extra)
+    try:
+        meta = json.loads(extra[TORCHSCRIPT_META])
+        meta["input_length"], meta["targets"] = int(meta["input_length"]), list(meta["targets"])
+    except (ValueError, KeyError, TypeError):
+        raise InputError(
+            f"{path}: expected a TorchScript model with a {TORCHSCRIPT_META} extra file declaring "
+            f"input_length and targets, found {extra[TORCHSCRIPT_META][:80]!r}"
+        ) from None
+    with torch.no_grad():
+        outputs = model(torch.zeros(1, 4, meta["input_length"])).shape[-1]
+    if outputs != len(meta["targets"]):
+        raise InputError(
+            f"{path}: expected {len(meta['targets'])} outputs (its targets), found {outputs}"
+        )
+    meta.setdefault("tasks", ["regression"] * outputs)
+    meta.update(arch="torchscript", hparams={"input_length": meta["input_length"]})
+    return model, meta
+
+
+def _load_plain(path) -> dict:
+    try:
+        with warnings.catch_warnings():  # torch warns about pickle protocols it then refuses
+            warnings.simplefilter("ignore", UserWarning)
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+        raise InputError(
+            f"{path}: expected a plain-dict checkpoint loadable with weights_only=True, found "
+            f"an untrusted pickle or another file ({str(error).splitlines()[0][:120]})"
+        ) from None
+    required = {"arch", "hparams", "state_dict", "input_length", "alphabet", "targets", "tasks"}
+    if not isinstance(checkpoint, dict) or not required <= set(checkpoint):
+        found = sorted(checkpoint) if isinstance(checkpoint, dict) else type(checkpoint).__name__
+        raise InputError(f"{path}: expected checkpoint keys {sorted(required)}, found {found}")
+    return checkpoint
 
 
 def resolve_device(device: str = "auto") -> torch.device:

@@ -17,22 +17,47 @@ from .encode import reverse_complement  # noqa: E402
 from .motifs import information_bits  # noqa: E402
 
 
-def training_curves(history, y_test: np.ndarray, pred_test: np.ndarray) -> Figure:
-    """Loss per epoch (when trained) beside measured vs predicted on the test split."""
-    fig = Figure(figsize=(9, 3.6), dpi=100, layout="constrained")
-    left, right = fig.subplots(1, 2)
+def training_curves(
+    history,
+    y_test: np.ndarray,
+    pred_test: np.ndarray,
+    *,
+    tasks=("regression",),
+    targets=("target",),
+) -> Figure:
+    """Loss per epoch (when trained) beside, per target (up to 4), the held-out test
+    regions: measured vs predicted for regression, the ROC curve for binary targets."""
+    from .metrics import auroc
+
+    shown = min(len(tasks), 4)
+    fig = Figure(figsize=(4.2 * (1 + shown), 3.6), dpi=100, layout="constrained")
+    axes = fig.subplots(1, 1 + shown, squeeze=False)[0]
     if history is not None and len(history):
-        left.plot(history["epoch"], history["train_loss"], label="train")
-        left.plot(history["epoch"], history["valid_loss"], label="validation")
+        axes[0].plot(history["epoch"], history["train_loss"], label="train")
+        axes[0].plot(history["epoch"], history["valid_loss"], label="validation")
         best = history["valid_loss"].idxmin()
-        left.axvline(history["epoch"][best], color="grey", linestyle=":", label="kept")
-        left.legend(frameon=False)
+        axes[0].axvline(history["epoch"][best], color="grey", linestyle=":", label="kept")
+        axes[0].legend(frameon=False)
     else:
-        left.text(0.5, 0.5, "loaded checkpoint: no training here", ha="center", va="center")
-    left.set(xlabel="epoch", ylabel="loss", title="Training curves")
-    if len(y_test):
-        right.scatter(y_test[:, 0], pred_test[:, 0], s=4, alpha=0.4)
-    right.set(xlabel="measured (test)", ylabel="predicted", title="Held-out test regions")
+        axes[0].text(0.5, 0.5, "loaded checkpoint: no training here", ha="center", va="center")
+    axes[0].set(xlabel="epoch", ylabel="loss", title="Training curves")
+    for t, ax in enumerate(axes[1:]):
+        y, p = y_test[:, t], pred_test[:, t]
+        if tasks[t] == "binary" and len(y):
+            order = np.argsort(-p)
+            positive = y[order] > 0.5
+            tpr = np.r_[0, np.cumsum(positive) / max(positive.sum(), 1)]
+            fpr = np.r_[0, np.cumsum(~positive) / max((~positive).sum(), 1)]
+            ax.plot(fpr, tpr)
+            ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
+            ax.set(
+                xlabel="false positive rate",
+                ylabel="true positive rate",
+                title=f"{targets[t]}: test ROC (AUROC {auroc(positive, p[order]):.3f})",
+            )
+        else:
+            ax.scatter(y, p, s=4, alpha=0.4)
+            ax.set(xlabel="measured (test)", ylabel="predicted", title=f"{targets[t]}: test")
     return fig
 
 

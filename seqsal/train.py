@@ -38,6 +38,7 @@ def split_regions(
     *,
     groups=None,
     assigned=None,
+    test=None,
     test_chroms=None,
     test_fraction: float = 0.1,
     valid_fraction: float = 0.1,
@@ -55,6 +56,9 @@ def split_regions(
     assigned : array-like of str or None, optional
         A given split per region (``split.column``): ``train``, ``valid`` or ``test``.
         Default is None.
+    test : array-like of bool or None, optional
+        Regions held out for testing (``split.test_names``); the others are split into
+        train and valid. Default is None.
     test_chroms : list of str or None, optional
         Contigs held out for testing. Default is None: seeded whole groups holding about
         ``test_fraction`` of the regions (a seeded row split when there are fewer than
@@ -79,13 +83,15 @@ def split_regions(
     rng = np.random.default_rng(seed)
     split = np.full(len(keys), "train", dtype="<U5")
     counts = pd.Series(keys).value_counts()
-    if test_chroms is None and len(counts) < 3:
+    if test is None and test_chroms is None and len(counts) < 3:
         order = rng.permutation(len(keys))
         n_test, n_valid = round(test_fraction * len(keys)), round(valid_fraction * len(keys))
         split[order[:n_test]] = "test"
         split[order[n_test : n_test + n_valid]] = "valid"
         return split
-    if test_chroms is not None:
+    if test is not None:
+        split[np.asarray(test, dtype=bool)] = "test"
+    elif test_chroms is not None:
         unknown = sorted(set(test_chroms) - set(chroms))
         if unknown:
             raise InputError(f"split.test_chroms: expected contigs with regions, found {unknown}")
@@ -122,10 +128,12 @@ def train_model(
     *,
     tasks,
     arch: str = "cnn",
+    hparams: dict | None = None,
     max_epochs: int = 50,
     patience: int = 5,
     batch_size: int = 64,
     learning_rate: float = 1e-3,
+    weight_decay: float = 0.01,
     rc_augment: bool = True,
     device="cpu",
     seed: int = 0,
@@ -145,13 +153,18 @@ def train_model(
         ``regression`` or ``binary`` per target.
     arch : str, optional
         A name of :data:`seqsal.models.ARCHITECTURES`. Default is "cnn".
+    hparams : dict or None, optional
+        The architecture's hyperparameters beyond input length and output count.
+        Default is None: its defaults.
     max_epochs, patience : int, optional
         Epoch budget, and epochs without validation improvement before stopping.
         Defaults are 50 and 5.
     batch_size : int, optional
         Default is 64.
     learning_rate : float, optional
-        Adam's learning rate. Default is 1e-3.
+        AdamW's learning rate. Default is 1e-3.
+    weight_decay : float, optional
+        AdamW's decoupled weight decay. Default is 0.01.
     rc_augment : bool, optional
         Train on each sequence or its reverse complement at random. Default is True.
     device : str or torch.device, optional
@@ -172,16 +185,16 @@ def train_model(
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    hparams = {"input_length": X.shape[-1], "n_outputs": y.shape[1]}
+    hparams = {**(hparams or {}), "input_length": X.shape[-1], "n_outputs": y.shape[1]}
     model = build_model(arch, **hparams).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
     loss_fn = _loss_function(tasks)
     train, valid = np.flatnonzero(split == "train"), np.flatnonzero(split == "valid")
     valid = valid if len(valid) else train
-    X_valid = torch.as_tensor(X[valid], device=device).float()
-    y_valid = torch.as_tensor(y[valid], device=device).float()
+    y_valid = torch.as_tensor(y[valid]).float()
     best, best_state, stale, history = np.inf, None, 0, []
-    for epoch in tqdm(range(1, max_epochs + 1), disable=not verbose, desc="train", unit="epoch"):
+    bar = tqdm(range(1, max_epochs + 1), disable=not verbose, desc="train", unit="epoch")
+    for epoch in bar:
         model.train()
         losses = []
         for batch in np.array_split(rng.permutation(train), max(1, len(train) // batch_size)):
@@ -195,10 +208,10 @@ def train_model(
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
-        model.eval()
-        with torch.no_grad():
-            valid_loss = loss_fn(model(X_valid), y_valid).item()
+        valid_pred = torch.as_tensor(predict(model, X[valid], device=device))
+        valid_loss = loss_fn(valid_pred, y_valid).item()
         history.append((epoch, float(np.mean(losses)), valid_loss))
+        bar.set_postfix(train_loss=f"{history[-1][1]:.4f}", valid_loss=f"{valid_loss:.4f}")
         log.info("epoch %d: train loss %.4f, valid loss %.4f", *history[-1])
         if valid_loss < best - 1e-5:
             best, stale = valid_loss, 0

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -246,3 +248,75 @@ def test_library_table_with_groups_and_bed_label_columns(capsys, write, tmp_path
     assert status == 0
     assert pd.read_csv(tmp_path / "g" / "labels.tsv", sep="\t").values.tolist() == [["pk", 7.5]]
     assert pd.read_csv(tmp_path / "g" / "regions.bed", sep="\t", header=None).iloc[0, 1] == 2
+
+
+def test_library_negatives_and_held_out_names(capsys, write, tmp_path):
+    fasta = write("lib.fa", "".join(f">s{i}\n{'ACGTTGCAGATAAGGC' * 3}\n" for i in range(30)))
+    status, _ = run(
+        capsys,
+        "regions",
+        "--mode",
+        "library",
+        "--fasta",
+        fasta,
+        "--width",
+        48,
+        "--negatives",
+        "dinucleotide_shuffle",
+        "--out-dir",
+        tmp_path,
+    )
+    assert status == 0
+    labels = pd.read_csv(tmp_path / "labels.tsv", sep="\t").set_index("name")["bound"]
+    assert labels["s0"] == 1 and labels["s0_shuffled"] == 0 and len(labels) == 60
+    assert (
+        run(
+            capsys,
+            "encode",
+            "--regions",
+            tmp_path / "regions.bed",
+            "--fasta",
+            tmp_path / "library.fa",
+            "--labels",
+            tmp_path / "labels.tsv",
+            "--out",
+            tmp_path / "x.npz",
+        )[0]
+        == 0
+    )
+    held = write("test_names.txt", "s1\ns1_shuffled\ns2\n")
+    assert (
+        run(
+            capsys,
+            "train",
+            "--onehot",
+            tmp_path / "x.npz",
+            "--test-names",
+            held,
+            "--max-epochs",
+            1,
+            "--device",
+            "cpu",
+            "--out-dir",
+            tmp_path / "train",
+        )[0]
+        == 0
+    )
+    metrics = json.loads((tmp_path / "train" / "metrics.json").read_text())
+    assert metrics["test"]["bound"]["n"] == 3
+    labelled = write("y.tsv", "name\ty\ns0\t1\n")
+    status, lines = run(
+        capsys,
+        "regions",
+        "--mode",
+        "library",
+        "--fasta",
+        fasta,
+        "--labels",
+        labelled,
+        "--negatives",
+        "dinucleotide_shuffle",
+        "--out-dir",
+        tmp_path / "no",
+    )
+    assert status == 1 and "input.negatives: expected no labels" in lines[0]

@@ -18,7 +18,7 @@ SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 def schema_defaults(schema=None):
     schema = schema or yaml.safe_load(SCHEMA.read_text())
     return {
-        key: schema_defaults(value) if value.get("type") == "object" else value["default"]
+        key: schema_defaults(value) if "properties" in value else value["default"]
         for key, value in schema["properties"].items()
     }
 
@@ -34,10 +34,8 @@ def test_config_yaml_is_valid_and_equals_the_schema_defaults_but_truth():
 def test_every_schema_key_has_type_description_default():
     def walk(schema, path):
         for key, value in schema["properties"].items():
-            assert {"type", "description", "default"} <= set(value) or value.get(
-                "type"
-            ) == "object", path + key
-            if value.get("type") == "object":
+            assert {"type", "description", "default"} <= set(value), path + key
+            if "properties" in value:
                 assert value.get("additionalProperties") is False, path + key
                 walk(value, path + key + ".")
 
@@ -94,7 +92,8 @@ def test_config_errors_name_key_expected_and_found():
     config["model"]["colour"] = "red"
     assert config_errors(config, SCHEMA) == [
         "config input.mode: expected one of ['simulate', 'genome', 'library'], found 'bam'",
-        "config model: expected only the keys ['arch', 'batch_size', 'checkpoint', "
-        "'learning_rate', 'max_epochs', 'patience'], found ['colour']",
+        "config model: expected only the keys ['arch', 'batch_size', 'checkpoint', 'hparams', "
+        "'learning_rate', 'max_epochs', 'patience', 'rc_augment', 'rc_average', 'tasks', "
+        "'weight_decay'], found ['colour']",
         "config seqlets.alpha: expected a number <= 1, found 2",
     ]

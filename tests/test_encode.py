@@ -40,3 +40,21 @@ def test_minus_strand_regions_are_reverse_complemented():
 def test_unequal_lengths_are_refused():
     with pytest.raises(ValueError, match="expected one length"):
         one_hot_encode(["ACG", "AC"])
+
+
+def test_dinucleotide_shuffle_keeps_counts_ends_and_is_seeded():
+    from collections import Counter
+
+    from seqsal.encode import dinucleotide_shuffle
+
+    def pairs(s):
+        return Counter(s[i : i + 2] for i in range(len(s) - 1))
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        s = "".join(rng.choice(list("ACGTN"), size=int(rng.integers(3, 80))))
+        t = dinucleotide_shuffle(s, rng=rng)
+        assert pairs(t) == pairs(s) and t[0] == s[0] and t[-1] == s[-1]
+    s = "ACGTTGCAAGGCTTACGATCGATCGGGCTAAC" * 3
+    a = dinucleotide_shuffle(s, rng=np.random.default_rng(1))
+    assert a == dinucleotide_shuffle(s, rng=np.random.default_rng(1)) and a != s

@@ -176,7 +176,8 @@ def test_library_mode_runs_on_a_real_table(shared_data, tmp_path):
     table = pd.read_csv(shared_data / "tal_gata_sim" / "sequences.simdata.gz", sep="\t")
     table.sample(600, random_state=0).to_csv(tmp_path / "library.tsv", sep="\t", index=False)
     overlay = TINY.replace("shards: 2", "shards: 1") + (
-        "input: {mode: library, table: library.tsv, targets: [task2]}\n")
+        "input: {mode: library, table: library.tsv, targets: [task2]}\n"
+    )
     snakemake(tmp_path, "--cores", "2", config=overlay)
     results = tmp_path / "results"
     regions = pd.read_csv(results / "regions/regions.bed", sep="\t", header=None)

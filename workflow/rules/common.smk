@@ -1,5 +1,6 @@
 from snakemake.utils import validate
 
+import json
 import os
 import shlex
 import sys
@@ -53,7 +54,7 @@ def source_inputs():
 
 def has_labels():
     return MODE == "simulate" or any(
-        (INPUT["labels"], INPUT["table"], INPUT["bed_targets"])
+        (INPUT["labels"], INPUT["table"], INPUT["bed_targets"], INPUT["negatives"])
     )
 
 

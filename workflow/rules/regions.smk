@@ -24,9 +24,12 @@ rule regions:
         width=config["input"]["width"],
         width_policy=config["input"]["width_policy"],
         flank=config["input"]["flank"],
+        negatives=flag("negatives", config["input"]["negatives"]),
+        seed=config["seed"],
         out_dir=lambda wildcards, output: os.path.dirname(output.regions),
     shell:
         "seqsal regions --mode {params.mode} {params.files} {params.bed_targets} "
         "--sequence-column {params.sequence_column:q} {params.targets} {params.group_by} "
         "{params.split_column} --width {params.width} --width-policy {params.width_policy} "
-        "--flank {params.flank} --out-dir {params.out_dir} 2> {log}"
+        "--flank {params.flank} {params.negatives} --seed {params.seed} "
+        "--out-dir {params.out_dir} 2> {log}"

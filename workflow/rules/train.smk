@@ -14,6 +14,14 @@ rule train:
     params:
         checkpoint=flag("checkpoint", config["model"]["checkpoint"]),
         arch=config["model"]["arch"],
+        hparams=json.dumps(config["model"]["hparams"]),
+        tasks=flag(
+            "tasks", [f"{k}={v}" for k, v in (config["model"]["tasks"] or {}).items()]
+        ),
+        weight_decay=config["model"]["weight_decay"],
+        rc=("--rc-augment" if config["model"]["rc_augment"] else "--no-rc-augment")
+        + (" --rc-average" if config["model"]["rc_average"] else ""),
+        test_names=flag("test-names", config["split"]["test_names"]),
         test_chroms=flag("test-chroms", config["split"]["test_chroms"]),
         test_fraction=config["split"]["test_fraction"],
         valid_fraction=config["split"]["valid_fraction"],
@@ -25,6 +33,8 @@ rule train:
         seed=config["seed"],
     shell:
         "seqsal train --onehot {input.onehot} {params.checkpoint} --arch {params.arch} "
+        "--hparams {params.hparams:q} {params.tasks} --weight-decay {params.weight_decay} "
+        "{params.rc} {params.test_names} "
         "{params.test_chroms} --test-fraction {params.test_fraction} "
         "--valid-fraction {params.valid_fraction} --max-epochs {params.max_epochs} "
         "--patience {params.patience} --batch-size {params.batch_size} "

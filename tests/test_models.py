@@ -1,0 +1,148 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from seqsal.attribute import attribute
+from seqsal.encode import reverse_complement
+from seqsal.io import InputError
+from seqsal.models import (
+    ARCHITECTURES,
+    RCAverage,
+    build_model,
+    load_checkpoint,
+    predict,
+    save_checkpoint,
+)
+
+
+def random_onehot(n, length, seed=0):
+    index = np.random.default_rng(seed).integers(4, size=(n, length))
+    return np.eye(4, dtype=np.uint8)[index].transpose(0, 2, 1)
+
+
+@pytest.mark.parametrize(
+    "arch, length", [("cnn", 200), ("deepstarr", 249), ("bpnet", 1000), ("basset", 600)]
+)
+def test_architectures_map_one_hot_to_outputs_per_example(arch, length):
+    model = build_model(arch, input_length=length, n_outputs=3).eval()
+    X = random_onehot(5, length)
+    together = predict(model, X)
+    apart = np.concatenate([predict(model, X[i : i + 1]) for i in range(5)])
+    assert together.shape == (5, 3)
+    np.testing.assert_allclose(together, apart, rtol=1e-4, atol=1e-5)
+
+
+def test_unknown_hyperparameter_names_the_key():
+    with pytest.raises(
+        InputError, match=r"model.hparams: expected hyperparameters of cnn .*found \['depth'\]"
+    ):
+        build_model("cnn", input_length=100, n_outputs=1, depth=3)
+    assert set(ARCHITECTURES) == {"cnn", "deepstarr", "bpnet", "basset"}
+
+
+def test_rc_average_is_strand_symmetric():
+    model = RCAverage(build_model("cnn", input_length=50, n_outputs=2)).eval()
+    X = random_onehot(4, 50)
+    np.testing.assert_allclose(
+        predict(model, X), predict(model, reverse_complement(X).copy()), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_rc_average_survives_the_checkpoint(tmp_path):
+    model = build_model("cnn", input_length=50, n_outputs=1)
+    save_checkpoint(
+        model,
+        tmp_path / "m.pt",
+        arch="cnn",
+        targets=["y"],
+        tasks=["regression"],
+        hparams={"input_length": 50, "n_outputs": 1},
+        metrics={},
+        rc_average=True,
+    )
+    loaded, meta = load_checkpoint(tmp_path / "m.pt")
+    assert isinstance(loaded, RCAverage) and meta["rc_average"] is True
+
+
+SCRIPTING = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+
+
+@SCRIPTING
+def test_torchscript_model_loads_and_runs_through_attribution(tmp_path):
+    model = build_model("deepstarr", input_length=60, n_outputs=2).eval()
+    path = tmp_path / "scripted.pt"
+    meta = {"input_length": 60, "targets": ["dev", "hk"], "tasks": ["regression", "regression"]}
+    torch.jit.save(torch.jit.script(model), path, _extra_files={"seqsal.json": json.dumps(meta)})
+    loaded, found = load_checkpoint(path, input_length=60)
+    assert found["targets"] == ["dev", "hk"] and found["arch"] == "torchscript"
+    X = random_onehot(3, 60)
+    np.testing.assert_allclose(predict(loaded, X), predict(model, X), rtol=1e-5, atol=1e-6)
+    hyp, attr, _ = attribute(loaded, X, target=1)
+    assert hyp.shape == (3, 4, 60) and np.isfinite(attr).all()
+    save_checkpoint(
+        loaded,
+        tmp_path / "again.pt",
+        metrics={},
+        **{k: found[k] for k in ("arch", "hparams", "targets", "tasks")},
+    )
+    assert load_checkpoint(tmp_path / "again.pt")[1]["targets"] == ["dev", "hk"]
+
+
+@SCRIPTING
+def test_torchscript_without_metadata_or_with_wrong_outputs_is_refused(tmp_path):
+    model = torch.jit.script(build_model("cnn", input_length=40, n_outputs=1).eval())
+    torch.jit.save(model, tmp_path / "bare.pt")
+    with pytest.raises(
+        InputError, match="expected a TorchScript model with a seqsal.json extra file"
+    ):
+        load_checkpoint(tmp_path / "bare.pt")
+    meta = json.dumps({"input_length": 40, "targets": ["a", "b"]})
+    torch.jit.save(model, tmp_path / "two.pt", _extra_files={"seqsal.json": meta})
+    with pytest.raises(InputError, match=r"expected 2 outputs \(its targets\), found 1"):
+        load_checkpoint(tmp_path / "two.pt")
+
+
+def test_same_seed_same_metrics_and_reload_same_predictions(tmp_path, capsys):
+    from seqsal.cli import main
+    from seqsal.io import write_npz
+
+    X = random_onehot(300, 40)
+    y = (X[:, 2, 10:20].sum(axis=1, keepdims=True) > 2).astype(np.float32)
+    chroms = np.repeat([f"c{i}" for i in range(6)], 50)
+    write_npz(
+        tmp_path / "x.npz",
+        X=X,
+        y=y,
+        names=np.array([f"r{i}" for i in range(300)]),
+        chroms=chroms,
+        targets=np.array(["y"]),
+    )
+    runs = []
+    for k in range(2):
+        out = tmp_path / f"run{k}"
+        assert (
+            main(
+                [
+                    "train",
+                    "--onehot",
+                    str(tmp_path / "x.npz"),
+                    "--max-epochs",
+                    "3",
+                    "--device",
+                    "cpu",
+                    "--out-dir",
+                    str(out),
+                ]
+            )
+            == 0
+        )
+        runs.append(out)
+    assert (runs[0] / "metrics.json").read_text() == (runs[1] / "metrics.json").read_text()
+    metrics = json.loads((runs[0] / "metrics.json").read_text())
+    assert metrics["tasks"] == {"y": "binary"} and {"auroc", "auprc"} <= set(metrics["test"]["y"])
+    model, _ = load_checkpoint(runs[0] / "model.pt")
+    again, _ = load_checkpoint(runs[1] / "model.pt")
+    np.testing.assert_array_equal(predict(model, X), predict(again, X))
+    capsys.readouterr()
