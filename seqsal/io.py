@@ -75,10 +75,22 @@ def read_npz(path) -> dict:
         return {key: data[key] for key in data.files}
 
 
+PER_FILE_KEYS = ("targets",)  # the same in every shard, not one row per region
+
+
 def read_shards(paths) -> dict:
-    """Read several ``.npz`` shards and concatenate them along the first axis."""
+    """Read several ``.npz`` shards and concatenate their per-region arrays."""
     shards = [read_npz(path) for path in paths]
-    return {key: np.concatenate([s[key] for s in shards]) for key in shards[0]}
+    data = {}
+    for key in shards[0]:
+        if key in PER_FILE_KEYS:
+            if any(not np.array_equal(s[key], shards[0][key]) for s in shards):
+                raise InputError(f"{paths[0]}: expected the same {key} in every shard, "
+                                 f"found {[s[key].tolist() for s in shards][:3]}")
+            data[key] = shards[0][key]
+        else:
+            data[key] = np.concatenate([s[key] for s in shards])
+    return data
 
 
 # --------------------------------------------------------------------------------- BED

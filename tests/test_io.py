@@ -176,3 +176,14 @@ def test_library_table_refuses_bad_bases(write):
     assert read_labels(
         write("u.tsv", "name\tsequence\ty\na\tACGT\t1\n"), exclude=["sequence"]
     ).columns.tolist() == ["y"]
+
+
+def test_read_shards_concatenates_rows_and_keeps_per_file_keys(tmp_path):
+    from seqsal.io import read_shards
+
+    for k in range(2):
+        write_npz(tmp_path / f"{k}.npz", X=np.full((2, 4, 3), k, np.uint8),
+                  names=np.array([f"a{k}", f"b{k}"]), targets=np.array(["y", "z"]))
+    data = read_shards([tmp_path / "0.npz", tmp_path / "1.npz"])
+    assert data["names"].tolist() == ["a0", "b0", "a1", "b1"] and data["X"].shape == (4, 4, 3)
+    assert data["targets"].tolist() == ["y", "z"]
