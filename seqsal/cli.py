@@ -126,7 +126,7 @@ def _genome_regions(args):
 
 def _library_regions(args):
     from .io import read_library_table, read_sequences
-    from .regions import prepare_library
+    from .regions import add_shuffled_negatives, prepare_library
 
     if args.table:
         sequences = read_library_table(args.table, sequence_column=args.sequence_column)
@@ -135,7 +135,12 @@ def _library_regions(args):
         sequences = read_sequences(args.fasta)
         labels = _label_table(args.labels, args) if args.labels else None
     if args.negatives:
-        sequences, labels = _with_shuffled_negatives(sequences, labels, args)
+        if labels is not None:
+            raise InputError(
+                "input.negatives: expected no labels (seqsal makes them: bound = 1 "
+                "for each sequence, 0 for its shuffled copy), found labels"
+            )
+        sequences, labels = add_shuffled_negatives(sequences, seed=args.seed)
     source = args.table or args.fasta
     library, regions, rejected = prepare_library(
         sequences,
@@ -147,26 +152,6 @@ def _library_regions(args):
         label_source=args.labels or source,
     )
     return library, regions, rejected, labels
-
-
-def _with_shuffled_negatives(sequences, labels, args):
-    """Add a dinucleotide-shuffled copy of each sequence; label 1 = sequence, 0 = shuffle."""
-    from .encode import dinucleotide_shuffle
-
-    if labels is not None:
-        raise InputError(
-            "input.negatives: expected no labels (seqsal makes them: bound = 1 for "
-            "each sequence, 0 for its shuffled copy), found input.labels/table"
-        )
-    rng = np.random.default_rng(args.seed)
-    shuffled = {
-        f"{name}_shuffled": dinucleotide_shuffle(seq.upper(), rng=rng)
-        for name, seq in sequences.items()
-    }
-    labels = pd.DataFrame(
-        {"bound": [1.0] * len(sequences) + [0.0] * len(shuffled)}, index=[*sequences, *shuffled]
-    )
-    return {**sequences, **shuffled}, labels
 
 
 def _encode(args):
@@ -198,7 +183,7 @@ def _train(args):
     from .plots import training_curves
     from .train import score_model, split_regions
 
-    data = read_shards(args.onehot)
+    data = read_shards(args.onehot, mmap_key="X")  # batches read from disk as needed
     device = resolve_device(args.device)
     split = split_regions(
         data["chroms"],

@@ -36,8 +36,9 @@ def write_bigwig(track: pd.DataFrame, sizes: dict, path) -> None:
         zooms = 10 if len(sizes) <= 10_000 else 0
         bw.addHeader([(chrom, int(length)) for chrom, length in sizes.items()], maxZooms=zooms)
         for first, end in zip(np.r_[0, breaks], np.r_[breaks, len(starts)]):
-            bw.addEntries(str(chroms[first]), int(starts[first]), values=values[first:end],
-                          span=1, step=1)
+            bw.addEntries(
+                str(chroms[first]), int(starts[first]), values=values[first:end], span=1, step=1
+            )
         bw.close()
 
 

@@ -69,24 +69,96 @@ def write_npz(path, *, compress: bool = False, **arrays) -> None:
         (np.savez_compressed if compress else np.savez)(handle, **arrays)
 
 
-def read_npz(path) -> dict:
-    """Read every array of an ``.npz`` file into a dict."""
+def read_npz(path, *, skip: str | None = None) -> dict:
+    """Read every array (but ``skip``) of an ``.npz`` file into a dict."""
     with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+        return {key: data[key] for key in data.files if key != skip}
 
 
 PER_FILE_KEYS = ("targets",)  # the same in every shard, not one row per region
 
 
-def read_shards(paths) -> dict:
-    """Read several ``.npz`` shards and concatenate their per-region arrays."""
-    shards = [read_npz(path) for path in paths]
+class RowStack:
+    """The rows of several arrays (memory-mapped shards) seen as one, without copying.
+
+    Indexing with an integer, a slice, an integer array or a boolean mask returns a
+    new in-memory array of the rows asked for, read from whichever shard holds them.
+    """
+
+    def __init__(self, parts):
+        self.parts = list(parts)
+        self.offsets = np.cumsum([0] + [len(p) for p in self.parts])
+        self.shape = (int(self.offsets[-1]), *self.parts[0].shape[1:])
+        self.dtype = self.parts[0].dtype
+        self.ndim = len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            return self[np.array([index])][0]
+        rows = np.arange(len(self))[index] if isinstance(index, slice) else np.asarray(index)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        out = np.empty((len(rows), *self.shape[1:]), dtype=self.dtype)
+        which = np.searchsorted(self.offsets, rows, side="right") - 1
+        for k in np.unique(which):
+            chosen = which == k
+            out[chosen] = self.parts[k][rows[chosen] - self.offsets[k]]
+        return out
+
+
+def _memmap_npz_member(path, key):
+    """Memory-map one array stored uncompressed in an ``.npz``; None if it is compressed."""
+    import struct
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(f"{key}.npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    with open(path, "rb") as handle:
+        handle.seek(info.header_offset)
+        name_length, extra_length = struct.unpack("<HH", handle.read(30)[26:30])
+        handle.seek(info.header_offset + 30 + name_length + extra_length)
+        version = np.lib.format.read_magic(handle)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, fortran, dtype = read_header(handle)
+        offset = handle.tell()
+    return np.memmap(
+        path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C"
+    )
+
+
+def read_shards(paths, *, mmap_key: str | None = None) -> dict:
+    """Read several ``.npz`` shards and concatenate their per-region arrays.
+
+    Parameters
+    ----------
+    paths : list of str or Path
+    mmap_key : str or None, optional
+        An array (e.g. ``X``) left on disk: memory-mapped in each shard and returned as a
+        :class:`RowStack`, so that only the rows used are read. Default is None.
+    """
+    shards = [read_npz(path, skip=mmap_key) for path in paths]
     data = {}
+    if mmap_key:
+        parts = [_memmap_npz_member(path, mmap_key) for path in paths]
+        if any(part is None for part in parts):
+            parts = [read_npz(path)[mmap_key] for path in paths]
+        data[mmap_key] = RowStack(parts)
     for key in shards[0]:
         if key in PER_FILE_KEYS:
             if any(not np.array_equal(s[key], shards[0][key]) for s in shards):
-                raise InputError(f"{paths[0]}: expected the same {key} in every shard, "
-                                 f"found {[s[key].tolist() for s in shards][:3]}")
+                raise InputError(
+                    f"{paths[0]}: expected the same {key} in every shard, "
+                    f"found {[s[key].tolist() for s in shards][:3]}"
+                )
             data[key] = shards[0][key]
         else:
             data[key] = np.concatenate([s[key] for s in shards])

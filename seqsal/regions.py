@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .encode import dinucleotide_shuffle
 from .io import BED_COLUMNS, REJECTED_COLUMNS, InputError
 
 POLICIES = ("center", "pad")
@@ -193,6 +194,34 @@ def prepare_library(
     regions = regions[keep].reset_index(drop=True)
     library = {name: library[name] for name in regions["name"]}
     return library, regions[BED_COLUMNS], rejected
+
+
+def add_shuffled_negatives(sequences: dict, *, seed: int = 0):
+    """Add a dinucleotide-shuffled copy of each sequence as a negative.
+
+    Parameters
+    ----------
+    sequences : dict
+        ``{name: sequence}``.
+    seed : int, optional
+        Seed of the shuffles. Default is 0.
+
+    Returns
+    -------
+    sequences : dict
+        The sequences, then ``{name}_shuffled`` copies (upper case), in the same order.
+    labels : pandas.DataFrame
+        Indexed by name, one column ``bound``: 1 for a sequence, 0 for its shuffle.
+    """
+    rng = np.random.default_rng(seed)
+    shuffled = {
+        f"{name}_shuffled": dinucleotide_shuffle(seq.upper(), rng=rng)
+        for name, seq in sequences.items()
+    }
+    labels = pd.DataFrame(
+        {"bound": [1.0] * len(sequences) + [0.0] * len(shuffled)}, index=[*sequences, *shuffled]
+    )
+    return {**sequences, **shuffled}, labels
 
 
 def _validate_policy(policy: str, width: int, flank: int) -> None:

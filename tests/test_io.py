@@ -182,8 +182,31 @@ def test_read_shards_concatenates_rows_and_keeps_per_file_keys(tmp_path):
     from seqsal.io import read_shards
 
     for k in range(2):
-        write_npz(tmp_path / f"{k}.npz", X=np.full((2, 4, 3), k, np.uint8),
-                  names=np.array([f"a{k}", f"b{k}"]), targets=np.array(["y", "z"]))
+        write_npz(
+            tmp_path / f"{k}.npz",
+            X=np.full((2, 4, 3), k, np.uint8),
+            names=np.array([f"a{k}", f"b{k}"]),
+            targets=np.array(["y", "z"]),
+        )
     data = read_shards([tmp_path / "0.npz", tmp_path / "1.npz"])
     assert data["names"].tolist() == ["a0", "b0", "a1", "b1"] and data["X"].shape == (4, 4, 3)
     assert data["targets"].tolist() == ["y", "z"]
+
+
+def test_memory_mapped_shards_index_like_the_concatenation(tmp_path):
+    from seqsal.io import read_shards
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.integers(0, 2, size=(n, 4, 5)).astype(np.uint8) for n in (3, 4, 2)]
+    for k, X in enumerate(arrays):
+        write_npz(tmp_path / f"{k}.npz", X=X, names=np.array([f"r{k}{i}" for i in range(len(X))]))
+    paths = [tmp_path / f"{k}.npz" for k in range(3)]
+    whole = np.concatenate(arrays)
+    stacked = read_shards(paths, mmap_key="X")
+    assert stacked["X"].shape == whole.shape and len(stacked["names"]) == 9
+    for index in ([8, 0, 3, 3, 5], slice(2, 7), whole[:, 0, 0] == 1, 4):
+        np.testing.assert_array_equal(stacked["X"][index], whole[index])
+    write_npz(tmp_path / "c.npz", compress=True, X=arrays[0], names=np.array(["a", "b", "c"]))
+    np.testing.assert_array_equal(
+        read_shards([tmp_path / "c.npz"], mmap_key="X")["X"][[2, 0]], arrays[0][[2, 0]]
+    )

@@ -195,9 +195,18 @@ def test_tal_gata_example_learns_every_task(shared_data, tmp_path):
     workdir = tmp_path / "runs" / "tal_gata"  # the example's paths are relative to runs/<name>
     workdir.mkdir(parents=True)
     example = (ROOT / "config" / "examples" / "tal_gata.yaml").read_text()
-    snakemake(workdir, "--cores", "2", "--until", "train",
-              config=example.replace("../../../shared/data", str(shared_data)))
+    snakemake(
+        workdir,
+        "--cores",
+        "2",
+        "--until",
+        "train",
+        config=example.replace("../../../shared/data", str(shared_data)),
+    )
     metrics = json.loads((workdir / "results/train/metrics.json").read_text())
     assert {task: m["auroc"] >= 0.95 for task, m in metrics["test"].items()} == {
-        "task1": True, "task2": True, "task3": True}
+        "task1": True,
+        "task2": True,
+        "task3": True,
+    }
     assert metrics["test"]["task1"]["n"] == 800
