@@ -117,6 +117,7 @@ def _genome_regions(args):
         width=args.width,
         policy=args.width_policy,
         flank=args.flank,
+        out_of_bounds=args.out_of_bounds,
         labels=labels,
         source=args.bed,
         label_source=args.labels or args.bed,
@@ -147,6 +148,7 @@ def _library_regions(args):
         width=args.width,
         policy=args.width_policy,
         flank=args.flank,
+        out_of_bounds=args.out_of_bounds,
         labels=labels,
         source=source,
         label_source=args.labels or source,
@@ -571,6 +573,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=200)
     p.add_argument("--width-policy", choices=["center", "pad"], default="center")
     p.add_argument("--flank", type=int, default=0)
+    p.add_argument("--out-of-bounds", choices=["reject", "pad"], default="reject")
     p.add_argument(
         "--negatives",
         choices=["dinucleotide_shuffle"],

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 BED_COLUMNS = ["chrom", "start", "end", "name", "score", "strand"]
+PAD_COLUMNS = ["pad_left", "pad_right"]  # N added before/after a region clipped at a contig end
 REJECTED_COLUMNS = ["source", "line", "name", "reason"]
 
 
@@ -280,7 +281,7 @@ def read_bed(path, *, label_columns=()) -> pd.DataFrame:
 
 
 def read_regions(path, *, shard: int = 0, n_shards: int = 1) -> pd.DataFrame:
-    """Read seqsal's own ``regions.bed`` (BED6, validated upstream), or one shard of it.
+    """Read seqsal's own ``regions.bed`` (BED6 + pads, validated upstream), or one shard.
 
     Shard ``k`` of ``n`` holds the ``k``-th of ``n`` contiguous, nearly equal slices (as
     ``numpy.array_split``); only its rows are parsed, so memory follows the shard size.
@@ -293,15 +294,15 @@ def read_regions(path, *, shard: int = 0, n_shards: int = 1) -> pd.DataFrame:
         skip = shard * size + min(shard, extra)
         rows = size + (shard < extra)
     regions = pd.read_csv(
-        path,
-        sep="\t",
-        header=None,
-        names=BED_COLUMNS,
-        skiprows=skip,
-        nrows=rows,
-        dtype={"chrom": str, "name": str},
+        path, sep="\t", header=None, skiprows=skip, nrows=rows, dtype={0: str, 3: str}
     )
-    return regions.astype({"start": np.int64, "end": np.int64})
+    regions.columns = (BED_COLUMNS + PAD_COLUMNS)[: regions.shape[1]]
+    for column in PAD_COLUMNS:
+        if column not in regions:
+            regions[column] = 0
+    return regions.astype(
+        {"start": np.int64, "end": np.int64, "pad_left": np.int64, "pad_right": np.int64}
+    )
 
 
 # ------------------------------------------------------------------------------- FASTA
@@ -373,7 +374,8 @@ def fetch_onehot(fasta, regions: pd.DataFrame, *, chunk: int = 8192) -> np.ndarr
     """One-hot windows of ``regions`` from an open FASTA, each on its own strand.
 
     Each contig is read once, whole; its windows are encoded ``chunk`` at a time, so
-    memory beyond the result stays small.
+    memory beyond the result stays small. Regions clipped at a contig end get their
+    ``pad_left``/``pad_right`` N back.
 
     Returns
     -------
@@ -382,18 +384,24 @@ def fetch_onehot(fasta, regions: pd.DataFrame, *, chunk: int = 8192) -> np.ndarr
     """
     from .encode import SequenceError, encode_windows
 
-    width = int((regions["end"] - regions["start"]).max()) if len(regions) else 0
-    X = np.empty((len(regions), 4, width), dtype=np.uint8)
+    pads = regions.reindex(columns=PAD_COLUMNS, fill_value=0).to_numpy()
+    widths = (regions["end"] - regions["start"]).to_numpy() + pads.sum(axis=1)
+    X = np.empty((len(regions), 4, int(widths.max()) if len(regions) else 0), dtype=np.uint8)
+    padded = pads.any(axis=1)
+    if padded.any():
+        X[padded] = _padded_onehot(fasta, regions[padded], pads[padded])
     starts, strands = regions["start"].to_numpy(), regions["strand"].to_numpy()
-    for chrom, rows in regions.groupby("chrom", sort=False).indices.items():
+    unpadded = regions[~padded]
+    for chrom, where in unpadded.groupby("chrom", sort=False).indices.items():
         contig = read_contig(fasta, chrom)
+        rows = np.flatnonzero(~padded)[where]
         for block in np.array_split(rows, -(-len(rows) // chunk)):
             together = block[-1] - block[0] + 1 == len(block)  # sorted input: write in place
             try:
                 encoded = encode_windows(
                     contig,
                     starts[block],
-                    width=width,
+                    width=X.shape[-1],
                     strands=strands[block],
                     out=X[block[0] : block[-1] + 1] if together else None,
                 )
@@ -406,6 +414,17 @@ def fetch_onehot(fasta, regions: pd.DataFrame, *, chunk: int = 8192) -> np.ndarr
             if not together:
                 X[block] = encoded
     return X
+
+
+def _padded_onehot(fasta, regions: pd.DataFrame, pads: np.ndarray) -> np.ndarray:
+    """One-hot windows of regions clipped at a contig end, N-padded back to full width."""
+    from .encode import encode_regions
+
+    sequences = [
+        ("N" * int(left)) + sequence + ("N" * int(right))
+        for sequence, (left, right) in zip(fetch_sequences(fasta, regions), pads)
+    ]
+    return encode_regions(sequences, regions["strand"].to_numpy())
 
 
 def fetch_sequences(fasta, regions: pd.DataFrame) -> list:

@@ -19,6 +19,7 @@ from .encode import dinucleotide_shuffle
 from .io import BED_COLUMNS, REJECTED_COLUMNS, InputError
 
 POLICIES = ("center", "pad")
+PAD_COLUMNS = ["pad_left", "pad_right"]
 
 
 def _suggest_contig(chrom: str, sizes: dict) -> str:
@@ -50,6 +51,7 @@ def prepare_regions(
     width: int = 200,
     policy: str = "center",
     flank: int = 0,
+    out_of_bounds: str = "reject",
     labels: pd.DataFrame | None = None,
     source: str = "bed",
     label_source: str = "labels",
@@ -68,6 +70,10 @@ def prepare_regions(
         ``center`` or ``pad`` (see the module docstring). Default is "center".
     flank : int, optional
         Extra bases of context on each side. Default is 0.
+    out_of_bounds : str, optional
+        A window that runs past its contig's end is ``reject``-ed, or clipped to the
+        contig and ``pad``-ded with N (the ``pad_left``/``pad_right`` columns say how
+        many N the encoder adds before and after it, on the + strand). Default is "reject".
     labels : pandas.DataFrame or None, optional
         Label table indexed by name (:func:`seqsal.io.read_labels`). Default is None.
     source, label_source : str, optional
@@ -76,7 +82,8 @@ def prepare_regions(
     Returns
     -------
     regions : pandas.DataFrame
-        BED6 of the regions kept, in input order, with unique names.
+        BED6 + ``pad_left, pad_right`` of the regions kept, in input order, with unique
+        names.
     rejected : pandas.DataFrame
         Columns ``source, line, name, reason``: every input row not used.
 
@@ -85,7 +92,7 @@ def prepare_regions(
     InputError
         When a chromosome is absent from the reference.
     """
-    _validate_policy(policy, width, flank)
+    _validate_policy(policy, width, flank, out_of_bounds)
     missing = ~bed["chrom"].isin(list(sizes))
     if missing.any():
         row = bed[missing].iloc[0]
@@ -111,7 +118,13 @@ def prepare_regions(
     else:
         longer = pd.Series(False, index=bed.index)
     lengths = regions["chrom"].map(sizes)
-    outside = ((regions["start"] < 0) | (regions["end"] > lengths)) & ~longer
+    regions["pad_left"] = (-regions["start"]).clip(lower=0)
+    regions["pad_right"] = (regions["end"] - lengths).clip(lower=0)
+    outside = ((regions["pad_left"] > 0) | (regions["pad_right"] > 0)) & ~longer
+    if out_of_bounds == "pad":
+        regions["start"] = regions["start"].clip(lower=0)
+        regions["end"] = np.minimum(regions["end"], lengths)
+        outside &= regions["end"] <= regions["start"]  # nothing of the contig is left
     for row, length in zip(regions[outside].itertuples(), lengths[outside]):
         rejected.append(
             (
@@ -126,7 +139,7 @@ def prepare_regions(
         keep &= _match_labels(regions, labels, keep, source, label_source, rejected)
     kept = regions[keep].reset_index(drop=True)
     rejected = pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
-    return kept[BED_COLUMNS], rejected.sort_values(["source", "line"], kind="stable")
+    return kept[BED_COLUMNS + PAD_COLUMNS], rejected.sort_values(["source", "line"], kind="stable")
 
 
 def prepare_library(
@@ -135,6 +148,7 @@ def prepare_library(
     width: int = 200,
     policy: str = "center",
     flank: int = 0,
+    out_of_bounds: str = "reject",
     labels: pd.DataFrame | None = None,
     source: str = "library",
     label_source: str = "labels",
@@ -145,8 +159,9 @@ def prepare_library(
     ----------
     sequences : dict
         ``{name: sequence}``, in file order (line numbers in ``rejected`` count records).
-    width, policy, flank, labels, source, label_source
-        As in :func:`prepare_regions`.
+    width, policy, flank, out_of_bounds, labels, source, label_source
+        As in :func:`prepare_regions`; a sequence shorter than the window is padded with
+        N in the library FASTA under ``width_policy: pad`` or ``out_of_bounds: pad``.
 
     Returns
     -------
@@ -154,11 +169,12 @@ def prepare_library(
         ``{name: sequence}`` to write as the reference: the sequences, N-padded to the
         window where the policy pads.
     regions : pandas.DataFrame
-        BED6, one region per sequence kept, on the contig of the same name, strand ``+``.
+        BED6 + ``pad_left, pad_right`` (zeros), one region per sequence kept, on the
+        contig of the same name, strand ``+``.
     rejected : pandas.DataFrame
         Columns ``source, line, name, reason``.
     """
-    _validate_policy(policy, width, flank)
+    _validate_policy(policy, width, flank, out_of_bounds)
     window = width + 2 * flank
     library, rows, rejected = {}, [], []
     for record, (name, sequence) in enumerate(sequences.items(), start=1):
@@ -169,7 +185,7 @@ def prepare_library(
             rejected.append(
                 (source, record, name, f"sequence of {length} bp is longer than width {width}")
             )
-        elif policy == "center" and length < window:
+        elif policy == "center" and length < window and out_of_bounds == "reject":
             rejected.append(
                 (
                     source,
@@ -192,8 +208,9 @@ def prepare_library(
         ["source", "line"], kind="stable"
     )
     regions = regions[keep].reset_index(drop=True)
+    regions[PAD_COLUMNS] = 0  # library sequences are padded in the library FASTA itself
     library = {name: library[name] for name in regions["name"]}
-    return library, regions[BED_COLUMNS], rejected
+    return library, regions[BED_COLUMNS + PAD_COLUMNS], rejected
 
 
 def add_shuffled_negatives(sequences: dict, *, seed: int = 0):
@@ -224,9 +241,13 @@ def add_shuffled_negatives(sequences: dict, *, seed: int = 0):
     return {**sequences, **shuffled}, labels
 
 
-def _validate_policy(policy: str, width: int, flank: int) -> None:
+def _validate_policy(policy: str, width: int, flank: int, out_of_bounds: str) -> None:
     if policy not in POLICIES:
         raise InputError(f"input.width_policy: expected one of {POLICIES}, found {policy!r}")
+    if out_of_bounds not in ("reject", "pad"):
+        raise InputError(
+            f"input.out_of_bounds: expected 'reject' or 'pad', found {out_of_bounds!r}"
+        )
     if width < 1 or flank < 0:
         raise InputError(
             f"input.width, input.flank: expected width >= 1 and flank >= 0, "

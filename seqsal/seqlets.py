@@ -185,8 +185,18 @@ def offsets_to_genome(regions: pd.DataFrame, region_index, offset, length) -> tu
     r = regions.iloc[np.asarray(region_index)]
     offset, length = np.asarray(offset), np.asarray(length)
     minus = r["strand"].to_numpy() == "-"
-    starts = np.where(minus, r["end"].to_numpy() - offset - length, r["start"].to_numpy() + offset)
-    return starts.astype(np.int64), (starts + length).astype(np.int64)
+    first, last = _window(r)
+    starts = np.where(minus, last - offset - length, first + offset)
+    # a seqlet reaching into N padding (at a contig end) is clipped to the contig
+    clipped = np.clip(starts, r["start"].to_numpy(), r["end"].to_numpy())
+    ends = np.clip(starts + length, r["start"].to_numpy(), r["end"].to_numpy())
+    return clipped.astype(np.int64), ends.astype(np.int64)
+
+
+def _window(regions: pd.DataFrame):
+    """Genome start and end of each region's encoded window, N padding included."""
+    pads = regions.reindex(columns=["pad_left", "pad_right"], fill_value=0).to_numpy()
+    return regions["start"].to_numpy() - pads[:, 0], regions["end"].to_numpy() + pads[:, 1]
 
 
 def seqlets_to_bed(seqlets: pd.DataFrame, regions: pd.DataFrame, *, window: int) -> pd.DataFrame:
@@ -217,9 +227,6 @@ def bed_to_offsets(seqlets: pd.DataFrame, regions: pd.DataFrame) -> tuple:
     region_index = index.loc[seqlets["region"].to_numpy()].to_numpy()
     r = regions.iloc[region_index]
     minus = r["strand"].to_numpy() == "-"
-    offset = np.where(
-        minus,
-        r["end"].to_numpy() - seqlets["end"].to_numpy(),
-        seqlets["start"].to_numpy() - r["start"].to_numpy(),
-    )
+    first, last = _window(r)
+    offset = np.where(minus, last - seqlets["end"].to_numpy(), seqlets["start"].to_numpy() - first)
     return region_index, offset.astype(np.int64)

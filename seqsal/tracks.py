@@ -38,13 +38,17 @@ def genome_positions(regions: pd.DataFrame, length: int) -> np.ndarray:
     Returns
     -------
     positions : numpy.ndarray of int64, shape=(N, L)
-        For a ``-`` strand region, offset 0 is its last genome base.
+        For a ``-`` strand region, offset 0 is its last genome base. N padding added at a
+        contig end (``pad_left``/``pad_right``) has position -1.
     """
     offsets = np.arange(length)[None, :]
     minus = (regions["strand"].to_numpy() == "-")[:, None]
     starts = regions["start"].to_numpy()[:, None]
     ends = regions["end"].to_numpy()[:, None]
-    return np.where(minus, ends - 1 - offsets, starts + offsets).astype(np.int64)
+    pads = regions.reindex(columns=["pad_left", "pad_right"], fill_value=0).to_numpy()
+    first, last = starts - pads[:, :1], ends + pads[:, 1:]  # the window, N padding included
+    positions = np.where(minus, last - 1 - offsets, first + offsets).astype(np.int64)
+    return np.where((positions >= starts) & (positions < ends), positions, -1)
 
 
 def attribution_track(regions: pd.DataFrame, attr: np.ndarray, *, contigs) -> pd.DataFrame:
@@ -76,7 +80,7 @@ def attribution_track(regions: pd.DataFrame, attr: np.ndarray, *, contigs) -> pd
             "value": attr.ravel().astype(np.float32),
         }
     )
-    frame = frame.sort_values(["contig", "start", "distance"], kind="stable")
+    frame = frame[frame["start"] >= 0].sort_values(["contig", "start", "distance"], kind="stable")
     frame = frame.drop_duplicates(["contig", "start"], keep="first")
     return pd.DataFrame(
         {

@@ -320,3 +320,49 @@ def test_library_negatives_and_held_out_names(capsys, write, tmp_path):
         tmp_path / "no",
     )
     assert status == 1 and "input.negatives: expected no labels" in lines[0]
+
+
+def test_padded_windows_encode_with_n_and_map_back_to_the_genome(capsys, write, fasta, tmp_path):
+    from seqsal.encode import one_hot_to_sequences
+    from seqsal.io import read_regions
+    from seqsal.tracks import genome_positions
+
+    bed = write(
+        "in.bed", "chrB\t0\t4\tleft\t0\t+\nchrB\t26\t30\tright\t0\t-\nchrB\t10\t20\tmid\t0\t+\n"
+    )
+    assert (
+        run(
+            capsys,
+            "regions",
+            "--bed",
+            bed,
+            "--fasta",
+            fasta,
+            "--width",
+            8,
+            "--out-of-bounds",
+            "pad",
+            "--out-dir",
+            tmp_path,
+        )[0]
+        == 0
+    )
+    assert (
+        run(
+            capsys,
+            "encode",
+            "--regions",
+            tmp_path / "regions.bed",
+            "--fasta",
+            fasta,
+            "--out",
+            tmp_path / "x.npz",
+        )[0]
+        == 0
+    )
+    X = read_npz(tmp_path / "x.npz")["X"]
+    # chrB = GATTACAGATTACAGATTACAGATTACAGA
+    assert one_hot_to_sequences(X) == ["NNGATTAC", "NNTCTGTA", "ACAGATTA"]
+    positions = genome_positions(read_regions(tmp_path / "regions.bed"), 8)
+    assert positions[0].tolist() == [-1, -1, 0, 1, 2, 3, 4, 5]
+    assert positions[1].tolist() == [-1, -1, 29, 28, 27, 26, 25, 24]

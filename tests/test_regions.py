@@ -64,7 +64,8 @@ def test_duplicate_names_are_made_unique():
 def test_names_survive_from_bed_file(write):
     path = write("r.bed", "chrA\t0\t40\tmy_region\t0\t-\n")
     regions, rejected = prepare_regions(read_bed(path), SIZES, width=20)
-    assert regions.iloc[0].tolist() == ["chrA", 10, 30, "my_region", 0, "-"] and rejected.empty
+    assert regions.iloc[0].tolist() == ["chrA", 10, 30, "my_region", 0, "-", 0, 0]
+    assert rejected.empty
 
 
 def test_narrowpeak_summit_is_the_center(write):
@@ -117,3 +118,15 @@ def test_library_labels_are_matched_by_name():
 def test_unknown_width_policy():
     with pytest.raises(InputError, match="input.width_policy: expected one of"):
         prepare_library({"a": "ACGT"}, width=4, policy="stretch")
+
+
+def test_windows_past_a_contig_end_can_be_padded_with_n():
+    rows = [("chrB", 0, 6, "start", 0, "+"), ("chrB", 24, 30, "end", 0, "-")]
+    regions, rejected = prepare_regions(bed(rows), SIZES, width=10, out_of_bounds="pad")
+    assert rejected.empty
+    assert regions[["start", "end", "pad_left", "pad_right"]].values.tolist() == [
+        [0, 8, 2, 0],
+        [22, 30, 0, 2],
+    ]
+    with pytest.raises(InputError, match="input.out_of_bounds: expected 'reject' or 'pad'"):
+        prepare_regions(bed(rows), SIZES, width=10, out_of_bounds="wrap")

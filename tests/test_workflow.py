@@ -11,7 +11,7 @@ import pandas as pd
 import pyBigWig
 import pytest
 
-from seqsal.io import read_bed, read_shards
+from seqsal.io import read_bed, read_regions, read_shards
 from seqsal.tracks import genome_positions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,12 +107,7 @@ def check_outputs(workdir):
     ]:
         assert (results / name).stat().st_size > 0, name
     assert list((results / "benchmarks" / "train").glob("*.tsv"))
-    regions = pd.read_csv(
-        results / "regions/regions.bed",
-        sep="\t",
-        header=None,
-        names=["chrom", "start", "end", "name", "score", "strand"],
-    )
+    regions = read_regions(results / "regions/regions.bed")
     shards = sorted((results / "attribute").glob("*.npz"))
     data = read_shards(shards)
     assert data["names"].tolist() == regions["name"].tolist()

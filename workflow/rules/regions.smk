@@ -25,6 +25,7 @@ rule regions:
         width_policy=config["input"]["width_policy"],
         flank=config["input"]["flank"],
         negatives=flag("negatives", config["input"]["negatives"]),
+        out_of_bounds=config["input"]["out_of_bounds"],
         seed=config["seed"],
         out_dir=lambda wildcards, output: os.path.dirname(output.regions),
     shell:
@@ -32,4 +33,5 @@ rule regions:
         "--sequence-column {params.sequence_column:q} {params.targets} {params.group_by} "
         "{params.split_column} --width {params.width} --width-policy {params.width_policy} "
         "--flank {params.flank} {params.negatives} --seed {params.seed} "
+        "--out-of-bounds {params.out_of_bounds} "
         "--out-dir {params.out_dir} 2> {log}"
