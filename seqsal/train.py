@@ -193,6 +193,9 @@ def train_model(
     valid = valid if len(valid) else train
     y_valid = torch.as_tensor(y[valid]).float()
     best, best_state, stale, history = np.inf, None, 0, []
+    # bf16 mixed precision on CUDA (weights and loss stay fp32); plain fp32 on the CPU
+    cuda = torch.device(device).type == "cuda"
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda)
     bar = tqdm(range(1, max_epochs + 1), disable=not verbose, desc="train", unit="epoch")
     for epoch in bar:
         model.train()
@@ -202,8 +205,9 @@ def train_model(
             if rc_augment:
                 flip = rng.random(len(batch)) < 0.5
                 xb = np.where(flip[:, None, None], reverse_complement(xb), xb)
-            output = model(torch.as_tensor(xb, device=device).float())
-            loss = loss_fn(output, torch.as_tensor(y[batch], device=device).float())
+            with autocast:
+                output = model(torch.as_tensor(xb, device=device).float())
+            loss = loss_fn(output.float(), torch.as_tensor(y[batch], device=device).float())
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

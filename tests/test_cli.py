@@ -366,3 +366,29 @@ def test_padded_windows_encode_with_n_and_map_back_to_the_genome(capsys, write, 
     positions = genome_positions(read_regions(tmp_path / "regions.bed"), 8)
     assert positions[0].tolist() == [-1, -1, 0, 1, 2, 3, 4, 5]
     assert positions[1].tolist() == [-1, -1, 29, 28, 27, 26, 25, 24]
+
+
+def test_constant_labels_stop_before_training(capsys, tmp_path):
+    from seqsal.io import write_npz
+
+    write_npz(
+        tmp_path / "x.npz",
+        X=np.zeros((6, 4, 10), np.uint8),
+        y=np.ones((6, 1), np.float32),
+        names=np.array(list("abcdef")),
+        chroms=np.array(list("aabbcc")),
+        targets=np.array(["y"]),
+    )
+    status, lines = run(
+        capsys,
+        "train",
+        "--onehot",
+        tmp_path / "x.npz",
+        "--device",
+        "cpu",
+        "--out-dir",
+        tmp_path / "t",
+    )
+    assert (
+        status == 1 and "input.labels: expected labels that vary, found constant ['y']" in lines[0]
+    )
