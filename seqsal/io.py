@@ -556,14 +556,7 @@ def read_labels(path, *, targets=None, exclude=()) -> pd.DataFrame:
     labels : pandas.DataFrame
         Indexed by name, one float column per target; missing values are NaN.
     """
-    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    key = "name" if "name" in table.columns else table.columns[0]
-    table = table.set_index(key)
-    if table.index.has_duplicates:
-        duplicate = table.index[table.index.duplicated()][0]
-        raise InputError(
-            f"{path}: expected unique names in column {key!r}, found {duplicate!r} twice"
-        )
+    table = read_table(path)
     missing = [t for t in targets or [] if t not in table.columns]
     if missing:
         raise InputError(
