@@ -1,0 +1,127 @@
+"""The report page: self-contained, and what a real browser shows."""
+
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqsal.plots import motif_logos
+from seqsal.report import example_regions, metric_rows, motif_rows, png_base64, render_report
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def make_report(tmp_path):
+    rng = np.random.default_rng(0)
+    ppm = rng.dirichlet(np.ones(4) * 0.3, size=8).T
+    table = pd.DataFrame(
+        {
+            "motif_id": ["motif_1", "motif_2"],
+            "n_seqlets": ["40", "25"],
+            "sign": ["positive", "negative"],
+            "length": ["8", "8"],
+            "status": ["named", "novel"],
+            "name": ["GATA1", "novel"],
+            "match_1": ["MA0035.5 GATA1", ""],
+            "match_1_q": ["0.001", ""],
+            "match_2": ["", ""],
+            "match_2_q": ["", ""],
+            "match_3": ["", ""],
+            "match_3_q": ["", ""],
+        }
+    )
+    logo = png_base64(motif_logos(ppm, ppm - 0.25, title="motif"))
+    regions = pd.DataFrame(
+        {"chrom": ["c"], "start": [0], "end": [20], "name": ["r1"], "score": 0, "strand": "+"}
+    )
+    seqlets = pd.DataFrame({"name": ["r1:0"], "region": ["r1"], "attr_sum": [1.0]})
+    assignments = pd.DataFrame({"seqlet": ["r1:0"], "motif_id": ["motif_1"]})
+    names, rows = metric_rows({"test": {"activity": {"n": 10, "pearson": 0.91, "spearman": 0.9}}})
+    html = render_report(
+        version="test",
+        n_regions=1,
+        method="grad_x_input",
+        database="jaspar2024_vertebrates",
+        metric_names=names,
+        metric_rows=rows,
+        curves=logo,
+        motifs=motif_rows(table, {"motif_1": logo, "motif_2": logo}),
+        examples=example_regions(table, assignments, seqlets, regions, rng.normal(size=(1, 4, 20))),
+        n_seqlets=1,
+        alpha=0.05,
+        n_assigned=1,
+        deletion_plot=logo,
+        genome="genome.fa",
+        summary={
+            "deletion": {
+                "n_regions": 1,
+                "mean_auc_attribution": 0.1,
+                "mean_auc_random": 0.4,
+                "fraction_beats_random": 1.0,
+            },
+            "truth": {
+                "auroc": 0.97,
+                "auprc": 0.8,
+                "seqlet_precision": 0.9,
+                "seqlet_recall": 0.85,
+                "n_sites": 3,
+            },
+        },
+    )
+    path = tmp_path / "report.html"
+    path.write_text(html)
+    return path, html
+
+
+def test_report_is_self_contained_and_says_novel(tmp_path):
+    _, html = make_report(tmp_path)
+    assert 'id="motif-table"' in html and html.count("data:image/png;base64,") >= 4
+    assert 'src="http' not in html and "<script" not in html
+    assert "MA0035.5 GATA1 (0.001)" in html and 'class="novel">novel' in html
+    assert "0.91" in html and "100%" in html
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is absent (Debian package: chromium)")
+def test_report_renders_in_headless_chromium(tmp_path):
+    path, _ = make_report(tmp_path)
+    profile = tmp_path / "profile"
+    dom = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", path.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert 'id="motif-table"' in dom.stdout and "GATA1" in dom.stdout
+    shot = tmp_path / "shot.png"
+    done = subprocess.run(
+        [
+            CHROMIUM,
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--window-size=1200,1600",
+            f"--screenshot={shot}",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shot.exists(), done.stderr[-500:]
+    assert "Uncaught" not in done.stderr and ":CONSOLE" not in done.stderr
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(shot)
+    assert pixels.shape[:2] == (1600, 1200) and pixels.std() > 0.05  # not a blank page
