@@ -73,6 +73,10 @@ def one_hot_encode(sequences) -> np.ndarray:
     return _index_to_one_hot(index)
 
 
+_BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
+_PAIRS = np.frombuffer(b"TGCA", dtype=np.uint8)
+
+
 def encode_windows(contig: np.ndarray, starts, *, width: int, strands, out=None) -> np.ndarray:
     """One-hot encode windows of one contig, each on its own strand.
 
@@ -103,9 +107,9 @@ def encode_windows(contig: np.ndarray, starts, *, width: int, strands, out=None)
     codes = np.lib.stride_tricks.sliding_window_view(contig, width)[np.asarray(starts, np.int64)]
     codes[minus] = codes[minus, ::-1]  # - strand: reversed here, complemented below
     X = np.empty((len(codes), 4, width), dtype=np.uint8) if out is None else out
-    for k, (base, pair) in enumerate(zip(b"ACGT", b"TGCA")):
-        target = np.where(minus, pair, base).astype(np.uint8)[:, None]
-        np.equal(codes, target, out=X[:, k, :].view(bool))
+    # channel k holds base k, or its complement on the - strand: one broadcast comparison
+    targets = np.where(minus[:, None], _PAIRS[None, :], _BASES[None, :])
+    np.equal(codes[:, None, :], targets[:, :, None], out=X.view(bool))
     if np.count_nonzero(X) != codes.size:  # N, other IUPAC codes, or junk: check those
         holes = ~X.any(axis=1)
         if (_LOOKUP[codes[holes]] == 5).any():
