@@ -358,62 +358,40 @@ def _motifs(args):
         write_meme,
         write_tsv,
     )
-    from .motifs import (
-        assign_seqlets,
-        build_motifs,
-        cluster_seqlets,
-        extract_windows,
-        match_motifs,
-        motif_table,
-    )
+    from .motifs import discover_motifs
     from .plots import motif_logos
-    from .seqlets import bed_to_offsets
 
     data, regions = _load_attributions(args.attributions, read_regions(args.regions))
-    X = read_shards(args.onehot)["X"]
     seqlets = _read_seqlets(args.seqlets)
-    index, offset = bed_to_offsets(seqlets, regions)
-    width = int((seqlets["end"] - seqlets["start"]).max()) + 2 * args.flank if len(seqlets) else 1
-    start = offset - args.flank
-    onehot = extract_windows(X, index, start, width=width)
-    contrib = extract_windows(data["hyp"] * X, index, start, width=width)
-    labels, shift, strand = cluster_seqlets(
-        contrib,
-        np.abs(seqlets["attr_sum"].to_numpy()),
-        min_similarity=args.min_similarity,
+    motifs, table, assignments = discover_motifs(
+        read_shards(args.onehot)["X"],
+        data["hyp"],
+        seqlets,
+        regions,
+        load_motif_database(args.database),
+        flank=args.flank,
         max_shift=args.max_shift,
+        min_similarity=args.min_similarity,
         min_seqlets=args.min_seqlets,
+        max_q=args.max_q,
     )
-    motifs = build_motifs(onehot, contrib, labels, shift, strand, max_shift=args.max_shift)
-    matches = match_motifs(
-        [m["ppm"] for m in motifs], load_motif_database(args.database), max_q=args.max_q
-    )
-    table = motif_table(motifs, matches)
     out = Path(args.out_dir)
     (out / "logos").mkdir(parents=True, exist_ok=True)
-    ids = table["motif_id"].tolist()
+    keys = [f"{i} {n}" for i, n in zip(table["motif_id"], table["name"])]
     write_meme(
-        {f"{i} {n}": m["ppm"] for i, n, m in zip(ids, table["name"], motifs)},
+        {k: m["ppm"] for k, m in zip(keys, motifs)},
         out / "motifs.meme",
-        nsites={f"{i} {n}": m["n_seqlets"] for i, n, m in zip(ids, table["name"], motifs)},
+        nsites={k: m["n_seqlets"] for k, m in zip(keys, motifs)},
     )
     write_tsv(table, out / "motifs.tsv")
-    write_tsv(
-        assign_seqlets(seqlets, regions["strand"].to_numpy()[index], labels, strand),
-        out / "seqlet_motifs.tsv",
-    )
-    for motif_id, name, motif in zip(ids, table["name"], motifs):
+    write_tsv(assignments, out / "seqlet_motifs.tsv")
+    for key, motif in zip(keys, motifs):
+        title = f"{key.replace(' ', ' (', 1)}, {motif['n_seqlets']} seqlets)"
         save_figure(
-            motif_logos(
-                motif["ppm"],
-                motif["cwm"],
-                title=f"{motif_id} ({name}, {motif['n_seqlets']} seqlets)",
-            ),
-            out / "logos" / f"{motif_id}.png",
+            motif_logos(motif["ppm"], motif["cwm"], title=title),
+            out / "logos" / f"{key.split()[0]}.png",
         )
-    log.info(
-        "%d motifs from %d seqlets; named: %s", len(motifs), len(seqlets), table["name"].tolist()
-    )
+    log.info("%d motifs from %d seqlets: %s", len(motifs), len(seqlets), table["name"].tolist())
 
 
 def _tracks(args):

@@ -322,3 +322,65 @@ def assign_seqlets(seqlets: pd.DataFrame, region_strands, labels, strand) -> pd.
             "strand": np.where(assigned, np.where(flipped, "-", "+"), "."),
         }
     )
+
+
+def discover_motifs(
+    X,
+    hyp,
+    seqlets: pd.DataFrame,
+    regions: pd.DataFrame,
+    database: dict,
+    *,
+    flank: int = 5,
+    max_shift: int = 5,
+    min_similarity: float = 0.6,
+    min_seqlets: int = 20,
+    max_q: float = 0.05,
+):
+    """From seqlets to named motifs: cut windows, cluster, build, match.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape=(N, 4, L)
+        One-hot sequences, in the order of ``regions``.
+    hyp : numpy.ndarray, shape=(N, 4, L)
+        Hypothetical contributions, same order.
+    seqlets : pandas.DataFrame
+        DESIGN.md's seqlets (genome coordinates, ``region`` and ``attr_sum`` columns).
+    regions : pandas.DataFrame
+        The regions of ``X``.
+    database : dict
+        Target motifs for naming, ``{"<id> <name>": PPM}``.
+    flank : int, optional
+        Bases added on each side of a seqlet before clustering. Default is 5.
+    max_shift, min_similarity, min_seqlets
+        As in :func:`cluster_seqlets`.
+    max_q : float, optional
+        As in :func:`match_motifs`. Default is 0.05.
+
+    Returns
+    -------
+    motifs : list of dict
+        As returned by :func:`build_motifs`.
+    table : pandas.DataFrame
+        As returned by :func:`motif_table` (``motifs.tsv``).
+    assignments : pandas.DataFrame
+        As returned by :func:`assign_seqlets` (``seqlet_motifs.tsv``).
+    """
+    from .seqlets import bed_to_offsets
+
+    index, offset = bed_to_offsets(seqlets, regions)
+    width = int((seqlets["end"] - seqlets["start"]).max()) + 2 * flank if len(seqlets) else 1
+    onehot = extract_windows(X, index, offset - flank, width=width)
+    contrib = extract_windows(hyp * X, index, offset - flank, width=width)
+    labels, shift, strand = cluster_seqlets(
+        contrib,
+        np.abs(seqlets["attr_sum"].to_numpy()),
+        min_similarity=min_similarity,
+        max_shift=max_shift,
+        min_seqlets=min_seqlets,
+    )
+    motifs = build_motifs(onehot, contrib, labels, shift, strand, max_shift=max_shift)
+    table = motif_table(motifs, match_motifs([m["ppm"] for m in motifs], database, max_q=max_q))
+    assignments = assign_seqlets(seqlets, regions["strand"].to_numpy()[index], labels, strand)
+    return motifs, table, assignments
