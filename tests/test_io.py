@@ -210,3 +210,27 @@ def test_memory_mapped_shards_index_like_the_concatenation(tmp_path):
     np.testing.assert_array_equal(
         read_shards([tmp_path / "c.npz"], mmap_key="X")["X"][[2, 0]], arrays[0][[2, 0]]
     )
+
+
+def test_bgzip_fasta_is_read_like_plain(tmp_path, fasta):
+    from Bio import bgzf
+
+    from seqsal.io import fetch_onehot
+
+    path = tmp_path / "ref.fa.gz"
+    with bgzf.BgzfWriter(str(path)) as handle:
+        handle.write(fasta.read_text())
+    import pandas as pd
+
+    regions = pd.DataFrame(
+        {
+            "chrom": ["chrA", "chrB"],
+            "start": [3, 5],
+            "end": [13, 15],
+            "name": ["a", "b"],
+            "strand": ["+", "-"],
+        }
+    )
+    np.testing.assert_array_equal(
+        fetch_onehot(open_fasta(path), regions), fetch_onehot(open_fasta(fasta), regions)
+    )
