@@ -439,13 +439,13 @@ def _tracks(args):
 
 
 def _evaluate(args):
-    from .evaluate import deletion_curves, seqlet_recovery, truth_recovery
+    from .evaluate import deletion_curves, seqlet_recovery, summarize_deletion, truth_recovery
     from .io import read_bed, read_regions, read_shards, save_figure, write_text, write_tsv
     from .models import load_checkpoint, resolve_device
     from .plots import deletion_curves as plot_deletion
 
     data, regions = _load_attributions(args.attributions, read_regions(args.regions))
-    X = read_shards(args.onehot)["X"]
+    X = read_shards(args.onehot, mmap_key="X")["X"]  # only the regions tested are read
     model, _ = load_checkpoint(args.model, input_length=X.shape[-1])
     per_region, curves = deletion_curves(
         model,
@@ -458,14 +458,7 @@ def _evaluate(args):
         device=resolve_device(args.device),
     )
     per_region.insert(0, "region", regions["name"].to_numpy()[per_region["region_index"]])
-    summary = {
-        "deletion": {
-            "n_regions": int(len(per_region)),
-            "mean_auc_attribution": float(per_region["auc_attribution"].mean()),
-            "mean_auc_random": float(per_region["auc_random"].mean()),
-            "fraction_beats_random": float(per_region["beats_random"].mean()),
-        }
-    }
+    summary = {"deletion": summarize_deletion(per_region)}
     if args.truth:
         truth = read_bed(args.truth)
         summary["truth"] = {

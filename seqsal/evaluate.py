@@ -107,6 +107,16 @@ def deletion_curves(
     return per_region, pd.concat(curves, ignore_index=True)
 
 
+def summarize_deletion(per_region: pd.DataFrame) -> dict:
+    """Mean deletion AUCs (attribution and random order) and the share of regions won."""
+    return {
+        "n_regions": int(len(per_region)),
+        "mean_auc_attribution": float(per_region["auc_attribution"].mean()),
+        "mean_auc_random": float(per_region["auc_random"].mean()),
+        "fraction_beats_random": float(per_region["beats_random"].mean()),
+    }
+
+
 def truth_mask(regions: pd.DataFrame, truth: pd.DataFrame, length: int) -> np.ndarray:
     """Whether each base of each region (own strand) lies in a known site.
 
