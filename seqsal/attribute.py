@@ -21,12 +21,19 @@ def _validate_input(X, name: str = "X") -> None:
         raise ValueError(f"{name}: expected shape (N, 4, L), found {tuple(X.shape)}")
 
 
-def corrected_gradient(model, X: torch.Tensor, *, target: int = 0) -> torch.Tensor:
-    """Gradient of output ``target`` w.r.t. float one-hot ``X``, minus its per-base mean."""
+def corrected_gradient(model, X: torch.Tensor, *, target: int = 0):
+    """Gradient of output ``target`` w.r.t. float one-hot ``X``, minus its per-base mean.
+
+    Returns
+    -------
+    grad : torch.Tensor, shape=(N, 4, L)
+    outputs : torch.Tensor, shape=(N, T)
+        The model's outputs, from the same forward pass.
+    """
     X = X.detach().requires_grad_(True)
-    output = model(X)[:, target]
-    (grad,) = torch.autograd.grad(output.sum(), X)
-    return grad - grad.mean(dim=1, keepdim=True)
+    outputs = model(X)
+    (grad,) = torch.autograd.grad(outputs[:, target].sum(), X)
+    return grad - grad.mean(dim=1, keepdim=True), outputs.detach()
 
 
 def attribute(
@@ -72,18 +79,23 @@ def attribute(
     if method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, found {method!r}")
     model = model.to(device).eval()
-    for parameter in model.parameters():  # no weight gradients (ScriptModules included)
+    parameters = list(model.parameters())
+    flags = [p.requires_grad for p in parameters]
+    for parameter in parameters:  # no weight gradients (ScriptModules included)
         parameter.requires_grad_(False)
     hyp, pred = [], []
     bar = tqdm(total=len(X), disable=not verbose, desc=method, unit="region")
-    for i in range(0, len(X), batch_size):
-        xb = torch.as_tensor(X[i : i + batch_size], device=device).float()
-        grad = corrected_gradient(model, xb, target=target)
-        hyp.append((grad.abs() if method == "saliency" else grad).cpu().numpy())
-        with torch.no_grad():
-            pred.append(model(xb).cpu().numpy())
-        bar.update(len(xb))
-    bar.close()
+    try:
+        for i in range(0, len(X), batch_size):
+            xb = torch.as_tensor(X[i : i + batch_size], device=device).float()
+            grad, outputs = corrected_gradient(model, xb, target=target)
+            hyp.append((grad.abs() if method == "saliency" else grad).cpu().numpy())
+            pred.append(outputs.cpu().numpy())
+            bar.update(len(xb))
+    finally:
+        bar.close()
+        for parameter, flag in zip(parameters, flags):
+            parameter.requires_grad_(flag)
     hyp = np.concatenate(hyp).astype(np.float32)
     attr = (hyp * X).sum(axis=1, dtype=np.float32)
     return hyp, attr, np.concatenate(pred).astype(np.float32)

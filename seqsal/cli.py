@@ -183,7 +183,7 @@ def _train(args):
     from .io import read_shards, save_figure, write_text
     from .models import load_checkpoint, predict, resolve_device, save_checkpoint
     from .plots import training_curves
-    from .train import score_model, split_regions
+    from .train import score_splits, split_regions
 
     data = read_shards(args.onehot, mmap_key="X")  # batches read from disk as needed
     device = resolve_device(args.device)
@@ -204,12 +204,9 @@ def _train(args):
         model, meta, history = _fit(args, data, split, device)
     y = data.get("y")
     scored = y is not None and y.shape[1] == len(meta["targets"])
+    pred = predict(model, data["X"], device=device)  # once, for the scores and the plots
     metrics = (
-        score_model(
-            model, data["X"], y, split, tasks=meta["tasks"], targets=meta["targets"], device=device
-        )
-        if scored
-        else {}
+        score_splits(y, pred, split, tasks=meta["tasks"], targets=meta["targets"]) if scored else {}
     )
     metrics.update(
         tasks=dict(zip(meta["targets"], meta["tasks"])),
@@ -228,11 +225,7 @@ def _train(args):
     test = split == "test"
     y_test = y[test] if scored else np.zeros((0, len(meta["targets"])))
     figure = training_curves(
-        history,
-        y_test,
-        predict(model, data["X"][test], device=device),
-        tasks=meta["tasks"],
-        targets=meta["targets"],
+        history, y_test, pred[test], tasks=meta["tasks"], targets=meta["targets"]
     )
     save_figure(figure, out / "curves.png")
     log.info("test metrics: %s", metrics.get("test"))

@@ -15,6 +15,10 @@ for _index, _base in enumerate(ALPHABET):
     _LOOKUP[ord(_base)] = _LOOKUP[ord(_base.lower())] = _index
 
 
+_BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
+_PAIRS = np.frombuffer(b"TGCA", dtype=np.uint8)
+
+
 class SequenceError(ValueError):
     """A sequence holds a character that is not an IUPAC nucleotide code.
 
@@ -28,19 +32,25 @@ class SequenceError(ValueError):
         )
 
 
-def _index_to_one_hot(index: np.ndarray) -> np.ndarray:
-    """(N, L) base indices (0-3, 4 = N) to (N, 4, L) uint8 one-hot."""
-    X = np.empty((index.shape[0], 4, index.shape[1]), dtype=np.uint8)
-    for k in range(4):
-        np.equal(index, k, out=X[:, k, :].view(bool))
+def ascii_upper(codes: np.ndarray) -> np.ndarray:
+    """Upper-case ASCII letters in an array of byte codes (other bytes are kept)."""
+    lower = (codes >= ord("a")) & (codes <= ord("z"))
+    return codes - (lower.view(np.uint8) << 5)
+
+
+def _codes_to_one_hot(codes: np.ndarray, minus: np.ndarray, out=None) -> np.ndarray:
+    """(N, L) upper-case byte codes to (N, 4, L) one-hot; ``minus`` rows come reversed and
+    are complemented here. Raises :class:`SequenceError` on a non-IUPAC character."""
+    X = np.empty((codes.shape[0], 4, codes.shape[1]), dtype=np.uint8) if out is None else out
+    # channel k holds base k, or its complement on the - strand: one broadcast comparison
+    targets = np.where(minus[:, None], _PAIRS[None, :], _BASES[None, :])
+    np.equal(codes[:, None, :], targets[:, :, None], out=X.view(bool))
+    if np.count_nonzero(X) != codes.size:  # N, other IUPAC codes, or junk: check those
+        holes = ~X.any(axis=1)
+        if (_LOOKUP[codes[holes]] == 5).any():
+            rows, columns = np.nonzero(holes & (_LOOKUP[codes] == 5))
+            raise SequenceError(int(rows[0]), int(columns[0]), chr(codes[rows[0], columns[0]]))
     return X
-
-
-def _check_codes(index: np.ndarray, codes: np.ndarray) -> None:
-    if (index == 5).any():
-        bad = np.argwhere(index == 5)
-        row, column = bad[0]
-        raise SequenceError(int(row), int(column), chr(codes[row, column]))
 
 
 def one_hot_encode(sequences) -> np.ndarray:
@@ -66,15 +76,9 @@ def one_hot_encode(sequences) -> np.ndarray:
     if len(lengths) > 1:
         raise ValueError(f"sequences: expected one length, found lengths {sorted(lengths)}")
     length = lengths.pop() if lengths else 0
-    codes = np.frombuffer("".join(sequences).encode("latin-1"), dtype=np.uint8)
-    codes = codes.reshape(len(sequences), length)
-    index = _LOOKUP[codes]
-    _check_codes(index, codes)
-    return _index_to_one_hot(index)
-
-
-_BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
-_PAIRS = np.frombuffer(b"TGCA", dtype=np.uint8)
+    text = "".join(sequences).encode("latin-1", errors="replace")
+    codes = ascii_upper(np.frombuffer(text, dtype=np.uint8)).reshape(len(sequences), length)
+    return _codes_to_one_hot(codes, np.zeros(len(sequences), dtype=bool))
 
 
 def encode_windows(contig: np.ndarray, starts, *, width: int, strands, out=None) -> np.ndarray:
@@ -106,16 +110,7 @@ def encode_windows(contig: np.ndarray, starts, *, width: int, strands, out=None)
     minus = np.asarray(strands) == "-"
     codes = np.lib.stride_tricks.sliding_window_view(contig, width)[np.asarray(starts, np.int64)]
     codes[minus] = codes[minus, ::-1]  # - strand: reversed here, complemented below
-    X = np.empty((len(codes), 4, width), dtype=np.uint8) if out is None else out
-    # channel k holds base k, or its complement on the - strand: one broadcast comparison
-    targets = np.where(minus[:, None], _PAIRS[None, :], _BASES[None, :])
-    np.equal(codes[:, None, :], targets[:, :, None], out=X.view(bool))
-    if np.count_nonzero(X) != codes.size:  # N, other IUPAC codes, or junk: check those
-        holes = ~X.any(axis=1)
-        if (_LOOKUP[codes[holes]] == 5).any():
-            rows, columns = np.nonzero(holes & (_LOOKUP[codes] == 5))
-            raise SequenceError(int(rows[0]), int(columns[0]), chr(codes[rows[0], columns[0]]))
-    return X
+    return _codes_to_one_hot(codes, minus, out)
 
 
 def one_hot_to_sequences(X: np.ndarray) -> list:

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .encode import SequenceError, ascii_upper, encode_regions, encode_windows
+
 BED_COLUMNS = ["chrom", "start", "end", "name", "score", "strand"]
 PAD_COLUMNS = ["pad_left", "pad_right"]  # N added before/after a region clipped at a contig end
 REJECTED_COLUMNS = ["source", "line", "name", "reason"]
@@ -366,8 +368,7 @@ def read_contig(fasta, chrom: str) -> np.ndarray:
             : n_full * record.lenb
         ].reshape(n_full, record.lenb)[:, : record.lenc]
         codes[n_full * record.lenc :] = raw[n_full * record.lenb :]
-    lower = (codes >= ord("a")) & (codes <= ord("z"))
-    return codes - (lower.view(np.uint8) << 5)  # a-z to A-Z
+    return ascii_upper(codes)
 
 
 def fetch_onehot(fasta, regions: pd.DataFrame, *, chunk: int = 8192) -> np.ndarray:
@@ -382,14 +383,16 @@ def fetch_onehot(fasta, regions: pd.DataFrame, *, chunk: int = 8192) -> np.ndarr
     X : numpy.ndarray, shape=(N, 4, L), dtype=uint8
         In the order of ``regions`` (all of one width ``L``).
     """
-    from .encode import SequenceError, encode_windows
-
     pads = regions.reindex(columns=PAD_COLUMNS, fill_value=0).to_numpy()
     widths = (regions["end"] - regions["start"]).to_numpy() + pads.sum(axis=1)
     X = np.empty((len(regions), 4, int(widths.max()) if len(regions) else 0), dtype=np.uint8)
     padded = pads.any(axis=1)
     if padded.any():
-        X[padded] = _padded_onehot(fasta, regions[padded], pads[padded])
+        try:
+            X[padded] = _padded_onehot(fasta, regions[padded], pads[padded])
+        except SequenceError as error:
+            row = regions[padded].iloc[error.row]
+            raise _bad_base(fasta, row["chrom"], row["name"], error) from None
     starts, strands = regions["start"].to_numpy(), regions["strand"].to_numpy()
     unpadded = regions[~padded]
     for chrom, where in unpadded.groupby("chrom", sort=False).indices.items():
@@ -406,20 +409,23 @@ def fetch_onehot(fasta, regions: pd.DataFrame, *, chunk: int = 8192) -> np.ndarr
                     out=X[block[0] : block[-1] + 1] if together else None,
                 )
             except SequenceError as error:
-                raise InputError(
-                    f"{fasta.filename}, contig {chrom}, region "
-                    f"{regions['name'].iloc[block[error.row]]}: expected IUPAC nucleotide "
-                    f"codes, found {error.found!r} at offset {error.offset}"
+                raise _bad_base(
+                    fasta, chrom, regions["name"].iloc[block[error.row]], error
                 ) from None
             if not together:
                 X[block] = encoded
     return X
 
 
+def _bad_base(fasta, chrom, name, error) -> InputError:
+    return InputError(
+        f"{fasta.filename}, contig {chrom}, region {name}: expected IUPAC "
+        f"nucleotide codes, found {error.found!r} at offset {error.offset}"
+    )
+
+
 def _padded_onehot(fasta, regions: pd.DataFrame, pads: np.ndarray) -> np.ndarray:
     """One-hot windows of regions clipped at a contig end, N-padded back to full width."""
-    from .encode import encode_regions
-
     sequences = [
         ("N" * int(left)) + sequence + ("N" * int(right))
         for sequence, (left, right) in zip(fetch_sequences(fasta, regions), pads)

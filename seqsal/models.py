@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import pickle
@@ -255,8 +256,6 @@ def build_model(arch: str, **hparams) -> nn.Module:
     """Instantiate a built-in architecture by name."""
     if arch not in ARCHITECTURES:
         raise InputError(f"model.arch: expected one of {sorted(ARCHITECTURES)}, found {arch!r}")
-    import inspect
-
     known = set(inspect.signature(ARCHITECTURES[arch]).parameters)
     unknown = sorted(set(hparams) - known)
     if unknown:

@@ -229,9 +229,8 @@ def train_model(
     return model.eval(), hparams, history
 
 
-def score_model(model, X, y, split, *, tasks, targets, device="cpu") -> dict:
-    """Score ``model`` on each split; return ``{split: {target: {metric: value}}}``."""
-    pred = predict(model, X, device=device)
+def score_splits(y, pred, split, *, tasks, targets) -> dict:
+    """Score predictions on each split; return ``{split: {target: {metric: value}}}``."""
     metrics = {}
     for part in ("train", "valid", "test"):
         rows = split == part

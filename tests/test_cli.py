@@ -14,6 +14,23 @@ def run(capsys, *argv):
     return status, [line for line in err.splitlines() if " INFO " not in line]
 
 
+def encode_library(capsys, folder, *extra):
+    """``seqsal encode`` on what ``seqsal regions --mode library`` wrote in ``folder``."""
+    return run(
+        capsys,
+        "encode",
+        "--regions",
+        folder / "regions.bed",
+        "--fasta",
+        folder / "library.fa",
+        "--labels",
+        folder / "labels.tsv",
+        *extra,
+        "--out",
+        folder / "x.npz",
+    )[0]
+
+
 @pytest.mark.parametrize(
     "bed, expected",
     [
@@ -208,23 +225,7 @@ def test_library_table_with_groups_and_bed_label_columns(capsys, write, tmp_path
     assert status == 0
     labels = pd.read_csv(tmp_path / "labels.tsv", sep="\t")
     assert labels.columns.tolist() == ["name", "activity", "family"]
-    assert (
-        run(
-            capsys,
-            "encode",
-            "--regions",
-            tmp_path / "regions.bed",
-            "--fasta",
-            tmp_path / "library.fa",
-            "--labels",
-            tmp_path / "labels.tsv",
-            "--group-by",
-            "family",
-            "--out",
-            tmp_path / "x.npz",
-        )[0]
-        == 0
-    )
+    assert encode_library(capsys, tmp_path, "--group-by", "family") == 0
     data = read_npz(tmp_path / "x.npz")
     from seqsal.encode import one_hot_to_sequences
 
@@ -269,21 +270,7 @@ def test_library_negatives_and_held_out_names(capsys, write, tmp_path):
     assert status == 0
     labels = pd.read_csv(tmp_path / "labels.tsv", sep="\t").set_index("name")["bound"]
     assert labels["s0"] == 1 and labels["s0_shuffled"] == 0 and len(labels) == 60
-    assert (
-        run(
-            capsys,
-            "encode",
-            "--regions",
-            tmp_path / "regions.bed",
-            "--fasta",
-            tmp_path / "library.fa",
-            "--labels",
-            tmp_path / "labels.tsv",
-            "--out",
-            tmp_path / "x.npz",
-        )[0]
-        == 0
-    )
+    assert encode_library(capsys, tmp_path) == 0
     held = write("test_names.txt", "s1\ns1_shuffled\ns2\n")
     assert (
         run(
