@@ -45,9 +45,16 @@ def make_inputs(folder: Path, n: int, seed: int = 0):
     chrom = rng.integers(CONTIGS, size=n)
     start = rng.integers(0, CONTIG_LENGTH - WIDTH, size=n)
     order = np.lexsort((start, chrom))
-    regions = pd.DataFrame({"chrom": [f"chr{c + 1}" for c in chrom[order]], "start": start[order],
-                            "end": start[order] + WIDTH, "name": [f"r{i}" for i in range(n)],
-                            "score": 0, "strand": np.where(rng.random(n) < 0.5, "+", "-")})
+    regions = pd.DataFrame(
+        {
+            "chrom": [f"chr{c + 1}" for c in chrom[order]],
+            "start": start[order],
+            "end": start[order] + WIDTH,
+            "name": [f"r{i}" for i in range(n)],
+            "score": 0,
+            "strand": np.where(rng.random(n) < 0.5, "+", "-"),
+        }
+    )
     return fasta, regions
 
 
@@ -65,9 +72,22 @@ def run_seqsal(fasta: Path, bed: Path, out: Path, n_shards: int, jobs: int = 1) 
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    argvs = [["encode", "--regions", str(bed), "--fasta", str(fasta), "--shard", str(k),
-              "--n-shards", str(n_shards), "--out", str(out / f"{k:03d}.npz")]
-             for k in range(n_shards)]
+    argvs = [
+        [
+            "encode",
+            "--regions",
+            str(bed),
+            "--fasta",
+            str(fasta),
+            "--shard",
+            str(k),
+            "--n-shards",
+            str(n_shards),
+            "--out",
+            str(out / f"{k:03d}.npz"),
+        ]
+        for k in range(n_shards)
+    ]
     begin = time.perf_counter()
     spawn = multiprocessing.get_context("spawn")  # fresh jobs, as Snakemake starts them
     with ProcessPoolExecutor(jobs, mp_context=spawn, max_tasks_per_child=1) as pool:
@@ -86,8 +106,9 @@ def run_peer(fasta: Path, regions: pd.DataFrame) -> float:
     complement = str.maketrans("ACGTN", "TGCAN")
     out = np.zeros((len(regions), 4, WIDTH), dtype=np.uint8)
     for i, (chrom, start, end, strand) in enumerate(
-            regions[["chrom", "start", "end", "strand"]].itertuples(index=False)):
-        sequence = genome[chrom][int(start):int(end)].seq
+        regions[["chrom", "start", "end", "strand"]].itertuples(index=False)
+    ):
+        sequence = genome[chrom][int(start) : int(end)].seq
         if strand == "-":
             sequence = sequence.translate(complement)[::-1]
         for j, base in enumerate(sequence):
@@ -109,14 +130,19 @@ def measure(n: int, shard_size: int, folder: Path, peer_n: int) -> dict:
     sample = regions.sample(min(peer_n, n), random_state=0).sort_values(["chrom", "start"])
     del regions
     np.testing.assert_array_equal(  # both give the same arrays before either is timed
-        fetch_onehot(open_fasta(fasta), sample.head(200)), _peer_arrays(fasta, sample.head(200)))
+        fetch_onehot(open_fasta(fasta), sample.head(200)), _peer_arrays(fasta, sample.head(200))
+    )
     n_shards = -(-n // shard_size)
     seconds = run_seqsal(fasta, bed, folder, n_shards)
     parallel = run_seqsal(fasta, bed, folder, n_shards, jobs=2)
     peer_seconds = run_peer(fasta, sample)
-    return {"n": n, "seqsal_regions_per_s": n / seconds, "seqsal_2_jobs_per_s": n / parallel,
-            "peer_regions_per_s": len(sample) / peer_seconds,
-            "job_peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    return {
+        "n": n,
+        "seqsal_regions_per_s": n / seconds,
+        "seqsal_2_jobs_per_s": n / parallel,
+        "peer_regions_per_s": len(sample) / peer_seconds,
+        "job_peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
 
 
 def _peer_arrays(fasta, regions):
@@ -125,8 +151,10 @@ def _peer_arrays(fasta, regions):
     from seqsal.encode import encode_regions
 
     genome = pyfaidx.Fasta(str(fasta), sequence_always_upper=True)
-    sequences = [genome[c][int(s):int(e)].seq for c, s, e in
-                 regions[["chrom", "start", "end"]].itertuples(index=False)]
+    sequences = [
+        genome[c][int(s) : int(e)].seq
+        for c, s, e in regions[["chrom", "start", "end"]].itertuples(index=False)
+    ]
     return encode_regions(sequences, regions["strand"].to_numpy())
 
 
@@ -143,18 +171,36 @@ def main(argv=None) -> None:
         print(json.dumps(measure(args.n[0], args.shard_size, folder, args.peer_n)))
         return
     make_inputs(folder, 1)  # the FASTA, once, outside the timed processes
-    print(f"{'N':>9} {'seqsal reg/s':>13} {'2 jobs reg/s':>13} {'peer reg/s':>11} {'ratio':>6} "
-          f"{'job peak RSS MiB':>17}")
+    print(
+        f"{'N':>9} {'seqsal reg/s':>13} {'2 jobs reg/s':>13} {'peer reg/s':>11} {'ratio':>6} "
+        f"{'job peak RSS MiB':>17}"
+    )
     for n in args.n:
-        done = subprocess.run([sys.executable, __file__, "--child", "--n", str(n), "--folder",
-                               str(folder), "--shard-size", str(args.shard_size),
-                               "--peer-n", str(args.peer_n)],
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "--n",
+                str(n),
+                "--folder",
+                str(folder),
+                "--shard-size",
+                str(args.shard_size),
+                "--peer-n",
+                str(args.peer_n),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         row = json.loads(done.stdout.strip().splitlines()[-1])
         ratio = row["seqsal_regions_per_s"] / row["peer_regions_per_s"]
-        print(f"{row['n']:>9} {row['seqsal_regions_per_s']:>13,.0f} "
-              f"{row['seqsal_2_jobs_per_s']:>13,.0f} {row['peer_regions_per_s']:>11,.0f} "
-              f"{ratio:>5.0f}x {row['job_peak_rss_mib']:>17,.0f}")
+        print(
+            f"{row['n']:>9} {row['seqsal_regions_per_s']:>13,.0f} "
+            f"{row['seqsal_2_jobs_per_s']:>13,.0f} {row['peer_regions_per_s']:>11,.0f} "
+            f"{ratio:>5.0f}x {row['job_peak_rss_mib']:>17,.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -285,23 +285,48 @@ def _fit(args, data, split, device):
 
 
 def _attribute(args):
-    from .attribute import attribute
-    from .io import read_npz, write_npz
-    from .models import load_checkpoint, resolve_device
+    from .attribute import ConvergenceError, iter_attributions
+    from .io import npz_writer, read_shards
+    from .models import load_checkpoint, resolve_device, resolve_target
 
-    data = read_npz(args.onehot)
-    model, _ = load_checkpoint(args.model, input_length=data["X"].shape[-1])
-    hyp, attr, pred = attribute(
-        model,
-        data["X"],
-        method=args.method,
-        target=args.target,
-        batch_size=args.batch_size,
-        device=resolve_device(args.device),
-        verbose=args.verbose,
-    )
-    write_npz(args.out, hyp=hyp, attr=attr, pred=pred, names=data["names"])
-    log.info("attributed %d regions with %s", len(attr), args.method)
+    data = read_shards([args.onehot], mmap_key="X")  # X is read batch by batch
+    X = data["X"]
+    model, meta = load_checkpoint(args.model, input_length=X.shape[-1])
+    target = resolve_target(args.target, meta["targets"])
+    N, _, L = X.shape
+    n_outputs = len(meta["targets"])
+    storage = np.dtype(args.storage)
+    with npz_writer(args.out) as add:
+        hyp = add("hyp", (N, 4, L), storage)
+        attr = add("attr", (N, L), storage)
+        pred = add("pred", (N, n_outputs), np.float32)
+        add("names", array=data["names"])
+        try:
+            for rows, h, a, p in iter_attributions(
+                model,
+                X,
+                method=args.method,
+                target=target,
+                output=args.output,
+                rc_average=args.rc_average,
+                batch_size=args.batch_size,
+                precision=args.precision,
+                baseline=args.baseline,
+                steps=args.steps,
+                n_shuffles=args.n_shuffles,
+                window=args.ism_window,
+                layer=args.grad_cam_layer,
+                tolerance=args.tolerance,
+                seed=args.seed,
+                device=resolve_device(args.device),
+                verbose=args.verbose,
+                log=log,
+            ):
+                hyp[rows], attr[rows], pred[rows] = h, a, p
+        except ConvergenceError as error:
+            names = ", ".join(str(data["names"][i]) for i in error.rows[:5])
+            raise InputError(f"{args.onehot}: {error} (regions: {names})") from None
+    log.info("attributed %d regions with %s (target %d)", N, args.method, target)
 
 
 def _load_attributions(paths, regions):
@@ -309,6 +334,9 @@ def _load_attributions(paths, regions):
     from .io import read_shards
 
     data = read_shards(paths)
+    for key in ("hyp", "attr"):  # float16 storage is widened once, here
+        if key in data and data[key].dtype == np.float16:
+            data[key] = data[key].astype(np.float32)
     index = pd.Index(regions["name"]).get_indexer(data["names"])
     if (index < 0).any():
         raise InputError(
@@ -395,9 +423,16 @@ def _tracks(args):
     data, regions = _load_attributions(args.attributions, read_regions(args.regions))
     sizes = contig_sizes(open_fasta(args.fasta))
     out = Path(args.out_dir)
-    write_bigwig(
-        attribution_track(regions, data["attr"], contigs=list(sizes)), sizes, out / "attribution.bw"
-    )
+    bigwigs = {"attribution": data["attr"]}
+    for method, paths in _by_method(args.method_attributions).items():
+        extra, _ = _load_attributions(paths, regions)
+        if not np.array_equal(extra["names"], data["names"]):
+            raise InputError(f"{paths[0]}: expected the regions of {args.attributions[0]}")
+        bigwigs[f"attribution_{method}"] = extra["attr"]
+    for name, attr in bigwigs.items():
+        write_bigwig(
+            attribution_track(regions, attr, contigs=list(sizes)), sizes, out / f"{name}.bw"
+        )
     table = pd.read_csv(args.motifs_tsv, sep="\t", dtype=str)
     bed = seqlet_track(
         _read_seqlets(args.seqlets),
@@ -418,33 +453,44 @@ def _tracks(args):
             folder=out,
             tracks=[
                 {
-                    "path": out / "attribution.bw",
-                    "name": "attribution",
+                    "path": out / f"{name}.bw",
+                    "name": name,
                     "color": "31,119,180",
                     "altColor": "214,39,40",
                     "renderer": "BAR_CHART",
-                },
-                {"path": out / "seqlets.bed", "name": "seqlets"},
-            ],
+                }
+                for name in bigwigs
+            ]
+            + [{"path": out / "seqlets.bed", "name": "seqlets"}],
         ),
         out / "igv_session.xml",
     )
 
 
+def _by_method(paths):
+    """Attribution shards ``.../attribute/<method>/<shard>.npz`` grouped by method."""
+    groups = {}
+    for path in paths or []:
+        groups.setdefault(Path(path).parent.name, []).append(path)
+    return groups
+
+
 def _evaluate(args):
     from .evaluate import deletion_curves, seqlet_recovery, summarize_deletion, truth_recovery
     from .io import read_bed, read_regions, read_shards, save_figure, write_text, write_tsv
-    from .models import load_checkpoint, resolve_device
+    from .models import RCAverage, load_checkpoint, resolve_device, resolve_target
     from .plots import deletion_curves as plot_deletion
 
     data, regions = _load_attributions(args.attributions, read_regions(args.regions))
     X = read_shards(args.onehot, mmap_key="X")["X"]  # only the regions tested are read
-    model, _ = load_checkpoint(args.model, input_length=X.shape[-1])
+    model, meta = load_checkpoint(args.model, input_length=X.shape[-1])
+    if args.rc_average and not isinstance(model, RCAverage):
+        model = RCAverage(model)
     per_region, curves = deletion_curves(
         model,
         X,
         data["attr"],
-        target=args.target,
+        target=resolve_target(args.target, meta["targets"]),
         n_steps=args.n_steps,
         max_regions=args.max_regions,
         seed=args.seed,
@@ -582,8 +628,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True)
     p.add_argument("--onehot", required=True)
     p.add_argument("--method", default="grad_x_input")
-    p.add_argument("--target", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--target", default="0", help="output index or target name")
+    p.add_argument("--output", default="logit", choices=["logit", "probability"])
+    p.add_argument("--rc-average", action="store_true")
+    p.add_argument("--batch-size", type=int, default=None, help="default: sized from memory")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"])
+    p.add_argument("--storage", default="float32", choices=["float32", "float16"])
+    p.add_argument("--baseline", default="zeros", choices=["zeros", "uniform", "shuffle"])
+    p.add_argument("--steps", type=int, default=32)
+    p.add_argument("--n-shuffles", type=int, default=20)
+    p.add_argument("--tolerance", type=float, default=1e-3)
+    p.add_argument("--ism-window", type=int, nargs=2, default=None, metavar=("START", "END"))
+    p.add_argument("--grad-cam-layer", default=None)
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--out", required=True)
 
@@ -616,6 +673,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seqlet-motifs", required=True)
     p.add_argument("--motifs-tsv", required=True)
     p.add_argument("--fasta", required=True)
+    p.add_argument(
+        "--method-attributions",
+        nargs="+",
+        default=[],
+        help="shards of further methods, .../<method>/<shard>.npz: one bigWig per method",
+    )
     p.add_argument("--out-dir", required=True)
 
     p = _add(sub, "evaluate", _evaluate, "deletion faithfulness and known-site recovery")
@@ -625,7 +688,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--regions", required=True)
     p.add_argument("--seqlets", required=True)
     p.add_argument("--truth")
-    p.add_argument("--target", type=int, default=0)
+    p.add_argument("--target", default="0", help="output index or target name")
+    p.add_argument("--rc-average", action="store_true")
     p.add_argument("--n-steps", type=int, default=20)
     p.add_argument("--max-regions", type=int, default=256)
     p.add_argument("--device", default="auto")

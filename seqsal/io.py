@@ -72,6 +72,46 @@ def write_npz(path, *, compress: bool = False, **arrays) -> None:
         (np.savez_compressed if compress else np.savez)(handle, **arrays)
 
 
+@contextlib.contextmanager
+def npz_writer(path):
+    """Build an uncompressed ``.npz`` from arrays filled in place, with bounded memory.
+
+    Yields ``add(key, shape, dtype)``, which returns a writable memory-mapped ``.npy``
+    in a scratch folder beside ``path`` (``add(key, array=...)`` stores an array as is).
+    On a clean exit the arrays are streamed into ``path`` atomically; on an error
+    nothing is written. The result is what :func:`write_npz` writes.
+    """
+    import shutil
+    import zipfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    arrays = {}
+
+    def add(key, shape=None, dtype=None, *, array=None):
+        file = scratch / f"{key}.npy"
+        if array is not None:
+            np.save(file, array)
+            arrays[key] = None
+            return array
+        arrays[key] = np.lib.format.open_memmap(file, mode="w+", dtype=dtype, shape=shape)
+        return arrays[key]
+
+    try:
+        yield add
+        for array in arrays.values():
+            if array is not None:
+                array.flush()
+        arrays.clear()
+        with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
+            for file in sorted(scratch.iterdir()):
+                archive.write(file, arcname=file.name)
+    finally:
+        arrays.clear()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def read_npz(path, *, skip: str | None = None) -> dict:
     """Read every array (but ``skip``) of an ``.npz`` file into a dict."""
     with np.load(path, allow_pickle=False) as data:

@@ -18,6 +18,22 @@ from .io import InputError, atomic_path
 
 ALPHABET = "ACGT"
 
+# Elementwise activations: DeepLIFT rescales them, fast ISM applies them to windows.
+ACTIVATIONS = (
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.ELU,
+    nn.SELU,
+    nn.CELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.Softplus,
+)
+
 
 class CNN(nn.Module):
     """A compact CNN: conv -> max-pool -> conv -> global mean+max pooling -> dense.
@@ -66,11 +82,15 @@ class CNN(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(hidden, n_outputs),
         )
+        self.global_max = nn.AdaptiveMaxPool1d(1)  # a module, so that DeepLIFT sees it
 
     def forward(self, X):
         """Map one-hot ``X`` of shape (N, 4, L) to outputs of shape (N, n_outputs)."""
-        h = self.body(X)
-        return self.head(torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=1))
+        return self.finish(self.body(X))
+
+    def finish(self, h):
+        """Everything after the convolutional body (see :mod:`seqsal.ism`)."""
+        return self.head(torch.cat([h.mean(dim=-1), self.global_max(h)[..., 0]], dim=1))
 
 
 class DeepSTARR(nn.Module):
@@ -128,7 +148,11 @@ class DeepSTARR(nn.Module):
 
     def forward(self, X):
         """Map one-hot ``X`` of shape (N, 4, L) to outputs of shape (N, n_outputs)."""
-        return self.head(self.body(X))
+        return self.finish(self.body(X))
+
+    def finish(self, h):
+        """Everything after the convolutional body (see :mod:`seqsal.ism`)."""
+        return self.head(h)
 
 
 class _Residual(nn.Module):
@@ -175,7 +199,11 @@ class BPNet(nn.Module):
 
     def forward(self, X):
         """Map one-hot ``X`` of shape (N, 4, L) to outputs of shape (N, n_outputs)."""
-        return self.head(self.body(X).mean(dim=-1))
+        return self.finish(self.body(X))
+
+    def finish(self, h):
+        """Everything after the convolutional body (see :mod:`seqsal.ism`)."""
+        return self.head(h.mean(dim=-1))
 
 
 class Basset(nn.Module):
@@ -234,7 +262,11 @@ class Basset(nn.Module):
 
     def forward(self, X):
         """Map one-hot ``X`` of shape (N, 4, L) to logits of shape (N, n_outputs)."""
-        return self.head(self.body(X))
+        return self.finish(self.body(X))
+
+    def finish(self, h):
+        """Everything after the convolutional body (see :mod:`seqsal.ism`)."""
+        return self.head(h)
 
 
 ARCHITECTURES = {"cnn": CNN, "deepstarr": DeepSTARR, "bpnet": BPNet, "basset": Basset}
@@ -392,6 +424,22 @@ def _load_plain(path) -> dict:
         found = sorted(checkpoint) if isinstance(checkpoint, dict) else type(checkpoint).__name__
         raise InputError(f"{path}: expected checkpoint keys {sorted(required)}, found {found}")
     return checkpoint
+
+
+def resolve_target(target, names) -> int:
+    """Index of a model output given as an index or as one of the target ``names``."""
+    names = [str(n) for n in names]
+    if isinstance(target, str) and not target.isdigit():
+        if target not in names:
+            raise InputError(f"attribute.target: expected one of {names}, found {target!r}")
+        return names.index(target)
+    index = int(target)
+    if names and not 0 <= index < len(names):
+        raise InputError(
+            f"attribute.target: expected an index below {len(names)} (targets {names}), "
+            f"found {index}"
+        )
+    return index
 
 
 def resolve_device(device: str = "auto") -> torch.device:

@@ -1,15 +1,43 @@
 import numpy as np
 import pytest
 import torch
+from torch import nn
 from toy_models import Linear, SumOfSquares
 
-from seqsal.attribute import attribute
-from seqsal.encode import one_hot_encode
+from seqsal import attribute as attribution
+from seqsal.attribute import METHODS, attribute, shuffled_references
+from seqsal.encode import one_hot_encode, one_hot_to_sequences, reverse_complement
+from seqsal.io import InputError
+from seqsal.models import build_model, resolve_target
 
 
 def random_onehot(n, length, seed=0):
     rng = np.random.default_rng(seed)
     return one_hot_encode(["".join(rng.choice(list("ACGT"), size=length)) for _ in range(n)])
+
+
+def small_models(length=40):
+    """Seqsal's architectures, shrunk, with random weights and batch-norm statistics."""
+    torch.manual_seed(0)
+    models = {
+        "cnn": build_model("cnn", input_length=length, n_outputs=2, n_filters=6, kernel_size=5),
+        "deepstarr": build_model(
+            "deepstarr",
+            input_length=length,
+            n_outputs=2,
+            filters=[6, 5, 5, 4],
+            kernels=[5, 3, 3, 3],
+            hidden=8,
+        ),
+        "bpnet": build_model("bpnet", input_length=length, n_outputs=2, n_filters=6, n_layers=3),
+    }
+    for model in models.values():
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm1d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2)
+        model.eval()
+    return models
 
 
 def test_linear_model_grad_x_input_is_centred_weight_times_input(device):
@@ -25,17 +53,161 @@ def test_linear_model_grad_x_input_is_centred_weight_times_input(device):
     np.testing.assert_allclose(attr.sum(axis=1), pred[:, 0] - baseline, rtol=1e-4, atol=1e-4)
 
 
-def test_batch_equals_one_by_one_and_batch_size_invariance(device):
-    X = random_onehot(9, 25, seed=1)
-    model = SumOfSquares(25)
-    full = attribute(model, X, batch_size=4, device=device)
-    for i in range(len(X)):
-        single = attribute(model, X[i : i + 1], batch_size=1, device=device)
-        for a, b in zip(full, single):
-            np.testing.assert_allclose(a[i : i + 1], b, rtol=1e-5, atol=1e-6)
-    other = attribute(model, X, batch_size=7, device=device)
-    for a, b in zip(full, other):
-        np.testing.assert_allclose(a, b, rtol=1e-6)
+def test_linear_model_every_method_has_its_closed_form():
+    X = random_onehot(3, 24)
+    model = Linear(24)
+    w = model.weight.detach().numpy()[0]
+    centred = np.broadcast_to(w - w.mean(axis=0), (3, 4, 24))
+    # ISM of a linear model: each base's effect minus the mean base's, i.e. the centred weight
+    np.testing.assert_allclose(attribute(model, X, method="ism")[0], centred, atol=1e-5)
+    # integrated gradients from all-N: w . x exactly, and w for every base
+    hyp, attr, _ = attribute(model, X, method="integrated_gradients", steps=1)
+    np.testing.assert_allclose(hyp, np.broadcast_to(w, hyp.shape), atol=1e-6)
+    np.testing.assert_allclose(attr, (w * X).sum(1), atol=1e-6)
+    # DeepLIFT-SHAP: w_present minus the references' mean weight at each position
+    refs = shuffled_references(X, 5, seed=3)
+    _, attr, _ = attribute(model, X, method="deeplift_shap", references=refs)
+    expected = (w * X).sum(1) - (w * refs).sum(2).mean(1)
+    np.testing.assert_allclose(attr, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_batch_size_does_not_change_results(method, device):
+    X = random_onehot(7, 40, seed=1)
+    model = small_models()["cnn"]
+    options = {"method": method, "device": device, "n_shuffles": 3, "steps": 4}
+    full = attribute(model, X, batch_size=64, **options)
+    small = attribute(model, X, batch_size=3, **options)
+    for a, b in zip(full, small):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert full[0].shape == (7, 4, 40) and full[1].shape == (7, 40) and full[2].shape == (7, 2)
+    # attr is hyp at the base present
+    np.testing.assert_allclose(full[1], (full[0] * X).sum(1), atol=1e-6)
+
+
+@pytest.mark.parametrize("arch", ["cnn", "deepstarr", "bpnet"])
+@pytest.mark.parametrize("output", ["logit", "probability"])
+def test_deeplift_shap_is_complete(arch, output):
+    """Attributions sum to the output minus the mean reference output (max-pools,
+    global max-pool, residuals, batch norm and a sigmoid output included)."""
+    X = random_onehot(6, 40, seed=2)
+    model = small_models()[arch]
+    refs = shuffled_references(X, 4, seed=0)
+    _, attr, _ = attribute(
+        model, X, method="deeplift_shap", references=refs, output=output, tolerance=1e-5
+    )
+    f = attribution.Explained(model, probability=output == "probability")
+    with torch.no_grad():
+        fx = f(torch.as_tensor(X).float()).numpy()
+        fr = f(torch.as_tensor(refs.reshape(-1, 4, 40))).numpy().reshape(6, 4)
+    np.testing.assert_allclose(attr.sum(1), fx - fr.mean(1), atol=1e-5)
+
+
+def test_integrated_gradients_converge_to_completeness():
+    X = random_onehot(4, 40, seed=3)
+    model = small_models()["bpnet"]
+    f = attribution.Explained(model)
+    with torch.no_grad():
+        gap = f(torch.as_tensor(X).float()) - f(torch.full((1, 4, 40), 0.25))
+    errors = []
+    for steps in (2, 64):
+        _, attr, _ = attribute(
+            model, X, method="integrated_gradients", baseline="uniform", steps=steps
+        )
+        errors.append(np.abs(attr.sum(1) - gap.numpy()).max())
+    assert errors[1] < 0.02 * np.abs(gap.numpy()).max() and errors[1] <= errors[0]
+
+
+@pytest.mark.parametrize("method", ["grad_x_input", "saliency", "ism", "integrated_gradients"])
+def test_rc_average_is_strand_symmetric(method):
+    X = random_onehot(4, 40, seed=4)
+    rc = np.ascontiguousarray(reverse_complement(X))
+    model = small_models()["deepstarr"]
+    options = {"method": method, "rc_average": True, "steps": 4}
+    hyp, attr, pred = attribute(model, X, **options)
+    hyp_rc, attr_rc, pred_rc = attribute(model, rc, **options)
+    np.testing.assert_allclose(attr_rc, attr[:, ::-1], atol=1e-5)
+    np.testing.assert_allclose(hyp_rc, hyp[:, ::-1, ::-1], atol=1e-5)
+    np.testing.assert_allclose(pred_rc, pred, atol=1e-5)
+    plain = attribute(model, X, method=method, steps=4)[1]
+    assert not np.allclose(plain, attr, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["cnn", "deepstarr", "bpnet"])
+def test_fast_ism_equals_every_variant_in_full(arch, monkeypatch):
+    X = random_onehot(3, 40, seed=5)
+    X[0, :, 7] = 0  # an N: all four bases are variants
+    model = small_models()[arch]
+    fast = attribute(model, X, method="ism", batch_size=5, output="probability")
+    monkeypatch.setattr(attribution, "local_layers", lambda model: None)
+    plain = attribute(model, X, method="ism", batch_size=5, output="probability")
+    np.testing.assert_allclose(fast[0], plain[0], atol=1e-6)
+    # the base present scores the output minus the mean over the four bases
+    f = attribution.Explained(model, probability=True)
+    x = torch.as_tensor(X[1:2]).float()
+    with torch.no_grad():
+        y0 = f(x).item()
+        variants = []
+        for base in range(4):
+            v = x.clone()
+            v[0, :, 11] = 0
+            v[0, base, 11] = 1
+            variants.append(f(v).item())
+    assert fast[1][1, 11] == pytest.approx(y0 - np.mean(variants), abs=1e-6)
+
+
+def test_ism_window_leaves_the_rest_zero():
+    X = random_onehot(2, 40, seed=6)
+    hyp, _, _ = attribute(small_models()["cnn"], X, method="ism", window=(10, 20))
+    assert (hyp[:, :, :10] == 0).all() and (hyp[:, :, 20:] == 0).all()
+    assert (hyp[:, :, 10:20] != 0).any()
+    with pytest.raises(InputError, match="ism_window"):
+        attribute(small_models()["cnn"], X, method="ism", window=(30, 50))
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_deeplift_shap_refuses_to_return_a_wrong_map():
+    X = random_onehot(3, 20)
+    with pytest.raises(attribution.ConvergenceError, match="as a function"):
+        attribute(SumOfSquares(20), X, method="deeplift_shap", n_shuffles=3)
+    scripted = torch.jit.script(small_models(20)["cnn"])
+    with pytest.raises(InputError, match="TorchScript"):
+        attribute(scripted, X, method="deeplift_shap")
+    layered = nn.Sequential(nn.Conv1d(4, 3, 3), nn.Softmax(dim=1), nn.Flatten(), nn.LazyLinear(1))
+    with pytest.raises(InputError, match="Softmax"):
+        attribute(layered, X, method="deeplift_shap")
+
+
+def test_deeplift_shap_agrees_with_other_methods_on_what_matters():
+    X = random_onehot(4, 40, seed=7)
+    model = small_models()["deepstarr"]
+    dls = attribute(model, X, method="deeplift_shap", n_shuffles=10)[1]
+    ism = attribute(model, X, method="ism")[1]
+    r = [np.corrcoef(a, b)[0, 1] for a, b in zip(dls, ism)]
+    assert np.median(r) > 0.5
+
+
+def test_grad_cam_is_non_negative_and_on_the_present_base():
+    X = random_onehot(3, 40, seed=8)
+    X[:, :, 3] = 0
+    hyp, attr, _ = attribute(small_models()["cnn"], X, method="grad_cam")
+    assert (hyp >= 0).all() and (attr[:, 3] == 0).all()
+    assert ((hyp > 0).sum(1) <= 1).all()
+    with pytest.raises(InputError, match="grad_cam_layer"):
+        attribute(small_models()["cnn"], X, method="grad_cam", layer="nope")
+    first = attribute(small_models()["cnn"], X, method="grad_cam", layer="body.0")[1]
+    assert not np.allclose(first, attr)
+
+
+def test_shuffled_references_keep_dinucleotides_and_do_not_depend_on_batch():
+    X = random_onehot(4, 50, seed=9)
+    refs = shuffled_references(X, 3, seed=1)
+    assert refs.shape == (4, 3, 4, 50)
+    for x, r in zip(one_hot_to_sequences(X), refs):
+        for s in one_hot_to_sequences(r):
+            pairs = sorted(a + b for a, b in zip(s, s[1:]))
+            assert pairs == sorted(a + b for a, b in zip(x, x[1:]))
+    np.testing.assert_array_equal(shuffled_references(X[2:], 3, seed=1, start=2), refs[2:])
 
 
 def test_no_parameter_gradients_and_target_choice():
@@ -44,22 +216,62 @@ def test_no_parameter_gradients_and_target_choice():
     _, attr0, _ = attribute(model, X, target=0)
     _, attr1, _ = attribute(model, X, target=1)
     assert all(p.grad is None for p in model.parameters())
+    assert all(p.requires_grad for p in model.parameters())
     assert not np.allclose(attr0, attr1)
+    assert resolve_target("b", ["a", "b"]) == 1 and resolve_target("1", ["a", "b"]) == 1
+    with pytest.raises(InputError, match="expected one of"):
+        resolve_target("c", ["a", "b"])
+    with pytest.raises(InputError, match="index below 2"):
+        resolve_target(2, ["a", "b"])
 
 
-def test_saliency_is_absolute_and_shape_is_checked():
+def test_saliency_is_absolute_and_bad_options_are_named():
     X = random_onehot(2, 20)
     hyp, _, _ = attribute(Linear(20), X, method="saliency")
     assert (hyp >= 0).all()
     with pytest.raises(ValueError, match=r"expected shape \(N, 4, L\)"):
         attribute(Linear(20), X[:, :3])
-    with pytest.raises(ValueError, match="method: expected one of"):
-        attribute(Linear(20), X, method="magic")
+    for key, options in [
+        ("methods", {"method": "magic"}),
+        ("baseline", {"baseline": "ones"}),
+        ("precision", {"precision": "fp8"}),
+        ("output", {"output": "odds"}),
+    ]:
+        with pytest.raises(InputError, match=f"attribute.{key}: expected"):
+            attribute(Linear(20), X, **options)
+
+
+def test_bf16_autocast_is_checked_against_fp32(caplog):
+    if not attribution.bf16_supported("cpu"):
+        pytest.skip("this CPU has no native bfloat16")
+    X = random_onehot(8, 200, seed=10)
+    model = build_model("bpnet", input_length=200, n_outputs=1, n_filters=16, n_layers=4).eval()
+    fp32 = attribute(model, X)[1]
+    with caplog.at_level("INFO"):
+        auto = attribute(model, X, precision="auto", log=attribution_log())[1]
+    assert "min per-region Pearson" in caplog.text
+    r = [np.corrcoef(a, b)[0, 1] for a, b in zip(fp32, auto)]
+    assert min(r) >= 0.99
+
+
+def attribution_log():
+    import logging
+
+    return logging.getLogger("seqsal.test")
 
 
 def test_zero_columns_get_zero_actual_attribution():
     X = random_onehot(2, 20)
     X[:, :, 5] = 0
-    _, attr, _ = attribute(Linear(20), X)
-    assert (attr[:, 5] == 0).all()
+    for method in ("grad_x_input", "ism", "deeplift_shap"):
+        _, attr, _ = attribute(Linear(20), X, method=method, n_shuffles=2)
+        assert (attr[:, 5] == 0).all()
     assert torch.is_grad_enabled()
+
+
+def test_auto_batch_size_follows_the_activations():
+    models = small_models(400)
+    small = attribution.auto_batch_size(models["cnn"], 400, "cpu")
+    wide = build_model("bpnet", input_length=4000, n_outputs=1, n_filters=64)
+    assert attribution.auto_batch_size(wide, 4000, "cpu") < small
+    assert small & (small - 1) == 0  # a power of two

@@ -1,3 +1,5 @@
+# The first method writes results/attribute/{shard}.npz, which seqlets, motifs and the
+# report read; every further method writes results/attribute/{method}/{shard}.npz.
 rule attribute:
     input:
         model="results/train/model.pt",
@@ -8,14 +10,34 @@ rule attribute:
         "logs/attribute/{shard}.log",
     benchmark:
         "results/benchmarks/attribute/{shard}.tsv"
+    wildcard_constraints:
+        shard=r"\d+",
     conda:
         "../../envs/seqsal.yaml"
     params:
-        method=config["attribute"]["methods"][0],
-        target=config["attribute"]["target"],
-        batch_size=config["attribute"]["batch_size"],
-        device=config["device"],
+        options=attribute_options(config["attribute"]["methods"][0]),
     shell:
-        "seqsal attribute --model {input.model} --onehot {input.onehot} "
-        "--method {params.method} --target {params.target} "
-        "--batch-size {params.batch_size} --device {params.device} --out {output} 2> {log}"
+        "seqsal attribute --model {input.model} --onehot {input.onehot} {params.options} "
+        "--out {output} 2> {log}"
+
+
+rule attribute_method:
+    input:
+        model="results/train/model.pt",
+        onehot="results/encode/{shard}.npz",
+    output:
+        "results/attribute/{method}/{shard}.npz",
+    log:
+        "logs/attribute/{method}/{shard}.log",
+    benchmark:
+        "results/benchmarks/attribute/{method}/{shard}.tsv"
+    wildcard_constraints:
+        shard=r"\d+",
+        method="|".join(config["attribute"]["methods"][1:]) or "none",
+    conda:
+        "../../envs/seqsal.yaml"
+    params:
+        options=lambda wildcards: attribute_options(wildcards.method),
+    shell:
+        "seqsal attribute --model {input.model} --onehot {input.onehot} {params.options} "
+        "--out {output} 2> {log}"

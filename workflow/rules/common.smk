@@ -86,6 +86,8 @@ def flag(name, value):
     """A CLI option, or nothing when the value is null/empty; lists become several args."""
     if value is None or value == [] or value is False:
         return ""
+    if value is True:
+        return f"--{name}"
     if isinstance(value, list):
         return f"--{name} " + " ".join(shlex.quote(str(v)) for v in value)
     return f"--{name} {shlex.quote(str(value))}"
@@ -93,6 +95,41 @@ def flag(name, value):
 
 def shard_files(stage):
     return expand(f"results/{stage}/{{shard}}.npz", shard=SHARDS)
+
+
+def attribute_options(method):
+    """The CLI options of one method, from the attribute config section."""
+    ATTRIBUTE = config["attribute"]
+    return " ".join(
+        [
+            f"--method {method}",
+            f"--target {shlex.quote(str(ATTRIBUTE['target']))}",
+            f"--output {ATTRIBUTE['output']}",
+            flag("rc-average", ATTRIBUTE["rc_average"]),
+            flag("batch-size", ATTRIBUTE["batch_size"]),
+            f"--precision {ATTRIBUTE['precision']}",
+            f"--storage {ATTRIBUTE['storage']}",
+            f"--baseline {ATTRIBUTE['baseline']} --steps {ATTRIBUTE['steps']}",
+            f"--n-shuffles {ATTRIBUTE['n_shuffles']} --tolerance {ATTRIBUTE['tolerance']}",
+            flag("ism-window", ATTRIBUTE["ism_window"]),
+            flag("grad-cam-layer", ATTRIBUTE["grad_cam_layer"]),
+            f"--seed {config['seed']} --device {config['device']}",
+        ]
+    )
+
+
+def method_shard_files():
+    """Attribution shards of every method after the first."""
+    methods = config["attribute"]["methods"][1:]
+    return expand(
+        "results/attribute/{method}/{shard}.npz", method=methods, shard=SHARDS
+    )
+
+
+def method_bigwigs():
+    return [
+        f"results/tracks/attribution_{m}.bw" for m in config["attribute"]["methods"][1:]
+    ]
 
 
 def final_outputs():
@@ -113,4 +150,10 @@ def final_outputs():
         "results/evaluate/summary.json",
         "results/report/report.html",
     ]
-    return outputs + shard_files("encode") + shard_files("attribute")
+    return (
+        outputs
+        + shard_files("encode")
+        + shard_files("attribute")
+        + method_shard_files()
+        + method_bigwigs()
+    )

@@ -18,7 +18,8 @@ rule evaluate:
         "../../envs/seqsal.yaml"
     params:
         truth=flag("truth", config["truth"]),
-        target=config["attribute"]["target"],
+        target=shlex.quote(str(config["attribute"]["target"])),
+        rc_average=flag("rc-average", config["attribute"]["rc_average"]),
         n_steps=config["evaluate"]["n_steps"],
         max_regions=config["evaluate"]["max_regions"],
         device=config["device"],
@@ -26,6 +27,6 @@ rule evaluate:
     shell:
         "seqsal evaluate --model {input.model} --onehot {input.onehot} "
         "--attributions {input.attributions} --regions {input.regions} "
-        "--seqlets {input.seqlets} {params.truth} --target {params.target} "
+        "--seqlets {input.seqlets} {params.truth} --target {params.target} {params.rc_average} "
         "--n-steps {params.n_steps} --max-regions {params.max_regions} "
         "--device {params.device} --seed {params.seed} --out-dir results/evaluate 2> {log}"

@@ -1,6 +1,7 @@
 rule tracks:
     input:
         attributions=shard_files("attribute"),
+        methods=method_shard_files(),
         regions="results/regions/regions.bed",
         seqlets="results/seqlets/seqlets.bed",
         assignments="results/motifs/seqlet_motifs.tsv",
@@ -10,13 +11,19 @@ rule tracks:
         bigwig="results/tracks/attribution.bw",
         bed="results/tracks/seqlets.bed",
         session="results/tracks/igv_session.xml",
+        methods=method_bigwigs(),
     log:
         "logs/tracks/tracks.log",
     benchmark:
         "results/benchmarks/tracks/tracks.tsv"
     conda:
         "../../envs/seqsal.yaml"
+    params:
+        methods=lambda wildcards, input: flag(
+            "method-attributions", list(input.methods)
+        ),
     shell:
-        "seqsal tracks --attributions {input.attributions} --regions {input.regions} "
+        "seqsal tracks --attributions {input.attributions} {params.methods} "
+        "--regions {input.regions} "
         "--seqlets {input.seqlets} --seqlet-motifs {input.assignments} "
         "--motifs-tsv {input.table} --fasta {input.fasta:q} --out-dir results/tracks 2> {log}"

@@ -1,0 +1,368 @@
+"""Benchmark: seqsal's attribution engine against captum and tangermeme, in one run.
+
+Two models with random weights: the BPNet-like 1 kb model and the DeepSTARR-like 249 bp
+model of ``seqsal.models``. Every tool runs on the same sequences, on the same machine,
+each at its own best batch size (swept over 16-256 first), and the median of 3 repeats
+is compared as a ratio (peer time / seqsal time). Three comparisons:
+
+- gradient x input: seqsal vs captum ``InputXGradient`` and tangermeme ``saliency``
+  (seqsal in fp32, and with ``precision="auto"``: bf16 autocast where it matches fp32);
+- DeepLIFT-SHAP with 20 dinucleotide shuffles: seqsal vs tangermeme ``deep_lift_shap``
+  and captum ``DeepLiftShap``, all given the same references; agreement with tangermeme
+  is the per-region Pearson correlation of the actual contributions;
+- ISM: seqsal vs tangermeme ``saturation_mutagenesis``, with tangermeme's fastISM path
+  forced on (its default only tries it on jobs over 30 s); values are compared directly.
+
+Then peak RSS of ``seqsal attribute`` (a fresh process) and of tangermeme ``saliency`` on
+the whole array for N = 2k and 20k sequences, and each method's effective FLOP/s (the
+full model's FLOPs for the work it stands for, per second) against the machine's conv
+throughput measured here.
+
+    pip install -e ".[bench]"
+    python benchmarks/attribute.py           # everything (about 15 minutes on 2 cores)
+    python benchmarks/attribute.py --quick   # fewer sequences, no RSS runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seqsal.attribute import attribute, shuffled_references
+from seqsal.models import BPNet, DeepSTARR
+
+BATCHES = (16, 32, 64, 128, 256)
+BARS = {"grad_x_input": 1.3, "deeplift_shap": 2.0, "ism": 1.5}
+
+
+def models():
+    torch.manual_seed(0)
+    return {
+        "bpnet_1kb": BPNet(input_length=1000, n_outputs=1).eval(),
+        "deepstarr_249bp": DeepSTARR(input_length=249, n_outputs=2).eval(),
+    }
+
+
+def random_onehot(n, length, seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.zeros((n, 4, length), np.uint8)
+    X[np.arange(n)[:, None], rng.integers(0, 4, (n, length)), np.arange(length)] = 1
+    return X
+
+
+def seconds(run) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def best_of(name, runs: dict, repeats: int = 3):
+    """Sweep batch sizes once, then the median of ``repeats`` at the fastest one."""
+    sweep = {batch: seconds(run) for batch, run in runs.items()}
+    batch = min(sweep, key=sweep.get)
+    times = [seconds(runs[batch]) for _ in range(repeats)]
+    median = statistics.median(times)
+    print(f"    {name:<34} best batch {batch:>4}  median {median:8.3f} s", flush=True)
+    return median, batch
+
+
+def conv_throughput():
+    """FLOP/s of a 64->64 channel, width-3 convolution over 1 kb, forward (this machine)."""
+    conv = torch.nn.Conv1d(64, 64, 3, padding=1).eval().requires_grad_(False)
+    x = torch.randn(64, 64, 1000)
+    with torch.no_grad():
+        conv(x)
+        t = statistics.median(seconds(lambda: conv(x)) for _ in range(5))
+    return 2 * 64 * 64 * 3 * 1000 * 64 / t
+
+
+def forward_flops(model, length):
+    """FLOPs (2 per multiply-add) of one forward pass over one sequence."""
+    total = []
+
+    def count(module, inputs, output):
+        if isinstance(module, torch.nn.Conv1d):
+            k = module.kernel_size[0] * module.in_channels // module.groups
+            total.append(2 * k * output.numel())
+        elif isinstance(module, torch.nn.Linear):
+            total.append(2 * module.in_features * output.numel())
+
+    handles = [m.register_forward_hook(count) for m in model.modules()]
+    with torch.no_grad():
+        model(torch.zeros(1, 4, length))
+    for handle in handles:
+        handle.remove()
+    return sum(total)
+
+
+def grad_x_input(model, X, checks):
+    from captum.attr import InputXGradient
+    from tangermeme.saliency import saliency
+
+    Xt = torch.as_tensor(X).float()
+    ixg = InputXGradient(model)
+
+    def captum(batch):
+        for i in range(0, len(Xt), batch):
+            ixg.attribute(Xt[i : i + batch].clone().requires_grad_(), target=0)
+
+    times = {
+        "seqsal fp32": best_of(
+            "seqsal grad_x_input fp32",
+            {b: (lambda b=b: attribute(model, X, batch_size=b)) for b in BATCHES},
+        ),
+        "seqsal auto": best_of(
+            "seqsal grad_x_input precision=auto",
+            {b: (lambda b=b: attribute(model, X, batch_size=b, precision="auto")) for b in BATCHES},
+        ),
+        "captum InputXGradient": best_of(
+            "captum InputXGradient", {b: (lambda b=b: captum(b)) for b in BATCHES}
+        ),
+        "tangermeme saliency": best_of(
+            "tangermeme saliency",
+            {b: (lambda b=b: saliency(model, Xt, batch_size=b)) for b in BATCHES},
+        ),
+    }
+    fp32 = attribute(model, X)[1]
+    auto = attribute(model, X, precision="auto", log=_Log())[1]
+    r = [np.corrcoef(a, b)[0, 1] for a, b in zip(fp32, auto)]
+    checks["auto_vs_fp32_min_pearson"] = float(min(r))
+    print(f"    precision=auto vs fp32: min per-region Pearson {min(r):.4f}")
+    return times
+
+
+class _Log:
+    def info(self, message, *args):
+        print("    " + message % args)
+
+    warning = info
+
+
+def deeplift_shap(model, X, checks):
+    from captum.attr import DeepLiftShap
+    from tangermeme.deep_lift_shap import deep_lift_shap
+
+    refs = shuffled_references(X, 20, seed=0)
+    Xt, Rt = torch.as_tensor(X).float(), torch.as_tensor(refs)
+    dls = DeepLiftShap(model)
+
+    def captum():
+        for i in range(len(Xt)):
+            dls.attribute(Xt[i : i + 1], baselines=Rt[i], target=0)
+
+    def tangermeme(batch):
+        return deep_lift_shap(model, Xt, references=Rt, batch_size=batch, warning_threshold=1e9)
+
+    pairs = [b for b in BATCHES if b >= 20] + [320]
+    times = {
+        "seqsal": best_of(
+            "seqsal deeplift_shap",
+            {
+                b: (
+                    lambda b=b: attribute(
+                        model, X, method="deeplift_shap", references=refs, batch_size=b
+                    )
+                )
+                for b in pairs
+            },
+        ),
+        "tangermeme deep_lift_shap": best_of(
+            "tangermeme deep_lift_shap", {b: (lambda b=b: tangermeme(b)) for b in pairs}
+        ),
+        "captum DeepLiftShap": best_of("captum DeepLiftShap (20 pairs per call)", {20: captum}),
+    }
+    ours = attribute(model, X, method="deeplift_shap", references=refs)[1]
+    theirs = tangermeme(64).sum(1).numpy()
+    r = [np.corrcoef(a, b)[0, 1] for a, b in zip(ours, theirs)]
+    checks["deeplift_vs_tangermeme_min_pearson"] = float(min(r))
+    print(f"    vs tangermeme on the same references: min per-region Pearson {min(r):.6f}")
+    return times
+
+
+def ism(model, X, checks):
+    import tangermeme.saturation_mutagenesis as tm_ism
+
+    tm_ism._FAST_MIN_SECONDS = 0.0  # give tangermeme its fastISM path on every job
+    Xt = torch.as_tensor(X).float()
+
+    def tangermeme(batch):
+        return tm_ism.saturation_mutagenesis(model, Xt, batch_size=batch, target=0)
+
+    batches = (64, 128, 256)
+    times = {
+        "seqsal": best_of(
+            "seqsal ism",
+            {b: (lambda b=b: attribute(model, X, method="ism", batch_size=b)) for b in BATCHES},
+        ),
+        "tangermeme saturation_mutagenesis": best_of(
+            "tangermeme saturation_mutagenesis (fast)",
+            {b: (lambda b=b: tangermeme(b)) for b in batches},
+        ),
+    }
+    ours = attribute(model, X, method="ism")[0]
+    theirs = tangermeme(128).numpy()
+    diff = float(np.abs(ours - theirs).max())
+    checks["ism_max_abs_difference"] = diff
+    print(f"    largest |seqsal - tangermeme| {diff:.2e} (values up to {np.abs(theirs).max():.2e})")
+    return times
+
+
+RSS_SCRIPT = """
+import json, resource, sys, numpy as np, torch
+torch.set_num_threads(2)
+from tangermeme.saliency import saliency
+sys.path.insert(0, {bench!r})
+from attribute import models
+X = torch.as_tensor(np.load(sys.argv[1])["X"]).float()
+saliency(models()[sys.argv[2]], X, batch_size=64)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def peak_rss(name, model, length, sizes, folder: Path):
+    """Peak RSS (MiB) of ``seqsal attribute`` and of tangermeme saliency, fresh processes."""
+    from seqsal.io import write_npz
+    from seqsal.models import save_checkpoint
+
+    with torch.no_grad():
+        n_outputs = model(torch.zeros(1, 4, length)).shape[1]
+    checkpoint = folder / f"{name}.pt"
+    save_checkpoint(
+        model,
+        checkpoint,
+        arch=name.split("_")[0],
+        hparams={"input_length": length, "n_outputs": n_outputs},
+        targets=[f"t{i}" for i in range(n_outputs)],
+        tasks=["regression"] * n_outputs,
+        metrics={},
+    )
+    rows = []
+    for n in sizes:
+        shard = folder / f"{name}_{n}.npz"
+        write_npz(shard, X=random_onehot(n, length, seed=n), names=np.arange(n).astype(str))
+        command = [
+            sys.executable,
+            "-c",
+            "import resource, sys; from seqsal.cli import main; rc = main(sys.argv[1:]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)",
+            "attribute",
+            "--model",
+            str(checkpoint),
+            "--onehot",
+            str(shard),
+            "--device",
+            "cpu",
+            "--out",
+            str(folder / "out.npz"),
+        ]
+        ours = _rss(command)
+        peer = _rss(
+            [
+                sys.executable,
+                "-c",
+                RSS_SCRIPT.format(bench=str(Path(__file__).parent)),
+                str(shard),
+                name,
+            ]
+        )
+        rows.append({"model": name, "n": n, "seqsal_mib": ours, "tangermeme_saliency_mib": peer})
+        print(
+            f"    N={n:>6}: seqsal attribute {ours:7.0f} MiB   tangermeme saliency {peer:7.0f} MiB"
+        )
+    return rows
+
+
+def _rss(command) -> float:
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return int(done.stdout.strip().splitlines()[-1]) / 1024
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer sequences, no RSS runs")
+    parser.add_argument("--out", default=None, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(2)
+    warnings.filterwarnings("ignore")
+    scale = 0.25 if args.quick else 1.0
+    sizes = {  # sequences per comparison and model
+        "bpnet_1kb": {"grad_x_input": 512, "deeplift_shap": 16, "ism": 4},
+        "deepstarr_249bp": {"grad_x_input": 2048, "deeplift_shap": 64, "ism": 128},
+    }
+    peak = conv_throughput()
+    print(f"machine conv throughput (fp32, 2 threads): {peak / 1e9:.1f} GFLOP/s\n")
+    results = {"conv_gflops": peak / 1e9, "models": {}}
+    for name, model in models().items():
+        length = model.input_length
+        flops = forward_flops(model, length)
+        print(f"{name}: {flops / 1e6:.1f} MFLOP per forward pass")
+        checks, summary = {}, {}
+        for method, run in (
+            ("grad_x_input", grad_x_input),
+            ("deeplift_shap", deeplift_shap),
+            ("ism", ism),
+        ):
+            n = max(2, int(sizes[name][method] * scale))
+            X = random_onehot(n, length, seed=1)
+            print(f"  {method} on {n} sequences")
+            times = run(model, X, checks)
+            ours = times["seqsal auto"][0] if method == "grad_x_input" else times["seqsal"][0]
+            work = {"grad_x_input": 3, "deeplift_shap": 20 * 3, "ism": 3 * length}[method]
+            summary[method] = {
+                "n": n,
+                "seqsal_regions_per_s": n / ours,
+                "seqsal_effective_gflops": work * flops * n / ours / 1e9,
+                "ratios": {
+                    peer: t / ours
+                    for peer, (t, _) in times.items()
+                    if not peer.startswith("seqsal")
+                },
+                "times": {peer: {"median_s": t, "batch": b} for peer, (t, b) in times.items()},
+            }
+            if method == "grad_x_input":
+                summary[method]["ratios_fp32"] = {
+                    peer: t / times["seqsal fp32"][0]
+                    for peer, (t, _) in times.items()
+                    if not peer.startswith("seqsal")
+                }
+        results["models"][name] = {"summary": summary, "checks": checks}
+        print()
+    print("speed-ups (peer time / seqsal time; bar in brackets):")
+    for name, result in results["models"].items():
+        for method, row in result["summary"].items():
+            bar = BARS[method]
+            for peer, ratio in row["ratios"].items():
+                mark = "ok" if ratio >= bar else "BELOW BAR"
+                print(f"  {name:<16} {method:<14} vs {peer:<36} {ratio:5.2f}x  [{bar}x] {mark}")
+            if "ratios_fp32" in row:
+                for peer, ratio in row["ratios_fp32"].items():
+                    print(f"  {name:<16} {method:<14} vs {peer:<36} {ratio:5.2f}x  (seqsal fp32)")
+            print(
+                f"  {name:<16} {method:<14} seqsal {row['seqsal_regions_per_s']:.2f} regions/s, "
+                f"effective {row['seqsal_effective_gflops']:.1f} GFLOP/s "
+                f"({row['seqsal_effective_gflops'] / results['conv_gflops']:.2f}x the conv peak)"
+            )
+    if not args.quick:
+        print("\npeak RSS, fresh processes (grad x input):")
+        results["rss"] = []
+        with tempfile.TemporaryDirectory() as folder:
+            for name, model in models().items():
+                results["rss"] += peak_rss(
+                    name, model, model.input_length, (2000, 20000), Path(folder)
+                )
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
