@@ -25,6 +25,7 @@ contribution of the base present, ``attr = (hyp * X).sum(axis=1)`` (N, L).
 
 from __future__ import annotations
 
+import copy
 from contextlib import contextmanager
 
 import numpy as np
@@ -36,7 +37,7 @@ from tqdm import tqdm
 from .encode import dinucleotide_shuffle, one_hot_encode, one_hot_to_sequences
 from .io import InputError
 from .ism import local_layers, variant_outputs
-from .models import ACTIVATIONS, RCAverage
+from .models import ACTIVATIONS, RCAverage, simplified
 
 METHODS = (
     "grad_x_input",
@@ -104,11 +105,12 @@ class Explained(nn.Module):
 # gradients
 
 
-def _gradient(f: Explained, X: torch.Tensor, autocast: torch.dtype | None = None):
-    """Gradient of the explained scalar w.r.t. float ``X``; also all outputs."""
-    X = X.detach().requires_grad_(True)
-    with torch.autocast(X.device.type, dtype=autocast or torch.bfloat16, enabled=bool(autocast)):
-        outputs, y = f.outputs(X)
+def _gradient(f: Explained, X: torch.Tensor):
+    """Gradient of the explained scalar w.r.t. ``X`` (in the model's dtype); also all
+    outputs. Both come back in float32."""
+    dtype = next(f.parameters(), X).dtype
+    X = X.detach().to(dtype).requires_grad_(True)
+    outputs, y = f.outputs(X)
     (grad,) = torch.autograd.grad(y.sum(), X)
     return grad.float(), outputs.detach().float()
 
@@ -551,6 +553,8 @@ def iter_attributions(
         raise InputError(f"attribute.ism_window: expected 0 <= start < end <= {L}, found {window}")
     device = torch.device(device)
     model = model.to(device).eval()
+    if method in GRADIENT_METHODS:  # the same function with cheaper gradients
+        model = simplified(model)
     f = Explained(model, target=target, probability=output == "probability", rc_average=rc_average)
     if method == "deeplift_shap":
         check_deeplift_support(model)
@@ -561,10 +565,14 @@ def iter_attributions(
     if method == "integrated_gradients" and baseline == "shuffle":
         per_region = n_shuffles
     regions_per_batch = max(1, batch_size // per_region)
-    autocast = None
+    low = None  # a bfloat16 copy of the model, for precision bf16/auto
     if precision != "fp32" and method in GRADIENT_METHODS[:2]:
         if precision == "bf16" or bf16_supported(device):
-            autocast = torch.bfloat16
+            low = Explained(
+                copy.deepcopy(f.model).to(torch.bfloat16),
+                target=target,
+                probability=f.sigmoid is not None,
+            )
     hooks = _DeepLift(f)
     parameters = list(f.parameters())
     flags = [p.requires_grad for p in parameters]
@@ -578,9 +586,11 @@ def iter_attributions(
                 x_np = np.asarray(X[rows])
                 x = torch.as_tensor(x_np, device=device).float()
                 if method in ("grad_x_input", "saliency"):
-                    grad, pred = _gradient(f, x, autocast)
-                    if autocast is not None and precision == "auto" and start == 0:
-                        autocast = _check_bf16(f, x, grad, log)
+                    grad, pred = _gradient(low or f, x)
+                    if low is not None and precision == "auto" and start == 0:
+                        if not _bf16_agrees(f, x, grad, log):
+                            low = None
+                            grad, pred = _gradient(f, x)
                     hyp = grad - grad.mean(dim=1, keepdim=True)
                     if method == "saliency":
                         hyp = hyp.abs()
@@ -624,19 +634,19 @@ def _references(x, x_np, baseline, method, n_shuffles, references, seed, rows):
     return torch.as_tensor(refs, device=x.device)
 
 
-def _check_bf16(f, x, grad_bf16, log):
-    """Keep bf16 only if it matches fp32 on this batch (Pearson >= 0.99 per region)."""
+def _bf16_agrees(f, x, grad_bf16, log) -> bool:
+    """Whether bf16 matches fp32 on this batch (Pearson >= 0.99 per region)."""
     grad32, _ = _gradient(f, x)
     r = _pearson_rows(_corrected_attr(grad_bf16, x), _corrected_attr(grad32, x))
     worst = float(r.min())
     ok = worst >= MIN_BF16_PEARSON
     if log is not None:
         log.info(
-            "bf16 autocast vs fp32 on the first batch: min per-region Pearson %.4f; using %s",
+            "bf16 vs fp32 on the first batch: min per-region Pearson %.4f; using %s",
             worst,
             "bf16" if ok else "fp32",
         )
-    return torch.bfloat16 if ok else None
+    return ok
 
 
 def _corrected_attr(grad, x):
@@ -694,9 +704,10 @@ def attribute(model, X, **kwargs):
         Model evaluations per batch; None picks one from the activations' memory.
         Results do not depend on it.
     precision : str, optional
-        ``fp32``; ``bf16`` autocast; or ``auto``: bf16 where the device supports it and
-        the first batch agrees with fp32 (Pearson >= 0.99 per region). Gradient x input
-        and saliency only; the other methods always run in fp32. Default is "fp32".
+        ``fp32``; ``bf16`` (a bfloat16 copy of the model); or ``auto``: bf16 where the
+        device supports it and the first batch agrees with fp32 (Pearson >= 0.99 per
+        region). Gradient x input and saliency only; the other methods always run in
+        fp32. Default is "fp32".
     baseline : str, optional
         Integrated gradients' start: ``zeros``, ``uniform`` (0.25) or ``shuffle``.
         Default is "zeros".

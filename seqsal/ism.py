@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .models import ACTIVATIONS, _Residual
+from .models import ACTIVATIONS, _Residual, fold_batch_norm
 
 ELEMENTWISE = ACTIVATIONS + (nn.BatchNorm1d, nn.Dropout, nn.Identity)
 
@@ -50,27 +50,10 @@ def local_layers(model: nn.Module):
     layers = []
     for layer in body:
         if isinstance(layer, nn.BatchNorm1d) and layers and _local_conv(layers[-1]):
-            layers[-1] = _fused(layers[-1], layer)
+            layers[-1] = fold_batch_norm(layers[-1], layer)
         else:
             layers.append(layer)
     return layers
-
-
-def _fused(conv, norm):
-    """A convolution computing ``norm(conv(x))`` of an eval-mode batch norm."""
-    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
-    fused = nn.Conv1d(
-        conv.in_channels,
-        conv.out_channels,
-        conv.kernel_size,
-        padding=conv.padding,
-        dilation=conv.dilation,
-    ).to(conv.weight.device)
-    bias = conv.bias if conv.bias is not None else torch.zeros_like(norm.running_mean)
-    with torch.no_grad():
-        fused.weight.copy_(conv.weight * scale[:, None, None])
-        fused.bias.copy_((bias - norm.running_mean) * scale + norm.bias)
-    return fused.eval().requires_grad_(False)
 
 
 def _slabs(padded, pad, seq, starts, width, start, values):

@@ -272,6 +272,93 @@ class Basset(nn.Module):
 ARCHITECTURES = {"cnn": CNN, "deepstarr": DeepSTARR, "bpnet": BPNet, "basset": Basset}
 
 
+def fold_batch_norm(layer, norm):
+    """A copy of ``layer`` (Conv1d or Linear) computing ``norm(layer(x))`` for an
+    eval-mode batch norm: the same function with one operation fewer."""
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    fused = _copy(layer)
+    bias = layer.bias if layer.bias is not None else torch.zeros_like(norm.running_mean)
+    shape = (-1,) + (1,) * (layer.weight.ndim - 1)
+    with torch.no_grad():
+        fused.weight.copy_(layer.weight * scale.view(shape))
+        fused.bias = nn.Parameter((bias - norm.running_mean) * scale + norm.bias)
+    return fused.eval()
+
+
+def _copy(module):
+    import copy
+
+    return copy.deepcopy(module)
+
+
+class _BlockMax(torch.autograd.Function):
+    """Max over the last axis of blocks (..., n, k), the gradient to the first maximum."""
+
+    @staticmethod
+    def forward(ctx, blocks):
+        values, index = blocks.max(-1)
+        ctx.save_for_backward(index)
+        ctx.shape = blocks.shape
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        out = grad.new_zeros(ctx.shape)
+        return out.scatter_(-1, index.unsqueeze(-1), grad.unsqueeze(-1))
+
+
+class BlockMax(nn.Module):
+    """Max-pooling over non-overlapping blocks (``MaxPool1d`` with stride = kernel size)
+    as a reshape and a max: the same values and gradients, computed faster."""
+
+    def __init__(self, kernel_size: int, ceil_mode: bool = False):
+        super().__init__()
+        self.kernel_size, self.ceil_mode = kernel_size, ceil_mode
+
+    def forward(self, X):
+        k, length = self.kernel_size, X.shape[-1]
+        n = -(-length // k) if self.ceil_mode else length // k
+        if n * k > length:
+            X = nn.functional.pad(X, (0, n * k - length), value=float("-inf"))
+        return _BlockMax.apply(X[..., : n * k].unflatten(-1, (n, k)))
+
+
+def simplified(model: nn.Module) -> nn.Module:
+    """An eval-mode copy of ``model`` for gradients: batch norms folded into the layer
+    before them and block max-pools as :class:`BlockMax` (TorchScript is returned as is)."""
+    if isinstance(model, torch.jit.ScriptModule):
+        return model
+    model = _copy(model).eval()
+    for module in list(model.modules()):
+        if not isinstance(module, nn.Sequential):
+            continue
+        layers = []
+        for layer in module:
+            if (
+                isinstance(layer, nn.BatchNorm1d)
+                and layer.track_running_stats
+                and layers
+                and isinstance(layers[-1], (nn.Conv1d, nn.Linear))
+            ):
+                layers[-1] = fold_batch_norm(layers[-1], layer)
+                continue
+            if (
+                isinstance(layer, nn.MaxPool1d)
+                and layer.stride == layer.kernel_size
+                and layer.padding == 0
+                and layer.dilation == 1
+                and not layer.return_indices
+            ):
+                layer = BlockMax(layer.kernel_size, layer.ceil_mode)
+            layers.append(layer)
+        for key in list(module._modules):
+            del module._modules[key]
+        for i, layer in enumerate(layers):
+            module.add_module(str(i), layer)
+    return model
+
+
 class RCAverage(nn.Module):
     """Average a model's outputs over each sequence and its reverse complement."""
 

@@ -241,7 +241,7 @@ def test_saliency_is_absolute_and_bad_options_are_named():
             attribute(Linear(20), X, **options)
 
 
-def test_bf16_autocast_is_checked_against_fp32(caplog):
+def test_bf16_is_checked_against_fp32(caplog):
     if not attribution.bf16_supported("cpu"):
         pytest.skip("this CPU has no native bfloat16")
     X = random_onehot(8, 200, seed=10)

@@ -14,6 +14,7 @@ from seqsal.models import (
     load_checkpoint,
     predict,
     save_checkpoint,
+    simplified,
 )
 
 
@@ -146,3 +147,27 @@ def test_same_seed_same_metrics_and_reload_same_predictions(tmp_path, capsys):
     again, _ = load_checkpoint(runs[1] / "model.pt")
     np.testing.assert_array_equal(predict(model, X), predict(again, X))
     capsys.readouterr()
+
+
+def test_simplified_model_is_the_same_function_with_the_same_gradients():
+    torch.manual_seed(0)
+    for arch, length in (("cnn", 60), ("deepstarr", 61), ("basset", 70)):
+        model = build_model(arch, input_length=length, n_outputs=2).eval()
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm1d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2)
+        fast = simplified(model)
+        assert not any(
+            isinstance(m, (torch.nn.BatchNorm1d, torch.nn.MaxPool1d)) for m in fast.modules()
+        )
+        X = torch.zeros(8, 4, length)
+        X[torch.arange(8)[:, None], torch.randint(0, 4, (8, length)), torch.arange(length)] = 1
+        grads = []
+        for m in (model, fast):
+            x = X.clone().requires_grad_(True)
+            y = m(x)
+            grads.append((y.detach(), torch.autograd.grad(y[:, 0].sum(), x)[0]))
+        torch.testing.assert_close(grads[0][0], grads[1][0], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-4, atol=1e-6)
+        assert any(isinstance(m, torch.nn.MaxPool1d) for m in model.modules())  # untouched
