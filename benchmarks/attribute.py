@@ -66,14 +66,24 @@ def seconds(run) -> float:
     return time.perf_counter() - start
 
 
-def best_of(name, runs: dict, repeats: int = 3):
-    """Sweep batch sizes once, then the median of ``repeats`` at the fastest one."""
-    sweep = {batch: seconds(run) for batch, run in runs.items()}
-    batch = min(sweep, key=sweep.get)
-    times = [seconds(runs[batch]) for _ in range(repeats)]
-    median = statistics.median(times)
-    print(f"    {name:<34} best batch {batch:>4}  median {median:8.3f} s", flush=True)
-    return median, batch
+def compare(tools: dict, repeats: int = 5):
+    """Each tool at its best batch size: a sweep of one run per batch size, then
+    ``repeats`` rounds that run every tool once each (so that the machine's drift hits
+    all of them alike); returns ``{tool: (median seconds, batch)}``."""
+    best = {}
+    for tool, runs in tools.items():
+        sweep = {batch: seconds(run) for batch, run in runs.items()}
+        best[tool] = min(sweep, key=sweep.get)
+    times = {tool: [] for tool in tools}
+    for _ in range(repeats):
+        for tool, runs in tools.items():
+            times[tool].append(seconds(runs[best[tool]]))
+    out = {}
+    for tool in tools:
+        median = statistics.median(times[tool])
+        out[tool] = (median, best[tool])
+        print(f"    {tool:<40} best batch {best[tool]:>4}  median {median:8.3f} s", flush=True)
+    return out
 
 
 def conv_throughput():
@@ -116,23 +126,19 @@ def grad_x_input(model, X, checks):
         for i in range(0, len(Xt), batch):
             ixg.attribute(Xt[i : i + batch].clone().requires_grad_(), target=0)
 
-    times = {
-        "seqsal fp32": best_of(
-            "seqsal grad_x_input fp32",
-            {b: (lambda b=b: attribute(model, X, batch_size=b)) for b in BATCHES},
-        ),
-        "seqsal auto": best_of(
-            "seqsal grad_x_input precision=auto",
-            {b: (lambda b=b: attribute(model, X, batch_size=b, precision="auto")) for b in BATCHES},
-        ),
-        "captum InputXGradient": best_of(
-            "captum InputXGradient", {b: (lambda b=b: captum(b)) for b in BATCHES}
-        ),
-        "tangermeme saliency": best_of(
-            "tangermeme saliency",
-            {b: (lambda b=b: saliency(model, Xt, batch_size=b)) for b in BATCHES},
-        ),
-    }
+    times = compare(
+        {
+            "seqsal fp32": {b: (lambda b=b: attribute(model, X, batch_size=b)) for b in BATCHES},
+            "seqsal auto": {
+                b: (lambda b=b: attribute(model, X, batch_size=b, precision="auto"))
+                for b in BATCHES
+            },
+            "captum InputXGradient": {b: (lambda b=b: captum(b)) for b in BATCHES},
+            "tangermeme saliency": {
+                b: (lambda b=b: saliency(model, Xt, batch_size=b)) for b in BATCHES
+            },
+        }
+    )
     fp32 = attribute(model, X)[1]
     auto = attribute(model, X, precision="auto", log=_Log())[1]
     r = [np.corrcoef(a, b)[0, 1] for a, b in zip(fp32, auto)]
@@ -164,10 +170,9 @@ def deeplift_shap(model, X, checks):
         return deep_lift_shap(model, Xt, references=Rt, batch_size=batch, warning_threshold=1e9)
 
     pairs = [b for b in BATCHES if b >= 20] + [320]
-    times = {
-        "seqsal": best_of(
-            "seqsal deeplift_shap",
-            {
+    times = compare(
+        {
+            "seqsal": {
                 b: (
                     lambda b=b: attribute(
                         model, X, method="deeplift_shap", references=refs, batch_size=b
@@ -175,12 +180,11 @@ def deeplift_shap(model, X, checks):
                 )
                 for b in pairs
             },
-        ),
-        "tangermeme deep_lift_shap": best_of(
-            "tangermeme deep_lift_shap", {b: (lambda b=b: tangermeme(b)) for b in pairs}
-        ),
-        "captum DeepLiftShap": best_of("captum DeepLiftShap (20 pairs per call)", {20: captum}),
-    }
+            "tangermeme deep_lift_shap": {b: (lambda b=b: tangermeme(b)) for b in pairs},
+            "captum DeepLiftShap": {20: captum},  # one region (its 20 references) per call
+        },
+        repeats=3,
+    )
     ours = attribute(model, X, method="deeplift_shap", references=refs)[1]
     theirs = tangermeme(64).sum(1).numpy()
     r = [np.corrcoef(a, b)[0, 1] for a, b in zip(ours, theirs)]
@@ -199,16 +203,15 @@ def ism(model, X, checks):
         return tm_ism.saturation_mutagenesis(model, Xt, batch_size=batch, target=0)
 
     batches = (64, 128, 256)
-    times = {
-        "seqsal": best_of(
-            "seqsal ism",
-            {b: (lambda b=b: attribute(model, X, method="ism", batch_size=b)) for b in BATCHES},
-        ),
-        "tangermeme saturation_mutagenesis": best_of(
-            "tangermeme saturation_mutagenesis (fast)",
-            {b: (lambda b=b: tangermeme(b)) for b in batches},
-        ),
-    }
+    times = compare(
+        {
+            "seqsal": {
+                b: (lambda b=b: attribute(model, X, method="ism", batch_size=b)) for b in BATCHES
+            },
+            "tangermeme saturation_mutagenesis": {b: (lambda b=b: tangermeme(b)) for b in batches},
+        },
+        repeats=3,
+    )
     ours = attribute(model, X, method="ism")[0] * X  # tangermeme returns hyp at the base present
     theirs = tangermeme(128).numpy()
     diff = float(np.abs(ours - theirs).max())

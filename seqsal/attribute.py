@@ -37,7 +37,7 @@ from tqdm import tqdm
 from .encode import dinucleotide_shuffle, one_hot_encode, one_hot_to_sequences
 from .io import InputError
 from .ism import local_layers, variant_outputs
-from .models import ACTIVATIONS, RCAverage, simplified
+from .models import ACTIVATIONS, BlockMax, RCAverage, simplified
 
 METHODS = (
     "grad_x_input",
@@ -171,7 +171,7 @@ LINEAR = (
     nn.AdaptiveAvgPool1d,
     nn.ConstantPad1d,
 )
-MAXPOOL = (nn.MaxPool1d, nn.AdaptiveMaxPool1d)  # Captum's max-pool rule
+MAXPOOL = (nn.MaxPool1d, nn.AdaptiveMaxPool1d, BlockMax)  # Captum's max-pool rule
 SECANT_EPS = 1e-6  # below this input change, the derivative replaces the secant
 
 
@@ -222,6 +222,42 @@ class _MaxPoolRule(torch.autograd.Function):
         return multiplier, None, None, None, None, None, None
 
 
+class _BlockMaxRule(torch.autograd.Function):
+    """:class:`_MaxPoolRule` for non-overlapping blocks (:class:`BlockMax`): the same
+    routing, by an index within each block instead of a flat index."""
+
+    @staticmethod
+    def forward(ctx, r_in, r_out, r_blocks, x_blocks, x_out, r_index, x_index, K):
+        ctx.save_for_backward(r_out, r_blocks, x_blocks, x_out, r_index, x_index)
+        ctx.K, ctx.length = K, r_in.shape[-1]
+        return r_out.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        r_out, r_blocks, x_blocks, x_out, r_index, x_index = ctx.saved_tensors
+        K = ctx.K
+        B, C, n, k = x_blocks.shape
+        g = grad.view(B, K, C, n, 1)
+        x_out, r_out = x_out.view(B, 1, C, n, 1), r_out.view(B, K, C, n, 1)
+        x_index = x_index.view(B, 1, C, n, 1).expand(B, K, C, n, 1)
+        r_index = r_index.view(B, K, C, n, 1)
+        top = torch.maximum(x_out, r_out)
+        routed = torch.zeros(B, K, C, n, k, dtype=grad.dtype, device=grad.device)
+        routed.scatter_add_(-1, x_index, g * (top - r_out))
+        routed.scatter_add_(-1, r_index, g * (x_out - top))
+        delta = torch.nan_to_num(x_blocks[:, None] - r_blocks.view(B, K, C, n, k), nan=0.0)
+        same = delta == 0
+        plain = torch.zeros_like(routed).scatter_(-1, x_index, g)
+        multiplier = torch.where(same, plain, routed.div_(delta.masked_fill_(same, 1)))
+        multiplier = multiplier.view(B * K, C, n * k)
+        length = ctx.length
+        if n * k > length:  # ceil mode: drop the padding
+            multiplier = multiplier[..., :length]
+        elif n * k < length:  # floor mode: the unpooled tail gets no gradient
+            multiplier = F.pad(multiplier, (0, length - n * k))
+        return multiplier, None, None, None, None, None, None, None
+
+
 class _DeepLift:
     """Forward hooks that record the sequence's activations, then rewrite the references'.
 
@@ -254,6 +290,8 @@ class _DeepLift:
         x_in, x_out = self.cache[self.step]
         self.step += 1
         r_in = inputs[0]
+        if isinstance(module, BlockMax):
+            return self._blockmax(module, r_in, output, x_in, x_out)
         if isinstance(module, MAXPOOL):
             return self._maxpool(module, r_in, output, x_in, x_out)
         shape = (-1, self.K, *r_in.shape[1:])
@@ -283,6 +321,26 @@ class _DeepLift:
         finally:
             self.mode = mode
         return grad
+
+    def _blockmax(self, module, r_in, r_out, x_in, x_out):
+        n, k = r_out.shape[-1], module.kernel_size
+
+        def blocks(z):
+            if n * k > z.shape[-1]:
+                z = F.pad(z, (0, n * k - z.shape[-1]), value=float("-inf"))
+            return z[..., : n * k].unflatten(-1, (n, k))
+
+        r_blocks, x_blocks = blocks(r_in.detach()), blocks(x_in)
+        return _BlockMaxRule.apply(
+            r_in,
+            r_out.detach(),
+            r_blocks,
+            x_blocks,
+            x_out,
+            r_blocks.argmax(-1),
+            x_blocks.argmax(-1),
+            self.K,
+        )
 
     def _maxpool(self, module, r_in, r_out, x_in, x_out):
         def indices(z):
@@ -553,7 +611,7 @@ def iter_attributions(
         raise InputError(f"attribute.ism_window: expected 0 <= start < end <= {L}, found {window}")
     device = torch.device(device)
     model = model.to(device).eval()
-    if method in GRADIENT_METHODS:  # the same function with cheaper gradients
+    if method in GRADIENT_METHODS + ("deeplift_shap",):  # the same function, cheaper
         model = simplified(model)
     f = Explained(model, target=target, probability=output == "probability", rc_average=rc_average)
     if method == "deeplift_shap":
@@ -566,10 +624,10 @@ def iter_attributions(
         per_region = n_shuffles
     regions_per_batch = max(1, batch_size // per_region)
     low = None  # a bfloat16 copy of the model, for precision bf16/auto
-    if precision != "fp32" and method in GRADIENT_METHODS[:2]:
+    if precision != "fp32" and method in ("grad_x_input", "saliency"):
         if precision == "bf16" or bf16_supported(device):
             low = Explained(
-                copy.deepcopy(f.model).to(torch.bfloat16),
+                copy.deepcopy(f.model).to(torch.bfloat16).requires_grad_(False),
                 target=target,
                 probability=f.sigmoid is not None,
             )

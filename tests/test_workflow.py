@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -142,11 +143,26 @@ def check_outputs(workdir):
 
 
 def test_tiny_sharded_run(tmp_path):
-    snakemake(tmp_path, "--cores", "2", config=TINY)
+    config = TINY + "attribute: {methods: [grad_x_input, deeplift_shap, ism], storage: float16}\n"
+    snakemake(tmp_path, "--cores", "2", config=config)
     results = check_outputs(tmp_path)
     assert sorted(p.name for p in (results / "encode").glob("*.npz")) == ["000.npz", "001.npz"]
-    again = snakemake(tmp_path, "-n", "--cores", "2", config=TINY)
+    first = read_shards(sorted((results / "attribute").glob("*.npz")))
+    assert first["hyp"].dtype == np.float16
+    for method in ("deeplift_shap", "ism"):
+        data = read_shards(sorted((results / "attribute" / method).glob("*.npz")))
+        assert data["names"].tolist() == first["names"].tolist()
+        r = np.corrcoef(data["attr"].astype(float).ravel(), first["attr"].astype(float).ravel())
+        assert r[0, 1] > 0.5
+        assert pyBigWig.open(str(results / f"tracks/attribution_{method}.bw")).chroms()
+        assert f"attribution_{method}.bw" in (results / "tracks/igv_session.xml").read_text()
+    again = snakemake(tmp_path, "-n", "--cores", "2", config=config)
     assert "Nothing to be done" in again.stdout + again.stderr
+    # a lost shard of one method is the only attribution redone
+    (results / "attribute" / "ism" / "001.npz").unlink()
+    again = snakemake(tmp_path, "-n", "--cores", "2", config=config)
+    assert re.search(r"^attribute_method\s+1$", again.stdout, re.M)
+    assert not re.search(r"^attribute\s+\d+$", again.stdout, re.M)
 
 
 @pytest.mark.slow
