@@ -221,14 +221,21 @@ def ism(model, X, checks):
 
 
 RSS_SCRIPT = """
-import json, resource, sys, numpy as np, torch
+import sys, numpy as np, torch
 torch.set_num_threads(2)
 from tangermeme.saliency import saliency
 sys.path.insert(0, {bench!r})
 from attribute import models
 X = torch.as_tensor(np.load(sys.argv[1])["X"]).float()
 saliency(models()[sys.argv[2]], X, batch_size=64)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(peak_mib())
+"""
+
+PEAK = """
+def peak_mib():  # this process's own high-water mark (ru_maxrss would count the parent's)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
 """
 
 
@@ -256,8 +263,8 @@ def peak_rss(name, model, length, sizes, folder: Path):
         command = [
             sys.executable,
             "-c",
-            "import resource, sys; from seqsal.cli import main; rc = main(sys.argv[1:]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)",
+            PEAK + "import sys\nfrom seqsal.cli import main\nrc = main(sys.argv[1:])\n"
+            "print(peak_mib())\nsys.exit(rc)",
             "attribute",
             "--model",
             str(checkpoint),
@@ -273,7 +280,7 @@ def peak_rss(name, model, length, sizes, folder: Path):
             [
                 sys.executable,
                 "-c",
-                RSS_SCRIPT.format(bench=str(Path(__file__).parent)),
+                PEAK + RSS_SCRIPT.format(bench=str(Path(__file__).parent)),
                 str(shard),
                 name,
             ]
@@ -287,17 +294,11 @@ def peak_rss(name, model, length, sizes, folder: Path):
 
 def _rss(command) -> float:
     done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return int(done.stdout.strip().splitlines()[-1]) / 1024
+    return float(done.stdout.strip().splitlines()[-1])
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer sequences, no RSS runs")
-    parser.add_argument("--out", default=None, help="also write the results as JSON here")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(2)
-    warnings.filterwarnings("ignore")
-    scale = 0.25 if args.quick else 1.0
+def speed(scale: float) -> dict:
+    """Every comparison on both models; prints as it goes, returns the figures."""
     sizes = {  # sequences per comparison and model
         "bpnet_1kb": {"grad_x_input": 512, "deeplift_shap": 16, "ism": 4},
         "deepstarr_249bp": {"grad_x_input": 2048, "deeplift_shap": 64, "ism": 128},
@@ -340,6 +341,10 @@ def main(argv=None):
                 }
         results["models"][name] = {"summary": summary, "checks": checks}
         print()
+    return results
+
+
+def print_ratios(results: dict) -> None:
     print("speed-ups (peer time / seqsal time; bar in brackets):")
     for name, result in results["models"].items():
         for method, row in result["summary"].items():
@@ -355,6 +360,19 @@ def main(argv=None):
                 f"effective {row['seqsal_effective_gflops']:.1f} GFLOP/s "
                 f"({row['seqsal_effective_gflops'] / results['conv_gflops']:.2f}x the conv peak)"
             )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer sequences, no RSS runs")
+    parser.add_argument("--out", default=None, help="also write the results as JSON here")
+    parser.add_argument("--rss-only", action="store_true", help="only the peak RSS runs")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(2)
+    warnings.filterwarnings("ignore")
+    results = {} if args.rss_only else speed(0.25 if args.quick else 1.0)
+    if results:
+        print_ratios(results)
     if not args.quick:
         print("\npeak RSS, fresh processes (grad x input):")
         results["rss"] = []

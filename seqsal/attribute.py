@@ -181,7 +181,7 @@ class _Multiplied(torch.autograd.Function):
     @staticmethod
     def forward(ctx, inp, out, multiplier):
         ctx.save_for_backward(multiplier)
-        return out.clone()
+        return out  # returned as is: autograd makes it a view carrying this function
 
     @staticmethod
     def backward(ctx, grad):
@@ -201,7 +201,7 @@ class _MaxPoolRule(torch.autograd.Function):
     def forward(ctx, r_in, r_out, x_in, x_out, r_index, x_index, K):
         ctx.save_for_backward(r_in, r_out, x_in, x_out, r_index, x_index)
         ctx.K = K
-        return r_out.clone()
+        return r_out
 
     @staticmethod
     def backward(ctx, grad):
@@ -230,7 +230,7 @@ class _BlockMaxRule(torch.autograd.Function):
     def forward(ctx, r_in, r_out, r_blocks, x_blocks, x_out, r_index, x_index, K):
         ctx.save_for_backward(r_out, r_blocks, x_blocks, x_out, r_index, x_index)
         ctx.K, ctx.length = K, r_in.shape[-1]
-        return r_out.clone()
+        return r_out
 
     @staticmethod
     def backward(ctx, grad):
@@ -612,7 +612,7 @@ def iter_attributions(
     device = torch.device(device)
     model = model.to(device).eval()
     if method in GRADIENT_METHODS + ("deeplift_shap",):  # the same function, cheaper
-        model = simplified(model)
+        model = simplified(model, pool_first=method in GRADIENT_METHODS)
     f = Explained(model, target=target, probability=output == "probability", rc_average=rc_average)
     if method == "deeplift_shap":
         check_deeplift_support(model)

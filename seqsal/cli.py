@@ -286,11 +286,11 @@ def _fit(args, data, split, device):
 
 def _attribute(args):
     from .attribute import ConvergenceError, iter_attributions
-    from .io import npz_writer, read_shards
+    from .io import npz_rows, npz_writer, read_npz
     from .models import load_checkpoint, resolve_device, resolve_target
 
-    data = read_shards([args.onehot], mmap_key="X")  # X is read batch by batch
-    X = data["X"]
+    data = read_npz(args.onehot, skip="X")
+    X = npz_rows(args.onehot, "X")  # read batch by batch
     model, meta = load_checkpoint(args.model, input_length=X.shape[-1])
     target = resolve_target(args.target, meta["targets"])
     N, _, L = X.shape

@@ -67,19 +67,60 @@ def write_tsv(df: pd.DataFrame, path, *, header: bool = True) -> None:
 
 
 def write_npz(path, *, compress: bool = False, **arrays) -> None:
-    """Write arrays to an ``.npz`` file atomically (uncompressed unless ``compress``)."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        (np.savez_compressed if compress else np.savez)(handle, **arrays)
+    """Write arrays to an ``.npz`` file atomically (uncompressed unless ``compress``).
+
+    Uncompressed members are written straight from the arrays' memory, without the
+    copies ``numpy.savez`` makes, and can be memory-mapped by :func:`read_shards`.
+    """
+    import zipfile
+
+    with atomic_path(path) as tmp:
+        if compress:
+            with open(tmp, "wb") as handle:
+                np.savez_compressed(handle, **arrays)
+            return
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
+            for key, array in arrays.items():
+                array = np.ascontiguousarray(array)
+                with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+                    header = np.lib.format.header_data_from_array_1_0(array)
+                    np.lib.format.write_array_header_1_0(member, header)
+                    data = memoryview(array.reshape(-1).view(np.uint8))
+                    for i in range(0, len(data), 1 << 26):
+                        member.write(data[i : i + (1 << 26)])
+
+
+class _RowFile:
+    """A ``.npy`` file written row block by row block (``rows[a:b] = values``) through
+    file writes, not a memory map, so that written rows do not stay in memory."""
+
+    def __init__(self, path, shape, dtype):
+        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+        self.row_bytes = int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize
+        self.handle = open(path, "wb")
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False}
+        np.lib.format.write_array_header_1_0(self.handle, {**header, "shape": self.shape})
+        self.offset = self.handle.tell()
+        self.handle.truncate(self.offset + self.shape[0] * self.row_bytes)
+
+    def __setitem__(self, rows: slice, values):
+        values = np.ascontiguousarray(values, dtype=self.dtype)
+        self.handle.seek(self.offset + rows.start * self.row_bytes)
+        self.handle.write(memoryview(values.reshape(-1).view(np.uint8)))
+
+    def close(self):
+        self.handle.close()
 
 
 @contextlib.contextmanager
 def npz_writer(path):
-    """Build an uncompressed ``.npz`` from arrays filled in place, with bounded memory.
+    """Build an uncompressed ``.npz`` from arrays written block by block, in bounded memory.
 
-    Yields ``add(key, shape, dtype)``, which returns a writable memory-mapped ``.npy``
-    in a scratch folder beside ``path`` (``add(key, array=...)`` stores an array as is).
-    On a clean exit the arrays are streamed into ``path`` atomically; on an error
-    nothing is written. The result is what :func:`write_npz` writes.
+    Yields ``add(key, shape, dtype)``, which returns an array-like to assign row slices
+    to (``out[a:b] = values``), kept in a scratch folder beside ``path``;
+    ``add(key, array=...)`` stores a whole array. On a clean exit the arrays are streamed
+    into ``path`` atomically; on an error nothing is written. The result is what
+    :func:`write_npz` writes.
     """
     import shutil
     import zipfile
@@ -87,29 +128,48 @@ def npz_writer(path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    arrays = {}
+    files = []
 
     def add(key, shape=None, dtype=None, *, array=None):
-        file = scratch / f"{key}.npy"
         if array is not None:
-            np.save(file, array)
-            arrays[key] = None
+            np.save(scratch / f"{key}.npy", array)
             return array
-        arrays[key] = np.lib.format.open_memmap(file, mode="w+", dtype=dtype, shape=shape)
-        return arrays[key]
+        files.append(_RowFile(scratch / f"{key}.npy", shape, dtype))
+        return files[-1]
 
     try:
         yield add
-        for array in arrays.values():
-            if array is not None:
-                array.flush()
-        arrays.clear()
+        for file in files:
+            file.close()
         with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
             for file in sorted(scratch.iterdir()):
                 archive.write(file, arcname=file.name)
     finally:
-        arrays.clear()
+        for file in files:
+            file.close()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+class NpzRows:
+    """Rows of one uncompressed ``.npz`` member, read from the file as they are asked for
+    (``rows[a:b]``): unlike a memory map, rows read do not stay in memory."""
+
+    def __init__(self, path, layout):
+        self.path = path
+        self.offset, self.shape, self.dtype = layout
+        self.ndim = len(self.shape)
+        self.row_bytes = int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: slice):
+        start, stop, _ = rows.indices(len(self))
+        out = np.empty((max(stop - start, 0), *self.shape[1:]), dtype=self.dtype)
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset + start * self.row_bytes)
+            handle.readinto(memoryview(out.reshape(-1).view(np.uint8)))
+        return out
 
 
 def read_npz(path, *, skip: str | None = None) -> dict:
@@ -152,8 +212,14 @@ class RowStack:
         return out
 
 
-def _memmap_npz_member(path, key):
-    """Memory-map one array stored uncompressed in an ``.npz``; None if it is compressed."""
+def npz_rows(path, key):
+    """One ``.npz`` member as :class:`NpzRows` (read as used), or whole if compressed."""
+    layout = _npz_member_layout(path, key)
+    return read_npz(path)[key] if layout is None else NpzRows(path, layout)
+
+
+def _npz_member_layout(path, key):
+    """Byte offset, shape and dtype of an uncompressed ``.npz`` member; None if compressed."""
     import struct
     import zipfile
 
@@ -172,10 +238,18 @@ def _memmap_npz_member(path, key):
             else np.lib.format.read_array_header_2_0
         )
         shape, fortran, dtype = read_header(handle)
-        offset = handle.tell()
-    return np.memmap(
-        path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C"
-    )
+        if fortran:
+            return None
+        return handle.tell(), shape, dtype
+
+
+def _memmap_npz_member(path, key):
+    """Memory-map one array stored uncompressed in an ``.npz``; None if it is compressed."""
+    layout = _npz_member_layout(path, key)
+    if layout is None:
+        return None
+    offset, shape, dtype = layout
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
 
 
 def read_shards(paths, *, mmap_key: str | None = None) -> dict:

@@ -324,9 +324,16 @@ class BlockMax(nn.Module):
         return _BlockMax.apply(X[..., : n * k].unflatten(-1, (n, k)))
 
 
-def simplified(model: nn.Module) -> nn.Module:
-    """An eval-mode copy of ``model`` for gradients: batch norms folded into the layer
-    before them and block max-pools as :class:`BlockMax` (TorchScript is returned as is)."""
+# Non-decreasing activations: pooling the maxima first gives the same values and gradients.
+MONOTONE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.CELU, nn.SELU, nn.Sigmoid, nn.Tanh)
+
+
+def simplified(model: nn.Module, *, pool_first: bool = False) -> nn.Module:
+    """An eval-mode copy of ``model`` computing the same function with fewer operations:
+    batch norms folded into the layer before them, block max-pools as :class:`BlockMax`
+    and, with ``pool_first``, a non-decreasing activation moved after the max-pool that
+    follows it (the activation then runs on a pool's share of the values; gradients are
+    the same, DeepLIFT's are not). TorchScript is returned as is."""
     if isinstance(model, torch.jit.ScriptModule):
         return model
     model = _copy(model).eval()
@@ -351,6 +358,9 @@ def simplified(model: nn.Module) -> nn.Module:
                 and not layer.return_indices
             ):
                 layer = BlockMax(layer.kernel_size, layer.ceil_mode)
+                if pool_first and layers and type(layers[-1]) in MONOTONE:
+                    layers.insert(len(layers) - 1, layer)
+                    continue
             layers.append(layer)
         for key in list(module._modules):
             del module._modules[key]

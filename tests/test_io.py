@@ -234,3 +234,34 @@ def test_bgzip_fasta_is_read_like_plain(tmp_path, fasta):
     np.testing.assert_array_equal(
         fetch_onehot(open_fasta(path), regions), fetch_onehot(open_fasta(fasta), regions)
     )
+
+
+def test_npz_writer_streams_rows_and_npz_rows_reads_them(tmp_path):
+    from seqsal.io import npz_rows, npz_writer, read_npz, read_shards, write_npz
+
+    X = np.arange(7 * 4 * 5, dtype=np.uint8).reshape(7, 4, 5)
+    with npz_writer(tmp_path / "a.npz") as add:
+        out = add("hyp", (7, 4, 5), np.float16)
+        for start in (4, 0):  # any order of row blocks
+            out[start : start + 4] = X[start : start + 4].astype(np.float32)
+        add("names", array=np.array(list("abcdefg")))
+    data = read_npz(tmp_path / "a.npz")
+    np.testing.assert_array_equal(data["hyp"], X.astype(np.float16))
+    assert data["names"].tolist() == list("abcdefg")
+    assert read_shards([tmp_path / "a.npz"], mmap_key="hyp")["hyp"][2:4].shape == (2, 4, 5)
+    write_npz(tmp_path / "x.npz", X=X)
+    rows = npz_rows(tmp_path / "x.npz", "X")
+    assert rows.shape == (7, 4, 5) and len(rows) == 7
+    np.testing.assert_array_equal(rows[2:5], X[2:5])
+    np.testing.assert_array_equal(rows[5:20], X[5:])
+    write_npz(tmp_path / "z.npz", compress=True, X=X)
+    np.testing.assert_array_equal(npz_rows(tmp_path / "z.npz", "X"), X)
+    with pytest.raises(ValueError):  # nothing written when the block fails
+        with npz_writer(tmp_path / "b.npz") as add:
+            add("a", (2,), np.int8)
+            raise ValueError("boom")
+    assert not (tmp_path / "b.npz").exists() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "a.npz",
+        "x.npz",
+        "z.npz",
+    ]
