@@ -611,7 +611,7 @@ def iter_attributions(
         raise InputError(f"attribute.ism_window: expected 0 <= start < end <= {L}, found {window}")
     device = torch.device(device)
     model = model.to(device).eval()
-    if method in GRADIENT_METHODS + ("deeplift_shap",):  # the same function, cheaper
+    if method != "grad_cam":  # the same function, cheaper (grad_cam names a layer)
         model = simplified(model, pool_first=method in GRADIENT_METHODS)
     f = Explained(model, target=target, probability=output == "probability", rc_average=rc_average)
     if method == "deeplift_shap":
@@ -646,9 +646,9 @@ def iter_attributions(
                 if method in ("grad_x_input", "saliency"):
                     grad, pred = _gradient(low or f, x)
                     if low is not None and precision == "auto" and start == 0:
-                        if not _bf16_agrees(f, x, grad, log):
-                            low = None
-                            grad, pred = _gradient(f, x)
+                        checked = _bf16_check(f, x, grad, log)
+                        if checked is not None:  # bf16 disagrees: fp32 from here on
+                            low, (grad, pred) = None, checked
                     hyp = grad - grad.mean(dim=1, keepdim=True)
                     if method == "saliency":
                         hyp = hyp.abs()
@@ -692,9 +692,10 @@ def _references(x, x_np, baseline, method, n_shuffles, references, seed, rows):
     return torch.as_tensor(refs, device=x.device)
 
 
-def _bf16_agrees(f, x, grad_bf16, log) -> bool:
-    """Whether bf16 matches fp32 on this batch (Pearson >= 0.99 per region)."""
-    grad32, _ = _gradient(f, x)
+def _bf16_check(f, x, grad_bf16, log):
+    """None if bf16 matches fp32 on this batch (Pearson >= 0.99 per region), else the
+    fp32 gradient and outputs."""
+    grad32, pred32 = _gradient(f, x)
     r = _pearson_rows(_corrected_attr(grad_bf16, x), _corrected_attr(grad32, x))
     worst = float(r.min())
     ok = worst >= MIN_BF16_PEARSON
@@ -704,7 +705,7 @@ def _bf16_agrees(f, x, grad_bf16, log) -> bool:
             worst,
             "bf16" if ok else "fp32",
         )
-    return ok
+    return None if ok else (grad32, pred32)
 
 
 def _corrected_attr(grad, x):

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .models import ACTIVATIONS, _Residual, fold_batch_norm
+from .models import ACTIVATIONS, BlockMax, _Residual, fold_batch_norm
 
 ELEMENTWISE = ACTIVATIONS + (nn.BatchNorm1d, nn.Dropout, nn.Identity)
 
@@ -36,6 +36,8 @@ def _supported(layer) -> bool:
         return True
     if isinstance(layer, nn.MaxPool1d):
         return layer.padding == 0 and layer.dilation == 1
+    if isinstance(layer, BlockMax):
+        return True
     return type(layer) is _Residual and _local_conv(layer.conv) and type(layer.relu) is nn.ReLU
 
 
@@ -104,6 +106,8 @@ class _Cache:
             return conv.dilation[0] * (conv.kernel_size[0] - 1), 0.0
         if isinstance(conv, nn.MaxPool1d):
             return conv.kernel_size + conv.stride, float("-inf")
+        if isinstance(conv, BlockMax):
+            return 2 * conv.kernel_size, float("-inf")
         return 0, 0.0
 
 
@@ -122,7 +126,8 @@ def _conv_window(conv, cache, k, seq, start, values):
 
 
 def _pool_window(pool, cache, k, seq, start, values):
-    size, stride = pool.kernel_size, pool.stride
+    size = pool.kernel_size
+    stride = size if isinstance(pool, BlockMax) else pool.stride
     width = (values.shape[-1] + size - 2) // stride + 2
     if width >= cache.lengths[k + 1]:
         return None
@@ -144,7 +149,7 @@ def _local_step(layer, cache, k, seq, start, values):
     """Layer ``k`` on the windows; None once the window would cover the whole layer."""
     if isinstance(layer, ELEMENTWISE):
         return start, layer(values)
-    if isinstance(layer, nn.MaxPool1d):
+    if isinstance(layer, (nn.MaxPool1d, BlockMax)):
         return _pool_window(layer, cache, k, seq, start, values)
     conv = layer.conv if type(layer) is _Residual else layer
     found = _conv_window(conv, cache, k, seq, start, values)
