@@ -402,16 +402,15 @@ def read_regions(path, *, shard: int = 0, n_shards: int = 1) -> pd.DataFrame:
     Shard ``k`` of ``n`` holds the ``k``-th of ``n`` contiguous, nearly equal slices (as
     ``numpy.array_split``); only its rows are parsed, so memory follows the shard size.
     """
-    skip, rows = 0, None
+    offset, rows = 0, None
     if n_shards > 1:
-        with open(path, "rb") as handle:
-            total = sum(1 for _ in handle)
-        size, extra = divmod(total, n_shards)
-        skip = shard * size + min(shard, extra)
+        counts = _newline_counts(path)
+        size, extra = divmod(int(counts.sum()), n_shards)
+        offset = _line_offset(path, counts, shard * size + min(shard, extra))
         rows = size + (shard < extra)
-    regions = pd.read_csv(
-        path, sep="\t", header=None, skiprows=skip, nrows=rows, dtype={0: str, 3: str}
-    )
+    with open(path, "rb") as handle:
+        handle.seek(offset)  # the shard's first line: the lines before it are never parsed
+        regions = pd.read_csv(handle, sep="\t", header=None, nrows=rows, dtype={0: str, 3: str})
     regions.columns = (BED_COLUMNS + PAD_COLUMNS)[: regions.shape[1]]
     for column in PAD_COLUMNS:
         if column not in regions:
@@ -419,6 +418,33 @@ def read_regions(path, *, shard: int = 0, n_shards: int = 1) -> pd.DataFrame:
     return regions.astype(
         {"start": np.int64, "end": np.int64, "pad_left": np.int64, "pad_right": np.int64}
     )
+
+
+_BLOCK = 1 << 24
+
+
+def _newline_counts(path) -> np.ndarray:
+    """Lines per block of ``_BLOCK`` bytes (a last line without a newline counts)."""
+    counts, last = [], b"\n"
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            counts.append(block.count(b"\n"))
+            last = block[-1:]
+    if last != b"\n":
+        counts.append(1)
+    return np.array(counts or [0], dtype=np.int64)
+
+
+def _line_offset(path, counts: np.ndarray, line: int) -> int:
+    """Byte offset of 0-based ``line``, from :func:`_newline_counts`."""
+    if line == 0:
+        return 0
+    block = int(np.searchsorted(np.cumsum(counts), line))  # holds the line-th newline
+    before = int(counts[:block].sum())
+    with open(path, "rb") as handle:
+        handle.seek(block * _BLOCK)
+        data = np.frombuffer(handle.read(_BLOCK), dtype=np.uint8)
+    return block * _BLOCK + int(np.flatnonzero(data == 10)[line - before - 1]) + 1
 
 
 # ------------------------------------------------------------------------------- FASTA

@@ -2,6 +2,7 @@ import gzip
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from seqsal.io import (
@@ -265,3 +266,20 @@ def test_npz_writer_streams_rows_and_npz_rows_reads_them(tmp_path):
         "x.npz",
         "z.npz",
     ]
+
+
+@pytest.mark.parametrize("block", [7, 64, 1 << 24])
+@pytest.mark.parametrize("trailing_newline", [True, False])
+def test_shards_partition_the_regions_whatever_the_block_size(
+    tmp_path, monkeypatch, block, trailing_newline
+):
+    import seqsal.io as io
+
+    monkeypatch.setattr(io, "_BLOCK", block)
+    rows = [f"chr1\t{i}\t{i + 5}\tr{i}\t0\t+" for i in range(103)]
+    path = tmp_path / "regions.bed"
+    path.write_text("\n".join(rows) + ("\n" if trailing_newline else ""))
+    for n in (1, 3, 10, 103):
+        shards = [io.read_regions(path, shard=k, n_shards=n) for k in range(n)]
+        assert [len(s) for s in shards] == [len(a) for a in np.array_split(range(103), n)]
+        assert pd.concat(shards)["name"].tolist() == [f"r{i}" for i in range(103)]
