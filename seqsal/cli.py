@@ -416,9 +416,9 @@ def _motifs(args):
 
 
 def _tracks(args):
-    from .export import igv_session, write_bed, write_bigwig
+    from .export import igv_session, write_bed, write_bedgraph, write_bigwig
     from .io import contig_sizes, open_fasta, read_regions, write_text
-    from .tracks import attribution_track, seqlet_track
+    from .tracks import attribution_track, hypothetical_tracks, seqlet_track
 
     data, regions = _load_attributions(args.attributions, read_regions(args.regions))
     sizes = contig_sizes(open_fasta(args.fasta))
@@ -430,9 +430,13 @@ def _tracks(args):
             raise InputError(f"{paths[0]}: expected the regions of {args.attributions[0]}")
         bigwigs[f"attribution_{method}"] = extra["attr"]
     for name, attr in bigwigs.items():
-        write_bigwig(
-            attribution_track(regions, attr, contigs=list(sizes)), sizes, out / f"{name}.bw"
-        )
+        track = attribution_track(regions, attr, contigs=list(sizes))
+        write_bigwig(track, sizes, out / f"{name}.bw")
+        if args.bedgraph and name == "attribution":
+            write_bedgraph(track, out / "attribution.bedGraph")
+    if args.hypothetical:
+        for base, track in hypothetical_tracks(regions, data["hyp"], contigs=list(sizes)).items():
+            write_bigwig(track, sizes, out / f"hypothetical_{base}.bw")
     table = pd.read_csv(args.motifs_tsv, sep="\t", dtype=str)
     bed = seqlet_track(
         _read_seqlets(args.seqlets),
@@ -679,6 +683,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="shards of further methods, .../<method>/<shard>.npz: one bigWig per method",
     )
+    p.add_argument(
+        "--hypothetical", action="store_true", help="also hypothetical_A/C/G/T.bw (+ strand)"
+    )
+    p.add_argument("--bedgraph", action="store_true", help="also attribution.bedGraph")
     p.add_argument("--out-dir", required=True)
 
     p = _add(sub, "evaluate", _evaluate, "deletion faithfulness and known-site recovery")

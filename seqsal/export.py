@@ -42,6 +42,20 @@ def write_bigwig(track: pd.DataFrame, sizes: dict, path) -> None:
         bw.close()
 
 
+def write_bedgraph(track: pd.DataFrame, path, *, name: str = "attribution") -> None:
+    """Write a per-base track (``chrom, start, value``) as bedGraph text, atomically."""
+    bedgraph = pd.DataFrame(
+        {
+            "chrom": track["chrom"],
+            "start": track["start"],
+            "end": track["start"] + 1,
+            "value": track["value"],
+        }
+    )
+    text = bedgraph.to_csv(sep="\t", header=False, index=False, float_format="%.6g")
+    write_text(f'track type=bedGraph name="{name}"\n' + text, path)
+
+
 def write_bed(bed: pd.DataFrame, path, *, track_line: str | None = None) -> None:
     """Write a BED DataFrame with at most one ``track`` line, atomically."""
     header = f"{track_line}\n" if track_line else ""

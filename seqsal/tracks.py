@@ -91,6 +91,19 @@ def attribution_track(regions: pd.DataFrame, attr: np.ndarray, *, contigs) -> pd
     )
 
 
+def hypothetical_tracks(regions: pd.DataFrame, hyp: np.ndarray, *, contigs) -> dict:
+    """Each base's hypothetical contribution on the + strand: ``{base: track}``.
+
+    On a ``-`` strand region the model saw the complement, so the + strand base ``A``
+    at a position takes the region's ``T`` channel there (and so on).
+    """
+    minus = (regions["strand"].to_numpy() == "-")[:, None]
+    return {
+        base: attribution_track(regions, np.where(minus, hyp[:, 3 - k], hyp[:, k]), contigs=contigs)
+        for k, base in enumerate("ACGT")
+    }
+
+
 def sort_bed(bed: pd.DataFrame) -> pd.DataFrame:
     """Sort as ``LC_COLLATE=C sort -k1,1 -k2,2n``, ties broken by end then name."""
     order = np.lexsort(

@@ -110,3 +110,25 @@ def test_igv_session_uses_relative_paths(tmp_path):
         tracks=[{"path": tmp_path / "tracks" / "a.bw", "name": "attribution"}],
     )
     assert 'genome="../ref/g.fa"' in xml and 'path="a.bw"' in xml and 'locus="c1:1-100"' in xml
+
+
+def test_hypothetical_tracks_map_bases_to_the_plus_strand():
+    from seqsal.tracks import hypothetical_tracks
+
+    regions = pd.DataFrame(
+        {
+            "chrom": ["c1", "c1"],
+            "start": [0, 10],
+            "end": [3, 13],
+            "name": ["p", "m"],
+            "score": 0,
+            "strand": ["+", "-"],
+        }
+    )
+    hyp = np.arange(2 * 4 * 3, dtype=np.float32).reshape(2, 4, 3)
+    tracks = hypothetical_tracks(regions, hyp, contigs=["c1"])
+    a = tracks["A"].set_index("start")["value"]
+    assert a[0] == hyp[0, 0, 0] and a[2] == hyp[0, 0, 2]
+    # the - strand region: + strand A is the model's T, and genome base 10 is its last offset
+    assert a[10] == hyp[1, 3, 2] and a[12] == hyp[1, 3, 0]
+    assert tracks["G"].set_index("start")["value"][11] == hyp[1, 1, 1]

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -142,10 +143,48 @@ def check_outputs(workdir):
     return results
 
 
+def check_optional_tracks(results):
+    """The base present's hypothetical track is the attribution track, on both strands;
+    the bedGraph holds the same values; the BED files pass bedtools."""
+    import pyfaidx
+
+    genome = pyfaidx.Fasta(str(results / "simulate/genome.fa"))
+    attribution = pyBigWig.open(str(results / "tracks/attribution.bw"))
+    hypothetical = {b: pyBigWig.open(str(results / f"tracks/hypothetical_{b}.bw")) for b in "ACGT"}
+    regions = read_regions(results / "regions/regions.bed")
+    for region in pd.concat([regions[regions["strand"] == s].head(3) for s in "+-"]).itertuples():
+        sequence = str(genome[region.chrom][region.start : region.end]).upper()
+        values = attribution.values(region.chrom, region.start, region.end)
+        for base, value, p in zip(sequence, values, range(region.start, region.end)):
+            if not np.isnan(value):
+                assert hypothetical[base].values(region.chrom, p, p + 1)[0] == pytest.approx(value)
+    lines = (results / "tracks/attribution.bedGraph").read_text().splitlines()
+    assert lines[0].startswith("track type=bedGraph")
+    chrom, start, end, value = lines[1].split("\t")
+    assert int(end) == int(start) + 1
+    assert float(value) == pytest.approx(
+        attribution.values(chrom, int(start), int(end))[0], rel=1e-5
+    )
+    if shutil.which("bedtools") is None:
+        pytest.skip("bedtools is not installed (.ci/run installs it): BED validation skipped")
+    for name in ("seqlets.bed", "attribution.bedGraph"):
+        path = results / "tracks" / name
+        resorted = subprocess.run(
+            ["bedtools", "sort", "-header", "-i", str(path)], capture_output=True, text=True
+        )
+        assert resorted.returncode == 0 and resorted.stdout == path.read_text(), name
+        merged = subprocess.run(["bedtools", "merge", "-i", str(path)], capture_output=True)
+        assert merged.returncode == 0 and merged.stdout, name
+
+
 def test_tiny_sharded_run(tmp_path):
-    config = TINY + "attribute: {methods: [grad_x_input, deeplift_shap, ism], storage: float16}\n"
+    config = TINY + (
+        "attribute: {methods: [grad_x_input, deeplift_shap, ism], storage: float16}\n"
+        "tracks: {hypothetical: true, bedgraph: true}\n"
+    )
     snakemake(tmp_path, "--cores", "2", config=config)
     results = check_outputs(tmp_path)
+    check_optional_tracks(results)
     assert sorted(p.name for p in (results / "encode").glob("*.npz")) == ["000.npz", "001.npz"]
     first = read_shards(sorted((results / "attribute").glob("*.npz")))
     assert first["hyp"].dtype == np.float16

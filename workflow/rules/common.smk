@@ -132,6 +132,16 @@ def method_bigwigs():
     ]
 
 
+def optional_tracks():
+    """The hypothetical bigWigs and the bedGraph, when the tracks config asks for them."""
+    files = []
+    if config["tracks"]["hypothetical"]:
+        files += [f"results/tracks/hypothetical_{base}.bw" for base in "ACGT"]
+    if config["tracks"]["bedgraph"]:
+        files.append("results/tracks/attribution.bedGraph")
+    return files
+
+
 def final_outputs():
     outputs = [
         "results/regions/regions.bed",
@@ -156,4 +166,5 @@ def final_outputs():
         + shard_files("attribute")
         + method_shard_files()
         + method_bigwigs()
+        + optional_tracks()
     )

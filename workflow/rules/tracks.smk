@@ -12,6 +12,7 @@ rule tracks:
         bed="results/tracks/seqlets.bed",
         session="results/tracks/igv_session.xml",
         methods=method_bigwigs(),
+        extra=optional_tracks(),
     log:
         "logs/tracks/tracks.log",
     benchmark:
@@ -22,8 +23,12 @@ rule tracks:
         methods=lambda wildcards, input: flag(
             "method-attributions", list(input.methods)
         ),
+        options=" ".join(
+            flag(key, config["tracks"][key]) for key in ("hypothetical", "bedgraph")
+        ),
     shell:
         "seqsal tracks --attributions {input.attributions} {params.methods} "
         "--regions {input.regions} "
         "--seqlets {input.seqlets} --seqlet-motifs {input.assignments} "
-        "--motifs-tsv {input.table} --fasta {input.fasta:q} --out-dir results/tracks 2> {log}"
+        "--motifs-tsv {input.table} --fasta {input.fasta:q} {params.options} "
+        "--out-dir results/tracks 2> {log}"
