@@ -26,7 +26,7 @@ contribution of the base present, ``attr = (hyp * X).sum(axis=1)`` (N, L).
 from __future__ import annotations
 
 import copy
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
@@ -113,20 +113,6 @@ def _gradient(f: Explained, X: torch.Tensor):
     outputs, y = f.outputs(X)
     (grad,) = torch.autograd.grad(y.sum(), X)
     return grad.float(), outputs.detach().float()
-
-
-def corrected_gradient(model, X: torch.Tensor, *, target: int = 0):
-    """Gradient of output ``target`` w.r.t. float one-hot ``X``, minus its per-base mean.
-
-    Returns
-    -------
-    grad : torch.Tensor, shape=(N, 4, L)
-    outputs : torch.Tensor, shape=(N, T)
-        The model's outputs, from the same forward pass.
-    """
-    f = model if isinstance(model, Explained) else Explained(model, target=target)
-    grad, outputs = _gradient(f, X)
-    return grad - grad.mean(dim=1, keepdim=True), outputs
 
 
 def _relative_hyp(multipliers, references):
@@ -638,7 +624,7 @@ def iter_attributions(
         parameter.requires_grad_(False)
     bar = tqdm(total=N, disable=not verbose, desc=method, unit="region", smoothing=0.1)
     try:
-        with hooks.hooked() if method == "deeplift_shap" else _nothing():
+        with hooks.hooked() if method == "deeplift_shap" else nullcontext():
             for start in range(0, N, regions_per_batch):
                 rows = slice(start, min(start + regions_per_batch, N))
                 x_np = np.asarray(X[rows])
@@ -673,11 +659,6 @@ def iter_attributions(
         bar.close()
         for parameter, flag in zip(parameters, flags):
             parameter.requires_grad_(flag)
-
-
-@contextmanager
-def _nothing():
-    yield
 
 
 def _references(x, x_np, baseline, method, n_shuffles, references, seed, rows):

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .models import ACTIVATIONS, BlockMax, _Residual, fold_batch_norm
+from .models import ACTIVATIONS, BlockMax, _Residual
 
 ELEMENTWISE = ACTIVATIONS + (nn.BatchNorm1d, nn.Dropout, nn.Identity)
 
@@ -42,20 +42,14 @@ def _supported(layer) -> bool:
 
 
 def local_layers(model: nn.Module):
-    """The model's local layers, each convolution fused with the batch norm after it;
-    None where the fast path does not apply."""
+    """The model's local layers, or None where the fast path does not apply. (Batch
+    norms are best folded first: :func:`seqsal.models.simplified`.)"""
     body = getattr(model, "body", None)
     if not isinstance(body, nn.Sequential) or not callable(getattr(model, "finish", None)):
         return None
     if model.training or not all(_supported(layer) for layer in body):
         return None
-    layers = []
-    for layer in body:
-        if isinstance(layer, nn.BatchNorm1d) and layers and _local_conv(layers[-1]):
-            layers[-1] = fold_batch_norm(layers[-1], layer)
-        else:
-            layers.append(layer)
-    return layers
+    return list(body)
 
 
 def _slabs(padded, pad, seq, starts, width, start, values):
