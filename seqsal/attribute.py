@@ -598,7 +598,7 @@ def iter_attributions(
     device = torch.device(device)
     model = model.to(device).eval()
     if method != "grad_cam":  # the same function, cheaper (grad_cam names a layer)
-        model = simplified(model, pool_first=method in GRADIENT_METHODS)
+        model = simplified(model, pool_first=method != "deeplift_shap")
     f = Explained(model, target=target, probability=output == "probability", rc_average=rc_average)
     if method == "deeplift_shap":
         check_deeplift_support(model)

@@ -332,8 +332,9 @@ def simplified(model: nn.Module, *, pool_first: bool = False) -> nn.Module:
     """An eval-mode copy of ``model`` computing the same function with fewer operations:
     batch norms folded into the layer before them, block max-pools as :class:`BlockMax`
     and, with ``pool_first``, a non-decreasing activation moved after the max-pool that
-    follows it (the activation then runs on a pool's share of the values; gradients are
-    the same, DeepLIFT's are not). TorchScript is returned as is."""
+    follows it (the activation then runs on a pool's share of the values; outputs and
+    gradients are the same, DeepLIFT's multipliers are not). TorchScript is returned as
+    is."""
     if isinstance(model, torch.jit.ScriptModule):
         return model
     model = _copy(model).eval()
