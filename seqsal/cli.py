@@ -416,7 +416,7 @@ def _motifs(args):
 
 
 def _tracks(args):
-    from .export import igv_session, write_bed, write_bedgraph, write_bigwig
+    from .export import igv_session, write_bed, write_bedgraph, write_bigwig, write_tabix
     from .io import contig_sizes, open_fasta, read_regions, write_text
     from .tracks import attribution_track, hypothetical_tracks, seqlet_track
 
@@ -448,6 +448,7 @@ def _tracks(args):
         out / "seqlets.bed",
         track_line='track name="seqlets" description="seqsal seqlets by motif" itemRgb="On"',
     )
+    write_tabix(out / "seqlets.bed")
     first = bed.iloc[0] if len(bed) else regions.iloc[0]
     locus = f"{first['chrom']}:{max(1, first['start'] - 100)}-{first['end'] + 100}"
     write_text(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
@@ -40,6 +41,33 @@ def write_bigwig(track: pd.DataFrame, sizes: dict, path) -> None:
                 str(chroms[first]), int(starts[first]), values=values[first:end], span=1, step=1
             )
         bw.close()
+
+
+def write_tabix(bed_path) -> None:
+    """bgzip a sorted BED file beside itself (``.gz``) and index it with tabix
+    (``.gz.tbi``), atomically; a leading ``track`` line is kept as a header."""
+    import shutil
+    import tempfile
+
+    import pysam
+
+    bed_path = Path(bed_path)
+    with bed_path.open() as handle:
+        first = handle.readline()
+    with tempfile.TemporaryDirectory(dir=bed_path.parent) as scratch:
+        copy = Path(scratch) / bed_path.name
+        shutil.copyfile(bed_path, copy)
+        pysam.tabix_index(  # the bed preset, spelled out: a preset ignores line_skip
+            str(copy),
+            seq_col=0,
+            start_col=1,
+            end_col=2,
+            zerobased=True,
+            line_skip=int(first.startswith("track")),
+            force=True,
+        )
+        os.replace(f"{copy}.gz.tbi", f"{bed_path}.gz.tbi")
+        os.replace(f"{copy}.gz", f"{bed_path}.gz")
 
 
 def write_bedgraph(track: pd.DataFrame, path, *, name: str = "attribution") -> None:

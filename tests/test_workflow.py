@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyBigWig
+import pysam
 import pytest
 
 from seqsal.io import read_bed, read_regions, read_shards
@@ -136,6 +137,11 @@ def check_outputs(workdir):
     assert all(len(r) == 9 for r in rows) and {r[0] for r in rows} <= set(sizes)
     keys = [(r[0].encode(), int(r[1])) for r in rows]
     assert keys == sorted(keys)
+    # its bgzip + tabix copy answers region queries with the same lines
+    tabix = pysam.TabixFile(str(results / "tracks/seqlets.bed.gz"))
+    first = rows[0]
+    assert "\t".join(first) in list(tabix.fetch(first[0], int(first[1]), int(first[2])))
+    assert sum(1 for c in tabix.contigs for _ in tabix.fetch(c)) == len(rows)
     html = (results / "report/report.html").read_text()
     assert (
         'id="motif-table"' in html and "data:image/png;base64," in html and 'src="http' not in html

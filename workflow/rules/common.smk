@@ -155,6 +155,8 @@ def final_outputs():
         "results/motifs/seqlet_motifs.tsv",
         "results/tracks/attribution.bw",
         "results/tracks/seqlets.bed",
+        "results/tracks/seqlets.bed.gz",
+        "results/tracks/seqlets.bed.gz.tbi",
         "results/tracks/igv_session.xml",
         "results/evaluate/faithfulness.tsv",
         "results/evaluate/summary.json",

@@ -10,6 +10,8 @@ rule tracks:
     output:
         bigwig="results/tracks/attribution.bw",
         bed="results/tracks/seqlets.bed",
+        bgzip="results/tracks/seqlets.bed.gz",
+        tabix="results/tracks/seqlets.bed.gz.tbi",
         session="results/tracks/igv_session.xml",
         methods=method_bigwigs(),
         extra=optional_tracks(),
