@@ -417,8 +417,22 @@ def _motifs(args):
 
 def _tracks(args):
     from .export import igv_session, write_bed, write_bedgraph, write_bigwig, write_tabix
-    from .io import contig_sizes, open_fasta, read_regions, write_text
-    from .tracks import attribution_track, hypothetical_tracks, seqlet_track
+    from .io import (
+        contig_sizes,
+        npz_rows,
+        open_fasta,
+        read_meme,
+        read_npz,
+        read_regions,
+        write_text,
+    )
+    from .tracks import (
+        attribution_track,
+        hypothetical_tracks,
+        motif_hit_track,
+        scan_motifs,
+        seqlet_track,
+    )
 
     data, regions = _load_attributions(args.attributions, read_regions(args.regions))
     sizes = contig_sizes(open_fasta(args.fasta))
@@ -438,10 +452,27 @@ def _tracks(args):
         for base, track in hypothetical_tracks(regions, data["hyp"], contigs=list(sizes)).items():
             write_bigwig(track, sizes, out / f"hypothetical_{base}.bw")
     table = pd.read_csv(args.motifs_tsv, sep="\t", dtype=str)
+    names = dict(zip(table["motif_id"], table["name"]))
+    ppms = {k.split()[0]: v for k, v in read_meme(args.motifs_meme).items()} if len(table) else {}
+    encoded = np.concatenate([read_npz(path, skip="X")["names"] for path in args.onehot])
+    if not np.array_equal(encoded, data["names"]):
+        raise InputError(f"{args.onehot[0]}: expected the regions of {args.attributions[0]}")
+    hits, done = [], 0
+    for path in args.onehot:  # shard by shard, block by block: memory follows the block
+        X = npz_rows(path, "X")
+        for start in range(0, len(X), 20_000):
+            found = scan_motifs(ppms, X[start : start + 20_000], threshold=args.motif_hit_p)
+            hits.append(found.assign(region_index=found["region_index"] + done + start))
+        done += len(X)
+    write_bed(
+        motif_hit_track(pd.concat(hits, ignore_index=True), regions, names),
+        out / "motif_hits.bed",
+        track_line='track name="motif hits" description="seqsal motif instances" itemRgb="On"',
+    )
     bed = seqlet_track(
         _read_seqlets(args.seqlets),
         pd.read_csv(args.seqlet_motifs, sep="\t"),
-        dict(zip(table["motif_id"], table["name"])),
+        names,
     )
     write_bed(
         bed,
@@ -466,7 +497,10 @@ def _tracks(args):
                 }
                 for name in bigwigs
             ]
-            + [{"path": out / "seqlets.bed", "name": "seqlets"}],
+            + [
+                {"path": out / "seqlets.bed", "name": "seqlets"},
+                {"path": out / "motif_hits.bed", "name": "motif hits"},
+            ],
         ),
         out / "igv_session.xml",
     )
@@ -688,6 +722,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--hypothetical", action="store_true", help="also hypothetical_A/C/G/T.bw (+ strand)"
     )
     p.add_argument("--bedgraph", action="store_true", help="also attribution.bedGraph")
+    p.add_argument("--motifs-meme", required=True, help="motifs.meme: scanned for motif_hits.bed")
+    p.add_argument("--onehot", nargs="+", required=True, help="encode shards, for the scan")
+    p.add_argument("--motif-hit-p", type=float, default=1e-4)
     p.add_argument("--out-dir", required=True)
 
     p = _add(sub, "evaluate", _evaluate, "deletion faithfulness and known-site recovery")

@@ -104,6 +104,71 @@ def hypothetical_tracks(regions: pd.DataFrame, hyp: np.ndarray, *, contigs) -> d
     }
 
 
+def scan_motifs(ppms: dict, X: np.ndarray, *, threshold: float = 1e-4) -> pd.DataFrame:
+    """FIMO (memelite) hits of motif PPMs in one-hot sequences, on each sequence's strand.
+
+    Parameters
+    ----------
+    ppms : dict
+        ``{motif_id: PPM of shape (4, w)}``.
+    X : numpy.ndarray, shape=(N, 4, L)
+    threshold : float, optional
+        Largest p-value reported. Default is 1e-4.
+
+    Returns
+    -------
+    hits : pandas.DataFrame
+        ``motif_id, region_index, start, end, strand, p_value``.
+    """
+    from memelite import fimo
+
+    columns = ["motif_id", "region_index", "start", "end", "strand", "p_value"]
+    if not ppms or not len(X):
+        return pd.DataFrame(columns=columns)
+    found = fimo(ppms, np.asarray(X, dtype=np.float32), threshold=threshold)
+    hits = pd.concat(found, ignore_index=True)
+    hits = hits.rename(
+        columns={"motif_name": "motif_id", "sequence_name": "region_index", "p-value": "p_value"}
+    )
+    return hits[columns]
+
+
+def motif_hit_track(hits: pd.DataFrame, regions: pd.DataFrame, motif_names: dict) -> pd.DataFrame:
+    """BED9 of motif hits in genome coordinates, colored as in the report, sorted.
+
+    ``hits`` are :func:`scan_motifs` rows on the regions' own strands; a hit on a ``-``
+    region changes strand. Overlapping regions that find the same instance report it once.
+    The score is ``100 * -log10(p)``, capped at 1000.
+    """
+    from .seqlets import offsets_to_genome
+
+    index = hits["region_index"].to_numpy(np.int64)
+    starts, ends = offsets_to_genome(
+        regions, index, hits["start"].to_numpy(), (hits["end"] - hits["start"]).to_numpy()
+    )
+    minus = regions["strand"].to_numpy()[index] == "-"
+    flipped = hits["strand"].map({"+": "-", "-": "+"}).to_numpy()
+    motif = hits["motif_id"].astype(str).to_numpy()
+    rgb = {m: ",".join(str(int(motif_color(m)[i : i + 2], 16)) for i in (1, 3, 5)) for m in motif}
+    bed = pd.DataFrame(
+        {
+            "chrom": regions["chrom"].to_numpy()[index],
+            "start": starts,
+            "end": ends,
+            "name": [f"{m}:{motif_names.get(m, 'novel')}" for m in motif],
+            "score": np.clip(
+                np.round(-100 * np.log10(hits["p_value"].to_numpy(float))), 0, 1000
+            ).astype(np.int64),
+            "strand": np.where(minus, flipped, hits["strand"].to_numpy()),
+            "thickStart": starts,
+            "thickEnd": ends,
+            "itemRgb": [rgb[m] for m in motif],
+        }
+    )
+    bed = bed[bed["end"] > bed["start"]]
+    return sort_bed(bed.drop_duplicates(["chrom", "start", "end", "name", "strand"]))
+
+
 def sort_bed(bed: pd.DataFrame) -> pd.DataFrame:
     """Sort as ``LC_COLLATE=C sort -k1,1 -k2,2n``, ties broken by end then name."""
     order = np.lexsort(

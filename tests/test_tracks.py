@@ -148,3 +148,34 @@ def test_tabix_copy_of_a_bed_with_a_track_line(tmp_path):
     assert list(tabix.fetch("chr2")) == lines[2:]
     assert (tmp_path / "s.bed.gz.tbi").exists() and path.read_text().startswith("track")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.bed", "s.bed.gz", "s.bed.gz.tbi"]
+
+
+def test_motif_hits_are_found_on_both_strands_and_mapped_to_the_genome():
+    from seqsal.encode import one_hot_encode
+    from seqsal.tracks import motif_hit_track, scan_motifs
+
+    ppm = one_hot_encode(["GATAAGGC"])[0].astype(float) * 0.97 + 0.0075
+    site = "GATAAGGC"
+    background = "T" * 30
+    # region p (+): the site at offset 5; region m (-): the site's reverse complement in the
+    # genome, i.e. the site on the region's own strand at offset 10
+    sequences = [background[:5] + site + background[13:], background[:10] + site + background[18:]]
+    hits = scan_motifs({"motif_1": ppm}, one_hot_encode(sequences), threshold=1e-4)
+    assert sorted(hits["region_index"]) == [0, 1] and set(hits["strand"]) == {"+"}
+    regions = pd.DataFrame(
+        {
+            "chrom": ["c1", "c2"],
+            "start": [100, 200],
+            "end": [130, 230],
+            "name": ["p", "m"],
+            "score": 0,
+            "strand": ["+", "-"],
+        }
+    )
+    bed = motif_hit_track(hits, regions, {"motif_1": "GATA1"})
+    assert bed[["chrom", "start", "end", "strand"]].values.tolist() == [
+        ["c1", 105, 113, "+"],
+        ["c2", 212, 220, "-"],  # offset 10 of a - region ending at 230: 230 - 10 - 8
+    ]
+    assert (bed["name"] == "motif_1:GATA1").all() and (bed["score"] > 400).all()
+    assert len(scan_motifs({}, one_hot_encode(sequences))) == 0

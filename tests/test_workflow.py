@@ -104,6 +104,7 @@ def check_outputs(workdir):
         "tracks/attribution.bw",
         "tracks/seqlets.bed",
         "tracks/igv_session.xml",
+        "tracks/motif_hits.bed",
         "evaluate/faithfulness.tsv",
         "evaluate/summary.json",
         "report/report.html",
@@ -137,6 +138,13 @@ def check_outputs(workdir):
     assert all(len(r) == 9 for r in rows) and {r[0] for r in rows} <= set(sizes)
     keys = [(r[0].encode(), int(r[1])) for r in rows]
     assert keys == sorted(keys)
+    # motif instances across all regions: BED9, C-sorted, on the reference's contigs
+    hits = (results / "tracks/motif_hits.bed").read_text().splitlines()
+    assert hits[0].startswith("track ")
+    hit_rows = [line.split("\t") for line in hits[1:]]
+    assert all(len(r) == 9 for r in hit_rows) and {r[0] for r in hit_rows} <= set(sizes)
+    hit_keys = [(r[0].encode(), int(r[1])) for r in hit_rows]
+    assert hit_keys == sorted(hit_keys)
     # its bgzip + tabix copy answers region queries with the same lines
     tabix = pysam.TabixFile(str(results / "tracks/seqlets.bed.gz"))
     first = rows[0]
@@ -173,7 +181,7 @@ def check_optional_tracks(results):
     )
     if shutil.which("bedtools") is None:
         pytest.skip("bedtools is not installed (.ci/run installs it): BED validation skipped")
-    for name in ("seqlets.bed", "attribution.bedGraph"):
+    for name in ("seqlets.bed", "motif_hits.bed", "attribution.bedGraph"):
         path = results / "tracks" / name
         resorted = subprocess.run(
             ["bedtools", "sort", "-header", "-i", str(path)], capture_output=True, text=True

@@ -157,6 +157,7 @@ def final_outputs():
         "results/tracks/seqlets.bed",
         "results/tracks/seqlets.bed.gz",
         "results/tracks/seqlets.bed.gz.tbi",
+        "results/tracks/motif_hits.bed",
         "results/tracks/igv_session.xml",
         "results/evaluate/faithfulness.tsv",
         "results/evaluate/summary.json",

@@ -6,10 +6,13 @@ rule tracks:
         seqlets="results/seqlets/seqlets.bed",
         assignments="results/motifs/seqlet_motifs.tsv",
         table="results/motifs/motifs.tsv",
+        meme="results/motifs/motifs.meme",
+        onehot=shard_files("encode"),
         fasta=fasta_path(),
     output:
         bigwig="results/tracks/attribution.bw",
         bed="results/tracks/seqlets.bed",
+        hits="results/tracks/motif_hits.bed",
         bgzip="results/tracks/seqlets.bed.gz",
         tabix="results/tracks/seqlets.bed.gz.tbi",
         session="results/tracks/igv_session.xml",
@@ -25,6 +28,7 @@ rule tracks:
         methods=lambda wildcards, input: flag(
             "method-attributions", list(input.methods)
         ),
+        motif_hit_p=config["tracks"]["motif_hit_p"],
         options=" ".join(
             flag(key, config["tracks"][key]) for key in ("hypothetical", "bedgraph")
         ),
@@ -32,5 +36,6 @@ rule tracks:
         "seqsal tracks --attributions {input.attributions} {params.methods} "
         "--regions {input.regions} "
         "--seqlets {input.seqlets} --seqlet-motifs {input.assignments} "
-        "--motifs-tsv {input.table} --fasta {input.fasta:q} {params.options} "
+        "--motifs-tsv {input.table} --motifs-meme {input.meme} --onehot {input.onehot} "
+        "--motif-hit-p {params.motif_hit_p} --fasta {input.fasta:q} {params.options} "
         "--out-dir results/tracks 2> {log}"
