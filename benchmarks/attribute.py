@@ -370,13 +370,14 @@ def main(argv=None):
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
     parser.add_argument("--rss-only", action="store_true", help="only the peak RSS runs")
     parser.add_argument("--model", choices=list(models()), help="only this model")
+    parser.add_argument("--no-rss", action="store_true", help="skip the peak RSS runs")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     warnings.filterwarnings("ignore")
     results = {} if args.rss_only else speed(0.25 if args.quick else 1.0, args.model)
     if results:
         print_ratios(results)
-    if not args.quick:
+    if not (args.quick or args.no_rss):
         print("\npeak RSS, fresh processes (grad x input):")
         results["rss"] = []
         with tempfile.TemporaryDirectory() as folder:

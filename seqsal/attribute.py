@@ -37,7 +37,7 @@ from tqdm import tqdm
 from .encode import dinucleotide_shuffle, one_hot_encode, one_hot_to_sequences
 from .io import InputError
 from .ism import local_layers, variant_outputs
-from .models import ACTIVATIONS, BlockMax, RCAverage, simplified
+from .models import ACTIVATIONS, BlockMax, RCAverage, block_max, simplified
 
 METHODS = (
     "grad_x_input",
@@ -225,16 +225,23 @@ class _BlockMaxRule(torch.autograd.Function):
         B, C, n, k = x_blocks.shape
         g = grad.view(B, K, C, n, 1)
         x_out, r_out = x_out.view(B, 1, C, n, 1), r_out.view(B, K, C, n, 1)
-        x_index = x_index.view(B, 1, C, n, 1).expand(B, K, C, n, 1)
-        r_index = r_index.view(B, K, C, n, 1)
+        jx = x_index.view(B, 1, C, n, 1).expand(B, K, C, n, 1)
+        jr = r_index.view(B, K, C, n, 1)
+        r_blocks = r_blocks.view(B, K, C, n, k)
+        # Only the two winners of a block get a multiplier: the sequence's (jx) and the
+        # reference's (jr); their changes are gathered, so nothing else is computed at
+        # full width.
         top = torch.maximum(x_out, r_out)
-        routed = torch.zeros(B, K, C, n, k, dtype=grad.dtype, device=grad.device)
-        routed.scatter_add_(-1, x_index, g * (top - r_out))
-        routed.scatter_add_(-1, r_index, g * (x_out - top))
-        delta = torch.nan_to_num(x_blocks[:, None] - r_blocks.view(B, K, C, n, k), nan=0.0)
-        same = delta == 0
-        plain = torch.zeros_like(routed).scatter_(-1, x_index, g)
-        multiplier = torch.where(same, plain, routed.div_(delta.masked_fill_(same, 1)))
+        to_x, to_r = g * (top - r_out), g * (x_out - top)
+        same = jx == jr
+        delta_x = x_out - r_blocks.gather(-1, jx)
+        delta_r = x_blocks[:, None].expand(B, K, C, n, k).gather(-1, jr) - r_out
+        at_x = torch.where(
+            delta_x == 0, g, (to_x + to_r * same) / delta_x.masked_fill(delta_x == 0, 1)
+        )
+        at_r = torch.where(delta_r == 0, 0.0, to_r / delta_r.masked_fill(delta_r == 0, 1))
+        multiplier = torch.zeros(B, K, C, n, k, dtype=grad.dtype, device=grad.device)
+        multiplier.scatter_(-1, jr, at_r).scatter_(-1, jx, at_x)  # jx last: it holds both
         multiplier = multiplier.view(B * K, C, n * k)
         length = ctx.length
         if n * k > length:  # ceil mode: drop the padding
@@ -289,7 +296,9 @@ class _DeepLift:
             multiplier = delta_out.div_(delta_in)
             undefined = torch.isnan(multiplier)
             if undefined.any():
-                multiplier[undefined] = (r_in.detach()[undefined] > 0).to(multiplier.dtype)
+                multiplier = torch.where(
+                    undefined, (r_in.detach() > 0).to(multiplier.dtype), multiplier
+                )
         else:
             small = delta_in.abs() < SECANT_EPS
             multiplier = delta_out / delta_in.masked_fill(small, 1)
@@ -323,8 +332,8 @@ class _DeepLift:
             r_blocks,
             x_blocks,
             x_out,
-            r_blocks.argmax(-1),
-            x_blocks.argmax(-1),
+            block_max(r_blocks)[1],
+            block_max(x_blocks)[1],
             self.K,
         )
 
