@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import json
 import os
@@ -275,20 +276,16 @@ ARCHITECTURES = {"cnn": CNN, "deepstarr": DeepSTARR, "bpnet": BPNet, "basset": B
 def fold_batch_norm(layer, norm):
     """A copy of ``layer`` (Conv1d or Linear) computing ``norm(layer(x))`` for an
     eval-mode batch norm: the same function with one operation fewer."""
-    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
-    fused = _copy(layer)
+    gamma = norm.weight if norm.affine else torch.ones_like(norm.running_var)
+    beta = norm.bias if norm.affine else torch.zeros_like(norm.running_mean)
+    scale = gamma / torch.sqrt(norm.running_var + norm.eps)
+    fused = copy.deepcopy(layer)
     bias = layer.bias if layer.bias is not None else torch.zeros_like(norm.running_mean)
     shape = (-1,) + (1,) * (layer.weight.ndim - 1)
     with torch.no_grad():
         fused.weight.copy_(layer.weight * scale.view(shape))
-        fused.bias = nn.Parameter((bias - norm.running_mean) * scale + norm.bias)
+        fused.bias = nn.Parameter((bias - norm.running_mean) * scale + beta)
     return fused.eval()
-
-
-def _copy(module):
-    import copy
-
-    return copy.deepcopy(module)
 
 
 def block_max(blocks):
@@ -333,8 +330,9 @@ class BlockMax(nn.Module):
         return _BlockMax.apply(X[..., : n * k].unflatten(-1, (n, k)))
 
 
-# Non-decreasing activations: pooling the maxima first gives the same values and gradients.
-MONOTONE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.CELU, nn.SELU, nn.Sigmoid, nn.Tanh)
+# Non-decreasing whatever their settings: pooling the maxima first gives the same values
+# and gradients.
+MONOTONE = (nn.ReLU, nn.ReLU6, nn.Sigmoid, nn.Tanh)
 
 
 def simplified(model: nn.Module, *, pool_first: bool = False) -> nn.Module:
@@ -346,7 +344,7 @@ def simplified(model: nn.Module, *, pool_first: bool = False) -> nn.Module:
     is."""
     if isinstance(model, torch.jit.ScriptModule):
         return model
-    model = _copy(model).eval()
+    model = copy.deepcopy(model).eval()
     for module in list(model.modules()):
         if not isinstance(module, nn.Sequential):
             continue

@@ -171,3 +171,15 @@ def test_simplified_model_is_the_same_function_with_the_same_gradients():
         torch.testing.assert_close(grads[0][0], grads[1][0], rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-4, atol=1e-6)
         assert any(isinstance(m, torch.nn.MaxPool1d) for m in model.modules())  # untouched
+
+
+def test_fold_batch_norm_without_affine_parameters():
+    from seqsal.models import fold_batch_norm
+
+    torch.manual_seed(1)
+    conv, norm = torch.nn.Conv1d(4, 3, 5, bias=False), torch.nn.BatchNorm1d(3, affine=False)
+    norm.running_mean.uniform_(-1, 1)
+    norm.running_var.uniform_(0.5, 2)
+    norm.eval()
+    x = torch.randn(2, 4, 20)
+    torch.testing.assert_close(fold_batch_norm(conv, norm)(x), norm(conv(x)), atol=1e-5, rtol=1e-5)
