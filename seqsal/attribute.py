@@ -37,7 +37,7 @@ from tqdm import tqdm
 from .encode import dinucleotide_shuffle, one_hot_encode, one_hot_to_sequences
 from .io import InputError
 from .ism import local_layers, variant_outputs
-from .models import ACTIVATIONS, BlockMax, RCAverage, block_max, simplified
+from .models import ACTIVATIONS, BlockMax, RCAverage, block_max, simplified, strand_averaged
 
 METHODS = (
     "grad_x_input",
@@ -84,8 +84,8 @@ class Explained(nn.Module):
 
     def __init__(self, model, *, target=0, probability=False, rc_average=False):
         super().__init__()
-        if rc_average and not isinstance(model, RCAverage):
-            model = RCAverage(model)
+        if rc_average:
+            model = strand_averaged(model)
         self.model = model
         self.target = target
         self.sigmoid = nn.Sigmoid() if probability else None
@@ -626,14 +626,14 @@ def iter_attributions(
                 target=target,
                 probability=f.sigmoid is not None,
             )
-    hooks = _DeepLift(f)
+    hooks = _DeepLift(f) if method == "deeplift_shap" else None
     parameters = list(f.parameters())
     flags = [p.requires_grad for p in parameters]
     for parameter in parameters:  # no weight gradients (ScriptModules included)
         parameter.requires_grad_(False)
     bar = tqdm(total=N, disable=not verbose, desc=method, unit="region", smoothing=0.1)
     try:
-        with hooks.hooked() if method == "deeplift_shap" else nullcontext():
+        with hooks.hooked() if hooks else nullcontext():
             for start in range(0, N, regions_per_batch):
                 rows = slice(start, min(start + regions_per_batch, N))
                 x_np = np.asarray(X[rows])

@@ -517,14 +517,14 @@ def _by_method(paths):
 def _evaluate(args):
     from .evaluate import deletion_curves, seqlet_recovery, summarize_deletion, truth_recovery
     from .io import read_bed, read_regions, read_shards, save_figure, write_text, write_tsv
-    from .models import RCAverage, load_checkpoint, resolve_device, resolve_target
+    from .models import load_checkpoint, resolve_device, resolve_target, strand_averaged
     from .plots import deletion_curves as plot_deletion
 
     data, regions = _load_attributions(args.attributions, read_regions(args.regions))
     X = read_shards(args.onehot, mmap_key="X")["X"]  # only the regions tested are read
     model, meta = load_checkpoint(args.model, input_length=X.shape[-1])
-    if args.rc_average and not isinstance(model, RCAverage):
-        model = RCAverage(model)
+    if args.rc_average:
+        model = strand_averaged(model)
     per_region, curves = deletion_curves(
         model,
         X,

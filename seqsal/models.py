@@ -36,7 +36,20 @@ ACTIVATIONS = (
 )
 
 
-class CNN(nn.Module):
+class _BodyHead(nn.Module):
+    """A convolutional ``body`` (local layers, see :mod:`seqsal.ism`) and what follows it,
+    :meth:`finish` (by default, ``head``)."""
+
+    def forward(self, X):
+        """Map one-hot ``X`` of shape (N, 4, L) to outputs of shape (N, n_outputs)."""
+        return self.finish(self.body(X))
+
+    def finish(self, h):
+        """Everything after the convolutional body."""
+        return self.head(h)
+
+
+class CNN(_BodyHead):
     """A compact CNN: conv -> max-pool -> conv -> global mean+max pooling -> dense.
 
     Parameters
@@ -85,16 +98,12 @@ class CNN(nn.Module):
         )
         self.global_max = nn.AdaptiveMaxPool1d(1)  # a module, so that DeepLIFT sees it
 
-    def forward(self, X):
-        """Map one-hot ``X`` of shape (N, 4, L) to outputs of shape (N, n_outputs)."""
-        return self.finish(self.body(X))
-
     def finish(self, h):
-        """Everything after the convolutional body (see :mod:`seqsal.ism`)."""
+        """Everything after the convolutional body."""
         return self.head(torch.cat([h.mean(dim=-1), self.global_max(h)[..., 0]], dim=1))
 
 
-class DeepSTARR(nn.Module):
+class DeepSTARR(_BodyHead):
     """DeepSTARR-like (de Almeida et al. 2022): four conv blocks (conv, batch norm, ReLU,
     max-pool) and a dense head, for short sequences (~100-500 bp).
 
@@ -147,14 +156,6 @@ class DeepSTARR(nn.Module):
             nn.Linear(hidden, n_outputs),
         )
 
-    def forward(self, X):
-        """Map one-hot ``X`` of shape (N, 4, L) to outputs of shape (N, n_outputs)."""
-        return self.finish(self.body(X))
-
-    def finish(self, h):
-        """Everything after the convolutional body (see :mod:`seqsal.ism`)."""
-        return self.head(h)
-
 
 class _Residual(nn.Module):
     def __init__(self, channels, dilation, kernel_size=3):
@@ -172,7 +173,7 @@ class _Residual(nn.Module):
         return X + self.relu(self.conv(X))
 
 
-class BPNet(nn.Module):
+class BPNet(_BodyHead):
     """BPNet-like (Avsec et al. 2021): a wide first conv, residual dilated convs
     (dilation 2, 4, ... 2**n_layers) and global average pooling, for long sequences.
 
@@ -198,16 +199,12 @@ class BPNet(nn.Module):
         )
         self.head = nn.Linear(n_filters, n_outputs)
 
-    def forward(self, X):
-        """Map one-hot ``X`` of shape (N, 4, L) to outputs of shape (N, n_outputs)."""
-        return self.finish(self.body(X))
-
     def finish(self, h):
-        """Everything after the convolutional body (see :mod:`seqsal.ism`)."""
+        """Everything after the convolutional body."""
         return self.head(h.mean(dim=-1))
 
 
-class Basset(nn.Module):
+class Basset(_BodyHead):
     """Basset-like classifier (Kelley et al. 2016): three conv/batch-norm/ReLU/max-pool
     blocks and two dense layers; outputs are logits.
 
@@ -260,14 +257,6 @@ class Basset(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(hidden, n_outputs),
         )
-
-    def forward(self, X):
-        """Map one-hot ``X`` of shape (N, 4, L) to logits of shape (N, n_outputs)."""
-        return self.finish(self.body(X))
-
-    def finish(self, h):
-        """Everything after the convolutional body (see :mod:`seqsal.ism`)."""
-        return self.head(h)
 
 
 ARCHITECTURES = {"cnn": CNN, "deepstarr": DeepSTARR, "bpnet": BPNet, "basset": Basset}
@@ -387,6 +376,11 @@ class RCAverage(nn.Module):
     def forward(self, X):
         """Mean of ``model(X)`` and ``model(reverse complement of X)``."""
         return (self.model(X) + self.model(X.flip(1, 2))) / 2
+
+
+def strand_averaged(model: nn.Module) -> nn.Module:
+    """``model`` averaged over both strands (as it is, when it already averages)."""
+    return model if isinstance(model, RCAverage) else RCAverage(model)
 
 
 def build_model(arch: str, **hparams) -> nn.Module:

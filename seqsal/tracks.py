@@ -32,6 +32,12 @@ def motif_color(motif_id: str) -> str:
     return PALETTE[(int(motif_id.split("_")[1]) - 1) % len(PALETTE)]
 
 
+def motif_rgb(motif_id: str) -> str:
+    """:func:`motif_color` as BED's ``itemRgb`` (``r,g,b``)."""
+    color = motif_color(motif_id)
+    return ",".join(str(int(color[i : i + 2], 16)) for i in (1, 3, 5))
+
+
 def genome_positions(regions: pd.DataFrame, length: int) -> np.ndarray:
     """Genome coordinate of each base of each region, in the region's own orientation.
 
@@ -149,7 +155,7 @@ def motif_hit_track(hits: pd.DataFrame, regions: pd.DataFrame, motif_names: dict
     minus = regions["strand"].to_numpy()[index] == "-"
     flipped = hits["strand"].map({"+": "-", "-": "+"}).to_numpy()
     motif = hits["motif_id"].astype(str).to_numpy()
-    rgb = {m: ",".join(str(int(motif_color(m)[i : i + 2], 16)) for i in (1, 3, 5)) for m in motif}
+    rgb = {m: motif_rgb(m) for m in set(motif)}
     bed = pd.DataFrame(
         {
             "chrom": regions["chrom"].to_numpy()[index],
@@ -206,7 +212,7 @@ def seqlet_track(
     )
     motif = merged["motif_id"].fillna("none")
     label = [f"{m}:{motif_names.get(m, 'none')}" if m != "none" else "none" for m in motif]
-    rgb = [",".join(str(int(motif_color(m)[i : i + 2], 16)) for i in (1, 3, 5)) for m in motif]
+    rgb = [motif_rgb(m) for m in motif]
     bed = pd.DataFrame(
         {
             "chrom": merged["chrom"],
