@@ -329,11 +329,12 @@ def _attribute(args):
     log.info("attributed %d regions with %s (target %d)", N, args.method, target)
 
 
-def _load_attributions(paths, regions):
-    """Concatenate attribution shards and put ``regions`` in the same order."""
+def _load_attributions(paths, regions, *, skip=()):
+    """Concatenate attribution shards (but the arrays in ``skip``) and put ``regions`` in
+    the same order."""
     from .io import read_shards
 
-    data = read_shards(paths)
+    data = read_shards(paths, skip=skip)
     for key in ("hyp", "attr"):  # float16 storage is widened once, here
         if key in data and data[key].dtype == np.float16:
             data[key] = data[key].astype(np.float32)
@@ -416,7 +417,8 @@ def _motifs(args):
 
 
 def _tracks(args):
-    from .export import igv_session, write_bed, write_bedgraph, write_bigwig, write_tabix
+    from .bigwig import write_bigwig
+    from .export import igv_session, write_bed, write_bedgraph, write_tabix
     from .io import (
         contig_sizes,
         npz_rows,
@@ -434,12 +436,14 @@ def _tracks(args):
         seqlet_track,
     )
 
-    data, regions = _load_attributions(args.attributions, read_regions(args.regions))
+    data, regions = _load_attributions(
+        args.attributions, read_regions(args.regions), skip=() if args.hypothetical else ("hyp",)
+    )
     sizes = contig_sizes(open_fasta(args.fasta))
     out = Path(args.out_dir)
     bigwigs = {"attribution": data["attr"]}
     for method, paths in _by_method(args.method_attributions).items():
-        extra, _ = _load_attributions(paths, regions)
+        extra, _ = _load_attributions(paths, regions, skip=("hyp",))
         if not np.array_equal(extra["names"], data["names"]):
             raise InputError(f"{paths[0]}: expected the regions of {args.attributions[0]}")
         bigwigs[f"attribution_{method}"] = extra["attr"]

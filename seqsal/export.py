@@ -6,41 +6,9 @@ import os
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-import numpy as np
 import pandas as pd
 
-from .io import atomic_path, write_text
-
-
-def write_bigwig(track: pd.DataFrame, sizes: dict, path) -> None:
-    """Write a per-base track (``chrom, start, value``) as bigWig, atomically.
-
-    Parameters
-    ----------
-    track : pandas.DataFrame
-        One row per base, sorted by contig (in the order of ``sizes``) then start.
-    sizes : dict
-        ``{contig: length}`` of the reference, in order: the bigWig's header.
-    path : str or Path
-    """
-    import pyBigWig
-
-    chroms = track["chrom"].to_numpy()
-    starts = track["start"].to_numpy(np.int64)
-    values = track["value"].to_numpy(np.float64)
-    # runs of consecutive bases on one contig go in as one fixed-step block each
-    breaks = np.flatnonzero((chroms[1:] != chroms[:-1]) | (np.diff(starts) != 1)) + 1
-    with atomic_path(path) as tmp:
-        bw = pyBigWig.open(tmp, "w")
-        # zoom levels help IGV zoom out over long contigs; over tens of thousands of short
-        # library contigs they only cost time
-        zooms = 10 if len(sizes) <= 10_000 else 0
-        bw.addHeader([(chrom, int(length)) for chrom, length in sizes.items()], maxZooms=zooms)
-        for first, end in zip(np.r_[0, breaks], np.r_[breaks, len(starts)]):
-            bw.addEntries(
-                str(chroms[first]), int(starts[first]), values=values[first:end], span=1, step=1
-            )
-        bw.close()
+from .io import write_text
 
 
 def write_tabix(bed_path) -> None:
@@ -70,8 +38,9 @@ def write_tabix(bed_path) -> None:
         os.replace(f"{copy}.gz", f"{bed_path}.gz")
 
 
-def write_bedgraph(track: pd.DataFrame, path, *, name: str = "attribution") -> None:
-    """Write a per-base track (``chrom, start, value``) as bedGraph text, atomically."""
+def write_bedgraph(track, path, *, name: str = "attribution") -> None:
+    """Write a :class:`~seqsal.tracks.Track` as bedGraph text (one line per base), atomically."""
+    track = track.to_frame()
     bedgraph = pd.DataFrame(
         {
             "chrom": track["chrom"],

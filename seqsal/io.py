@@ -172,10 +172,11 @@ class NpzRows:
         return out
 
 
-def read_npz(path, *, skip: str | None = None) -> dict:
-    """Read every array (but ``skip``) of an ``.npz`` file into a dict."""
+def read_npz(path, *, skip=()) -> dict:
+    """Read every array of an ``.npz`` file into a dict, but ``skip`` (a name or names)."""
+    skip = {skip} if isinstance(skip, str) else set(skip)
     with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files if key != skip}
+        return {key: data[key] for key in data.files if key not in skip}
 
 
 PER_FILE_KEYS = ("targets",)  # the same in every shard, not one row per region
@@ -252,7 +253,7 @@ def _memmap_npz_member(path, key):
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
 
 
-def read_shards(paths, *, mmap_key: str | None = None) -> dict:
+def read_shards(paths, *, mmap_key: str | None = None, skip=()) -> dict:
     """Read several ``.npz`` shards and concatenate their per-region arrays.
 
     Parameters
@@ -261,8 +262,10 @@ def read_shards(paths, *, mmap_key: str | None = None) -> dict:
     mmap_key : str or None, optional
         An array (e.g. ``X``) left on disk: memory-mapped in each shard and returned as a
         :class:`RowStack`, so that only the rows used are read. Default is None.
+    skip : tuple of str, optional
+        Arrays not read at all. Default is none.
     """
-    shards = [read_npz(path, skip=mmap_key) for path in paths]
+    shards = [read_npz(path, skip=(*skip, *([mmap_key] if mmap_key else []))) for path in paths]
     data = {}
     if mmap_key:
         parts = [_memmap_npz_member(path, mmap_key) for path in paths]
@@ -277,8 +280,9 @@ def read_shards(paths, *, mmap_key: str | None = None) -> dict:
                     f"found {[s[key].tolist() for s in shards][:3]}"
                 )
             data[key] = shards[0][key]
-        else:
-            data[key] = np.concatenate([s[key] for s in shards])
+        else:  # one shard: its arrays as they are, without a copy
+            parts = [s[key] for s in shards]
+            data[key] = np.concatenate(parts) if len(parts) > 1 else parts[0]
     return data
 
 

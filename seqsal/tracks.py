@@ -7,6 +7,8 @@ center is nearest (ties: the region listed first).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -57,7 +59,149 @@ def genome_positions(regions: pd.DataFrame, length: int) -> np.ndarray:
     return np.where((positions >= starts) & (positions < ends), positions, -1)
 
 
-def attribution_track(regions: pd.DataFrame, attr: np.ndarray, *, contigs) -> pd.DataFrame:
+@dataclass
+class Track:
+    """Per-base values of a genome track, as runs of consecutive bases.
+
+    Run ``k`` covers ``chrom[k]:start[k]`` up to ``start[k] + len(values[k])``; runs are
+    sorted by contig (in the reference's order), then by start, and never overlap.
+    """
+
+    chrom: np.ndarray
+    start: np.ndarray
+    values: list
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per base: ``chrom, start, value``."""
+        lengths = np.array([len(v) for v in self.values], dtype=np.int64)
+        first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return pd.DataFrame(
+            {
+                "chrom": np.repeat(np.asarray(self.chrom, dtype=object), lengths),
+                "start": np.repeat(self.start, lengths) + np.arange(lengths.sum()) - first,
+                "value": np.concatenate(self.values) if self.values else np.zeros(0, np.float32),
+            }
+        )
+
+
+def region_owners(regions: pd.DataFrame, *, contigs) -> pd.DataFrame:
+    """Which region gives each covered base its value, as runs of bases.
+
+    Where regions overlap, a base belongs to the region whose center is nearest (ties:
+    the region listed first). Each contig is split between consecutive centers (linear
+    time); the split is exact whenever the nearest center covers every covered base,
+    which holds when a contig's regions share one width. Contigs where it does not
+    hold are resolved base by base.
+
+    Parameters
+    ----------
+    regions : pandas.DataFrame
+        BED6 regions (``chrom``, ``start``, ``end``: genome extent, N padding excluded).
+    contigs : list of str
+        The reference's contig order.
+
+    Returns
+    -------
+    runs : pandas.DataFrame
+        ``region`` (row of ``regions``), ``rank`` (contig index), ``start``, ``end``,
+        sorted by ``rank`` then ``start``.
+    """
+    rank = pd.Categorical(regions["chrom"], categories=list(contigs)).codes.astype(np.int64)
+    if (rank < 0).any():
+        raise ValueError(f"contig {regions['chrom'][rank < 0].iloc[0]!r} is not in the reference")
+    starts = regions["start"].to_numpy(np.int64)
+    ends = regions["end"].to_numpy(np.int64)
+    doubled = starts + ends  # twice the center; base p sits at 2p + 1
+    order = np.lexsort((np.arange(len(regions)), doubled, rank))
+    r, c = rank[order], doubled[order]
+    first = np.r_[True, (r[1:] != r[:-1]) | (c[1:] != c[:-1])]  # one region per center
+    order, r, c = order[first], r[first], c[first]
+    # a region owns base p while 4p + 2 < c + c_next; at equality, the lower row wins
+    q, rem = np.divmod(c[:-1] + c[1:] - 2, 4)
+    cut = q + (rem > 0) + ((rem == 0) & (order[:-1] < order[1:]))
+    big = np.iinfo(np.int64).max // 4
+    cut = np.where(r[1:] == r[:-1], cut, big)
+    runs = pd.DataFrame(
+        {
+            "region": order,
+            "rank": r,
+            "start": np.maximum(np.r_[-big, np.where(cut == big, -big, cut)], starts[order]),
+            "end": np.minimum(np.r_[cut, big], ends[order]),
+        }
+    )
+    runs = runs[runs["end"] > runs["start"]]
+    assigned = np.bincount(
+        runs["rank"], weights=runs["end"] - runs["start"], minlength=len(contigs)
+    )
+    inexact = np.flatnonzero(assigned != _covered_bases(rank, starts, ends, len(contigs)))
+    if len(inexact):
+        runs = pd.concat(
+            [runs[~runs["rank"].isin(inexact)], _owners_by_base(rank, starts, ends, inexact)]
+        )
+    return runs.sort_values(["rank", "start"], kind="stable").reset_index(drop=True)
+
+
+def _covered_bases(rank, starts, ends, n_contigs) -> np.ndarray:
+    """Bases covered by at least one region, per contig."""
+    order = np.lexsort((starts, rank))
+    key = rank[order] << 40  # contigs in one increasing coordinate
+    s, e = key + starts[order], key + ends[order]
+    reach = np.r_[0, np.maximum.accumulate(e)[:-1]]
+    return np.bincount(
+        rank[order], weights=np.clip(e - np.maximum(s, reach), 0, None), minlength=n_contigs
+    )
+
+
+def _owners_by_base(rank, starts, ends, contigs) -> pd.DataFrame:
+    """:func:`region_owners` base by base, for the regions on ``contigs``."""
+    rows = np.flatnonzero(np.isin(rank, contigs))
+    widths = ends[rows] - starts[rows]
+    region = np.repeat(rows, widths)
+    position = (
+        starts[region] + np.arange(widths.sum()) - np.repeat(np.cumsum(widths) - widths, widths)
+    )
+    distance = np.abs(2 * position + 1 - starts[region] - ends[region])
+    order = np.lexsort((region, distance, position, rank[region]))
+    region, position = region[order], position[order]
+    first = (
+        np.r_[True, position[1:] != position[:-1]]
+        | np.r_[True, rank[region][1:] != rank[region][:-1]]
+    )
+    region, position = region[first], position[first]
+    new = np.r_[True, (region[1:] != region[:-1]) | (position[1:] != position[:-1] + 1)]
+    begin = np.flatnonzero(new)
+    stop = np.r_[begin[1:], len(region)]
+    return pd.DataFrame(
+        {
+            "region": region[begin],
+            "rank": rank[region[begin]],
+            "start": position[begin],
+            "end": position[stop - 1] + 1,
+        }
+    )
+
+
+def _take(runs: pd.DataFrame, regions: pd.DataFrame, rows, *, contigs) -> Track:
+    """A :class:`Track` of ``rows`` (N, L, on each region's strand) over ``runs``."""
+    region = runs["region"].to_numpy()
+    start, end = runs["start"].to_numpy(), runs["end"].to_numpy()
+    pads = regions.reindex(columns=["pad_left", "pad_right"], fill_value=0).to_numpy(np.int64)
+    minus = regions["strand"].to_numpy()[region] == "-"
+    # offset of the run in the row: from the window's first base, or back from its last
+    offset = np.where(
+        minus,
+        regions["end"].to_numpy(np.int64)[region] + pads[region, 1] - end,
+        start - regions["start"].to_numpy(np.int64)[region] + pads[region, 0],
+    )
+    stop = offset + end - start
+    values = [
+        rows[i, a:b][::-1] if m else rows[i, a:b]
+        for i, a, b, m in zip(region.tolist(), offset.tolist(), stop.tolist(), minus.tolist())
+    ]
+    return Track(np.asarray(contigs, dtype=object)[runs["rank"].to_numpy()], start, values)
+
+
+def attribution_track(regions: pd.DataFrame, attr: np.ndarray, *, contigs) -> Track:
     """Per-base attribution in genome coordinates, one value per covered base.
 
     Parameters
@@ -71,41 +215,22 @@ def attribution_track(regions: pd.DataFrame, attr: np.ndarray, *, contigs) -> pd
 
     Returns
     -------
-    track : pandas.DataFrame
-        Columns ``chrom, start, value``, one row per base covered by some region.
+    track : Track
+        Overlaps resolved by :func:`region_owners`; bases outside every region absent.
     """
-    length = attr.shape[1]
-    positions = genome_positions(regions, length)
-    center = ((regions["start"] + regions["end"]) / 2).to_numpy()[:, None]
-    rank = pd.Categorical(regions["chrom"], categories=list(contigs)).codes
-    frame = pd.DataFrame(
-        {
-            "contig": np.repeat(rank, length),
-            "start": positions.ravel(),
-            "distance": np.abs(positions + 0.5 - center).ravel(),
-            "value": attr.ravel().astype(np.float32),
-        }
-    )
-    frame = frame[frame["start"] >= 0].sort_values(["contig", "start", "distance"], kind="stable")
-    frame = frame.drop_duplicates(["contig", "start"], keep="first")
-    return pd.DataFrame(
-        {
-            "chrom": np.asarray(contigs)[frame["contig"].to_numpy()],
-            "start": frame["start"].to_numpy(),
-            "value": frame["value"].to_numpy(),
-        }
-    )
+    return _take(region_owners(regions, contigs=contigs), regions, attr, contigs=contigs)
 
 
 def hypothetical_tracks(regions: pd.DataFrame, hyp: np.ndarray, *, contigs) -> dict:
-    """Each base's hypothetical contribution on the + strand: ``{base: track}``.
+    """Each base's hypothetical contribution on the + strand: ``{base: Track}``.
 
     On a ``-`` strand region the model saw the complement, so the + strand base ``A``
     at a position takes the region's ``T`` channel there (and so on).
     """
+    runs = region_owners(regions, contigs=contigs)
     minus = (regions["strand"].to_numpy() == "-")[:, None]
     return {
-        base: attribution_track(regions, np.where(minus, hyp[:, 3 - k], hyp[:, k]), contigs=contigs)
+        base: _take(runs, regions, np.where(minus, hyp[:, 3 - k], hyp[:, k]), contigs=contigs)
         for k, base in enumerate("ACGT")
     }
 
@@ -163,7 +288,9 @@ def motif_hit_track(hits: pd.DataFrame, regions: pd.DataFrame, motif_names: dict
             "end": ends,
             "name": [f"{m}:{motif_names.get(m, 'novel')}" for m in motif],
             "score": np.clip(
-                np.round(-100 * np.log10(hits["p_value"].to_numpy(float))), 0, 1000
+                np.round(-100 * np.log10(np.maximum(hits["p_value"].to_numpy(float), 1e-300))),
+                0,
+                1000,
             ).astype(np.int64),
             "strand": np.where(minus, flipped, hits["strand"].to_numpy()),
             "thickStart": starts,

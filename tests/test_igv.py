@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqsal.export import igv_session, write_bed, write_bigwig, write_tabix
+from seqsal.bigwig import write_bigwig
+from seqsal.export import igv_session, write_bed, write_tabix
 from seqsal.io import write_fasta
+from seqsal.tracks import Track
 
 
 def test_igv_desktop_draws_the_tracks(tmp_path):
@@ -17,9 +19,7 @@ def test_igv_desktop_draws_the_tracks(tmp_path):
     rng = np.random.default_rng(0)
     fasta = tmp_path / "genome.fa"
     write_fasta({"chr1": "".join(rng.choice(list("ACGT"), size=5000))}, fasta)
-    track = pd.DataFrame(
-        {"chrom": "chr1", "start": np.arange(1000, 1400), "value": np.sin(np.arange(400) / 9)}
-    )
+    track = Track(np.array(["chr1"]), np.array([1000]), [np.sin(np.arange(400) / 9)])
     write_bigwig(track, {"chr1": 5000}, tmp_path / "attribution.bw")
     seqlets = pd.DataFrame(
         {

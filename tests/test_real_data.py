@@ -8,8 +8,8 @@ import pyBigWig
 import pytest
 
 from seqsal.attribute import attribute
+from seqsal.bigwig import write_bigwig
 from seqsal.encode import encode_regions, one_hot_to_sequences
-from seqsal.export import write_bigwig
 from seqsal.io import InputError, contig_sizes, fetch_sequences, open_fasta, read_bed, read_meme
 from seqsal.models import build_model
 from seqsal.motifs import match_motifs

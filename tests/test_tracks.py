@@ -4,9 +4,19 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pyBigWig
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from seqsal.export import igv_session, write_bigwig
-from seqsal.tracks import attribution_track, genome_positions, seqlet_track, sort_bed
+from seqsal.bigwig import write_bigwig
+from seqsal.export import igv_session
+from seqsal.tracks import (
+    _owners_by_base,
+    attribution_track,
+    genome_positions,
+    region_owners,
+    seqlet_track,
+    sort_bed,
+)
 
 REGIONS = pd.DataFrame(
     {
@@ -28,12 +38,62 @@ def test_genome_positions_minus_strand_runs_backwards():
 
 def test_overlap_takes_the_nearest_center_and_uncovered_bases_are_absent():
     attr = np.stack([np.full(10, 1.0), np.full(10, 2.0), np.arange(10.0)])
-    track = attribution_track(REGIONS, attr, contigs=["c1", "c2"])
+    track = attribution_track(REGIONS, attr, contigs=["c1", "c2"]).to_frame()
     c1 = track[track["chrom"] == "c1"].set_index("start")["value"]
     assert c1.index.tolist() == list(range(10, 26))
     assert c1[17] == 1.0 and c1[18] == 2.0  # centers 15 and 21
     c2 = track[track["chrom"] == "c2"].set_index("start")["value"]
     assert c2[9] == 0.0 and c2[0] == 9.0  # the - strand region read backwards
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 1), st.integers(0, 60), st.integers(1, 12)),
+        min_size=1,
+        max_size=12,
+    ),
+    st.booleans(),
+)
+def test_split_between_centers_equals_nearest_center_base_by_base(spans, equal_widths):
+    """The linear split, with its exactness check, gives what the per-base rule gives,
+    for equal widths (the split alone) and mixed ones (the fallback), ties included."""
+    chrom, start, width = (np.array(x) for x in zip(*spans))
+    if equal_widths:
+        width = np.full_like(width, width[0])
+    regions = pd.DataFrame({"chrom": np.array(["c1", "c2"])[chrom], "start": start})
+    regions["end"] = start + width
+    rank = chrom.astype(np.int64)
+    runs = region_owners(regions, contigs=["c1", "c2"])
+    slow = _owners_by_base(rank, start.astype(np.int64), start + width.astype(np.int64), [0, 1])
+    per_base = [
+        {
+            (r, p): k
+            for k, r, a, b in zip(t["region"], t["rank"], t["start"], t["end"])
+            for p in range(a, b)
+        }
+        for t in (runs, slow)
+    ]
+    assert per_base[0] == per_base[1]
+    assert list(zip(runs["rank"], runs["start"])) == sorted(zip(runs["rank"], runs["start"]))
+
+
+def test_track_runs_follow_strand_and_n_padding():
+    regions = pd.DataFrame(
+        {
+            "chrom": ["c1", "c1"],
+            "start": [0, 20],
+            "end": [4, 26],
+            "strand": ["-", "+"],
+            "pad_left": [2, 0],
+            "pad_right": [0, 0],
+        }
+    )
+    attr = np.arange(12.0).reshape(2, 6)
+    frame = attribution_track(regions, attr, contigs=["c1"]).to_frame()
+    # the - region's window is genome -2..4 read backwards: offset 0 is genome base 3
+    assert frame["start"].tolist() == [0, 1, 2, 3, *range(20, 26)]
+    assert frame["value"].tolist() == [3.0, 2.0, 1.0, 0.0, *attr[1]]
 
 
 def test_bigwig_reads_back_per_base(tmp_path):
@@ -127,11 +187,11 @@ def test_hypothetical_tracks_map_bases_to_the_plus_strand():
     )
     hyp = np.arange(2 * 4 * 3, dtype=np.float32).reshape(2, 4, 3)
     tracks = hypothetical_tracks(regions, hyp, contigs=["c1"])
-    a = tracks["A"].set_index("start")["value"]
+    a = tracks["A"].to_frame().set_index("start")["value"]
     assert a[0] == hyp[0, 0, 0] and a[2] == hyp[0, 0, 2]
     # the - strand region: + strand A is the model's T, and genome base 10 is its last offset
     assert a[10] == hyp[1, 3, 2] and a[12] == hyp[1, 3, 0]
-    assert tracks["G"].set_index("start")["value"][11] == hyp[1, 1, 1]
+    assert tracks["G"].to_frame().set_index("start")["value"][11] == hyp[1, 1, 1]
 
 
 def test_tabix_copy_of_a_bed_with_a_track_line(tmp_path):
