@@ -418,9 +418,17 @@ def _motifs(args):
 
 def _tracks(args):
     from .bigwig import write_bigwig
-    from .export import igv_session, write_bed, write_bedgraph, write_tabix
+    from .export import (
+        bedgraph_text,
+        igv_page,
+        igv_session,
+        write_bed,
+        write_bedgraph,
+        write_tabix,
+    )
     from .io import (
         contig_sizes,
+        fetch_sequences,
         npz_rows,
         open_fasta,
         read_meme,
@@ -430,16 +438,20 @@ def _tracks(args):
     )
     from .tracks import (
         attribution_track,
+        bed_in,
         hypothetical_tracks,
         motif_hit_track,
+        page_loci,
         scan_motifs,
         seqlet_track,
+        track_in,
     )
 
     data, regions = _load_attributions(
         args.attributions, read_regions(args.regions), skip=() if args.hypothetical else ("hyp",)
     )
-    sizes = contig_sizes(open_fasta(args.fasta))
+    fasta = open_fasta(args.fasta)
+    sizes = contig_sizes(fasta)
     out = Path(args.out_dir)
     bigwigs = {"attribution": data["attr"]}
     for method, paths in _by_method(args.method_attributions).items():
@@ -447,8 +459,9 @@ def _tracks(args):
         if not np.array_equal(extra["names"], data["names"]):
             raise InputError(f"{paths[0]}: expected the regions of {args.attributions[0]}")
         bigwigs[f"attribution_{method}"] = extra["attr"]
+    tracks = {}
     for name, attr in bigwigs.items():
-        track = attribution_track(regions, attr, contigs=list(sizes))
+        track = tracks[name] = attribution_track(regions, attr, contigs=list(sizes))
         write_bigwig(track, sizes, out / f"{name}.bw")
         if args.bedgraph and name == "attribution":
             write_bedgraph(track, out / "attribution.bedGraph")
@@ -468,13 +481,15 @@ def _tracks(args):
             found = scan_motifs(ppms, X[start : start + 20_000], threshold=args.motif_hit_p)
             hits.append(found.assign(region_index=found["region_index"] + done + start))
         done += len(X)
+    motif_hits = motif_hit_track(pd.concat(hits, ignore_index=True), regions, names)
     write_bed(
-        motif_hit_track(pd.concat(hits, ignore_index=True), regions, names),
+        motif_hits,
         out / "motif_hits.bed",
         track_line='track name="motif hits" description="seqsal motif instances" itemRgb="On"',
     )
+    seqlets = _read_seqlets(args.seqlets)
     bed = seqlet_track(
-        _read_seqlets(args.seqlets),
+        seqlets,
         pd.read_csv(args.seqlet_motifs, sep="\t"),
         names,
     )
@@ -507,6 +522,30 @@ def _tracks(args):
             ],
         ),
         out / "igv_session.xml",
+    )
+    loci = page_loci(seqlets, regions, args.igv_loci)
+    text = lambda frame: frame.to_csv(sep="\t", header=False, index=False)  # noqa: E731
+    write_text(
+        igv_page(
+            loci=loci,
+            sequences=fetch_sequences(fasta, loci),
+            sizes=sizes,
+            tracks=[
+                {
+                    "name": name,
+                    "format": "bedgraph",
+                    "text": bedgraph_text(track_in(track, loci)),
+                    "color": "31,119,180",
+                    "altColor": "214,39,40",
+                }
+                for name, track in tracks.items()
+            ]
+            + [
+                {"name": "seqlets", "format": "bed", "text": text(bed_in(bed, loci))},
+                {"name": "motif hits", "format": "bed", "text": text(bed_in(motif_hits, loci))},
+            ],
+        ),
+        out / "igv.html",
     )
 
 
@@ -729,6 +768,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--motifs-meme", required=True, help="motifs.meme: scanned for motif_hits.bed")
     p.add_argument("--onehot", nargs="+", required=True, help="encode shards, for the scan")
     p.add_argument("--motif-hit-p", type=float, default=1e-4)
+    p.add_argument(
+        "--igv-loci", type=int, default=12, help="regions shown on igv.html (the igv.js page)"
+    )
     p.add_argument("--out-dir", required=True)
 
     p = _add(sub, "evaluate", _evaluate, "deletion faithfulness and known-site recovery")

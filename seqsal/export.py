@@ -1,7 +1,14 @@
-"""Writers for what people open: bigWig and BED tracks, the IGV session."""
+"""Writers for what people open: BED tracks, the IGV session, the igv.js page.
+
+bigWig is written by :mod:`seqsal.bigwig`.
+"""
 
 from __future__ import annotations
 
+import base64
+import gzip
+import html
+import json
 import os
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -38,19 +45,22 @@ def write_tabix(bed_path) -> None:
         os.replace(f"{copy}.gz", f"{bed_path}.gz")
 
 
-def write_bedgraph(track, path, *, name: str = "attribution") -> None:
-    """Write a :class:`~seqsal.tracks.Track` as bedGraph text (one line per base), atomically."""
-    track = track.to_frame()
+def bedgraph_text(frame: pd.DataFrame) -> str:
+    """bedGraph lines, one per base, of a per-base frame (``chrom, start, value``)."""
     bedgraph = pd.DataFrame(
         {
-            "chrom": track["chrom"],
-            "start": track["start"],
-            "end": track["start"] + 1,
-            "value": track["value"],
+            "chrom": frame["chrom"],
+            "start": frame["start"],
+            "end": frame["start"] + 1,
+            "value": frame["value"],
         }
     )
-    text = bedgraph.to_csv(sep="\t", header=False, index=False, float_format="%.6g")
-    write_text(f'track type=bedGraph name="{name}"\n' + text, path)
+    return bedgraph.to_csv(sep="\t", header=False, index=False, float_format="%.6g")
+
+
+def write_bedgraph(track, path, *, name: str = "attribution") -> None:
+    """Write a :class:`~seqsal.tracks.Track` as bedGraph text (one line per base), atomically."""
+    write_text(f'track type=bedGraph name="{name}"\n' + bedgraph_text(track.to_frame()), path)
 
 
 def write_bed(bed: pd.DataFrame, path, *, track_line: str | None = None) -> None:
@@ -96,3 +106,99 @@ def igv_session(*, genome, tracks: list, locus: str, folder) -> str:
         f"  <Resources>\n{resources}\n  </Resources>\n"
         '  <Panel name="DataPanel">\n' + "\n".join(entries) + "\n  </Panel>\n</Session>\n"
     )
+
+
+def igv_js() -> str:
+    """The igv.js library (MIT) shipped by the ``igv-notebook`` package, found without
+    importing that package (which would import IPython)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("igv_notebook")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("igv-notebook is not installed: pip install igv-notebook")
+    library = Path(spec.submodule_search_locations[0]) / "js" / "igv.min.js"
+    return library.read_text().replace("</script", "<\\/script")  # safe inside <script>
+
+
+def _data_uri(text: str) -> str:
+    """``text`` gzipped as a base64 data URI, the way igv.js reads embedded files."""
+    packed = base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
+    return f"data:application/gzip;base64,{packed}"
+
+
+def igv_page(*, loci: pd.DataFrame, sequences: list, sizes: dict, tracks: list) -> str:
+    """A self-contained igv.js page: the library, the reference around each locus and
+    the tracks' data there, all embedded (it opens from disk, offline).
+
+    Parameters
+    ----------
+    loci : pandas.DataFrame
+        ``chrom, start, end, name``: the places shown, one button each.
+    sequences : list of str
+        The + strand reference of each locus.
+    sizes : dict
+        ``{contig: length}``: each contig keeps its real length and coordinates.
+    tracks : list of dict
+        Each with ``name``, ``format`` (``bedgraph`` or ``bed``), ``text`` (the file's
+        lines within the loci), and optionally ``color``, ``altColor``.
+    """
+    fasta = "".join(
+        f">{c}:{s + 1}-{e} @len={sizes[c]}\n{seq}\n"
+        for c, s, e, seq in zip(loci["chrom"], loci["start"], loci["end"], sequences)
+    )
+    config = {
+        "reference": {
+            "id": "seqsal",
+            "name": "seqsal regions",
+            "fastaURL": _data_uri(fasta),
+            "indexed": False,
+        },
+        "locus": f"{loci['chrom'].iloc[0]}:{loci['start'].iloc[0] + 1}-{loci['end'].iloc[0]}",
+        "showChromosomeWidget": False,
+        "loadDefaultGenomes": False,  # offline: no fetch of igv.org's genome list
+        "tracks": [
+            {
+                "name": t["name"],
+                "url": _data_uri(t["text"]),
+                "format": t["format"],
+                "type": "wig" if t["format"] == "bedgraph" else "annotation",
+                "height": 80 if t["format"] == "bedgraph" else 40,
+                **({"displayMode": "EXPANDED"} if t["format"] == "bed" else {}),
+                **{k: f"rgb({t[k]})" for k in ("color", "altColor") if k in t},
+            }
+            for t in tracks
+        ],
+    }
+    buttons = "\n".join(
+        f'<button data-locus="{c}:{s + 1}-{e}">{html.escape(str(n))} ({c}:{s + 1:,}-{e:,})</button>'
+        for c, s, e, n in zip(loci["chrom"], loci["start"], loci["end"], loci["name"])
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>seqsal tracks</title>
+<style>
+body {{ font-family: sans-serif; margin: 1em 2em; }}
+#loci button {{ margin: 2px; font-size: 0.85em; }}
+</style>
+</head>
+<body>
+<h1>seqsal tracks</h1>
+<p>The attribution tracks, seqlets and motif hits around {len(loci)} regions (those with the
+most significant seqlets), with the reference there; all of it is embedded in this page.
+The whole genome's tracks open in IGV desktop from <code>igv_session.xml</code>.</p>
+<div id="loci">{buttons}</div>
+<div id="igv"></div>
+<script>{igv_js()}</script>
+<script>
+const config = {json.dumps(config)};
+igv.createBrowser(document.getElementById("igv"), config).then(browser => {{
+  document.querySelectorAll("#loci button").forEach(button =>
+    button.addEventListener("click", () => browser.search(button.dataset.locus)));
+  document.body.dataset.ready = "true";
+}});
+</script>
+</body>
+</html>
+"""

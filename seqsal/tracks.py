@@ -235,6 +235,36 @@ def hypothetical_tracks(regions: pd.DataFrame, hyp: np.ndarray, *, contigs) -> d
     }
 
 
+def page_loci(seqlets: pd.DataFrame, regions: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` regions holding the most significant seqlets (then the first regions),
+    most significant first (ties: the larger attribution): ``chrom, start, end, name``."""
+    ranked = seqlets.assign(size=-seqlets["attr_sum"].abs()).sort_values(["q_value", "size"])
+    names = list(ranked["region"].drop_duplicates()[:n])
+    names += [name for name in regions["name"] if name not in set(names)][: n - len(names)]
+    return regions.set_index("name").loc[names].reset_index()[["chrom", "start", "end", "name"]]
+
+
+def track_in(track: Track, loci: pd.DataFrame) -> pd.DataFrame:
+    """The bases of ``track`` inside ``loci``, once each: ``chrom, start, value``."""
+    ends = track.start + np.array([len(v) for v in track.values], dtype=np.int64)
+    frames = []
+    for chrom, start, end in loci[["chrom", "start", "end"]].itertuples(index=False):
+        hit = np.flatnonzero((track.chrom == chrom) & (track.start < end) & (ends > start))
+        part = Track(track.chrom[hit], track.start[hit], [track.values[k] for k in hit])
+        frame = part.to_frame()
+        frames.append(frame[(frame["start"] >= start) & (frame["start"] < end)])
+    frame = pd.concat(frames).drop_duplicates(["chrom", "start"])
+    return frame.sort_values(["chrom", "start"]).reset_index(drop=True)
+
+
+def bed_in(bed: pd.DataFrame, loci: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``bed`` that overlap ``loci``, once each, in their order."""
+    keep = np.zeros(len(bed), dtype=bool)
+    for chrom, start, end in loci[["chrom", "start", "end"]].itertuples(index=False):
+        keep |= ((bed["chrom"] == chrom) & (bed["start"] < end) & (bed["end"] > start)).to_numpy()
+    return bed[keep]
+
+
 def scan_motifs(ppms: dict, X: np.ndarray, *, threshold: float = 1e-4) -> pd.DataFrame:
     """FIMO (memelite) hits of motif PPMs in one-hot sequences, on each sequence's strand.
 

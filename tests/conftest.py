@@ -1,5 +1,7 @@
 """Shared fixtures: tiny FASTA/BED files written in the test, devices, the shared data."""
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -7,6 +9,49 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is absent (Debian package: chromium)"
+)
+
+
+def render_in_chromium(page: Path, folder: Path, *, width=1200, height=1600):
+    """Open ``page`` in headless Chromium twice: its DOM once scripts have run, then a
+    screenshot with the console on stderr. Returns ``(dom, console, screenshot pixels)``."""
+    import matplotlib.image
+
+    profile, shot = folder / "chromium-profile", folder / "shot.png"
+    common = [
+        CHROMIUM,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=20000",
+    ]
+    run = dict(capture_output=True, text=True, timeout=120)
+    dom = subprocess.run([*common, "--dump-dom", page.as_uri()], **run).stdout
+    done = subprocess.run(
+        [
+            *common,
+            "--enable-logging=stderr",
+            f"--window-size={width},{height}",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        **run,
+    )
+    assert shot.exists(), done.stderr[-500:]
+    console = "\n".join(line for line in done.stderr.splitlines() if ":CONSOLE" in line)
+    return dom, console, matplotlib.image.imread(shot)
 
 
 def pytest_generate_tests(metafunc):

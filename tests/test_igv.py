@@ -1,4 +1,4 @@
-"""A real client: IGV desktop loads seqsal's genome and tracks and draws them."""
+"""Real clients: IGV desktop and igv.js load seqsal's genome and tracks and draw them."""
 
 import shutil
 import subprocess
@@ -6,9 +6,10 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import needs_chromium, render_in_chromium
 
 from seqsal.bigwig import write_bigwig
-from seqsal.export import igv_session, write_bed, write_tabix
+from seqsal.export import bedgraph_text, igv_page, igv_session, write_bed, write_tabix
 from seqsal.io import write_fasta
 from seqsal.tracks import Track
 
@@ -69,3 +70,39 @@ def test_igv_desktop_draws_the_tracks(tmp_path):
     image = matplotlib.image.imread(png)[..., :3]
     blue = np.all(np.abs(image - np.array([31, 119, 180]) / 255) < 0.02, axis=-1)
     assert image.std() > 0.05 and blue.sum() > 50  # drawn, with the attribution's color
+
+
+@needs_chromium
+def test_igv_js_page_draws_the_tracks_offline(tmp_path):
+    rng = np.random.default_rng(0)
+    sequence = "".join(rng.choice(list("ACGT"), size=400))
+    loci = pd.DataFrame({"chrom": ["chr2"], "start": [1000], "end": [1400], "name": ["r1"]})
+    values = pd.DataFrame(
+        {"chrom": "chr2", "start": np.arange(1000, 1400), "value": np.sin(np.arange(400) / 9)}
+    )
+    seqlet = "chr2\t1100\t1110\tmotif_1:GATA1\t800\t+\t1100\t1110\t31,119,180\n"
+    page = tmp_path / "igv.html"
+    page.write_text(
+        igv_page(
+            loci=loci,
+            sequences=[sequence],
+            sizes={"chr1": 10_000, "chr2": 5000},
+            tracks=[
+                {
+                    "name": "attribution",
+                    "format": "bedgraph",
+                    "text": bedgraph_text(values),
+                    "color": "31,119,180",
+                    "altColor": "214,39,40",
+                },
+                {"name": "seqlets", "format": "bed", "text": seqlet},
+            ],
+        )
+    )
+    dom, console, image = render_in_chromium(page, tmp_path, width=1400, height=900)
+    assert '<body data-ready="true">' in dom  # igv.js built the browser
+    assert "chr2:1,001-1,400" in dom or "chr2:1001-1400" in dom
+    assert console == "", console  # nothing fetched from the network, no errors
+    image = image[..., :3]
+    for color in ((31, 119, 180), (214, 39, 40)):  # bars of both signs drawn
+        assert np.all(np.abs(image - np.array(color) / 255) < 0.02, axis=-1).sum() > 50

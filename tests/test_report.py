@@ -1,26 +1,11 @@
 """The report page: self-contained, and what a real browser shows."""
 
-import shutil
-import subprocess
-
 import numpy as np
 import pandas as pd
-import pytest
+from conftest import needs_chromium, render_in_chromium
 
 from seqsal.plots import motif_logos
 from seqsal.report import example_regions, metric_rows, motif_rows, png_base64, render_report
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def make_report(tmp_path):
@@ -93,35 +78,10 @@ def test_report_is_self_contained_and_says_novel(tmp_path):
     assert "0.91" in html and "100%" in html
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is absent (Debian package: chromium)")
+@needs_chromium
 def test_report_renders_in_headless_chromium(tmp_path):
     path, _ = make_report(tmp_path)
-    profile = tmp_path / "profile"
-    dom = subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", path.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert 'id="motif-table"' in dom.stdout and "GATA1" in dom.stdout
-    shot = tmp_path / "shot.png"
-    done = subprocess.run(
-        [
-            CHROMIUM,
-            *FLAGS,
-            f"--user-data-dir={profile}",
-            "--enable-logging=stderr",
-            "--window-size=1200,1600",
-            f"--screenshot={shot}",
-            path.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert shot.exists(), done.stderr[-500:]
-    assert "Uncaught" not in done.stderr and ":CONSOLE" not in done.stderr
-    import matplotlib.image
-
-    pixels = matplotlib.image.imread(shot)
+    dom, console, pixels = render_in_chromium(path, tmp_path)
+    assert 'id="motif-table"' in dom and "GATA1" in dom
+    assert console == ""  # no errors, no messages
     assert pixels.shape[:2] == (1600, 1200) and pixels.std() > 0.05  # not a blank page

@@ -10,12 +10,16 @@ from hypothesis import strategies as st
 from seqsal.bigwig import write_bigwig
 from seqsal.export import igv_session
 from seqsal.tracks import (
+    Track,
     _owners_by_base,
     attribution_track,
+    bed_in,
     genome_positions,
+    page_loci,
     region_owners,
     seqlet_track,
     sort_bed,
+    track_in,
 )
 
 REGIONS = pd.DataFrame(
@@ -239,3 +243,23 @@ def test_motif_hits_are_found_on_both_strands_and_mapped_to_the_genome():
     ]
     assert (bed["name"] == "motif_1:GATA1").all() and (bed["score"] > 400).all()
     assert len(scan_motifs({}, one_hot_encode(sequences))) == 0
+
+
+def test_igv_page_shows_the_regions_of_the_best_seqlets_and_only_their_bases():
+    regions = pd.DataFrame(
+        {"chrom": "c1", "start": [0, 100, 200], "end": [50, 150, 250], "name": ["a", "b", "c"]}
+    )
+    seqlets = pd.DataFrame(
+        {"region": ["a", "c", "c"], "q_value": [0.01, 0.001, 0.01], "attr_sum": [1.0, -2.0, 3.0]}
+    )
+    assert page_loci(seqlets, regions, 2)["name"].tolist() == ["c", "a"]
+    assert page_loci(seqlets, regions, 3)["name"].tolist() == ["c", "a", "b"]  # filled up
+    loci = pd.DataFrame({"chrom": ["c1", "c1"], "start": [10, 15], "end": [20, 30]})
+    track = Track(
+        np.array(["c1", "c1"], dtype=object), np.array([0, 25]), [np.arange(20.0), np.ones(50)]
+    )
+    frame = track_in(track, loci)
+    assert frame["start"].tolist() == list(range(10, 20)) + list(range(25, 30))  # once each
+    assert frame["value"].tolist() == list(range(10, 20)) + [1.0] * 5
+    bed = pd.DataFrame({"chrom": ["c1", "c1", "c2"], "start": [0, 29, 12], "end": [10, 31, 14]})
+    assert bed_in(bed, loci).index.tolist() == [1]  # half-open: [0, 10) misses [10, 20)

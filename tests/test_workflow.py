@@ -104,6 +104,7 @@ def check_outputs(workdir):
         "tracks/attribution.bw",
         "tracks/seqlets.bed",
         "tracks/igv_session.xml",
+        "tracks/igv.html",
         "tracks/motif_hits.bed",
         "evaluate/faithfulness.tsv",
         "evaluate/summary.json",

@@ -16,6 +16,7 @@ rule tracks:
         bgzip="results/tracks/seqlets.bed.gz",
         tabix="results/tracks/seqlets.bed.gz.tbi",
         session="results/tracks/igv_session.xml",
+        page="results/tracks/igv.html",
         methods=method_bigwigs(),
         extra=optional_tracks(),
     log:
@@ -29,6 +30,7 @@ rule tracks:
             "method-attributions", list(input.methods)
         ),
         motif_hit_p=config["tracks"]["motif_hit_p"],
+        igv_loci=config["tracks"]["igv_loci"],
         options=" ".join(
             flag(key, config["tracks"][key]) for key in ("hypothetical", "bedgraph")
         ),
@@ -37,5 +39,5 @@ rule tracks:
         "--regions {input.regions} "
         "--seqlets {input.seqlets} --seqlet-motifs {input.assignments} "
         "--motifs-tsv {input.table} --motifs-meme {input.meme} --onehot {input.onehot} "
-        "--motif-hit-p {params.motif_hit_p} --fasta {input.fasta:q} {params.options} "
+        "--motif-hit-p {params.motif_hit_p} --igv-loci {params.igv_loci} --fasta {input.fasta:q} {params.options} "
         "--out-dir results/tracks 2> {log}"
