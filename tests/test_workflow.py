@@ -241,7 +241,8 @@ def test_library_mode_runs_on_a_real_table(shared_data, tmp_path):
     table = pd.read_csv(shared_data / "tal_gata_sim" / "sequences.simdata.gz", sep="\t")
     table.sample(600, random_state=0).to_csv(tmp_path / "library.tsv", sep="\t", index=False)
     overlay = TINY.replace("shards: 2", "shards: 1") + (
-        "input: {mode: library, table: library.tsv, targets: [task2]}\n"
+        "input: {mode: library, table: library.tsv, targets: [task2, task3]}\n"
+        "attribute: {target: [task2, task3]}\n"
     )
     snakemake(tmp_path, "--cores", "2", config=overlay)
     results = tmp_path / "results"
@@ -250,6 +251,14 @@ def test_library_mode_runs_on_a_real_table(shared_data, tmp_path):
     assert (results / "regions/library.fa").exists() and (results / "report/report.html").exists()
     bw = pyBigWig.open(str(results / "tracks/attribution.bw"))
     assert len(bw.chroms()) == 600
+    # the second target: its own shards, bigWig and place in the IGV session
+    second = read_shards(sorted((results / "attribute" / "grad_x_input@task3").glob("*.npz")))
+    first = read_shards(sorted((results / "attribute").glob("*.npz")))
+    assert second["names"].tolist() == first["names"].tolist()
+    assert not np.allclose(second["attr"], first["attr"])
+    other = pyBigWig.open(str(results / "tracks/attribution_grad_x_input@task3.bw"))
+    assert other.chroms() == bw.chroms()
+    assert "attribution_grad_x_input@task3.bw" in (results / "tracks/igv_session.xml").read_text()
     summary = json.loads((results / "evaluate/summary.json").read_text())
     assert "truth" not in summary
 

@@ -1,5 +1,7 @@
-# The first method writes results/attribute/{shard}.npz, which seqlets, motifs and the
-# report read; every further method writes results/attribute/{method}/{shard}.npz.
+# The first method on the first target writes results/attribute/{shard}.npz, which
+# seqlets, motifs and the report read; every further method writes
+# results/attribute/{method}/{shard}.npz, and every method on each further target
+# results/attribute/{method}@{target}/{shard}.npz.
 rule attribute:
     input:
         model="results/train/model.pt",
@@ -15,7 +17,9 @@ rule attribute:
     conda:
         "../../envs/seqsal.yaml"
     params:
-        options=attribute_options(config["attribute"]["methods"][0]),
+        options=attribute_options(
+            config["attribute"]["methods"][0], attribute_targets()[0]
+        ),
     shell:
         "seqsal attribute --model {input.model} --onehot {input.onehot} {params.options} "
         "--out {output} 2> {log}"
@@ -26,18 +30,18 @@ rule attribute_method:
         model="results/train/model.pt",
         onehot="results/encode/{shard}.npz",
     output:
-        "results/attribute/{method}/{shard}.npz",
+        "results/attribute/{run}/{shard}.npz",
     log:
-        "logs/attribute/{method}/{shard}.log",
+        "logs/attribute/{run}/{shard}.log",
     benchmark:
-        "results/benchmarks/attribute/{method}/{shard}.tsv"
+        "results/benchmarks/attribute/{run}/{shard}.tsv"
     wildcard_constraints:
         shard=r"\d+",
-        method="|".join(config["attribute"]["methods"][1:]) or "none",
+        run="|".join(re.escape(run) for run in further_runs()) or "none",
     conda:
         "../../envs/seqsal.yaml"
     params:
-        options=lambda wildcards: attribute_options(wildcards.method),
+        options=lambda wildcards: attribute_options(*further_runs()[wildcards.run]),
     shell:
         "seqsal attribute --model {input.model} --onehot {input.onehot} {params.options} "
         "--out {output} 2> {log}"

@@ -2,6 +2,7 @@ from snakemake.utils import validate
 
 import json
 import os
+import re
 import shlex
 import sys
 
@@ -97,13 +98,19 @@ def shard_files(stage):
     return expand(f"results/{stage}/{{shard}}.npz", shard=SHARDS)
 
 
-def attribute_options(method):
-    """The CLI options of one method, from the attribute config section."""
+def attribute_targets():
+    """``attribute.target`` as a list: the first is the one the later stages read."""
+    target = config["attribute"]["target"]
+    return target if isinstance(target, list) else [target]
+
+
+def attribute_options(method, target):
+    """The CLI options of one method on one target, from the attribute config section."""
     ATTRIBUTE = config["attribute"]
     return " ".join(
         [
             f"--method {method}",
-            f"--target {shlex.quote(str(ATTRIBUTE['target']))}",
+            f"--target {shlex.quote(str(target))}",
             f"--output {ATTRIBUTE['output']}",
             flag("rc-average", ATTRIBUTE["rc_average"]),
             flag("batch-size", ATTRIBUTE["batch_size"]),
@@ -118,18 +125,25 @@ def attribute_options(method):
     )
 
 
+def further_runs():
+    """``{folder: (method, target)}`` of every attribution after the first: the further
+    methods on the first target (folder: the method), then every method on each further
+    target (folder: ``<method>@<target>``)."""
+    methods, targets = config["attribute"]["methods"], attribute_targets()
+    runs = {m: (m, targets[0]) for m in methods[1:]}
+    runs.update({f"{m}@{t}": (m, t) for t in targets[1:] for m in methods})
+    return runs
+
+
 def method_shard_files():
-    """Attribution shards of every method after the first."""
-    methods = config["attribute"]["methods"][1:]
+    """Attribution shards of every further run."""
     return expand(
-        "results/attribute/{method}/{shard}.npz", method=methods, shard=SHARDS
+        "results/attribute/{run}/{shard}.npz", run=list(further_runs()), shard=SHARDS
     )
 
 
 def method_bigwigs():
-    return [
-        f"results/tracks/attribution_{m}.bw" for m in config["attribute"]["methods"][1:]
-    ]
+    return [f"results/tracks/attribution_{run}.bw" for run in further_runs()]
 
 
 def optional_tracks():

@@ -18,7 +18,7 @@ rule evaluate:
         "../../envs/seqsal.yaml"
     params:
         truth=flag("truth", config["truth"]),
-        target=shlex.quote(str(config["attribute"]["target"])),
+        target=shlex.quote(str(attribute_targets()[0])),
         rc_average=flag("rc-average", config["attribute"]["rc_average"]),
         n_steps=config["evaluate"]["n_steps"],
         max_regions=config["evaluate"]["max_regions"],
