@@ -16,6 +16,11 @@ rule attribute:
         shard=r"\d+",
     conda:
         "../../envs/seqsal.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=240,
+        gpu=gpus(),
     params:
         options=attribute_options(
             config["attribute"]["methods"][0], attribute_targets()[0]
@@ -40,6 +45,11 @@ rule attribute_method:
         run="|".join(re.escape(run) for run in further_runs()) or "none",
     conda:
         "../../envs/seqsal.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=480,
+        gpu=gpus(),
     params:
         options=lambda wildcards: attribute_options(*further_runs()[wildcards.run]),
     shell:

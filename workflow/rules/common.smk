@@ -15,7 +15,6 @@ if PROBLEMS:
 validate(config, schema="../schemas/config.schema.yaml")
 
 MODE = config["input"]["mode"]
-SHARDS = [f"{i:03d}" for i in range(config["shards"])]
 DEMO = "results/simulate"
 INPUT = config["input"]
 
@@ -94,8 +93,36 @@ def flag(name, value):
     return f"--{name} {shlex.quote(str(value))}"
 
 
+def count_regions(path) -> int:
+    """Data lines of a BED file."""
+    with open(path) as handle:
+        skip = ("#", "track", "browser")
+        return sum(1 for line in handle if line.strip() and not line.startswith(skip))
+
+
+def shard_ids():
+    """Shard names: ``shard_size`` regions each, counted once the regions checkpoint is
+    done (so a dry run lists the per-shard jobs only after it)."""
+    n_regions = count_regions(checkpoints.regions.get().output.regions)
+    n_shards = max(1, -(-n_regions // config["shard_size"]))
+    return [f"{i:03d}" for i in range(n_shards)]
+
+
 def shard_files(stage):
-    return expand(f"results/{stage}/{{shard}}.npz", shard=SHARDS)
+    """An input function: every shard of ``stage``."""
+    return lambda wildcards: expand(f"results/{stage}/{{shard}}.npz", shard=shard_ids())
+
+
+def gpus():
+    """GPUs per train/attribute job: one when the config's device is ``cuda`` (the SLURM
+    executor turns the ``gpu`` resource into ``--gpus``)."""
+    return 1 if config["device"] == "cuda" else 0
+
+
+def shard_mem_mb(bytes_per_base):
+    """Memory for a per-shard job holding ``bytes_per_base`` for each base of a shard."""
+    width = config["input"]["width"] + 2 * config["input"]["flank"]
+    return 1000 + config["shard_size"] * width * bytes_per_base // 1_000_000
 
 
 def attribute_targets():
@@ -136,9 +163,11 @@ def further_runs():
 
 
 def method_shard_files():
-    """Attribution shards of every further run."""
-    return expand(
-        "results/attribute/{run}/{shard}.npz", run=list(further_runs()), shard=SHARDS
+    """An input function: the attribution shards of every further run."""
+    return lambda wildcards: expand(
+        "results/attribute/{run}/{shard}.npz",
+        run=list(further_runs()),
+        shard=shard_ids(),
     )
 
 
@@ -177,11 +206,4 @@ def final_outputs():
         "results/evaluate/summary.json",
         "results/report/report.html",
     ]
-    return (
-        outputs
-        + shard_files("encode")
-        + shard_files("attribute")
-        + method_shard_files()
-        + method_bigwigs()
-        + optional_tracks()
-    )
+    return outputs + method_bigwigs() + optional_tracks()

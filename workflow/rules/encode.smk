@@ -11,12 +11,16 @@ rule encode:
         "results/benchmarks/encode/{shard}.tsv"
     conda:
         "../../envs/seqsal.yaml"
+    threads: 1
+    resources:
+        mem_mb=shard_mem_mb(8),
+        runtime=60,
     params:
         labels=lambda wildcards, input: flag("labels", input.get("labels")),
         targets=flag("targets", config["input"]["targets"]),
         group_by=flag("group-by", config["split"]["group_by"]),
         split_column=flag("split-column", config["split"]["column"]),
-        n_shards=len(SHARDS),
+        n_shards=lambda wildcards: len(shard_ids()),
     shell:
         "seqsal encode --regions {input.regions} --fasta {input.fasta:q} {params.labels} "
         "{params.targets} {params.group_by} {params.split_column} --shard {wildcards.shard} --n-shards {params.n_shards} "

@@ -16,6 +16,10 @@ rule evaluate:
         "results/benchmarks/evaluate/evaluate.tsv"
     conda:
         "../../envs/seqsal.yaml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=240,
     params:
         truth=flag("truth", config["truth"]),
         target=shlex.quote(str(attribute_targets()[0])),

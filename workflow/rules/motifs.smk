@@ -15,6 +15,10 @@ rule motifs:
         "results/benchmarks/motifs/motifs.tsv"
     conda:
         "../../envs/seqsal.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input: 4000 + 3 * input.size_mb,
+        runtime=240,
     params:
         database=config["motifs"]["database"],
         max_q=config["motifs"]["max_q"],

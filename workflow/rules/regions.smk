@@ -1,4 +1,5 @@
-rule regions:
+# a checkpoint: the number of shards follows from the regions it writes
+checkpoint regions:
     input:
         **source_inputs(),
     output:
@@ -9,6 +10,10 @@ rule regions:
         "results/benchmarks/regions/regions.tsv"
     conda:
         "../../envs/seqsal.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, input: 2000 + 4 * input.size_mb,
+        runtime=60,
     params:
         mode="genome" if MODE == "simulate" else MODE,
         files=lambda wildcards, input: " ".join(

@@ -21,6 +21,10 @@ rule report:
         "results/benchmarks/report/report.tsv"
     conda:
         "../../envs/seqsal.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, input: 2000 + 2 * input.size_mb,
+        runtime=60,
     params:
         method=config["attribute"]["methods"][0],
         database=config["motifs"]["database"],

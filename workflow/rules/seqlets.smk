@@ -10,6 +10,10 @@ rule seqlets:
         "results/benchmarks/seqlets/seqlets.tsv"
     conda:
         "../../envs/seqsal.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, input: 2000 + 3 * input.size_mb,
+        runtime=120,
     params:
         window=config["seqlets"]["window"],
         alpha=config["seqlets"]["alpha"],

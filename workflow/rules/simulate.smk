@@ -10,6 +10,10 @@ rule simulate:
         "results/benchmarks/simulate/simulate.tsv"
     conda:
         "../../envs/seqsal.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         motifs=flag("motifs", config["simulate"]["motifs"]),
         n_regions=config["simulate"]["n_regions"],

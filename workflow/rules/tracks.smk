@@ -25,6 +25,10 @@ rule tracks:
         "results/benchmarks/tracks/tracks.tsv"
     conda:
         "../../envs/seqsal.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input: 4000 + 2 * input.size_mb,
+        runtime=120,
     params:
         methods=lambda wildcards, input: flag(
             "method-attributions", list(input.methods)

@@ -11,6 +11,11 @@ rule train:
         "results/benchmarks/train/train.tsv"
     conda:
         "../../envs/seqsal.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input: 4000 + 2 * input.size_mb,
+        runtime=720,
+        gpu=gpus(),
     params:
         checkpoint=flag("checkpoint", config["model"]["checkpoint"]),
         arch=config["model"]["arch"],
