@@ -185,7 +185,8 @@ def optional_tracks():
     return files
 
 
-def final_outputs():
+def final_outputs(wildcards):
+    """An input function: everything a run leaves, every shard included."""
     outputs = [
         "results/regions/regions.bed",
         "results/regions/rejected.tsv",
@@ -206,4 +207,6 @@ def final_outputs():
         "results/evaluate/summary.json",
         "results/report/report.html",
     ]
-    return outputs + method_bigwigs() + optional_tracks()
+    shards = [shard_files(stage)(wildcards) for stage in ("encode", "attribute")]
+    shards.append(method_shard_files()(wildcards))  # a lost shard is redone
+    return outputs + sum(shards, []) + method_bigwigs() + optional_tracks()
