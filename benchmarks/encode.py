@@ -2,13 +2,14 @@
 
 Generates a 100 Mb FASTA (10 contigs) and a sorted ``regions.bed`` of 1 kb regions in a
 temporary folder, then runs the workflow's encode jobs (``seqsal encode --shard k``), one
-fresh process per shard of 100k regions, one at a time and then two at a time (as
+fresh process per shard (``--shard-size``, 250k by default: the one-hot streams to disk,
+so a job's memory does not grow with it), one at a time and then two at a time (as
 ``snakemake --cores 2`` runs them), for N = 100k and 1M regions, and reports regions/s
 and the largest peak RSS of any job. The peer, measured in
 the same run on a subset, is the common approach: one pyfaidx fetch per region followed
 by a per-sequence one-hot encoding.
 
-    python benchmarks/encode.py            # N = 100k and 1M, shards of 50k
+    python benchmarks/encode.py            # N = 100k and 1M, shards of 250k
     python benchmarks/encode.py --n 20000  # one size
 """
 
@@ -161,7 +162,7 @@ def _peer_arrays(fasta, regions):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--shard-size", type=int, default=100_000)
+    parser.add_argument("--shard-size", type=int, default=250_000)
     parser.add_argument("--peer-n", type=int, default=5_000)
     parser.add_argument("--folder", help="where to keep the generated FASTA (default: a temp dir)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

@@ -157,12 +157,18 @@ def _library_regions(args):
 
 
 def _encode(args):
-    from .io import fetch_onehot, open_fasta, read_labels, read_regions, read_table, write_npz
+    from .io import (
+        iter_onehot,
+        npz_stream,
+        open_fasta,
+        read_labels,
+        read_regions,
+        read_table,
+        window_width,
+    )
 
     regions = read_regions(args.regions, shard=args.shard, n_shards=args.n_shards)
-    X = fetch_onehot(open_fasta(args.fasta), regions)
     arrays = {
-        "X": X,
         "names": regions["name"].to_numpy(str),
         "chroms": regions["chrom"].to_numpy(str),
     }
@@ -175,8 +181,14 @@ def _encode(args):
         for column, key in ((args.group_by, "groups"), (args.split_column, "split")):
             if column:
                 arrays[key] = table.loc[regions["name"], column].to_numpy(str)
-    write_npz(args.out, **arrays)
-    log.info("encoded %d regions of %d bp", len(X), X.shape[-1])
+    width = window_width(regions)
+    with npz_stream(args.out) as out:  # the one-hot streams to disk block by block
+        with out.rows("X", (len(regions), 4, width), np.uint8) as append:
+            for block in iter_onehot(open_fasta(args.fasta), regions):
+                append(block)
+        for key, array in arrays.items():
+            out.add(key, array)
+    log.info("encoded %d regions of %d bp", len(regions), width)
 
 
 def _train(args):

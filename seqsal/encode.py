@@ -38,14 +38,20 @@ def ascii_upper(codes: np.ndarray) -> np.ndarray:
     return codes - (lower.view(np.uint8) << 5)
 
 
-def _codes_to_one_hot(codes: np.ndarray, minus: np.ndarray, out=None) -> np.ndarray:
+def all_iupac(codes: np.ndarray) -> bool:
+    """Whether every byte code is an IUPAC nucleotide code (either case)."""
+    return not (_LOOKUP[codes] == 5).any()
+
+
+def _codes_to_one_hot(codes: np.ndarray, minus: np.ndarray, out=None, check=True) -> np.ndarray:
     """(N, L) upper-case byte codes to (N, 4, L) one-hot; ``minus`` rows come reversed and
-    are complemented here. Raises :class:`SequenceError` on a non-IUPAC character."""
+    are complemented here. Raises :class:`SequenceError` on a non-IUPAC character, unless
+    ``check`` is False (the codes are known to be IUPAC)."""
     X = np.empty((codes.shape[0], 4, codes.shape[1]), dtype=np.uint8) if out is None else out
     # channel k holds base k, or its complement on the - strand: one broadcast comparison
     targets = np.where(minus[:, None], _PAIRS[None, :], _BASES[None, :])
     np.equal(codes[:, None, :], targets[:, :, None], out=X.view(bool))
-    if np.count_nonzero(X) != codes.size:  # N, other IUPAC codes, or junk: check those
+    if check and np.count_nonzero(X) != codes.size:  # N, other IUPAC codes, or junk
         holes = ~X.any(axis=1)
         if (_LOOKUP[codes[holes]] == 5).any():
             rows, columns = np.nonzero(holes & (_LOOKUP[codes] == 5))
@@ -81,7 +87,9 @@ def one_hot_encode(sequences) -> np.ndarray:
     return _codes_to_one_hot(codes, np.zeros(len(sequences), dtype=bool))
 
 
-def encode_windows(contig: np.ndarray, starts, *, width: int, strands, out=None) -> np.ndarray:
+def encode_windows(
+    contig: np.ndarray, starts, *, width: int, strands, out=None, check: bool = True
+) -> np.ndarray:
     """One-hot encode windows of one contig, each on its own strand.
 
     Parameters
@@ -96,6 +104,9 @@ def encode_windows(contig: np.ndarray, starts, *, width: int, strands, out=None)
         ``+``, ``-`` or ``.`` per window; ``-`` windows are reverse-complemented.
     out : numpy.ndarray, shape=(N, 4, width), dtype=uint8, optional
         Where to write the result. Default is None: a new array.
+    check : bool, optional
+        Look for non-IUPAC characters; False when the whole contig is known clean
+        (:func:`all_iupac`). Default is True.
 
     Returns
     -------
@@ -110,7 +121,7 @@ def encode_windows(contig: np.ndarray, starts, *, width: int, strands, out=None)
     minus = np.asarray(strands) == "-"
     codes = np.lib.stride_tricks.sliding_window_view(contig, width)[np.asarray(starts, np.int64)]
     codes[minus] = codes[minus, ::-1]  # - strand: reversed here, complemented below
-    return _codes_to_one_hot(codes, minus, out)
+    return _codes_to_one_hot(codes, minus, out, check)
 
 
 def one_hot_to_sequences(X: np.ndarray) -> list:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .encode import SequenceError, ascii_upper, encode_regions, encode_windows
+from .encode import SequenceError, all_iupac, ascii_upper, encode_regions, encode_windows
 
 BED_COLUMNS = ["chrom", "start", "end", "name", "score", "strand"]
 PAD_COLUMNS = ["pad_left", "pad_right"]  # N added before/after a region clipped at a contig end
@@ -72,22 +72,59 @@ def write_npz(path, *, compress: bool = False, **arrays) -> None:
     Uncompressed members are written straight from the arrays' memory, without the
     copies ``numpy.savez`` makes, and can be memory-mapped by :func:`read_shards`.
     """
+    if compress:
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+        return
+    with npz_stream(path) as out:
+        for key, array in arrays.items():
+            out.add(key, array)
+
+
+@contextlib.contextmanager
+def npz_stream(path):
+    """Write an uncompressed ``.npz`` member by member, atomically: yields an
+    :class:`NpzStream`. On an error nothing is written."""
     import zipfile
 
-    with atomic_path(path) as tmp:
-        if compress:
-            with open(tmp, "wb") as handle:
-                np.savez_compressed(handle, **arrays)
-            return
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
-            for key, array in arrays.items():
-                array = np.ascontiguousarray(array)
-                with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
-                    header = np.lib.format.header_data_from_array_1_0(array)
-                    np.lib.format.write_array_header_1_0(member, header)
-                    data = memoryview(array.reshape(-1).view(np.uint8))
-                    for i in range(0, len(data), 1 << 26):
-                        member.write(data[i : i + (1 << 26)])
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
+        yield NpzStream(archive)
+
+
+class NpzStream:
+    """The members of an ``.npz`` being written: whole arrays (:meth:`add`), or one
+    array's rows in order (:meth:`rows`), so that it never has to be in memory whole."""
+
+    def __init__(self, archive):
+        self.archive = archive
+
+    def add(self, key, array) -> None:
+        array = np.ascontiguousarray(array)
+        with self.rows(key, array.shape, array.dtype) as append:
+            append(array)
+
+    @contextlib.contextmanager
+    def rows(self, key, shape, dtype):
+        """Yield ``append(block)``: rows of ``key`` (``shape``, ``dtype``), in order."""
+        shape, dtype = tuple(shape), np.dtype(dtype)
+        header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False}
+        written = 0
+
+        def append(block):
+            nonlocal written
+            block = np.ascontiguousarray(block, dtype=dtype)
+            if block.shape[1:] != shape[1:] or written + len(block) > shape[0]:
+                raise ValueError(f"{key}: expected rows of {shape}, found a block {block.shape}")
+            data = memoryview(block.reshape(-1).view(np.uint8))
+            for i in range(0, len(data), 1 << 26):
+                member.write(data[i : i + (1 << 26)])
+            written += len(block)
+
+        with self.archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array_header_1_0(member, {**header, "shape": shape})
+            yield append
+            if written != shape[0]:
+                raise ValueError(f"{key}: expected {shape[0]} rows, found {written}")
 
 
 class _RowFile:
@@ -354,6 +391,10 @@ def read_bed(path, *, label_columns=()) -> pd.DataFrame:
                 f"(chrom, start, end), found {len(fields)}: {fields!r}"
             )
         chrom = fields[0]
+        if not chrom.strip():
+            raise InputError(
+                f"{path}, line {number}: expected a chromosome name, found an empty field"
+            )
         start = _parse_int(fields[1], path=path, number=number, column="start")
         end = _parse_int(fields[2], path=path, number=number, column="end")
         if end <= start:
@@ -515,12 +556,32 @@ def read_contig(fasta, chrom: str) -> np.ndarray:
     return ascii_upper(codes)
 
 
-def fetch_onehot(fasta, regions: pd.DataFrame, *, chunk: int = 8192) -> np.ndarray:
+def window_width(regions: pd.DataFrame) -> int:
+    """Bases of the widest window (N padding included): the one-hot's length."""
+    pads = regions.reindex(columns=PAD_COLUMNS, fill_value=0).to_numpy()
+    widths = (regions["end"] - regions["start"]).to_numpy() + pads.sum(axis=1)
+    return int(widths.max()) if len(regions) else 0
+
+
+def iter_onehot(fasta, regions: pd.DataFrame, *, chunk: int = 8192):
+    """One-hot windows of ``regions`` (:func:`fetch_onehot`) in blocks of ``chunk``
+    consecutive rows, in order, so that they need never be in memory together.
+
+    Each contig is read once when the regions come contig by contig (a sorted BED);
+    otherwise a contig is read again wherever the regions return to it.
+    """
+    cache = {}
+    for start in range(0, len(regions), chunk):
+        yield fetch_onehot(fasta, regions.iloc[start : start + chunk], chunk=chunk, cache=cache)
+
+
+def fetch_onehot(fasta, regions: pd.DataFrame, *, chunk: int = 8192, cache=None) -> np.ndarray:
     """One-hot windows of ``regions`` from an open FASTA, each on its own strand.
 
     Each contig is read once, whole; its windows are encoded ``chunk`` at a time, so
     memory beyond the result stays small. Regions clipped at a contig end get their
-    ``pad_left``/``pad_right`` N back.
+    ``pad_left``/``pad_right`` N back. ``cache`` (a dict) keeps the last contig read
+    for the next call.
 
     Returns
     -------
@@ -528,8 +589,7 @@ def fetch_onehot(fasta, regions: pd.DataFrame, *, chunk: int = 8192) -> np.ndarr
         In the order of ``regions`` (all of one width ``L``).
     """
     pads = regions.reindex(columns=PAD_COLUMNS, fill_value=0).to_numpy()
-    widths = (regions["end"] - regions["start"]).to_numpy() + pads.sum(axis=1)
-    X = np.empty((len(regions), 4, int(widths.max()) if len(regions) else 0), dtype=np.uint8)
+    X = np.empty((len(regions), 4, window_width(regions)), dtype=np.uint8)
     padded = pads.any(axis=1)
     if padded.any():
         try:
@@ -540,7 +600,14 @@ def fetch_onehot(fasta, regions: pd.DataFrame, *, chunk: int = 8192) -> np.ndarr
     starts, strands = regions["start"].to_numpy(), regions["strand"].to_numpy()
     unpadded = regions[~padded]
     for chrom, where in unpadded.groupby("chrom", sort=False).indices.items():
-        contig = read_contig(fasta, chrom)
+        if cache is None or chrom not in cache:
+            contig = read_contig(fasta, chrom)
+            clean = all_iupac(contig)  # then no window needs checking
+            if cache is not None:
+                cache.clear()
+                cache[chrom] = contig, clean
+        else:
+            contig, clean = cache[chrom]
         rows = np.flatnonzero(~padded)[where]
         for block in np.array_split(rows, -(-len(rows) // chunk)):
             together = block[-1] - block[0] + 1 == len(block)  # sorted input: write in place
@@ -551,6 +618,7 @@ def fetch_onehot(fasta, regions: pd.DataFrame, *, chunk: int = 8192) -> np.ndarr
                     width=X.shape[-1],
                     strands=strands[block],
                     out=X[block[0] : block[-1] + 1] if together else None,
+                    check=not clean,
                 )
             except SequenceError as error:
                 raise _bad_base(

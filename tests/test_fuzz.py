@@ -29,7 +29,7 @@ def test_random_bed_reads_or_raises_input_error(tmp_path, text):
     path.write_text(text)
     try:
         bed = read_bed(path, label_columns=[7])
-        prepare_regions(bed, {"chrA": 40, "chrB": 10}, width=8)
+        prepare_regions(bed, {"chrA": 40, "chrB": 10}, width=8, source=str(path))
     except InputError as error:
         assert str(path) in str(error) and "\n" not in str(error)
 

@@ -283,3 +283,46 @@ def test_shards_partition_the_regions_whatever_the_block_size(
         shards = [io.read_regions(path, shard=k, n_shards=n) for k in range(n)]
         assert [len(s) for s in shards] == [len(a) for a in np.array_split(range(103), n)]
         assert pd.concat(shards)["name"].tolist() == [f"r{i}" for i in range(103)]
+
+
+def test_onehot_blocks_in_order_equal_the_whole_array_whatever_the_contig_order(fasta):
+    from seqsal.io import fetch_onehot, iter_onehot, open_fasta
+
+    regions = pd.DataFrame(
+        {
+            "chrom": ["chrA", "chrB", "chrA", "chrA", "chrB"],
+            "start": [0, 3, 10, 20, 0],
+            "end": [8, 11, 18, 28, 8],
+            "name": list("abcde"),
+            "score": 0,
+            "strand": ["+", "-", "-", "+", "+"],
+        }
+    )
+    handle = open_fasta(fasta)
+    whole = fetch_onehot(handle, regions)
+    for chunk in (1, 2, 5):
+        blocks = list(iter_onehot(handle, regions, chunk=chunk))
+        assert [len(b) for b in blocks][0] == chunk
+        np.testing.assert_array_equal(np.concatenate(blocks), whole)
+
+
+def test_npz_stream_refuses_a_wrong_row_count_and_writes_nothing(tmp_path):
+    from seqsal.io import npz_stream, read_npz
+
+    with npz_stream(tmp_path / "ok.npz") as out:
+        with out.rows("X", (5, 2), np.uint8) as append:
+            append(np.ones((3, 2), np.uint8))
+            append(np.zeros((2, 2), np.uint8))
+        out.add("names", np.array(["a", "b", "c", "d", "e"]))
+    data = read_npz(tmp_path / "ok.npz")
+    assert data["X"].sum() == 6 and data["names"].tolist() == list("abcde")
+    with pytest.raises(ValueError, match="expected 5 rows, found 3"):
+        with npz_stream(tmp_path / "short.npz") as out:
+            with out.rows("X", (5, 2), np.uint8) as append:
+                append(np.ones((3, 2), np.uint8))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.npz"]
+
+
+def test_read_bed_names_an_empty_chromosome_field(write):
+    with pytest.raises(InputError, match=r"line 2: expected a chromosome name, found an empty"):
+        read_bed(write("e.bed", "chrA\t0\t5\n\t0\t1\n"))

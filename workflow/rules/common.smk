@@ -119,12 +119,6 @@ def gpus():
     return 1 if config["device"] == "cuda" else 0
 
 
-def shard_mem_mb(bytes_per_base):
-    """Memory for a per-shard job holding ``bytes_per_base`` for each base of a shard."""
-    width = config["input"]["width"] + 2 * config["input"]["flank"]
-    return 1000 + config["shard_size"] * width * bytes_per_base // 1_000_000
-
-
 def attribute_targets():
     """``attribute.target`` as a list: the first is the one the later stages read."""
     target = config["attribute"]["target"]

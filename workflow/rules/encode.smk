@@ -13,7 +13,7 @@ rule encode:
         "../../envs/seqsal.yaml"
     threads: 1
     resources:
-        mem_mb=shard_mem_mb(8),
+        mem_mb=2000,  # blocks stream to disk: a contig (and a block) in memory, whatever the shard
         runtime=60,
     params:
         labels=lambda wildcards, input: flag("labels", input.get("labels")),
