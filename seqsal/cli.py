@@ -431,6 +431,7 @@ def _motifs(args):
 def _tracks(args):
     from .bigwig import write_bigwig
     from .export import (
+        bed_text,
         bedgraph_text,
         igv_page,
         igv_session,
@@ -449,6 +450,7 @@ def _tracks(args):
         write_text,
     )
     from .tracks import (
+        ATTRIBUTION_COLORS,
         attribution_track,
         bed_in,
         hypothetical_tracks,
@@ -522,8 +524,7 @@ def _tracks(args):
                 {
                     "path": out / f"{name}.bw",
                     "name": name,
-                    "color": "31,119,180",
-                    "altColor": "214,39,40",
+                    **ATTRIBUTION_COLORS,
                     "renderer": "BAR_CHART",
                 }
                 for name in bigwigs
@@ -536,7 +537,6 @@ def _tracks(args):
         out / "igv_session.xml",
     )
     loci = page_loci(seqlets, regions, args.igv_loci)
-    text = lambda frame: frame.to_csv(sep="\t", header=False, index=False)  # noqa: E731
     write_text(
         igv_page(
             loci=loci,
@@ -547,14 +547,17 @@ def _tracks(args):
                     "name": name,
                     "format": "bedgraph",
                     "text": bedgraph_text(track_in(track, loci)),
-                    "color": "31,119,180",
-                    "altColor": "214,39,40",
+                    **ATTRIBUTION_COLORS,
                 }
                 for name, track in tracks.items()
             ]
             + [
-                {"name": "seqlets", "format": "bed", "text": text(bed_in(bed, loci))},
-                {"name": "motif hits", "format": "bed", "text": text(bed_in(motif_hits, loci))},
+                {"name": "seqlets", "format": "bed", "text": bed_text(bed_in(bed, loci))},
+                {
+                    "name": "motif hits",
+                    "format": "bed",
+                    "text": bed_text(bed_in(motif_hits, loci)),
+                },
             ],
         ),
         out / "igv.html",

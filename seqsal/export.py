@@ -63,10 +63,15 @@ def write_bedgraph(track, path, *, name: str = "attribution") -> None:
     write_text(f'track type=bedGraph name="{name}"\n' + bedgraph_text(track.to_frame()), path)
 
 
+def bed_text(bed: pd.DataFrame) -> str:
+    """BED lines of a DataFrame (its columns in order, no header)."""
+    return bed.to_csv(sep="\t", header=False, index=False, lineterminator="\n")
+
+
 def write_bed(bed: pd.DataFrame, path, *, track_line: str | None = None) -> None:
     """Write a BED DataFrame with at most one ``track`` line, atomically."""
     header = f"{track_line}\n" if track_line else ""
-    write_text(header + bed.to_csv(sep="\t", header=False, index=False, lineterminator="\n"), path)
+    write_text(header + bed_text(bed), path)
 
 
 def igv_session(*, genome, tracks: list, locus: str, folder) -> str:

@@ -25,6 +25,7 @@ PALETTE = [
     "#7f7f7f",
 ]
 NO_MOTIF_COLOR = "#b0b0b0"
+ATTRIBUTION_COLORS = {"color": "31,119,180", "altColor": "214,39,40"}  # + blue, - red
 
 
 def motif_color(motif_id: str) -> str:
