@@ -37,7 +37,7 @@ from tqdm import tqdm
 from .encode import dinucleotide_shuffle, one_hot_encode, one_hot_to_sequences
 from .io import InputError
 from .ism import local_layers, variant_outputs
-from .models import ACTIVATIONS, BlockMax, RCAverage, block_max, simplified, strand_averaged
+from .models import ACTIVATIONS, BlockMax, RCAverage, block_argmax, simplified, strand_averaged
 
 METHODS = (
     "grad_x_input",
@@ -236,10 +236,10 @@ class _BlockMaxRule(torch.autograd.Function):
         same = jx == jr
         delta_x = x_out - r_blocks.gather(-1, jx)
         delta_r = x_blocks[:, None].expand(B, K, C, n, k).gather(-1, jr) - r_out
-        at_x = torch.where(
-            delta_x == 0, g, (to_x + to_r * same) / delta_x.masked_fill(delta_x == 0, 1)
-        )
-        at_r = torch.where(delta_r == 0, 0.0, to_r / delta_r.masked_fill(delta_r == 0, 1))
+        # 0/0 (no change) takes the gradient itself; the quotients where's discards are
+        # never used, so the divisions need no guard
+        at_x = torch.where(delta_x == 0, g, (to_x + to_r * same) / delta_x)
+        at_r = torch.where(delta_r == 0, 0.0, to_r / delta_r)
         multiplier = torch.zeros(B, K, C, n, k, dtype=grad.dtype, device=grad.device)
         multiplier.scatter_(-1, jr, at_r).scatter_(-1, jx, at_x)  # jx last: it holds both
         multiplier = multiplier.view(B * K, C, n * k)
@@ -332,8 +332,8 @@ class _DeepLift:
             r_blocks,
             x_blocks,
             x_out,
-            block_max(r_blocks)[1],
-            block_max(x_blocks)[1],
+            block_argmax(r_blocks),
+            block_argmax(x_blocks),
             self.K,
         )
 

@@ -286,6 +286,14 @@ def block_max(blocks):
     return blocks.max(-1)
 
 
+def block_argmax(blocks):
+    """The index of the first maximum over the last axis (:func:`block_max` without the
+    values: for pairs, one comparison)."""
+    if blocks.shape[-1] == 2:
+        return (blocks[..., 1] > blocks[..., 0]).long()
+    return blocks.max(-1)[1]
+
+
 class _BlockMax(torch.autograd.Function):
     """Max over the last axis of blocks (..., n, k), the gradient to the first maximum."""
 
