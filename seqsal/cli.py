@@ -573,7 +573,14 @@ def _by_method(paths):
 
 
 def _evaluate(args):
-    from .evaluate import deletion_curves, seqlet_recovery, summarize_deletion, truth_recovery
+    from .evaluate import (
+        deletion_curves,
+        seqlet_recovery,
+        strand_stability,
+        summarize_deletion,
+        summarize_stability,
+        truth_recovery,
+    )
     from .io import read_bed, read_regions, read_shards, save_figure, write_text, write_tsv
     from .models import load_checkpoint, resolve_device, resolve_target, strand_averaged
     from .plots import deletion_curves as plot_deletion
@@ -594,7 +601,23 @@ def _evaluate(args):
         device=resolve_device(args.device),
     )
     per_region.insert(0, "region", regions["name"].to_numpy()[per_region["region_index"]])
-    summary = {"deletion": summarize_deletion(per_region)}
+    stability = strand_stability(
+        model,
+        X,
+        data["attr"],
+        per_region["region_index"].to_numpy(),
+        top_k=args.top_k,
+        method=args.method,
+        target=resolve_target(args.target, meta["targets"]),
+        output=args.output,
+        seed=args.seed,
+        device=resolve_device(args.device),
+    )
+    per_region = pd.concat([per_region.reset_index(drop=True), stability], axis=1)
+    summary = {
+        "deletion": summarize_deletion(per_region),
+        "stability": summarize_stability(stability, args.top_k),
+    }
     if args.truth:
         truth = read_bed(args.truth)
         summary["truth"] = {
@@ -797,6 +820,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truth")
     p.add_argument("--target", default="0", help="output index or target name")
     p.add_argument("--rc-average", action="store_true")
+    p.add_argument("--method", default="grad_x_input", help="how the attributions were made")
+    p.add_argument("--output", default="logit", choices=["logit", "probability"])
+    p.add_argument("--top-k", type=int, default=20, help="bases compared in strand stability")
     p.add_argument("--n-steps", type=int, default=20)
     p.add_argument("--max-regions", type=int, default=256)
     p.add_argument("--device", default="auto")

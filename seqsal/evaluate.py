@@ -1,10 +1,14 @@
-"""Does the map explain the model? Deletion faithfulness and recovery of known sites.
+"""Does the map explain the model? Deletion faithfulness, strand stability and
+recovery of known sites.
 
 Deletion: bases are replaced by ``N`` (all-zero columns) in order of decreasing
 attribution, in ``n_steps`` equal steps, and the model's output is recorded; each curve
 is normalised to 1 for the intact sequence and 0 for the all-``N`` one, and its area
 (AUC, lower = the attribution found what the model relies on) is compared with the same
 curve for random orders of the same region.
+
+Strand stability: each region's attributions against those of its reverse complement,
+mapped back base by base (a DNA model should explain both strands of a site alike).
 """
 
 from __future__ import annotations
@@ -105,6 +109,68 @@ def deletion_curves(
         ],
     )
     return per_region, pd.concat(curves, ignore_index=True)
+
+
+def strand_stability(
+    model, X: np.ndarray, attr: np.ndarray, rows, *, top_k: int = 20, **options
+) -> pd.DataFrame:
+    """Agreement of each region's attributions with its reverse complement's.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X : numpy.ndarray, shape=(N, 4, L)
+    attr : numpy.ndarray, shape=(N, L)
+        The attributions under test (as written by ``seqsal attribute``).
+    rows : array-like of int
+        The regions compared.
+    top_k : int, optional
+        Bases of largest |attribution| compared by their overlap. Default is 20.
+    **options
+        Passed to :func:`seqsal.attribute.attribute` (method, target, output, ...): how
+        ``attr`` was made.
+
+    Returns
+    -------
+    stability : pandas.DataFrame
+        Per row: ``rc_pearson``, ``rc_spearman`` of the two maps, and ``rc_top_jaccard``
+        of their ``top_k`` bases.
+    """
+    from scipy.stats import rankdata
+
+    from .attribute import attribute
+    from .encode import reverse_complement
+
+    rows = np.asarray(rows)
+    ours = np.asarray(attr[rows], dtype=np.float64)
+    flipped_X = np.ascontiguousarray(reverse_complement(np.asarray(X[rows])))
+    _, flipped, _ = attribute(model, flipped_X, **options)
+    theirs = np.asarray(flipped, dtype=np.float64)[:, ::-1]  # back to the forward strand
+
+    def pearson(a, b):
+        a, b = a - a.mean(1, keepdims=True), b - b.mean(1, keepdims=True)
+        scale = np.sqrt((a * a).sum(1) * (b * b).sum(1))
+        return np.divide((a * b).sum(1), scale, out=np.full(len(a), np.nan), where=scale > 0)
+
+    k = min(top_k, ours.shape[1])
+    top = [np.argsort(-np.abs(m), axis=1, kind="stable")[:, :k] for m in (ours, theirs)]
+    jaccard = [len(set(a) & set(b)) / len(set(a) | set(b)) for a, b in zip(*top)]
+    return pd.DataFrame(
+        {
+            "rc_pearson": pearson(ours, theirs),
+            "rc_spearman": pearson(rankdata(ours, axis=1), rankdata(theirs, axis=1)),
+            "rc_top_jaccard": jaccard,
+        }
+    )
+
+
+def summarize_stability(stability: pd.DataFrame, top_k: int) -> dict:
+    """Medians of :func:`strand_stability` over the regions tested."""
+    return {
+        "n_regions": len(stability),
+        "top_k": top_k,
+        **{f"median_{c}": float(stability[c].median()) for c in stability.columns},
+    }
 
 
 def summarize_deletion(per_region: pd.DataFrame) -> dict:

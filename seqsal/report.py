@@ -61,6 +61,11 @@ faster than deleting random bases in <b>{{ deletion.fraction_beats_random_pct }}
 {{ deletion.n_regions }} regions tested (mean normalised deletion AUC
 {{ deletion.mean_auc_attribution }} vs {{ deletion.mean_auc_random }} for random orders;
 lower is more faithful).</p>{% endif %}
+{% if stability %}<p>Each region's attributions and those of its reverse complement, mapped
+back base by base, agree with a median Pearson correlation of
+<b>{{ stability.median_rc_pearson }}</b> (Spearman {{ stability.median_rc_spearman }}); their
+{{ stability.top_k }} strongest bases overlap by a median Jaccard index of
+{{ stability.median_rc_top_jaccard }} ({{ stability.n_regions }} regions).</p>{% endif %}
 {% if truth %}<p>Known sites: per-base |attribution| separates bases in known sites from
 the rest with AUROC <b>{{ truth.auroc }}</b> (AUPRC {{ truth.auprc }}); seqlet precision
 <b>{{ truth.seqlet_precision }}</b>, recall <b>{{ truth.seqlet_recall }}</b>
@@ -160,5 +165,10 @@ def render_report(*, summary: dict, **context) -> str:
     deletion["fraction_beats_random_pct"] = (
         f"{100 * summary['deletion']['fraction_beats_random']:.0f}%"
     )
-    truth = {k: _format(v) for k, v in summary["truth"].items()} if "truth" in summary else None
-    return env.from_string(TEMPLATE).render(deletion=deletion, truth=truth, **context)
+    truth, stability = (
+        {k: _format(v) for k, v in summary[key].items()} if key in summary else None
+        for key in ("truth", "stability")
+    )
+    return env.from_string(TEMPLATE).render(
+        deletion=deletion, truth=truth, stability=stability, **context
+    )

@@ -7,6 +7,8 @@ from seqsal.evaluate import (
     _deletion_inputs,
     deletion_curves,
     seqlet_recovery,
+    strand_stability,
+    summarize_stability,
     truth_mask,
     truth_recovery,
 )
@@ -58,3 +60,23 @@ def test_seqlet_recovery_needs_half_the_site():
     seqlets = pd.DataFrame({"chrom": ["c", "c", "d"], "start": [14, 56, 10], "end": [24, 66, 20]})
     result = seqlet_recovery(seqlets, truth)
     assert result["seqlet_precision"] == 1 / 3 and result["seqlet_recall"] == 0.5
+
+
+def test_strand_stability_is_perfect_for_a_strand_averaged_model_only():
+    from seqsal.attribute import attribute
+    from seqsal.models import strand_averaged
+
+    rng = np.random.default_rng(1)
+    X = one_hot_encode(["".join(rng.choice(list("ACGT"), 40)) for _ in range(12)])
+    for model, perfect in ((strand_averaged(Linear(40)), True), (Linear(40), False)):
+        _, attr, _ = attribute(model, X)
+        stability = strand_stability(model, X, attr, [0, 3, 5, 7], top_k=10)
+        assert len(stability) == 4
+        if perfect:  # both strands of the mean see the same weights, mapped back
+            np.testing.assert_allclose(stability["rc_pearson"], 1.0, rtol=1e-6)
+            np.testing.assert_allclose(stability["rc_top_jaccard"], 1.0)
+        else:  # a random linear model weighs the two strands of a base differently
+            assert (stability["rc_pearson"].abs() < 0.9).all()
+    summary = summarize_stability(stability, 10)
+    assert summary["n_regions"] == 4 and summary["top_k"] == 10
+    assert -1 <= summary["median_rc_pearson"] <= 1

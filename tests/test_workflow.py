@@ -147,6 +147,11 @@ def check_outputs(workdir):
     assert (
         'id="motif-table"' in html and "data:image/png;base64," in html and 'src="http' not in html
     )
+    # strand stability of the tested regions, in the summary, the table and the report
+    stability = json.loads((results / "evaluate/summary.json").read_text())["stability"]
+    assert stability["n_regions"] > 0 and -1 <= stability["median_rc_pearson"] <= 1
+    faithfulness = pd.read_csv(results / "evaluate/faithfulness.tsv", sep="\t")
+    assert faithfulness["rc_pearson"].notna().all() and "reverse complement" in html
     return results
 
 

@@ -24,6 +24,8 @@ rule evaluate:
         truth=flag("truth", config["truth"]),
         target=shlex.quote(str(attribute_targets()[0])),
         rc_average=flag("rc-average", config["attribute"]["rc_average"]),
+        method=config["attribute"]["methods"][0],
+        output=config["attribute"]["output"],
         n_steps=config["evaluate"]["n_steps"],
         max_regions=config["evaluate"]["max_regions"],
         device=config["device"],
@@ -32,5 +34,6 @@ rule evaluate:
         "seqsal evaluate --model {input.model} --onehot {input.onehot} "
         "--attributions {input.attributions} --regions {input.regions} "
         "--seqlets {input.seqlets} {params.truth} --target {params.target} {params.rc_average} "
+        "--method {params.method} --output {params.output} "
         "--n-steps {params.n_steps} --max-regions {params.max_regions} "
         "--device {params.device} --seed {params.seed} --out-dir results/evaluate 2> {log}"
