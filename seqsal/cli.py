@@ -296,15 +296,56 @@ def _fit(args, data, split, device):
     return model, meta, history
 
 
+def _add_attribution_options(p) -> None:
+    """The options of one attribution run (``seqsal attribute``; ``seqsal evaluate``)."""
+    p.add_argument("--method", default="grad_x_input")
+    p.add_argument("--target", default="0", help="output index or target name")
+    p.add_argument("--output", default="logit", choices=["logit", "probability"])
+    p.add_argument("--rc-average", action="store_true")
+    p.add_argument("--batch-size", type=int, default=None, help="default: sized from memory")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"])
+    p.add_argument("--storage", default="float32", choices=["float32", "float16"])
+    p.add_argument("--baseline", default="zeros", choices=["zeros", "uniform", "shuffle"])
+    p.add_argument("--steps", type=int, default=32)
+    p.add_argument("--n-shuffles", type=int, default=20)
+    p.add_argument("--tolerance", type=float, default=1e-3)
+    p.add_argument("--ism-window", type=int, nargs=2, default=None, metavar=("START", "END"))
+    p.add_argument("--grad-cam-layer", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+
+
+def _attribution_options(args, meta) -> dict:
+    """:func:`seqsal.attribute.iter_attributions` keywords from those options."""
+    from .models import resolve_device, resolve_target
+
+    return {
+        "method": args.method,
+        "target": resolve_target(args.target, meta["targets"]),
+        "output": args.output,
+        "rc_average": args.rc_average,
+        "batch_size": args.batch_size,
+        "precision": args.precision,
+        "baseline": args.baseline,
+        "steps": args.steps,
+        "n_shuffles": args.n_shuffles,
+        "window": args.ism_window,
+        "layer": args.grad_cam_layer,
+        "tolerance": args.tolerance,
+        "seed": args.seed,
+        "device": resolve_device(args.device),
+    }
+
+
 def _attribute(args):
     from .attribute import ConvergenceError, iter_attributions
     from .io import npz_rows, npz_writer, read_npz
-    from .models import load_checkpoint, resolve_device, resolve_target
+    from .models import load_checkpoint
 
     data = read_npz(args.onehot, skip="X")
     X = npz_rows(args.onehot, "X")  # read batch by batch
     model, meta = load_checkpoint(args.model, input_length=X.shape[-1])
-    target = resolve_target(args.target, meta["targets"])
+    options = _attribution_options(args, meta)
     N, _, L = X.shape
     n_outputs = len(meta["targets"])
     storage = np.dtype(args.storage)
@@ -315,30 +356,13 @@ def _attribute(args):
         add("names", array=data["names"])
         try:
             for rows, h, a, p in iter_attributions(
-                model,
-                X,
-                method=args.method,
-                target=target,
-                output=args.output,
-                rc_average=args.rc_average,
-                batch_size=args.batch_size,
-                precision=args.precision,
-                baseline=args.baseline,
-                steps=args.steps,
-                n_shuffles=args.n_shuffles,
-                window=args.ism_window,
-                layer=args.grad_cam_layer,
-                tolerance=args.tolerance,
-                seed=args.seed,
-                device=resolve_device(args.device),
-                verbose=args.verbose,
-                log=log,
+                model, X, **options, verbose=args.verbose, log=log
             ):
                 hyp[rows], attr[rows], pred[rows] = h, a, p
         except ConvergenceError as error:
             names = ", ".join(str(data["names"][i]) for i in error.rows[:5])
             raise InputError(f"{args.onehot}: {error} (regions: {names})") from None
-    log.info("attributed %d regions with %s (target %d)", N, args.method, target)
+    log.info("attributed %d regions with %s (target %d)", N, args.method, options["target"])
 
 
 def _load_attributions(paths, regions, *, skip=()):
@@ -582,37 +606,26 @@ def _evaluate(args):
         truth_recovery,
     )
     from .io import read_bed, read_regions, read_shards, save_figure, write_text, write_tsv
-    from .models import load_checkpoint, resolve_device, resolve_target, strand_averaged
+    from .models import load_checkpoint, resolve_device, strand_averaged
     from .plots import deletion_curves as plot_deletion
 
     data, regions = _load_attributions(args.attributions, read_regions(args.regions))
     X = read_shards(args.onehot, mmap_key="X")["X"]  # only the regions tested are read
     model, meta = load_checkpoint(args.model, input_length=X.shape[-1])
-    if args.rc_average:
-        model = strand_averaged(model)
+    options = _attribution_options(args, meta)
     per_region, curves = deletion_curves(
-        model,
+        strand_averaged(model) if args.rc_average else model,
         X,
         data["attr"],
-        target=resolve_target(args.target, meta["targets"]),
+        target=options["target"],
         n_steps=args.n_steps,
         max_regions=args.max_regions,
         seed=args.seed,
         device=resolve_device(args.device),
     )
     per_region.insert(0, "region", regions["name"].to_numpy()[per_region["region_index"]])
-    stability = strand_stability(
-        model,
-        X,
-        data["attr"],
-        per_region["region_index"].to_numpy(),
-        top_k=args.top_k,
-        method=args.method,
-        target=resolve_target(args.target, meta["targets"]),
-        output=args.output,
-        seed=args.seed,
-        device=resolve_device(args.device),
-    )
+    rows = per_region["region_index"].to_numpy()
+    stability = strand_stability(model, X, data["attr"], rows, top_k=args.top_k, **options)
     per_region = pd.concat([per_region.reset_index(drop=True), stability], axis=1)
     summary = {
         "deletion": summarize_deletion(per_region),
@@ -747,21 +760,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _add(sub, "attribute", _attribute, "per-base attributions of one shard")
     p.add_argument("--model", required=True)
     p.add_argument("--onehot", required=True)
-    p.add_argument("--method", default="grad_x_input")
-    p.add_argument("--target", default="0", help="output index or target name")
-    p.add_argument("--output", default="logit", choices=["logit", "probability"])
-    p.add_argument("--rc-average", action="store_true")
-    p.add_argument("--batch-size", type=int, default=None, help="default: sized from memory")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"])
-    p.add_argument("--storage", default="float32", choices=["float32", "float16"])
-    p.add_argument("--baseline", default="zeros", choices=["zeros", "uniform", "shuffle"])
-    p.add_argument("--steps", type=int, default=32)
-    p.add_argument("--n-shuffles", type=int, default=20)
-    p.add_argument("--tolerance", type=float, default=1e-3)
-    p.add_argument("--ism-window", type=int, nargs=2, default=None, metavar=("START", "END"))
-    p.add_argument("--grad-cam-layer", default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
+    _add_attribution_options(p)
     p.add_argument("--out", required=True)
 
     p = _add(sub, "seqlets", _seqlets, "call seqlets (attribution peaks) with FDR control")
@@ -818,15 +817,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--regions", required=True)
     p.add_argument("--seqlets", required=True)
     p.add_argument("--truth")
-    p.add_argument("--target", default="0", help="output index or target name")
-    p.add_argument("--rc-average", action="store_true")
-    p.add_argument("--method", default="grad_x_input", help="how the attributions were made")
-    p.add_argument("--output", default="logit", choices=["logit", "probability"])
+    _add_attribution_options(p)  # how the attributions were made: strand stability redoes it
     p.add_argument("--top-k", type=int, default=20, help="bases compared in strand stability")
     p.add_argument("--n-steps", type=int, default=20)
     p.add_argument("--max-regions", type=int, default=256)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-dir", required=True)
 
     p = _add(sub, "report", _report, "the self-contained HTML report")

@@ -22,18 +22,15 @@ rule evaluate:
         runtime=240,
     params:
         truth=flag("truth", config["truth"]),
-        target=shlex.quote(str(attribute_targets()[0])),
-        rc_average=flag("rc-average", config["attribute"]["rc_average"]),
-        method=config["attribute"]["methods"][0],
-        output=config["attribute"]["output"],
+        # the attribution run evaluated: strand stability redoes it on reverse complements
+        attribution=attribute_options(
+            config["attribute"]["methods"][0], attribute_targets()[0]
+        ),
         n_steps=config["evaluate"]["n_steps"],
         max_regions=config["evaluate"]["max_regions"],
-        device=config["device"],
-        seed=config["seed"],
     shell:
         "seqsal evaluate --model {input.model} --onehot {input.onehot} "
         "--attributions {input.attributions} --regions {input.regions} "
-        "--seqlets {input.seqlets} {params.truth} --target {params.target} {params.rc_average} "
-        "--method {params.method} --output {params.output} "
+        "--seqlets {input.seqlets} {params.truth} {params.attribution} "
         "--n-steps {params.n_steps} --max-regions {params.max_regions} "
-        "--device {params.device} --seed {params.seed} --out-dir results/evaluate 2> {log}"
+        "--out-dir results/evaluate 2> {log}"
