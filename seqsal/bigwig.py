@@ -19,6 +19,7 @@ import zlib
 import numpy as np
 
 from .io import atomic_path
+from .tracks import within_runs
 
 BIGWIG_MAGIC = 0x888FFC26
 BPT_MAGIC = 0x78CA8C91
@@ -172,8 +173,8 @@ def _bin_pieces(sections: list, reduction: int) -> np.ndarray:
     first = (-starts) % reduction  # offset of the first bin edge inside each section
     first = np.where(first == 0, reduction, first)
     count = np.where(first < lengths, (lengths - 1 - first) // reduction + 1, 0)
-    step = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-    cuts = np.sort(np.r_[offsets, np.repeat(offsets + first, count) + reduction * step])
+    edges = np.repeat(offsets + first, count) + reduction * within_runs(count)
+    cuts = np.sort(np.r_[offsets, edges])
     section = np.searchsorted(offsets, cuts, side="right") - 1
     pieces = np.zeros(len(cuts), dtype=RECORD)
     pieces["chrom"] = np.array([c for c, _, _ in sections])[section]

@@ -480,6 +480,7 @@ def _tracks(args):
         hypothetical_tracks,
         motif_hit_track,
         page_loci,
+        region_owners,
         scan_motifs,
         seqlet_track,
         track_in,
@@ -497,14 +498,16 @@ def _tracks(args):
         if not np.array_equal(extra["names"], data["names"]):
             raise InputError(f"{paths[0]}: expected the regions of {args.attributions[0]}")
         bigwigs[f"attribution_{method}"] = extra["attr"]
+    runs = region_owners(regions, contigs=list(sizes))  # shared by every track
     tracks = {}
     for name, attr in bigwigs.items():
-        track = tracks[name] = attribution_track(regions, attr, contigs=list(sizes))
+        track = tracks[name] = attribution_track(regions, attr, contigs=list(sizes), runs=runs)
         write_bigwig(track, sizes, out / f"{name}.bw")
         if args.bedgraph and name == "attribution":
             write_bedgraph(track, out / "attribution.bedGraph")
     if args.hypothetical:
-        for base, track in hypothetical_tracks(regions, data["hyp"], contigs=list(sizes)).items():
+        by_base = hypothetical_tracks(regions, data["hyp"], contigs=list(sizes), runs=runs)
+        for base, track in by_base.items():
             write_bigwig(track, sizes, out / f"hypothetical_{base}.bw")
     table = pd.read_csv(args.motifs_tsv, sep="\t", dtype=str)
     names = dict(zip(table["motif_id"], table["name"]))
@@ -606,7 +609,7 @@ def _evaluate(args):
         truth_recovery,
     )
     from .io import read_bed, read_regions, read_shards, save_figure, write_text, write_tsv
-    from .models import load_checkpoint, resolve_device, strand_averaged
+    from .models import load_checkpoint, strand_averaged
     from .plots import deletion_curves as plot_deletion
 
     data, regions = _load_attributions(args.attributions, read_regions(args.regions))
@@ -621,7 +624,7 @@ def _evaluate(args):
         n_steps=args.n_steps,
         max_regions=args.max_regions,
         seed=args.seed,
-        device=resolve_device(args.device),
+        device=options["device"],
     )
     per_region.insert(0, "region", regions["name"].to_numpy()[per_region["region_index"]])
     rows = per_region["region_index"].to_numpy()

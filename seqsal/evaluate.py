@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .metrics import auprc, auroc
+from .metrics import auprc, auroc, pearson, spearman
 from .models import predict
 from .tracks import genome_positions
 
@@ -136,8 +136,6 @@ def strand_stability(
         Per row: ``rc_pearson``, ``rc_spearman`` of the two maps, and ``rc_top_jaccard``
         of their ``top_k`` bases.
     """
-    from scipy.stats import rankdata
-
     from .attribute import attribute
     from .encode import reverse_complement
 
@@ -147,18 +145,13 @@ def strand_stability(
     _, flipped, _ = attribute(model, flipped_X, **options)
     theirs = np.asarray(flipped, dtype=np.float64)[:, ::-1]  # back to the forward strand
 
-    def pearson(a, b):
-        a, b = a - a.mean(1, keepdims=True), b - b.mean(1, keepdims=True)
-        scale = np.sqrt((a * a).sum(1) * (b * b).sum(1))
-        return np.divide((a * b).sum(1), scale, out=np.full(len(a), np.nan), where=scale > 0)
-
     k = min(top_k, ours.shape[1])
     top = [np.argsort(-np.abs(m), axis=1, kind="stable")[:, :k] for m in (ours, theirs)]
     jaccard = [len(set(a) & set(b)) / len(set(a) | set(b)) for a, b in zip(*top)]
     return pd.DataFrame(
         {
-            "rc_pearson": pearson(ours, theirs),
-            "rc_spearman": pearson(rankdata(ours, axis=1), rankdata(theirs, axis=1)),
+            "rc_pearson": [pearson(a, b) for a, b in zip(ours, theirs)],
+            "rc_spearman": [spearman(a, b) for a, b in zip(ours, theirs)],
             "rc_top_jaccard": jaccard,
         }
     )

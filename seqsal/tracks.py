@@ -60,6 +60,12 @@ def genome_positions(regions: pd.DataFrame, length: int) -> np.ndarray:
     return np.where((positions >= starts) & (positions < ends), positions, -1)
 
 
+def within_runs(lengths: np.ndarray) -> np.ndarray:
+    """For runs of ``lengths`` laid end to end, each element's offset in its run."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    return np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
 @dataclass
 class Track:
     """Per-base values of a genome track, as runs of consecutive bases.
@@ -75,11 +81,10 @@ class Track:
     def to_frame(self) -> pd.DataFrame:
         """One row per base: ``chrom, start, value``."""
         lengths = np.array([len(v) for v in self.values], dtype=np.int64)
-        first = np.repeat(np.cumsum(lengths) - lengths, lengths)
         return pd.DataFrame(
             {
                 "chrom": np.repeat(np.asarray(self.chrom, dtype=object), lengths),
-                "start": np.repeat(self.start, lengths) + np.arange(lengths.sum()) - first,
+                "start": np.repeat(self.start, lengths) + within_runs(lengths),
                 "value": np.concatenate(self.values) if self.values else np.zeros(0, np.float32),
             }
         )
@@ -158,9 +163,7 @@ def _owners_by_base(rank, starts, ends, contigs) -> pd.DataFrame:
     rows = np.flatnonzero(np.isin(rank, contigs))
     widths = ends[rows] - starts[rows]
     region = np.repeat(rows, widths)
-    position = (
-        starts[region] + np.arange(widths.sum()) - np.repeat(np.cumsum(widths) - widths, widths)
-    )
+    position = starts[region] + within_runs(widths)
     distance = np.abs(2 * position + 1 - starts[region] - ends[region])
     order = np.lexsort((region, distance, position, rank[region]))
     region, position = region[order], position[order]
@@ -202,7 +205,7 @@ def _take(runs: pd.DataFrame, regions: pd.DataFrame, rows, *, contigs) -> Track:
     return Track(np.asarray(contigs, dtype=object)[runs["rank"].to_numpy()], start, values)
 
 
-def attribution_track(regions: pd.DataFrame, attr: np.ndarray, *, contigs) -> Track:
+def attribution_track(regions: pd.DataFrame, attr: np.ndarray, *, contigs, runs=None) -> Track:
     """Per-base attribution in genome coordinates, one value per covered base.
 
     Parameters
@@ -213,25 +216,33 @@ def attribution_track(regions: pd.DataFrame, attr: np.ndarray, *, contigs) -> Tr
         Actual attributions on each region's own strand.
     contigs : list of str
         Contig order of the reference; the output is sorted by it, then by position.
+    runs : pandas.DataFrame or None, optional
+        :func:`region_owners` of ``regions``, when several tracks share them. Default is
+        None: computed here.
 
     Returns
     -------
     track : Track
         Overlaps resolved by :func:`region_owners`; bases outside every region absent.
     """
-    return _take(region_owners(regions, contigs=contigs), regions, attr, contigs=contigs)
+    if runs is None:
+        runs = region_owners(regions, contigs=contigs)
+    return _take(runs, regions, attr, contigs=contigs)
 
 
-def hypothetical_tracks(regions: pd.DataFrame, hyp: np.ndarray, *, contigs) -> dict:
+def hypothetical_tracks(regions: pd.DataFrame, hyp: np.ndarray, *, contigs, runs=None) -> dict:
     """Each base's hypothetical contribution on the + strand: ``{base: Track}``.
 
     On a ``-`` strand region the model saw the complement, so the + strand base ``A``
     at a position takes the region's ``T`` channel there (and so on).
     """
-    runs = region_owners(regions, contigs=contigs)
+    if runs is None:
+        runs = region_owners(regions, contigs=contigs)
     minus = (regions["strand"].to_numpy() == "-")[:, None]
     return {
-        base: _take(runs, regions, np.where(minus, hyp[:, 3 - k], hyp[:, k]), contigs=contigs)
+        base: attribution_track(
+            regions, np.where(minus, hyp[:, 3 - k], hyp[:, k]), contigs=contigs, runs=runs
+        )
         for k, base in enumerate("ACGT")
     }
 
