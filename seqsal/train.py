@@ -211,10 +211,10 @@ def train_model(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            losses.append(loss.item())
+            losses.append(loss.detach())  # no device sync per step
         valid_pred = torch.as_tensor(predict(model, X[valid], device=device))
         valid_loss = loss_fn(valid_pred, y_valid).item()
-        history.append((epoch, float(np.mean(losses)), valid_loss))
+        history.append((epoch, torch.stack(losses).mean().item(), valid_loss))
         bar.set_postfix(train_loss=f"{history[-1][1]:.4f}", valid_loss=f"{valid_loss:.4f}")
         log.info("epoch %d: train loss %.4f, valid loss %.4f", *history[-1])
         if valid_loss < best - 1e-5:

@@ -44,7 +44,7 @@ def test_linear_model_grad_x_input_is_centred_weight_times_input(device):
     X = random_onehot(5, 30)
     model = Linear(30)
     hyp, attr, pred = attribute(model, X, device=device)
-    w = model.weight.detach().numpy()[0]
+    w = model.weight.detach().cpu().numpy()[0]
     centred = w - w.mean(axis=0, keepdims=True)
     np.testing.assert_allclose(hyp, np.broadcast_to(centred, hyp.shape), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(attr, (centred * X).sum(axis=1), rtol=1e-5, atol=1e-6)
@@ -275,3 +275,18 @@ def test_auto_batch_size_follows_the_activations():
     wide = build_model("bpnet", input_length=4000, n_outputs=1, n_filters=64)
     assert attribution.auto_batch_size(wide, 4000, "cpu") < small
     assert small & (small - 1) == 0  # a power of two
+
+
+def test_attribution_runs_in_full_fp32_and_restores_the_flags():
+    # cuDNN's default TF32 moved GPU attributions by up to 41% (see full_fp32)
+    seen = []
+
+    class Spy(Linear):
+        def forward(self, x):
+            seen.append(torch.backends.cudnn.allow_tf32)
+            return super().forward(x)
+
+    assert torch.backends.cudnn.allow_tf32  # PyTorch's default
+    attribute(Spy(30), random_onehot(3, 30), batch_size=8)
+    assert seen and not any(seen)
+    assert torch.backends.cudnn.allow_tf32
