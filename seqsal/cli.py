@@ -600,51 +600,126 @@ def _by_method(paths):
 
 
 def _evaluate(args):
-    from .evaluate import (
-        deletion_curves,
-        seqlet_recovery,
-        strand_stability,
-        summarize_deletion,
-        summarize_stability,
-        truth_recovery,
-    )
+    from . import evaluate as ev
     from .io import read_bed, read_regions, read_shards, save_figure, write_text, write_tsv
-    from .models import load_checkpoint, strand_averaged
-    from .plots import deletion_curves as plot_deletion
+    from .models import load_checkpoint, predict, strand_averaged
+    from .plots import faithfulness_curves, receptive_field
+    from .seqlets import bed_to_offsets
 
-    data, regions = _load_attributions(args.attributions, read_regions(args.regions))
-    X = read_shards(args.onehot, mmap_key="X")["X"]  # only the regions tested are read
+    regions = read_regions(args.regions)
+    data, regions = _load_attributions(args.attributions, regions)
+    encoded = read_shards(args.onehot, mmap_key="X")  # only the regions tested are read
+    X = encoded["X"]
     model, meta = load_checkpoint(args.model, input_length=X.shape[-1])
     options = _attribution_options(args, meta)
-    per_region, curves = deletion_curves(
-        strand_averaged(model) if args.rc_average else model,
+    target, device = options["target"], options["device"]
+    attrs = {args.method: data["attr"]}
+    for method, *paths in args.also or []:
+        attrs[method] = _load_attributions(paths, regions)[0]["attr"]
+    if any(len(a) != len(X) for a in attrs.values()):
+        raise InputError(f"{args.onehot[0]}: expected one attribution per encoded region")
+    explained = strand_averaged(model) if args.rc_average else model
+    pred = predict(explained, X, device=device)[:, target]
+    binary = meta["tasks"][target] == "binary"
+    labels = encoded["y"][:, target] if binary and "y" in encoded else None
+    rows = ev.select_regions(pred, labels, max_regions=args.max_regions)
+    if not len(rows):
+        raise InputError(f"{args.onehot[0]}: expected positive regions to test, found none")
+    per_region, curves = ev.faithfulness(
+        explained,
         X,
-        data["attr"],
-        target=options["target"],
+        attrs,
+        rows,
+        target=target,
         n_steps=args.n_steps,
-        max_regions=args.max_regions,
+        n_random=args.n_random,
+        background=args.background,
         seed=args.seed,
-        device=options["device"],
+        device=device,
     )
     per_region.insert(0, "region", regions["name"].to_numpy()[per_region["region_index"]])
-    rows = per_region["region_index"].to_numpy()
-    stability = strand_stability(model, X, data["attr"], rows, top_k=args.top_k, **options)
-    per_region = pd.concat([per_region.reset_index(drop=True), stability], axis=1)
     summary = {
-        "deletion": summarize_deletion(per_region),
-        "stability": summarize_stability(stability, args.top_k),
+        "tested": "positive regions" if labels is not None else "highest outputs",
+        "background": args.background,
+        "faithfulness": ev.summarize_faithfulness(per_region),
+    }
+    # stability of the first method's map: other strand, small substitutions, other seeds
+    attr = data["attr"]
+    stability = [
+        ev.strand_stability(model, X, attr, rows, top_k=args.top_k, **options),
+        ev.perturbation_stability(
+            model,
+            X,
+            attr,
+            rows,
+            n_substitutions=args.n_substitutions,
+            top_k=args.top_k,
+            **options,
+        ),
+    ]
+    others = {path: load_checkpoint(path, input_length=X.shape[-1])[0] for path in args.seed_models}
+    by_seed = ev.seed_stability(others, X, attr, rows, top_k=args.top_k, **options)
+    stability = pd.concat(stability, axis=1)
+    stability.insert(0, "region", regions["name"].to_numpy()[rows])
+    summary["stability"] = {
+        **ev.summarize_stability(stability.drop(columns="region"), args.top_k),
+        "n_substitutions": args.n_substitutions,
+    }
+    if len(by_seed):
+        summary["stability"]["seeds"] = {
+            name: ev.summarize_stability(table, args.top_k)
+            for name, table in by_seed.groupby("model")
+        }
+    # saturation: binary targets only (a probability to saturate)
+    first = per_region[per_region["method"] == args.method].set_index("region_index")
+    if binary:
+        saturated = ev.saturation(
+            explained,
+            X,
+            rows,
+            background_output=first.loc[rows, "background_output"].to_numpy(),
+            **options,
+        )
+        stability = pd.concat([stability, saturated], axis=1)
+        summary["saturation"] = {
+            "n_regions": len(saturated),
+            "n_saturated": int(saturated["saturated"].sum()),
+            "regions": stability.loc[saturated["saturated"].to_numpy(), "region"].tolist()[:20],
+        }
+    else:
+        summary["saturation"] = {"skipped": "regression target: no probability to saturate"}
+    # effective receptive field of the model's convolutions
+    fields = ev.receptive_fields(model, X.shape[-1])
+    summary["receptive_field"] = {
+        "layers": fields.to_dict(orient="records"),
+        **({"fits": ev.growth_law(fields["depth"], fields["sigma"])} if len(fields) >= 3 else {}),
+    }
+    # shortcuts: attribution in nuisance intervals, seqlet k-mers from artefact sequences
+    seqlets = _read_seqlets(args.seqlets)
+    kmers = None
+    if args.artefacts and len(seqlets):
+        top = seqlets.reindex(seqlets["attr_sum"].abs().sort_values(ascending=False).index)
+        top = top.head(1000)
+        index, offset = bed_to_offsets(top, regions)
+        kmers = ev.seqlet_kmers(X, index, offset, (top["end"] - top["start"]).to_numpy())
+    intervals = [ev.parse_interval(text, X.shape[-1]) for text in args.nuisance]
+    summary["shortcuts"] = {
+        **ev.shortcut_audit(attr, intervals, kmers=kmers, artefacts=args.artefacts),
+        "artefacts_given": bool(args.artefacts),
     }
     if args.truth:
         truth = read_bed(args.truth)
         summary["truth"] = {
-            **truth_recovery(data["attr"], regions, truth),
-            **seqlet_recovery(_read_seqlets(args.seqlets), truth),
+            **{m: ev.truth_recovery(a, regions, truth) for m, a in attrs.items()},
+            **ev.seqlet_recovery(seqlets, truth),
         }
     out = Path(args.out_dir)
     write_tsv(per_region.drop(columns="region_index"), out / "faithfulness.tsv")
-    write_text(json.dumps(summary, indent=2) + "\n", out / "summary.json")
-    save_figure(plot_deletion(curves), out / "deletion_curves.png")
-    log.info("evaluation: %s", summary)
+    write_tsv(stability, out / "stability.tsv")
+    write_text(json.dumps(summary, indent=2, default=float) + "\n", out / "summary.json")
+    save_figure(faithfulness_curves(curves), out / "faithfulness_curves.png")
+    save_figure(receptive_field(fields), out / "receptive_field.png")
+    log.info("evaluation: %s", summary["faithfulness"])
 
 
 def _report(args):
@@ -672,7 +747,8 @@ def _report(args):
         examples=report.example_regions(table, assignments, seqlets, regions, contrib),
         n_assigned=int((assignments["motif_id"] != "none").sum()),
         summary=json.loads(Path(args.summary).read_text()),
-        deletion_plot=report.file_base64(args.deletion_plot),
+        faithfulness_plot=report.file_base64(args.faithfulness_plot),
+        field_plot=report.file_base64(args.receptive_field_plot),
         genome=args.fasta,
     )
     write_text(html, args.out)
@@ -813,7 +889,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out-dir", required=True)
 
-    p = _add(sub, "evaluate", _evaluate, "deletion faithfulness and known-site recovery")
+    p = _add(
+        sub,
+        "evaluate",
+        _evaluate,
+        "faithfulness, stability, saturation, receptive field, shortcuts, known sites",
+    )
     p.add_argument("--model", required=True)
     p.add_argument("--onehot", nargs="+", required=True)
     p.add_argument("--attributions", nargs="+", required=True)
@@ -821,9 +902,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seqlets", required=True)
     p.add_argument("--truth")
     _add_attribution_options(p)  # how the attributions were made: strand stability redoes it
-    p.add_argument("--top-k", type=int, default=20, help="bases compared in strand stability")
+    p.add_argument(
+        "--also",
+        nargs="+",
+        action="append",
+        metavar=("METHOD", "SHARD"),
+        help="another method's attribution shards, scored for faithfulness too",
+    )
+    p.add_argument("--top-k", type=int, default=20, help="bases compared in the stability tests")
     p.add_argument("--n-steps", type=int, default=20)
+    p.add_argument("--n-random", type=int, default=3, help="random orders per region")
+    p.add_argument("--background", default="shuffle", choices=["shuffle", "zeros"])
     p.add_argument("--max-regions", type=int, default=256)
+    p.add_argument("--n-substitutions", type=int, default=3)
+    p.add_argument("--seed-models", nargs="*", default=[], help="models trained with other seeds")
+    p.add_argument("--nuisance", nargs="*", default=[], metavar="NAME:START:END")
+    p.add_argument("--artefacts", nargs="*", default=[], metavar="SEQUENCE")
     p.add_argument("--out-dir", required=True)
 
     p = _add(sub, "report", _report, "the self-contained HTML report")
@@ -836,7 +930,8 @@ def build_parser() -> argparse.ArgumentParser:
         "seqlets",
         "regions",
         "summary",
-        "deletion-plot",
+        "faithfulness-plot",
+        "receptive-field-plot",
         "fasta",
         "out",
     ):

@@ -136,6 +136,14 @@ def reverse_complement(X: np.ndarray) -> np.ndarray:
     return X[:, ::-1, ::-1]
 
 
+_COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
+
+
+def reverse_complement_sequence(sequence: str) -> str:
+    """Reverse complement of a DNA string (ACGTN, either case)."""
+    return sequence.translate(_COMPLEMENT)[::-1]
+
+
 def encode_regions(sequences, strands) -> np.ndarray:
     """One-hot encode + strand sequences, reverse-complementing the ``-`` strand ones.
 

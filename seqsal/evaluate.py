@@ -1,14 +1,17 @@
-"""Does the map explain the model? Deletion faithfulness, strand stability and
-recovery of known sites.
+"""Can you trust these maps? Faithfulness, stability, saturation, receptive field,
+shortcuts, and recovery of known sites.
 
-Deletion: bases are replaced by ``N`` (all-zero columns) in order of decreasing
-attribution, in ``n_steps`` equal steps, and the model's output is recorded; each curve
-is normalised to 1 for the intact sequence and 0 for the all-``N`` one, and its area
-(AUC, lower = the attribution found what the model relies on) is compared with the same
-curve for random orders of the same region.
+Faithfulness: bases are deleted (replaced by a background: a dinucleotide shuffle of the
+region or all-``N``) in order of decreasing attribution, in ``n_steps`` equal steps, or
+inserted into the background in the same order, and the model's output is recorded.
+Each curve is normalised to 1 for the intact sequence and 0 for the background, and its
+area (AUC; deletion: lower is more faithful, insertion: higher) is compared with the
+same curve for random orders and for the uniform order (a constant map: ties spread
+evenly along the sequence).
 
-Strand stability: each region's attributions against those of its reverse complement,
-mapped back base by base (a DNA model should explain both strands of a site alike).
+Stability: each region's map against the map of its reverse complement (mapped back),
+of the region with a few substitutions far from its strongest bases, and of models
+trained with other seeds.
 """
 
 from __future__ import annotations
@@ -20,47 +23,92 @@ from .metrics import auprc, auroc, pearson, spearman
 from .models import predict
 from .tracks import genome_positions
 
+GOLDEN = (5**0.5 - 1) / 2
 
-def _deletion_inputs(x: np.ndarray, orders: np.ndarray, n_steps: int) -> np.ndarray:
-    """One (4, L) input per order and step, with the first k/n_steps of each order deleted."""
+
+def uniform_order(length: int) -> np.ndarray:
+    """The order a constant map gives, ties spread evenly: every prefix of it covers the
+    sequence at a near-even density (a golden-ratio sequence)."""
+    return np.argsort((np.arange(length) * GOLDEN) % 1.0, kind="stable")
+
+
+def path_inputs(x, background, orders: np.ndarray, n_steps: int, *, insertion=False):
+    """One (4, L) input per order and step: the first k/n_steps of each order's bases
+    taken from the background (deletion) or from ``x`` into the background (insertion).
+
+    Returns an array of shape (len(orders) * (n_steps + 1), 4, L); step 0 is ``x`` for
+    deletion and the background for insertion.
+    """
     length = x.shape[-1]
     counts = np.round(np.linspace(0, length, n_steps + 1)).astype(int)
     rank = np.empty_like(orders)
     np.put_along_axis(rank, orders, np.arange(length)[None, :].repeat(len(orders), 0), axis=1)
-    keep = rank[:, None, :] >= counts[None, :, None]  # (orders, steps, L)
-    return (x[None, None] * keep[:, :, None, :]).reshape(-1, 4, length)
+    switched = (rank[:, None, :] < counts[None, :, None])[:, :, None, :]  # (O, S, 1, L)
+    first, second = (x, background) if insertion else (background, x)
+    return np.where(switched, first, second).reshape(-1, 4, length).astype(np.float32)
 
 
-def deletion_curves(
+def backgrounds(X, rows, kind: str, *, seed: int = 0) -> np.ndarray:
+    """The background (N, 4, L) of each row: ``zeros`` (all N) or ``shuffle`` (one
+    dinucleotide shuffle of the region, seeded by its index)."""
+    from .attribute import shuffled_references
+
+    length = X.shape[-1]
+    if kind == "zeros":
+        return np.zeros((len(rows), 4, length), np.float32)
+    return np.concatenate(
+        [shuffled_references(np.asarray(X[r : r + 1]), 1, seed=seed, start=r)[:, 0] for r in rows]
+    )
+
+
+def select_regions(pred, labels=None, *, max_regions: int = 256) -> np.ndarray:
+    """The regions tested: the positive ones (label > 0.5) when binary labels are given,
+    else all; the ``max_regions`` with the highest output among them."""
+    candidates = np.arange(len(pred))
+    if labels is not None:
+        candidates = candidates[np.asarray(labels) > 0.5]
+    return candidates[np.argsort(-pred[candidates], kind="stable")][:max_regions]
+
+
+def faithfulness(
     model,
     X: np.ndarray,
-    attr: np.ndarray,
+    attrs: dict,
+    rows,
     *,
     target: int = 0,
     n_steps: int = 20,
     n_random: int = 3,
-    max_regions: int = 256,
+    background: str = "shuffle",
     seed: int = 0,
     batch_size: int = 512,
     device="cpu",
 ):
-    """Deletion curves of the attribution order and of random orders.
+    """Deletion and insertion curves of each method's order, random orders and the
+    uniform order.
+
+    A method's order takes the bases of highest attribution first when the sequence's
+    output is above its background's, the lowest first when below.
 
     Parameters
     ----------
     model : torch.nn.Module
     X : numpy.ndarray, shape=(N, 4, L)
-    attr : numpy.ndarray, shape=(N, L)
+    attrs : dict of str to numpy.ndarray, shape=(N, L)
+        Attributions per method.
+    rows : array-like of int
+        The regions tested (see :func:`select_regions`).
     target : int, optional
         Output explained. Default is 0.
     n_steps : int, optional
-        Deletion steps from none to all bases. Default is 20.
+        Steps from none to all bases. Default is 20.
     n_random : int, optional
         Random orders per region. Default is 3.
-    max_regions : int, optional
-        Regions evaluated: those with the highest output. Default is 256.
+    background : str, optional
+        ``shuffle`` (a dinucleotide shuffle of each region) or ``zeros`` (all N).
+        Default is "shuffle".
     seed : int, optional
-        Seed of the random orders. Default is 0.
+        Seed of the random orders and the shuffles. Default is 0.
     batch_size : int, optional
         Default is 512.
     device : str or torch.device, optional
@@ -69,46 +117,116 @@ def deletion_curves(
     Returns
     -------
     per_region : pandas.DataFrame
-        ``region_index, output, empty_output, auc_attribution, auc_random, beats_random``.
+        One row per region and method: ``region_index, method, output,
+        background_output``, then ``{deletion,insertion}_auc``, ``..._auc_random``,
+        ``..._auc_uniform`` and ``..._beats_random``.
     curves : pandas.DataFrame
-        ``region_index, order, fraction, output`` (normalised), long format.
+        Mean normalised curves: ``kind, order, fraction, output`` (order: a method,
+        ``random`` or ``uniform``).
     """
     rng = np.random.default_rng(seed)
-    pred = predict(model, X, device=device, batch_size=batch_size)[:, target]
-    empty = float(predict(model, np.zeros_like(X[:1]), device=device)[0, target])
-    chosen = np.argsort(-pred, kind="stable")[:max_regions]
+    rows = np.asarray(rows)
+    methods = list(attrs)
+    length = X.shape[-1]
     fraction = np.linspace(0, 1, n_steps + 1)
-    rows, curves = [], []
-    for i in chosen:
-        orders = np.stack(
-            [np.argsort(-attr[i], kind="stable")]
-            + [rng.permutation(X.shape[-1]) for _ in range(n_random)]
-        )
-        out = predict(
-            model, _deletion_inputs(X[i], orders, n_steps), device=device, batch_size=batch_size
-        )[:, target].reshape(len(orders), -1)
-        scale = pred[i] - empty
-        norm = (out - empty) / scale if abs(scale) > 1e-8 else np.full_like(out, np.nan)
-        auc = np.trapezoid(norm, fraction, axis=1)
-        rows.append((i, pred[i], empty, auc[0], auc[1:].mean(), auc[0] < auc[1:].mean()))
-        for name, curve in (("attribution", norm[0]), ("random", norm[1:].mean(axis=0))):
+    names = [*methods, *["random"] * n_random, "uniform"]
+    totals = {kind: np.zeros((len(names), n_steps + 1)) for kind in ("deletion", "insertion")}
+    counted = 0
+    out_rows = []
+    for chunk in np.array_split(rows, max(1, len(rows) // 8)):
+        inputs = []
+        xs, bgs = np.asarray(X[chunk], np.float32), backgrounds(X, chunk, background, seed=seed)
+        # bases are taken in the direction the sequence moves the output from the background
+        ends = predict(model, np.concatenate([xs, bgs]), device=device, batch_size=batch_size)
+        direction = np.where(ends[: len(chunk), target] >= ends[len(chunk) :, target], 1, -1)
+        for j, i in enumerate(chunk):
+            orders = np.stack(
+                [np.argsort(-direction[j] * attrs[m][i], kind="stable") for m in methods]
+                + [rng.permutation(length) for _ in range(n_random)]
+                + [uniform_order(length)]
+            )
+            for insertion in (False, True):
+                inputs.append(path_inputs(xs[j], bgs[j], orders, n_steps, insertion=insertion))
+        out = predict(model, np.concatenate(inputs), device=device, batch_size=batch_size)
+        out = out[:, target].reshape(len(chunk), 2, len(names), n_steps + 1)
+        for j, i in enumerate(chunk):
+            deletion, insertion = out[j]
+            full, empty = deletion[0, 0], deletion[0, -1]
+            scale = full - empty
+            if abs(scale) < 1e-6:  # the background explains as much: nothing to test
+                norm = np.full_like(out[j], np.nan)
+            else:
+                norm = (out[j] - empty) / scale
+                totals["deletion"] += norm[0]
+                totals["insertion"] += norm[1]
+                counted += 1
+            auc = np.trapezoid(norm, fraction, axis=-1)  # (2, orders)
+            for k, method in enumerate(methods):
+                row = {
+                    "region_index": i,
+                    "method": method,
+                    "output": full,
+                    "background_output": empty,
+                }
+                for kind, a in zip(("deletion", "insertion"), auc):
+                    random = a[len(methods) : len(methods) + n_random].mean()
+                    row[f"{kind}_auc"] = a[k]
+                    row[f"{kind}_auc_random"] = random
+                    row[f"{kind}_auc_uniform"] = a[-1]
+                    better = a[k] < random if kind == "deletion" else a[k] > random
+                    row[f"{kind}_beats_random"] = bool(better) if np.isfinite(a[k]) else False
+                out_rows.append(row)
+    curves = []
+    for kind, total in totals.items():
+        mean = total / max(counted, 1)
+        for order in dict.fromkeys(names):
+            picked = [k for k, name in enumerate(names) if name == order]
             curves.append(
                 pd.DataFrame(
-                    {"region_index": i, "order": name, "fraction": fraction, "output": curve}
+                    {
+                        "kind": kind,
+                        "order": order,
+                        "fraction": fraction,
+                        "output": mean[picked].mean(axis=0),
+                    }
                 )
             )
-    per_region = pd.DataFrame(
-        rows,
-        columns=[
-            "region_index",
-            "output",
-            "empty_output",
-            "auc_attribution",
-            "auc_random",
-            "beats_random",
-        ],
+    return pd.DataFrame(out_rows), pd.concat(curves, ignore_index=True)
+
+
+def summarize_faithfulness(per_region: pd.DataFrame) -> dict:
+    """Per method: mean AUCs, and the share of regions where the method's order beats
+    random orders (and the uniform order)."""
+    summary = {}
+    for method, table in per_region.groupby("method", sort=False):
+        tested = table.dropna(subset=["deletion_auc"])
+        entry = {"n_regions": int(len(table)), "n_scored": int(len(tested))}
+        for kind in ("deletion", "insertion"):
+            sign = 1 if kind == "deletion" else -1
+            for suffix in ("", "_random", "_uniform"):
+                entry[f"mean_{kind}_auc{suffix}"] = float(tested[f"{kind}_auc{suffix}"].mean())
+            entry[f"{kind}_fraction_beats_random"] = float(tested[f"{kind}_beats_random"].mean())
+            entry[f"{kind}_fraction_beats_uniform"] = float(
+                (sign * (tested[f"{kind}_auc"] - tested[f"{kind}_auc_uniform"]) < 0).mean()
+            )
+        summary[method] = entry
+    return summary
+
+
+def agreement(ours, theirs, *, top_k: int = 20, keep=None, prefix: str = "") -> pd.DataFrame:
+    """Per row of two (n, L) maps: Pearson, Spearman, and the Jaccard index of their
+    ``top_k`` bases by |value|; ``keep`` (n, L) limits each row to some positions."""
+    rows = []
+    for i, (a, b) in enumerate(zip(np.asarray(ours, float), np.asarray(theirs, float))):
+        if keep is not None:
+            a, b = a[keep[i]], b[keep[i]]
+        k = min(top_k, len(a))
+        top_a = set(np.argsort(-np.abs(a), kind="stable")[:k])
+        top_b = set(np.argsort(-np.abs(b), kind="stable")[:k])
+        rows.append((pearson(a, b), spearman(a, b), len(top_a & top_b) / len(top_a | top_b)))
+    return pd.DataFrame(
+        rows, columns=[f"{prefix}pearson", f"{prefix}spearman", f"{prefix}top_jaccard"]
     )
-    return per_region, pd.concat(curves, ignore_index=True)
 
 
 def strand_stability(
@@ -140,40 +258,343 @@ def strand_stability(
     from .encode import reverse_complement
 
     rows = np.asarray(rows)
-    ours = np.asarray(attr[rows], dtype=np.float64)
     flipped_X = np.ascontiguousarray(reverse_complement(np.asarray(X[rows])))
     _, flipped, _ = attribute(model, flipped_X, **options)
-    theirs = np.asarray(flipped, dtype=np.float64)[:, ::-1]  # back to the forward strand
+    return agreement(attr[rows], flipped[:, ::-1], top_k=top_k, prefix="rc_")
 
-    k = min(top_k, ours.shape[1])
-    top = [np.argsort(-np.abs(m), axis=1, kind="stable")[:, :k] for m in (ours, theirs)]
-    jaccard = [len(set(a) & set(b)) / len(set(a) | set(b)) for a, b in zip(*top)]
+
+def perturbation_stability(
+    model,
+    X: np.ndarray,
+    attr: np.ndarray,
+    rows,
+    *,
+    n_substitutions: int = 3,
+    min_distance: int = 10,
+    top_k: int = 20,
+    seed: int = 0,
+    **options,
+) -> pd.DataFrame:
+    """Agreement of each region's map with the map after ``n_substitutions`` random
+    substitutions at least ``min_distance`` bases from its ``top_k`` strongest bases,
+    compared at the bases not substituted (columns ``perturbed_*``)."""
+    from .attribute import attribute
+
+    rng = np.random.default_rng(seed)
+    rows = np.asarray(rows)
+    Xp = np.array(X[rows])
+    length = Xp.shape[-1]
+    keep = np.ones((len(rows), length), bool)
+    for j, i in enumerate(rows):
+        top = np.argsort(-np.abs(attr[i]), kind="stable")[:top_k]
+        far = np.abs(np.arange(length)[:, None] - top[None, :]).min(axis=1) >= min_distance
+        far &= Xp[j].sum(axis=0) > 0  # an N stays N
+        chosen = rng.choice(np.flatnonzero(far), min(n_substitutions, far.sum()), replace=False)
+        for position in chosen:
+            base = int(Xp[j, :, position].argmax())
+            Xp[j, :, position] = 0
+            Xp[j, (base + rng.integers(1, 4)) % 4, position] = 1
+        keep[j, chosen] = False
+    _, changed, _ = attribute(model, Xp, **options)
+    return agreement(attr[rows], changed, top_k=top_k, keep=keep, prefix="perturbed_")
+
+
+def seed_stability(models: dict, X, attr, rows, *, top_k: int = 20, **options) -> pd.DataFrame:
+    """Agreement of each region's map with the maps of models trained with other seeds
+    (``models``: name -> model); long format with a ``model`` column."""
+    from .attribute import attribute
+
+    rows = np.asarray(rows)
+    tables = []
+    for name, other in models.items():
+        _, theirs, _ = attribute(other, np.asarray(X[rows]), **options)
+        table = agreement(attr[rows], theirs, top_k=top_k, prefix="seed_")
+        tables.append(table.assign(model=name, region_index=rows))
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def summarize_stability(stability: pd.DataFrame, top_k: int) -> dict:
+    """Medians of the agreement columns over the regions tested."""
+    return {
+        "n_regions": len(stability),
+        "top_k": top_k,
+        **{
+            f"median_{c}": float(stability[c].median())
+            for c in stability.columns
+            if c not in ("model", "region_index")
+        },
+    }
+
+
+def saturation(
+    model,
+    X,
+    rows,
+    *,
+    target: int = 0,
+    min_logit: float = 4.0,
+    max_ratio: float = 0.05,
+    min_reliance: float = 1.0,
+    background_output=None,
+    **options,
+) -> pd.DataFrame:
+    """Regions whose output is saturated: |logit| >= ``min_logit``, the map of the
+    probability is under ``max_ratio`` of the map of the logit (its gradient vanishes),
+    while deleting the region (``background_output``, the logit of its background)
+    moves the logit by at least ``min_reliance``: the model relies on bases that a
+    probability map would hide.
+
+    Returns ``logit, probability_ratio, reliance, saturated`` per row.
+    """
+    from .attribute import attribute
+
+    rows = np.asarray(rows)
+    x = np.asarray(X[rows])
+    options = {k: v for k, v in options.items() if k != "output"}
+    _, by_logit, logit = attribute(model, x, target=target, output="logit", **options)
+    _, by_probability, _ = attribute(model, x, target=target, output="probability", **options)
+    logit = logit[:, target]
+    ratio = np.abs(by_probability).sum(1) / np.maximum(np.abs(by_logit).sum(1), 1e-30)
+    reliance = np.abs(logit - background_output) if background_output is not None else np.inf
+    reliance = np.broadcast_to(reliance, logit.shape)
     return pd.DataFrame(
         {
-            "rc_pearson": [pearson(a, b) for a, b in zip(ours, theirs)],
-            "rc_spearman": [spearman(a, b) for a, b in zip(ours, theirs)],
-            "rc_top_jaccard": jaccard,
+            "logit": logit,
+            "probability_ratio": ratio,
+            "reliance": reliance,
+            "saturated": (np.abs(logit) >= min_logit)
+            & (ratio < max_ratio)
+            & (reliance >= min_reliance),
         }
     )
 
 
-def summarize_stability(stability: pd.DataFrame, top_k: int) -> dict:
-    """Medians of :func:`strand_stability` over the regions tested."""
+def receptive_fields(model, length: int, *, n_backgrounds: int = 8, seed: int = 0) -> pd.DataFrame:
+    """Effective and theoretical receptive field of each layer, in forward order.
+
+    A layer is a convolution, or a residual block (``x + f(x)``) with its convolutions.
+    The effective field is the impulse response: the gradient of the central position of
+    the layer's output (summed over channels) with respect to the input, |summed over
+    bases| and averaged over ``n_backgrounds`` random sequences (a neutral background,
+    uniform over bases), fitted with a Gaussian (its sigma, in bases). The theoretical field is the span of input bases that can reach
+    that position through the convolutions and poolings before it.
+
+    Returns ``depth, layer, sigma, theoretical`` per layer.
+    """
+    import torch
+
+    model = model.eval()
+    layers, inside = [], set()
+    for name, module in model.named_modules():
+        convs = [n for n, m in module.named_modules() if isinstance(m, torch.nn.Conv1d)]
+        if name in inside:
+            continue
+        if _is_residual(module) and convs:
+            layers.append((name, module, f"{name}.{convs[-1]}"))
+            inside.update(f"{name}.{n}" if n else name for n, _ in module.named_modules())
+        elif isinstance(module, torch.nn.Conv1d):
+            layers.append((name, module, name))
+    outputs = {}
+    handles = [
+        m.register_forward_hook(lambda m, i, o, n=n: outputs.setdefault(n, o)) for n, m, _ in layers
+    ]
+    rng = np.random.default_rng(seed)
+    bases = rng.integers(0, 4, (n_backgrounds, length))
+    x = torch.zeros(n_backgrounds, 4, length)
+    x[np.arange(n_backgrounds)[:, None], bases, np.arange(length)] = 1
+    x.requires_grad_(True)
+    try:
+        model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    theoretical = _theoretical_fields(model)
+    rows = []
+    for depth, (name, _, last_conv) in enumerate(layers, start=1):
+        out = outputs[name]
+        (grad,) = torch.autograd.grad(out[:, :, out.shape[-1] // 2].sum(), x, retain_graph=True)
+        profile = grad.abs().sum(1).mean(0).detach().numpy().astype(float)
+        rows.append((depth, name, gaussian_sigma(profile), theoretical.get(last_conv, np.nan)))
+    return pd.DataFrame(rows, columns=["depth", "layer", "sigma", "theoretical"])
+
+
+def _is_residual(module) -> bool:
+    from .models import _Residual
+
+    return isinstance(module, _Residual)
+
+
+def gaussian_sigma(profile: np.ndarray) -> float:
+    """Sigma (in positions) of a Gaussian fitted to a non-negative profile; NaN when the
+    profile is all zero or no Gaussian fits. Started from the half-maximum width."""
+    from scipy.optimize import curve_fit
+
+    if not profile.any():
+        return float("nan")
+    t = np.arange(len(profile), dtype=float)
+    start = max((profile >= profile.max() / 2).sum() / 2.355, 0.5)
+    try:
+        (_, _, sigma), _ = curve_fit(
+            lambda t, a, mu, s: a * np.exp(-((t - mu) ** 2) / (2 * s**2)),
+            t,
+            profile,
+            p0=[profile.max(), float(profile.argmax()), start],
+            maxfev=5000,
+        )
+    except RuntimeError:
+        return float("nan")
+    return abs(float(sigma))
+
+
+def _theoretical_fields(model) -> dict:
+    """Receptive field (bases) of each Conv1d, composing kernels, dilations and strides
+    of the convolutions and poolings in the order the modules were defined."""
+    import torch
+
+    field, jump, out = 1, 1, {}
+    for name, m in model.named_modules():
+        if isinstance(m, torch.nn.Conv1d):
+            field += (m.kernel_size[0] - 1) * m.dilation[0] * jump
+            jump *= m.stride[0]
+            out[name] = field
+        elif isinstance(m, (torch.nn.MaxPool1d, torch.nn.AvgPool1d)):
+            kernel = m.kernel_size if isinstance(m.kernel_size, int) else m.kernel_size[0]
+            stride = m.stride if isinstance(m.stride, int) else m.stride[0]
+            field += (kernel - 1) * jump
+            jump *= stride or kernel
+    return out
+
+
+def growth_law(depth, sigma) -> dict:
+    """Least-squares fits of ``sigma = a + b * sqrt(depth)`` and ``sigma = a + b * depth``:
+    coefficients, R^2 and which fits better."""
+    depth, sigma = np.asarray(depth, float), np.asarray(sigma, float)
+    ok = np.isfinite(sigma)
+    fits = {}
+    for law, t in (("sqrt", np.sqrt(depth[ok])), ("linear", depth[ok])):
+        design = np.stack([np.ones_like(t), t], axis=1)
+        (a, b), *_ = np.linalg.lstsq(design, sigma[ok], rcond=None)
+        residual = sigma[ok] - design @ [a, b]
+        total = ((sigma[ok] - sigma[ok].mean()) ** 2).sum()
+        fits[law] = {
+            "a": float(a),
+            "b": float(b),
+            "r2": float(1 - (residual**2).sum() / total) if total > 0 else float("nan"),
+        }
+    fits["better"] = "sqrt" if fits["sqrt"]["r2"] >= fits["linear"]["r2"] else "linear"
+    return fits
+
+
+def parse_interval(text: str, length: int) -> tuple:
+    """``NAME:START:END`` (0-based, half-open, within each region as the model reads it;
+    negative positions count from the 3' end, an empty END is the end) to
+    ``(name, start, end)``."""
+    from .io import InputError
+
+    parts = text.split(":")
+    try:
+        name, start, end = parts
+        start = int(start) if start else 0
+        end = int(end) if end else length
+    except ValueError:
+        raise InputError(
+            f"evaluate.nuisance: expected NAME:START:END (e.g. adapter:0:20 or primer:-18:), "
+            f"found {text!r}"
+        ) from None
+    start, end = (p + length if p < 0 else p for p in (start, end))
+    if not 0 <= start < end <= length:
+        raise InputError(
+            f"evaluate.nuisance: expected 0 <= start < end <= {length} in {text!r}, "
+            f"found {start}..{end}"
+        )
+    return name, start, end
+
+
+def shortcut_audit(
+    attr: np.ndarray,
+    intervals,
+    *,
+    kmers: pd.Series | None = None,
+    artefacts=(),
+    min_enrichment: float = 2.0,
+    min_fraction: float = 0.05,
+) -> dict:
+    """How much of the attribution falls in nuisance intervals, and which frequent seqlet
+    k-mers come from artefact sequences.
+
+    Parameters
+    ----------
+    attr : numpy.ndarray, shape=(N, L)
+    intervals : list of (name, start, end)
+        Positions within each region (see :func:`parse_interval`).
+    kmers : pandas.Series or None, optional
+        Seqlet k-mer counts, most frequent first (see :func:`seqlet_kmers`).
+    artefacts : list of str, optional
+        Artefact sequences (adapters, primers, barcodes); a k-mer matches one when it
+        occurs in it on either strand.
+    min_enrichment, min_fraction : float, optional
+        An interval is flagged when its share of the total |attribution| is at least
+        ``min_fraction`` and ``min_enrichment`` times its share of the bases.
+
+    Returns
+    -------
+    dict
+        ``intervals`` (name, start, end, attribution_fraction, base_fraction, enrichment,
+        flagged), ``artefact_kmers`` (kmer, seqlets, artefact) and ``flagged`` (any).
+    """
+    from .encode import reverse_complement_sequence
+
+    magnitude = np.abs(np.asarray(attr, np.float64))
+    total = magnitude.sum()
+    length = magnitude.shape[1]
+    found = []
+    for name, start, end in intervals:
+        share = float(magnitude[:, start:end].sum() / total) if total > 0 else float("nan")
+        base_share = (end - start) / length
+        enrichment = share / base_share
+        found.append(
+            {
+                "name": name,
+                "start": int(start),
+                "end": int(end),
+                "attribution_fraction": share,
+                "base_fraction": base_share,
+                "enrichment": enrichment,
+                "flagged": bool(share >= min_fraction and enrichment >= min_enrichment),
+            }
+        )
+    hits = []
+    if kmers is not None:
+        upper = [a.upper() for a in artefacts]
+        for kmer, count in kmers.items():
+            for artefact in upper:
+                if kmer in artefact or reverse_complement_sequence(kmer) in artefact:
+                    hits.append({"kmer": kmer, "seqlets": int(count), "artefact": artefact})
+                    break
     return {
-        "n_regions": len(stability),
-        "top_k": top_k,
-        **{f"median_{c}": float(stability[c].median()) for c in stability.columns},
+        "intervals": found,
+        "artefact_kmers": hits,
+        "flagged": any(f["flagged"] for f in found) or bool(hits),
     }
 
 
-def summarize_deletion(per_region: pd.DataFrame) -> dict:
-    """Mean deletion AUCs (attribution and random order) and the share of regions won."""
-    return {
-        "n_regions": int(len(per_region)),
-        "mean_auc_attribution": float(per_region["auc_attribution"].mean()),
-        "mean_auc_random": float(per_region["auc_random"].mean()),
-        "fraction_beats_random": float(per_region["beats_random"].mean()),
-    }
+def seqlet_kmers(X, region_index, offset, width, *, k: int = 8, top: int = 20) -> pd.Series:
+    """The ``top`` most frequent k-mers (both strands counted as one, the lexically
+    smaller spelling kept) in the seqlets' sequences."""
+    from .encode import one_hot_to_sequences, reverse_complement_sequence
+
+    counts: dict = {}
+    for i, o, w in zip(region_index, offset, width):
+        sequence = one_hot_to_sequences(np.asarray(X[i : i + 1])[:, :, max(o, 0) : o + w])[0]
+        seen = set()
+        for s in range(len(sequence) - k + 1):
+            kmer = sequence[s : s + k]
+            if "N" in kmer:
+                continue
+            seen.add(min(kmer, reverse_complement_sequence(kmer)))
+        for kmer in seen:
+            counts[kmer] = counts.get(kmer, 0) + 1
+    return pd.Series(counts, dtype=int).sort_values(ascending=False, kind="stable").head(top)
 
 
 def truth_mask(regions: pd.DataFrame, truth: pd.DataFrame, length: int) -> np.ndarray:

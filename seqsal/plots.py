@@ -98,17 +98,31 @@ def attribution_logo(contrib: np.ndarray, *, title: str = "") -> Figure:
     return fig
 
 
-def deletion_curves(curves: pd.DataFrame) -> Figure:
-    """Mean normalised model output against the fraction of bases deleted, per order."""
-    fig = Figure(figsize=(5, 3.5), dpi=100, layout="constrained")
+def faithfulness_curves(curves: pd.DataFrame) -> Figure:
+    """Mean normalised model output against the fraction of bases deleted (left) and
+    inserted into the background (right), per order (methods, random, uniform)."""
+    fig = Figure(figsize=(9, 3.6), dpi=100, layout="constrained")
+    axes = fig.subplots(1, 2)
+    for ax, (kind, better) in zip(axes, (("deletion", "lower"), ("insertion", "higher"))):
+        for order, group in curves[curves["kind"] == kind].groupby("order", sort=False):
+            style = ":" if order in ("random", "uniform") else "-"
+            ax.plot(group["fraction"], group["output"], style, marker=".", label=order)
+        ax.set(
+            xlabel=f"fraction of bases {'deleted' if kind == 'deletion' else 'inserted'}",
+            ylabel="normalised output",
+            title=f"{kind.capitalize()} curves ({better} = more faithful)",
+        )
+        ax.legend(frameon=False, fontsize=8)
+    return fig
+
+
+def receptive_field(fields: pd.DataFrame) -> Figure:
+    """Effective receptive field (Gaussian sigma of the impulse response) and theoretical
+    receptive field per convolution depth."""
+    fig = Figure(figsize=(5, 3.6), dpi=100, layout="constrained")
     ax = fig.subplots()
-    for order, group in curves.groupby("order", sort=False):
-        mean = group.groupby("fraction")["output"].mean()
-        ax.plot(mean.index, mean.to_numpy(), marker=".", label=order)
-    ax.set(
-        xlabel="fraction of bases deleted",
-        ylabel="normalised output",
-        title="Deletion curves (lower = more faithful)",
-    )
-    ax.legend(frameon=False)
+    ax.plot(fields["depth"], fields["theoretical"], "o:", label="theoretical (bases)")
+    ax.plot(fields["depth"], fields["sigma"], "o-", label="effective: Gaussian sigma (bases)")
+    ax.set(xlabel="convolution depth", ylabel="bases", title="Receptive field", yscale="log")
+    ax.legend(frameon=False, fontsize=8)
     return fig

@@ -24,11 +24,12 @@ table { border-collapse: collapse; margin: 0.6em 0; } td, th { border: 1px solid
 .swatch { display: inline-block; width: 0.9em; height: 0.9em; border-radius: 2px;
           vertical-align: middle; margin-right: 4px; }
 .novel { color: #a05a00; font-style: italic; } img { max-width: 100%; }
+.warning { background: #fff0e0; border-left: 4px solid #c05000; padding: 6px 10px; }
 code { background: #f4f4f4; padding: 1px 4px; } .small { font-size: 0.85em; color: #555; }
 </style></head><body>
 <h1>seqsal report</h1>
-<p class="small">seqsal {{ version }} &middot; {{ n_regions }} regions &middot;
- attribution: {{ method }} &middot; motif database: {{ database }}</p>
+<p class="small">seqsal {{ version }} · {{ n_regions }} regions ·
+ attribution: {{ method }} · motif database: {{ database }}</p>
 
 <h2>Model</h2>
 <table id="metrics"><tr><th>split</th><th>target</th><th>n</th>
@@ -55,22 +56,56 @@ reported as <span class="novel">novel</span>.</p>
 {% for ex in examples %}<p class="small">{{ ex.title }}</p>
 <img alt="{{ ex.title }}" src="data:image/png;base64,{{ ex.image }}">{% endfor %}{% endif %}
 
-<h2>Can you trust these maps?</h2>
-{% if deletion %}<p>Deleting the {{ "top-attributed" }} bases first lowers the model's output
-faster than deleting random bases in <b>{{ deletion.fraction_beats_random_pct }}</b> of the
-{{ deletion.n_regions }} regions tested (mean normalised deletion AUC
-{{ deletion.mean_auc_attribution }} vs {{ deletion.mean_auc_random }} for random orders;
-lower is more faithful).</p>{% endif %}
-{% if stability %}<p>Each region's attributions and those of its reverse complement, mapped
-back base by base, agree with a median Pearson correlation of
-<b>{{ stability.median_rc_pearson }}</b> (Spearman {{ stability.median_rc_spearman }}); their
-{{ stability.top_k }} strongest bases overlap by a median Jaccard index of
-{{ stability.median_rc_top_jaccard }} ({{ stability.n_regions }} regions).</p>{% endif %}
-{% if truth %}<p>Known sites: per-base |attribution| separates bases in known sites from
-the rest with AUROC <b>{{ truth.auroc }}</b> (AUPRC {{ truth.auprc }}); seqlet precision
-<b>{{ truth.seqlet_precision }}</b>, recall <b>{{ truth.seqlet_recall }}</b>
-({{ truth.n_sites }} sites).</p>{% endif %}
-{% if deletion_plot %}<img alt="deletion curves" src="data:image/png;base64,{{ deletion_plot }}" width="420">{% endif %}
+<h2 id="trust">Can you trust these maps?</h2>
+{% for w in trust.warnings %}<p class="warning"><b>Possible shortcut:</b> {{ w }}</p>{% endfor %}
+<h3>Faithfulness</h3>
+<p>Bases of each of the {{ trust.n_regions }} {{ trust.tested }} tested are deleted (replaced
+by {{ trust.background }}) in order of decreasing attribution, or inserted into that
+background in the same order, and the model's output is followed, normalised to 1 for the
+sequence and 0 for the background. A faithful map makes the deletion curve fall fast (low
+AUC) and the insertion curve rise fast (high AUC), compared with random orders and the
+uniform order (a constant map).</p>
+<table id="faithfulness"><tr><th>method</th><th>deletion AUC (random, uniform)</th>
+<th>beats random</th><th>insertion AUC (random, uniform)</th><th>beats random</th>
+{% if trust.truth %}<th>known sites: AUROC, AUPRC</th>{% endif %}</tr>
+{% for m in trust.methods %}<tr><td>{{ m.method }}</td>
+<td>{{ m.mean_deletion_auc }} ({{ m.mean_deletion_auc_random }}, {{ m.mean_deletion_auc_uniform }})</td>
+<td><b>{{ m.deletion_pct }}</b></td>
+<td>{{ m.mean_insertion_auc }} ({{ m.mean_insertion_auc_random }}, {{ m.mean_insertion_auc_uniform }})</td>
+<td><b>{{ m.insertion_pct }}</b></td>
+{% if trust.truth %}<td>{{ m.auroc }}, {{ m.auprc }}</td>{% endif %}</tr>{% endfor %}</table>
+{% if faithfulness_plot %}<img alt="deletion and insertion curves" src="data:image/png;base64,{{ faithfulness_plot }}" width="760">{% endif %}
+{% if trust.truth %}<p>Known sites ({{ trust.truth.n_sites }}): seqlet precision
+<b>{{ trust.truth.seqlet_precision }}</b>, recall <b>{{ trust.truth.seqlet_recall }}</b>;
+AUROC/AUPRC above: per-base |attribution| separating bases in known sites from the rest.</p>{% endif %}
+<h3>Stability</h3>
+<p>The {{ trust.method }} map of each tested region against the map of its reverse
+complement, mapped back base by base: median Pearson <b>{{ trust.stability.median_rc_pearson }}</b>
+(Spearman {{ trust.stability.median_rc_spearman }}; the {{ trust.stability.top_k }} strongest
+bases overlap by a median Jaccard index of {{ trust.stability.median_rc_top_jaccard }}).
+After {{ trust.stability.n_substitutions }} random substitutions far from the strongest bases: median
+Pearson <b>{{ trust.stability.median_perturbed_pearson }}</b> (top-{{ trust.stability.top_k }}
+Jaccard {{ trust.stability.median_perturbed_top_jaccard }}).
+{% for name, s in trust.seeds.items() %}Against the model {{ name }} (another seed): median
+Pearson <b>{{ s.median_seed_pearson }}</b> (top-{{ s.top_k }} Jaccard {{ s.median_seed_top_jaccard }}).
+{% else %}No model trained with another seed was given (<code>evaluate.seed_models</code>).{% endfor %}</p>
+<h3>Saturation</h3>
+<p>{{ trust.saturation }}</p>
+<h3>Receptive field</h3>
+<p>{{ trust.receptive_field }}</p>
+{% if field_plot %}<img alt="receptive field" src="data:image/png;base64,{{ field_plot }}" width="420">{% endif %}
+<h3>Shortcut audit</h3>
+{% if trust.intervals %}<table id="shortcuts"><tr><th>interval</th><th>positions</th>
+<th>share of |attribution|</th><th>share of bases</th><th>enrichment</th><th></th></tr>
+{% for i in trust.intervals %}<tr><td>{{ i.name }}</td><td>{{ i.start }}&ndash;{{ i.end }}</td>
+<td>{{ i.attribution_fraction }}</td><td>{{ i.base_fraction }}</td><td>{{ i.enrichment }}</td>
+<td>{% if i.flagged %}<b>flagged</b>{% else %}ok{% endif %}</td></tr>{% endfor %}</table>
+{% else %}<p>No nuisance intervals were named (<code>evaluate.nuisance</code>: adapters,
+primers, padding, flanks).</p>{% endif %}
+<p>{% if trust.artefact_kmers %}Frequent seqlet k-mers found in artefact sequences:
+{% for k in trust.artefact_kmers %}<code>{{ k.kmer }}</code> ({{ k.seqlets }} seqlets){% if not loop.last %}, {% endif %}{% endfor %}.
+{% elif trust.artefacts_given %}No frequent seqlet k-mer occurs in the artefact sequences given.
+{% else %}No artefact sequences were given (<code>evaluate.artefacts</code>).{% endif %}</p>
 
 <h2>Tracks in IGV</h2>
 <p>In IGV desktop: <i>File &rarr; Open Session...</i> and pick
@@ -158,17 +193,108 @@ def _format(value):
     return value
 
 
-def render_report(*, summary: dict, **context) -> str:
+def _pct(value) -> str:
+    return f"{100 * value:.0f}%" if value == value else "n/a"
+
+
+def trust_context(summary: dict, method: str) -> dict:
+    """The "Can you trust these maps?" section's values, formatted, from summary.json."""
+    first = summary["faithfulness"][method]
+    truth = summary.get("truth")
+    methods = []
+    for name, entry in summary["faithfulness"].items():
+        row = {k: _format(v) for k, v in entry.items()}
+        row.update(
+            method=name,
+            deletion_pct=_pct(entry["deletion_fraction_beats_random"]),
+            insertion_pct=_pct(entry["insertion_fraction_beats_random"]),
+        )
+        if truth and name in truth:
+            row.update(auroc=_format(truth[name]["auroc"]), auprc=_format(truth[name]["auprc"]))
+        elif truth:
+            row.update(auroc="n/a", auprc="n/a")
+        methods.append(row)
+    stability = {k: _format(v) for k, v in summary["stability"].items() if k != "seeds"}
+    seeds = {
+        name: {k: _format(v) for k, v in entry.items()}
+        for name, entry in summary["stability"].get("seeds", {}).items()
+    }
+    saturation = summary["saturation"]
+    if "skipped" in saturation:
+        saturation_text = f"Not tested: {saturation['skipped']}."
+    elif saturation["n_saturated"]:
+        saturation_text = (
+            f"{saturation['n_saturated']} of {saturation['n_regions']} tested regions are "
+            "saturated: |logit| >= 4, the map of the probability is under 5% of the map of "
+            "the logit, yet deleting the region moves the logit by at least 1. Their "
+            "probability maps hide what the model relies on; read the logit maps "
+            f"(attribute.output: logit). Regions: {', '.join(saturation['regions'][:10])}."
+        )
+    else:
+        saturation_text = (
+            f"None of the {saturation['n_regions']} tested regions is saturated (|logit| >= 4 "
+            "with a vanishing probability gradient while deletion shows the model relies "
+            "on the region)."
+        )
+    field = summary["receptive_field"]
+    layers = field["layers"]
+    field_text = (
+        "The model has no convolution."
+        if not layers
+        else (
+            f"Impulse response of each of the {len(layers)} convolutions (gradient of its central "
+            "output with respect to a neutral input, fitted with a Gaussian): sigma "
+            + ", ".join(f"{_format(x['sigma'])}" for x in layers)
+            + " bases, against theoretical receptive fields of "
+            + ", ".join(f"{x['theoretical']}" for x in layers)
+            + " bases. The model effectively reads a window much narrower than its theoretical one"
+            " when sigma is small against it."
+        )
+    )
+    if "fits" in field:
+        fits = field["fits"]
+        field_text += (
+            f" Over depth, sigma = a + b√depth fits with R² {_format(fits['sqrt']['r2'])}, "
+            f"sigma = a + b·depth with R² {_format(fits['linear']['r2'])}."
+        )
+    shortcuts = summary["shortcuts"]
+    warnings = [
+        f"{_pct(i['attribution_fraction'])} of all |attribution| falls in {i['name']} "
+        f"(positions {i['start']}-{i['end']}, {_pct(i['base_fraction'])} of the bases; "
+        f"{i['enrichment']:.1f}× its share). The model may be reading this nuisance "
+        "interval rather than biology."
+        for i in shortcuts["intervals"]
+        if i["flagged"]
+    ] + [
+        f"the seqlet k-mer {k['kmer']} ({k['seqlets']} seqlets) occurs in the artefact "
+        f"sequence {k['artefact']}."
+        for k in shortcuts["artefact_kmers"]
+    ]
+    return {
+        "method": method,
+        "n_regions": first["n_regions"],
+        "tested": summary["tested"],
+        "background": "a dinucleotide shuffle of the region"
+        if summary["background"] == "shuffle"
+        else "N",
+        "methods": methods,
+        "truth": {k: _format(v) for k, v in truth.items() if not isinstance(v, dict)}
+        if truth
+        else None,
+        "stability": stability,
+        "seeds": seeds,
+        "saturation": saturation_text,
+        "receptive_field": field_text,
+        "intervals": [{k: _format(v) for k, v in i.items()} for i in shortcuts["intervals"]],
+        "artefact_kmers": shortcuts["artefact_kmers"],
+        "artefacts_given": shortcuts.get("artefacts_given", False),
+        "warnings": warnings,
+    }
+
+
+def render_report(*, summary: dict, method: str, **context) -> str:
     """Render the report page from the run's summary and formatted context (see TEMPLATE)."""
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    deletion = {k: _format(v) for k, v in summary["deletion"].items()}
-    deletion["fraction_beats_random_pct"] = (
-        f"{100 * summary['deletion']['fraction_beats_random']:.0f}%"
-    )
-    truth, stability = (
-        {k: _format(v) for k, v in summary[key].items()} if key in summary else None
-        for key in ("truth", "stability")
-    )
     return env.from_string(TEMPLATE).render(
-        deletion=deletion, truth=truth, stability=stability, **context
+        trust=trust_context(summary, method), method=method, **context
     )

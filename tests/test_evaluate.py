@@ -1,39 +1,82 @@
 import numpy as np
 import pandas as pd
+import pytest
+import torch
 from toy_models import Linear
 
 from seqsal.encode import one_hot_encode
 from seqsal.evaluate import (
-    _deletion_inputs,
-    deletion_curves,
+    agreement,
+    faithfulness,
+    growth_law,
+    parse_interval,
+    path_inputs,
+    perturbation_stability,
+    receptive_fields,
+    saturation,
+    seed_stability,
+    seqlet_kmers,
     seqlet_recovery,
+    shortcut_audit,
     strand_stability,
+    summarize_faithfulness,
     summarize_stability,
     truth_mask,
     truth_recovery,
+    uniform_order,
 )
+from seqsal.io import InputError
 
 
-def test_deletion_inputs_delete_in_order():
+def random_onehot(n, length, seed=0):
+    rng = np.random.default_rng(seed)
+    return one_hot_encode(["".join(rng.choice(list("ACGT"), length)) for _ in range(n)])
+
+
+def test_path_inputs_delete_and_insert_in_order():
     x = one_hot_encode(["ACGTA"])[0]
-    inputs = _deletion_inputs(x, np.array([[4, 3, 2, 1, 0]]), n_steps=5)
-    assert inputs.shape == (6, 4, 5)
-    np.testing.assert_array_equal(inputs[0], x)
-    assert inputs[1, :, 4].sum() == 0 and inputs[1, :, :4].sum() == 4
-    assert inputs[-1].sum() == 0
+    background = one_hot_encode(["TTTTT"])[0]
+    order = np.array([[4, 3, 2, 1, 0]])
+    deletion = path_inputs(x, background, order, n_steps=5)
+    assert deletion.shape == (6, 4, 5)
+    np.testing.assert_array_equal(deletion[0], x)
+    np.testing.assert_array_equal(deletion[1, :, 4], background[:, 4])
+    np.testing.assert_array_equal(deletion[1, :, :4], x[:, :4])
+    np.testing.assert_array_equal(deletion[-1], background)
+    insertion = path_inputs(x, background, order, n_steps=5, insertion=True)
+    np.testing.assert_array_equal(insertion[0], background)
+    np.testing.assert_array_equal(insertion[1, :, 4], x[:, 4])
+    np.testing.assert_array_equal(insertion[-1], x)
 
 
-def test_true_attribution_beats_random_for_a_linear_model():
-    rng = np.random.default_rng(0)
-    X = one_hot_encode(["".join(rng.choice(list("ACGT"), 30)) for _ in range(20)])
+def test_uniform_order_spreads_every_prefix_evenly():
+    order = uniform_order(1000)
+    assert sorted(order) == list(range(1000))
+    for k in (10, 50, 200):
+        gaps = np.diff(np.sort(order[:k]))
+        assert gaps.max() <= 3 * 1000 / k  # a random prefix has gaps of ~log(k) x that
+
+
+def test_true_attribution_beats_random_and_reversed_loses():
+    X = random_onehot(20, 30)
     model = Linear(30)
     w = model.weight.detach().numpy()[0]
-    attr = (w * X).sum(axis=1)
-    per_region, curves = deletion_curves(model, X, attr, n_steps=10, max_regions=10)
-    assert len(per_region) == 10 and per_region["beats_random"].mean() >= 0.9
-    assert set(curves["order"]) == {"attribution", "random"}
-    first = curves[curves["fraction"] == 0]
-    np.testing.assert_allclose(first["output"], 1.0, rtol=1e-5)
+    true = ((w - w.mean(axis=0)) * X).sum(axis=1)  # the expected effect of a substitution
+    attrs = {"true": true, "reversed": -true}
+    for background in ("zeros", "shuffle"):
+        per_region, curves = faithfulness(
+            model, X, attrs, np.arange(10), n_steps=10, background=background
+        )
+        assert len(per_region) == 20 and set(per_region["method"]) == {"true", "reversed"}
+        summary = summarize_faithfulness(per_region)
+        assert summary["true"]["deletion_fraction_beats_random"] >= 0.9
+        assert summary["true"]["insertion_fraction_beats_random"] >= 0.9
+        assert summary["reversed"]["deletion_fraction_beats_random"] <= 0.1
+        assert summary["true"]["mean_deletion_auc"] < summary["true"]["mean_deletion_auc_uniform"]
+        assert set(curves["order"]) == {"true", "reversed", "random", "uniform"}
+        start = curves[curves["fraction"] == 0]
+        np.testing.assert_allclose(start[start["kind"] == "deletion"]["output"], 1.0, rtol=1e-5)
+        np.testing.assert_allclose(start[start["kind"] == "insertion"]["output"], 0.0, atol=1e-5)
 
 
 def test_truth_mask_and_recovery_on_both_strands():
@@ -80,3 +123,180 @@ def test_strand_stability_is_perfect_for_a_strand_averaged_model_only():
     summary = summarize_stability(stability, 10)
     assert summary["n_regions"] == 4 and summary["top_k"] == 10
     assert -1 <= summary["median_rc_pearson"] <= 1
+
+
+def test_perturbation_and_seed_stability_of_a_linear_model():
+    from seqsal.attribute import attribute
+
+    X = random_onehot(12, 60, seed=2)
+    model = Linear(60)
+    _, attr, _ = attribute(model, X)
+    rows = [0, 4, 9]
+    # gradient x input of a linear model reads only its own base: exact at the others
+    perturbed = perturbation_stability(model, X, attr, rows, n_substitutions=5, top_k=5)
+    np.testing.assert_allclose(perturbed["perturbed_pearson"], 1.0, rtol=1e-6)
+    np.testing.assert_allclose(perturbed["perturbed_top_jaccard"], 1.0)
+    others = {"same": Linear(60), "other": Linear(60, seed=1)}
+    by_seed = seed_stability(others, X, attr, rows, top_k=5)
+    same = by_seed[by_seed["model"] == "same"]
+    np.testing.assert_allclose(same["seed_pearson"], 1.0, rtol=1e-6)
+    assert (by_seed[by_seed["model"] == "other"]["seed_pearson"].abs() < 0.9).all()
+    summary = summarize_stability(by_seed[by_seed["model"] == "same"], 5)
+    assert summary["median_seed_pearson"] == pytest.approx(1.0)
+
+
+def test_agreement_compares_only_the_kept_positions():
+    a = np.array([[1.0, 2.0, 3.0, 4.0]])
+    b = np.array([[1.0, 2.0, 3.0, -40.0]])
+    assert agreement(a, b)["pearson"][0] < 0
+    keep = np.array([[True, True, True, False]])
+    assert agreement(a, b, keep=keep, top_k=2)["pearson"][0] == pytest.approx(1.0)
+
+
+def test_saturation_flags_confident_outputs_the_model_relies_on():
+    X = random_onehot(40, 30, seed=3)
+    model = Linear(30)
+    with torch.no_grad():
+        model.weight.mul_(0.5)
+    rows = np.arange(40)
+    logit = model(torch.as_tensor(X).float())[:, 0].detach().numpy()
+    table = saturation(model, X, rows, background_output=np.zeros(40))
+    p = 1 / (1 + np.exp(-logit))
+    np.testing.assert_allclose(table["probability_ratio"], p * (1 - p), rtol=1e-4)
+    expected = (np.abs(logit) >= 4) & (np.abs(logit) >= 1)
+    assert expected.any() and (~expected).any()
+    np.testing.assert_array_equal(table["saturated"], expected)
+    # a region the model does not rely on (its background gives the same logit) is not
+    unrelied = saturation(model, X, rows, background_output=logit)
+    assert not unrelied["saturated"].any()
+
+
+def test_receptive_field_of_known_convolutions():
+    model = torch.nn.Sequential(
+        torch.nn.Conv1d(4, 3, 9, padding=4),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool1d(2),
+        torch.nn.Conv1d(3, 3, 5, padding=4, dilation=2),
+    )
+    fields = receptive_fields(model, 200)
+    assert fields["theoretical"].tolist() == [9, 9 + 1 + 4 * 2 * 2]
+    assert np.isfinite(fields["sigma"]).all() and (fields["sigma"] < fields["theoretical"]).all()
+
+
+def test_bpnet_effective_receptive_field_grows_like_the_square_root_of_depth():
+    """Issue 6's bar: Gaussian sigma of the impulse response at depths 2-8 (random
+    weights, mean of 3 initialisations) fits sqrt(depth) better than depth."""
+    from seqsal.models import BPNet
+
+    depths, sigmas = range(2, 9), []
+    for depth in depths:
+        per_seed = []
+        for seed in range(3):
+            torch.manual_seed(seed)
+            model = BPNet(input_length=1024, n_outputs=1, n_layers=depth)
+            per_seed.append(receptive_fields(model, 1024)["sigma"].iloc[-1])
+        sigmas.append(np.mean(per_seed))
+    fits = growth_law(list(depths), sigmas)
+    assert fits["better"] == "sqrt" and fits["sqrt"]["r2"] > fits["linear"]["r2"]
+    assert np.all(np.diff(sigmas) > -0.5)  # grows (within noise)
+
+
+def test_shortcut_audit_flags_an_enriched_interval_and_artefact_kmers():
+    attr = np.full((5, 100), 0.01)
+    attr[:, :10] = 1.0  # 10% of the bases, ~92% of the attribution
+    assert parse_interval("adapter:0:10", 100) == ("adapter", 0, 10)
+    assert parse_interval("primer:-20:", 100) == ("primer", 80, 100)
+    audit = shortcut_audit(attr, [("adapter", 0, 10), ("flank", 50, 60)])
+    flagged = {i["name"]: i["flagged"] for i in audit["intervals"]}
+    assert flagged == {"adapter": True, "flank": False} and audit["flagged"]
+    assert audit["intervals"][0]["enrichment"] == pytest.approx(9.2, rel=0.01)
+    X = one_hot_encode(["GGGGACGTTGCAGGGG", "CTGCAACGTCCCCCCC"])
+    kmers = seqlet_kmers(X, [0, 1], [4, 2], [8, 8], k=6)
+    assert kmers["ACGTTG"] == 2 and kmers["CGTTGC"] == 2  # CAACGT, GCAACG: other strand
+    audit = shortcut_audit(attr, [], kmers=kmers, artefacts=["ttcaacgtaa"])
+    assert audit["artefact_kmers"][0]["kmer"] == "ACGTTG" and audit["flagged"]
+
+
+def test_nuisance_intervals_are_checked():
+    with pytest.raises(InputError, match="expected NAME:START:END"):
+        parse_interval("adapter:0", 100)
+    with pytest.raises(InputError, match="expected 0 <= start < end <= 100"):
+        parse_interval("adapter:90:120", 100)
+
+
+def test_a_planted_adapter_shortcut_is_flagged_and_reported(tmp_path):
+    """Issue 6's planted shortcut: the label is decided by which adapter sits at bases
+    0-12; everything after it is random. The audit must flag the adapter interval and
+    its k-mers, and the report must say so."""
+    import json
+
+    from seqsal.cli import main
+    from seqsal.io import write_npz
+    from seqsal.models import save_checkpoint
+    from seqsal.report import trust_context
+    from seqsal.train import train_model
+
+    rng = np.random.default_rng(0)
+    n, length, adapters = 3000, 80, ("ACGTTGCATGCA", "GGATCCTTAAGC")
+    y = rng.integers(0, 2, n)
+    X = one_hot_encode(
+        [adapters[label] + "".join(rng.choice(list("ACGT"), length - 12)) for label in y]
+    )
+    labels = y[:, None].astype(np.float32)
+    split = np.where(np.arange(n) < 2500, "train", "valid")
+    model, hparams, _ = train_model(
+        X,
+        labels,
+        split,
+        tasks=["binary"],
+        hparams={"n_filters": 16, "hidden": 16},
+        max_epochs=8,
+        patience=8,
+    )
+    paths = {k: str(tmp_path / k) for k in ("model.pt", "onehot.npz", "attr.npz", "seqlets.bed")}
+    save_checkpoint(
+        model,
+        paths["model.pt"],
+        arch="cnn",
+        hparams=hparams,
+        targets=["label"],
+        tasks=["binary"],
+        metrics={},
+    )
+    names = np.array([f"s{i}" for i in range(n)])
+    write_npz(paths["onehot.npz"], X=X, names=names, y=labels, targets=np.array(["label"]))
+    regions = tmp_path / "regions.bed"
+    regions.write_text("".join(f"{name}\t0\t{length}\t{name}\t0\t+\n" for name in names))
+    common = ["--regions", str(regions), "--attributions", paths["attr.npz"]]
+    model_args = ["--model", paths["model.pt"], "--onehot", paths["onehot.npz"]]
+    assert main(["attribute", *model_args, "--device", "cpu", "--out", paths["attr.npz"]]) == 0
+    assert main(["seqlets", *common, "--out", paths["seqlets.bed"]]) == 0
+    out = tmp_path / "evaluate"
+    argv = [
+        "evaluate",
+        *model_args,
+        *common,
+        "--seqlets",
+        paths["seqlets.bed"],
+        "--nuisance",
+        "adapter:0:12",
+        "tail:-12:",
+        "--artefacts",
+        *adapters,
+        "--max-regions",
+        "64",
+        "--n-steps",
+        "5",
+        "--device",
+        "cpu",
+        "--out-dir",
+        str(out),
+    ]
+    assert main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    flagged = {i["name"]: i["flagged"] for i in summary["shortcuts"]["intervals"]}
+    assert flagged == {"adapter": True, "tail": False}
+    assert summary["shortcuts"]["artefact_kmers"], "the adapters' k-mers lead the seqlets"
+    assert summary["tested"] == "positive regions"
+    warnings = trust_context(summary, "grad_x_input")["warnings"]
+    assert any("adapter (positions 0-12" in w for w in warnings)

@@ -7,6 +7,69 @@ from conftest import needs_chromium, render_in_chromium
 from seqsal.plots import motif_logos
 from seqsal.report import example_regions, metric_rows, motif_rows, png_base64, render_report
 
+FAITHFULNESS = {
+    "n_regions": 10,
+    "n_scored": 10,
+    **{
+        f"mean_{k}_auc{s}": 0.1
+        for k in ("deletion", "insertion")
+        for s in ("", "_random", "_uniform")
+    },
+    "deletion_fraction_beats_random": 1.0,
+    "deletion_fraction_beats_uniform": 0.9,
+    "insertion_fraction_beats_random": 0.95,
+    "insertion_fraction_beats_uniform": 0.9,
+}
+SUMMARY = {
+    "tested": "positive regions",
+    "background": "shuffle",
+    "faithfulness": {"grad_x_input": FAITHFULNESS, "deeplift_shap": FAITHFULNESS},
+    "stability": {
+        "n_regions": 10,
+        "top_k": 20,
+        "n_substitutions": 3,
+        **{
+            f"median_{t}_{m}": 0.9
+            for t in ("rc", "perturbed")
+            for m in ("pearson", "spearman", "top_jaccard")
+        },
+    },
+    "saturation": {"n_regions": 10, "n_saturated": 2, "regions": ["r1", "r7"]},
+    "receptive_field": {
+        "layers": [
+            {"depth": d, "layer": f"c{d}", "sigma": 3.0 * d**0.5, "theoretical": 10 * d}
+            for d in (1, 2, 3)
+        ],
+        "fits": {
+            "sqrt": {"a": 0, "b": 3, "r2": 1.0},
+            "linear": {"a": 1, "b": 2, "r2": 0.98},
+            "better": "sqrt",
+        },
+    },
+    "shortcuts": {
+        "intervals": [
+            {
+                "name": "adapter<5>",
+                "start": 0,
+                "end": 20,
+                "attribution_fraction": 0.6,
+                "base_fraction": 0.2,
+                "enrichment": 3.0,
+                "flagged": True,
+            },
+        ],
+        "artefact_kmers": [{"kmer": "ACGTACGT", "seqlets": 12, "artefact": "TTACGTACGTAA"}],
+        "flagged": True,
+        "artefacts_given": True,
+    },
+    "truth": {
+        "grad_x_input": {"auroc": 0.97, "auprc": 0.8},
+        "seqlet_precision": 0.9,
+        "seqlet_recall": 0.85,
+        "n_sites": 3,
+    },
+}
+
 
 def make_report(tmp_path):
     rng = np.random.default_rng(0)
@@ -47,23 +110,10 @@ def make_report(tmp_path):
         n_seqlets=1,
         alpha=0.05,
         n_assigned=1,
-        deletion_plot=logo,
+        faithfulness_plot=logo,
+        field_plot=logo,
         genome="genome.fa",
-        summary={
-            "deletion": {
-                "n_regions": 1,
-                "mean_auc_attribution": 0.1,
-                "mean_auc_random": 0.4,
-                "fraction_beats_random": 1.0,
-            },
-            "truth": {
-                "auroc": 0.97,
-                "auprc": 0.8,
-                "seqlet_precision": 0.9,
-                "seqlet_recall": 0.85,
-                "n_sites": 3,
-            },
-        },
+        summary=SUMMARY,
     )
     path = tmp_path / "report.html"
     path.write_text(html)
@@ -75,7 +125,19 @@ def test_report_is_self_contained_and_says_novel(tmp_path):
     assert 'id="motif-table"' in html and html.count("data:image/png;base64,") >= 4
     assert 'src="http' not in html and "<script" not in html
     assert "MA0035.5 GATA1 (0.001)" in html and 'class="novel">novel' in html
-    assert "0.91" in html and "100%" in html
+    assert "0.91" in html and "100%" in html and "95%" in html
+
+
+def test_trust_section_reports_every_test_and_warns_of_shortcuts(tmp_path):
+    _, html = make_report(tmp_path)
+    section = html[html.index('id="trust"') : html.index("Tracks in IGV")]
+    assert section.count("<tr><td>") >= 3  # two methods and the interval
+    assert "0.97, 0.8" in section and "n/a, n/a" in section  # truth only for grad_x_input
+    assert "Possible shortcut" in section and "adapter&lt;5&gt;" in section  # escaped
+    assert "60% of all |attribution|" in section and "ACGTACGT" in section
+    assert "2 of 10 tested regions are saturated" in section and "r7" in section
+    assert "√depth fits with R² 1" in section
+    assert "No model trained with another seed" in section
 
 
 @needs_chromium

@@ -99,7 +99,10 @@ def check_outputs(workdir):
         "tracks/igv.html",
         "tracks/motif_hits.bed",
         "evaluate/faithfulness.tsv",
+        "evaluate/stability.tsv",
         "evaluate/summary.json",
+        "evaluate/faithfulness_curves.png",
+        "evaluate/receptive_field.png",
         "report/report.html",
     ]:
         assert (results / name).stat().st_size > 0, name
@@ -147,11 +150,18 @@ def check_outputs(workdir):
     assert (
         'id="motif-table"' in html and "data:image/png;base64," in html and 'src="http' not in html
     )
-    # strand stability of the tested regions, in the summary, the table and the report
-    stability = json.loads((results / "evaluate/summary.json").read_text())["stability"]
+    # the trust tests: in the summary, the tables and the report's section
+    summary = json.loads((results / "evaluate/summary.json").read_text())
+    stability = summary["stability"]
     assert stability["n_regions"] > 0 and -1 <= stability["median_rc_pearson"] <= 1
+    assert -1 <= stability["median_perturbed_pearson"] <= 1
+    table = pd.read_csv(results / "evaluate/stability.tsv", sep="\t")
+    assert table[["rc_pearson", "perturbed_pearson"]].notna().all().all()
     faithfulness = pd.read_csv(results / "evaluate/faithfulness.tsv", sep="\t")
-    assert faithfulness["rc_pearson"].notna().all() and "reverse complement" in html
+    assert set(faithfulness["method"]) == set(summary["faithfulness"])
+    assert faithfulness[["deletion_auc", "insertion_auc"]].notna().all().all()
+    assert summary["receptive_field"]["layers"] and "shortcuts" in summary
+    assert 'id="trust"' in html and "reverse complement" in html
     return results
 
 
@@ -223,9 +233,9 @@ def test_default_demo_meets_its_bars(tmp_path):
     metrics = json.loads((results / "train/metrics.json").read_text())
     assert metrics["test"]["activity"]["pearson"] >= 0.8
     summary = json.loads((results / "evaluate/summary.json").read_text())
-    assert summary["truth"]["auroc"] >= 0.9
+    assert summary["truth"]["grad_x_input"]["auroc"] >= 0.9
     assert summary["truth"]["seqlet_precision"] >= 0.7 and summary["truth"]["seqlet_recall"] >= 0.7
-    assert summary["deletion"]["fraction_beats_random"] >= 0.9
+    assert summary["faithfulness"]["grad_x_input"]["deletion_fraction_beats_random"] >= 0.95
     table = pd.read_csv(results / "motifs/motifs.tsv", sep="\t")
     named = table[table["status"] == "named"]
     assert any(name.startswith("GATA") for name in named["name"])

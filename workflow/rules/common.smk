@@ -156,6 +156,17 @@ def further_runs():
     return runs
 
 
+def also_options(files):
+    """``--also METHOD SHARD...`` per further method, from its shard paths
+    (``results/attribute/<method>/<shard>.npz``)."""
+    by_method = {}
+    for path in files:
+        by_method.setdefault(os.path.basename(os.path.dirname(path)), []).append(
+            shlex.quote(str(path))
+        )
+    return " ".join(f"--also {m} {' '.join(paths)}" for m, paths in by_method.items())
+
+
 def method_shard_files():
     """An input function: the attribution shards of every further run."""
     return lambda wildcards: expand(

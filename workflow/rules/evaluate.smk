@@ -3,13 +3,22 @@ rule evaluate:
         model="results/train/model.pt",
         onehot=shard_files("encode"),
         attributions=shard_files("attribute"),
+        # the further methods on the first target, scored for faithfulness too
+        also=lambda wildcards: expand(
+            "results/attribute/{method}/{shard}.npz",
+            method=config["attribute"]["methods"][1:],
+            shard=shard_ids(),
+        ),
         regions="results/regions/regions.bed",
         seqlets="results/seqlets/seqlets.bed",
         truth=config["truth"] or [],
+        seed_models=config["evaluate"]["seed_models"],
     output:
         faithfulness="results/evaluate/faithfulness.tsv",
+        stability="results/evaluate/stability.tsv",
         summary="results/evaluate/summary.json",
-        plot="results/evaluate/deletion_curves.png",
+        curves="results/evaluate/faithfulness_curves.png",
+        receptive_field="results/evaluate/receptive_field.png",
     log:
         "logs/evaluate/evaluate.log",
     benchmark:
@@ -22,15 +31,28 @@ rule evaluate:
         runtime=240,
     params:
         truth=flag("truth", config["truth"]),
-        # the attribution run evaluated: strand stability redoes it on reverse complements
+        # the attribution run evaluated: the stability tests redo it
         attribution=attribute_options(
             config["attribute"]["methods"][0], attribute_targets()[0]
         ),
-        n_steps=config["evaluate"]["n_steps"],
-        max_regions=config["evaluate"]["max_regions"],
+        also=lambda wildcards, input: also_options(input.also),
+        seed_models=flag("seed-models", config["evaluate"]["seed_models"]),
+        nuisance=flag("nuisance", config["evaluate"]["nuisance"]),
+        artefacts=flag("artefacts", config["evaluate"]["artefacts"]),
+        options=" ".join(
+            f"--{key.replace('_', '-')} {config['evaluate'][key]}"
+            for key in (
+                "n_steps",
+                "n_random",
+                "background",
+                "max_regions",
+                "n_substitutions",
+                "top_k",
+            )
+        ),
     shell:
         "seqsal evaluate --model {input.model} --onehot {input.onehot} "
         "--attributions {input.attributions} --regions {input.regions} "
-        "--seqlets {input.seqlets} {params.truth} {params.attribution} "
-        "--n-steps {params.n_steps} --max-regions {params.max_regions} "
+        "--seqlets {input.seqlets} {params.truth} {params.attribution} {params.also} "
+        "{params.seed_models} {params.nuisance} {params.artefacts} {params.options} "
         "--out-dir results/evaluate 2> {log}"

@@ -8,7 +8,8 @@ rule report:
         seqlets="results/seqlets/seqlets.bed",
         regions="results/regions/regions.bed",
         summary="results/evaluate/summary.json",
-        plot="results/evaluate/deletion_curves.png",
+        curves_plot="results/evaluate/faithfulness_curves.png",
+        field_plot="results/evaluate/receptive_field.png",
         attributions=shard_files("attribute"),
         onehot=shard_files("encode"),
         tracks="results/tracks/igv_session.xml",
@@ -33,7 +34,8 @@ rule report:
         "seqsal report --metrics {input.metrics} --curves {input.curves} "
         "--motifs-tsv {input.table} --seqlet-motifs {input.assignments} "
         "--logos {input.logos} --seqlets {input.seqlets} --regions {input.regions} "
-        "--summary {input.summary} --deletion-plot {input.plot} --fasta {input.fasta:q} "
+        "--summary {input.summary} --faithfulness-plot {input.curves_plot} "
+        "--receptive-field-plot {input.field_plot} --fasta {input.fasta:q} "
         "--attributions {input.attributions} --onehot {input.onehot} "
         "--method {params.method} --database {params.database:q} --alpha {params.alpha} "
         "--out {output} 2> {log}"
