@@ -615,13 +615,22 @@ def _evaluate(args):
     target, device = options["target"], options["device"]
     attrs = {args.method: data["attr"]}
     for method, *paths in args.also or []:
-        attrs[method] = _load_attributions(paths, regions)[0]["attr"]
-    if any(len(a) != len(X) for a in attrs.values()):
-        raise InputError(f"{args.onehot[0]}: expected one attribution per encoded region")
+        other = _load_attributions(paths, regions)[0]
+        order = pd.Index(other["names"]).get_indexer(data["names"])
+        if len(other["names"]) != len(order) or (order < 0).any():
+            raise InputError(f"{paths[0]}: expected the regions of {args.attributions[0]}")
+        attrs[method] = other["attr"][order]
+    if len(X) != len(data["attr"]):
+        raise InputError(f"{args.onehot[0]}: expected one encoded region per attribution")
     explained = strand_averaged(model) if args.rc_average else model
     pred = predict(explained, X, device=device)[:, target]
     binary = meta["tasks"][target] == "binary"
-    labels = encoded["y"][:, target] if binary and "y" in encoded else None
+    columns = [str(t) for t in encoded.get("targets", [])]
+    labels = None  # binary labels of the explained target, when the shards hold them
+    if binary and "y" in encoded and meta["targets"][target] in columns:
+        labels = encoded["y"][:, columns.index(meta["targets"][target])]
+    elif binary and "y" in encoded and encoded["y"].shape[1] == len(meta["targets"]):
+        labels = encoded["y"][:, target]
     rows = ev.select_regions(pred, labels, max_regions=args.max_regions)
     if not len(rows):
         raise InputError(f"{args.onehot[0]}: expected positive regions to test, found none")
@@ -639,7 +648,9 @@ def _evaluate(args):
     )
     per_region.insert(0, "region", regions["name"].to_numpy()[per_region["region_index"]])
     summary = {
-        "tested": "positive regions" if labels is not None else "highest outputs",
+        "tested": "positive regions, highest outputs first"
+        if labels is not None
+        else "regions with the highest outputs",
         "background": args.background,
         "faithfulness": ev.summarize_faithfulness(per_region),
     }

@@ -376,8 +376,9 @@ def receptive_fields(model, length: int, *, n_backgrounds: int = 8, seed: int = 
     The effective field is the impulse response: the gradient of the central position of
     the layer's output (summed over channels) with respect to the input, |summed over
     bases| and averaged over ``n_backgrounds`` random sequences (a neutral background,
-    uniform over bases), fitted with a Gaussian (its sigma, in bases). The theoretical field is the span of input bases that can reach
-    that position through the convolutions and poolings before it.
+    uniform over bases), fitted with a Gaussian (its sigma, in bases). The theoretical
+    field is the span of input bases that can reach that position through the
+    convolutions and poolings before it.
 
     Returns ``depth, layer, sigma, theoretical`` per layer.
     """

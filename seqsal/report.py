@@ -59,9 +59,9 @@ reported as <span class="novel">novel</span>.</p>
 <h2 id="trust">Can you trust these maps?</h2>
 {% for w in trust.warnings %}<p class="warning"><b>Possible shortcut:</b> {{ w }}</p>{% endfor %}
 <h3>Faithfulness</h3>
-<p>Bases of each of the {{ trust.n_regions }} {{ trust.tested }} tested are deleted (replaced
-by {{ trust.background }}) in order of decreasing attribution, or inserted into that
-background in the same order, and the model's output is followed, normalised to 1 for the
+<p>Regions tested: {{ trust.n_regions }} {{ trust.tested }}. Their bases are deleted
+(replaced by {{ trust.background }}) in order of decreasing attribution, or inserted into
+that background in the same order, and the model's output is followed, normalised to 1 for the
 sequence and 0 for the background. A faithful map makes the deletion curve fall fast (low
 AUC) and the insertion curve rise fast (high AUC), compared with random orders and the
 uniform order (a constant map).</p>

@@ -297,6 +297,6 @@ def test_a_planted_adapter_shortcut_is_flagged_and_reported(tmp_path):
     flagged = {i["name"]: i["flagged"] for i in summary["shortcuts"]["intervals"]}
     assert flagged == {"adapter": True, "tail": False}
     assert summary["shortcuts"]["artefact_kmers"], "the adapters' k-mers lead the seqlets"
-    assert summary["tested"] == "positive regions"
+    assert summary["tested"].startswith("positive regions")
     warnings = trust_context(summary, "grad_x_input")["warnings"]
     assert any("adapter (positions 0-12" in w for w in warnings)

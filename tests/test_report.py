@@ -21,7 +21,7 @@ FAITHFULNESS = {
     "insertion_fraction_beats_uniform": 0.9,
 }
 SUMMARY = {
-    "tested": "positive regions",
+    "tested": "positive regions, highest outputs first",
     "background": "shuffle",
     "faithfulness": {"grad_x_input": FAITHFULNESS, "deeplift_shap": FAITHFULNESS},
     "stability": {
