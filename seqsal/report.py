@@ -74,6 +74,12 @@ uniform order (a constant map).</p>
 <td>{{ m.mean_insertion_auc }} ({{ m.mean_insertion_auc_random }}, {{ m.mean_insertion_auc_uniform }})</td>
 <td><b>{{ m.insertion_pct }}</b></td>
 {% if trust.truth %}<td>{{ m.auroc }}, {{ m.auprc }}</td>{% endif %}</tr>{% endfor %}</table>
+{% for m in trust.methods if m.weak_deletion %}<p>{{ m.method }}: deleting the top bases
+first beats random orders in only {{ m.deletion_pct }} of the regions while inserting them
+first does in {{ m.insertion_pct }}. When a region holds redundant copies of what the model
+relies on (and the model takes the strongest, e.g. by max-pooling), deleting one copy lets
+another take over; a first-order map credits one copy only. Read such maps as "enough to
+drive the output" rather than "needed by it".</p>{% endfor %}
 {% if faithfulness_plot %}<img alt="deletion and insertion curves" src="data:image/png;base64,{{ faithfulness_plot }}" width="760">{% endif %}
 {% if trust.truth %}<p>Known sites ({{ trust.truth.n_sites }}): seqlet precision
 <b>{{ trust.truth.seqlet_precision }}</b>, recall <b>{{ trust.truth.seqlet_recall }}</b>;
@@ -208,6 +214,8 @@ def trust_context(summary: dict, method: str) -> dict:
             method=name,
             deletion_pct=_pct(entry["deletion_fraction_beats_random"]),
             insertion_pct=_pct(entry["insertion_fraction_beats_random"]),
+            weak_deletion=entry["deletion_fraction_beats_random"] < 0.9
+            and entry["insertion_fraction_beats_random"] >= 0.9,
         )
         if truth and name in truth:
             row.update(auroc=_format(truth[name]["auroc"]), auprc=_format(truth[name]["auprc"]))

@@ -161,7 +161,7 @@ def check_outputs(workdir):
     assert set(faithfulness["method"]) == set(summary["faithfulness"])
     assert faithfulness[["deletion_auc", "insertion_auc"]].notna().all().all()
     assert summary["receptive_field"]["layers"] and "shortcuts" in summary
-    assert 'id="trust"' in html and "reverse complement" in html
+    assert 'id="trust"' in html and 'id="faithfulness"' in html and "Shortcut audit" in html
     return results
 
 
