@@ -599,6 +599,14 @@ def _by_method(paths):
     return groups
 
 
+def _binary_labels(encoded: dict, target: str):
+    """The encoded regions' labels of ``target`` (None where the shards hold none)."""
+    columns = [str(t) for t in encoded.get("targets", [])]
+    if "y" not in encoded or target not in columns:
+        return None
+    return encoded["y"][:, columns.index(target)]
+
+
 def _evaluate(args):
     from . import evaluate as ev
     from .io import read_bed, read_regions, read_shards, save_figure, write_text, write_tsv
@@ -611,6 +619,9 @@ def _evaluate(args):
     encoded = read_shards(args.onehot, mmap_key="X")  # only the regions tested are read
     X = encoded["X"]
     model, meta = load_checkpoint(args.model, input_length=X.shape[-1])
+    # the user's other inputs, checked before the long work
+    intervals = [ev.parse_interval(text, X.shape[-1]) for text in args.nuisance]
+    others = {path: load_checkpoint(path, input_length=X.shape[-1])[0] for path in args.seed_models}
     options = _attribution_options(args, meta)
     target, device = options["target"], options["device"]
     attrs = {args.method: data["attr"]}
@@ -625,12 +636,7 @@ def _evaluate(args):
     explained = strand_averaged(model) if args.rc_average else model
     pred = predict(explained, X, device=device)[:, target]
     binary = meta["tasks"][target] == "binary"
-    columns = [str(t) for t in encoded.get("targets", [])]
-    labels = None  # binary labels of the explained target, when the shards hold them
-    if binary and "y" in encoded and meta["targets"][target] in columns:
-        labels = encoded["y"][:, columns.index(meta["targets"][target])]
-    elif binary and "y" in encoded and encoded["y"].shape[1] == len(meta["targets"]):
-        labels = encoded["y"][:, target]
+    labels = _binary_labels(encoded, meta["targets"][target]) if binary else None
     rows = ev.select_regions(pred, labels, max_regions=args.max_regions)
     if not len(rows):
         raise InputError(f"{args.onehot[0]}: expected positive regions to test, found none")
@@ -668,7 +674,6 @@ def _evaluate(args):
             **options,
         ),
     ]
-    others = {path: load_checkpoint(path, input_length=X.shape[-1])[0] for path in args.seed_models}
     by_seed = ev.seed_stability(others, X, attr, rows, top_k=args.top_k, **options)
     stability = pd.concat(stability, axis=1)
     stability.insert(0, "region", regions["name"].to_numpy()[rows])
@@ -685,7 +690,7 @@ def _evaluate(args):
     first = per_region[per_region["method"] == args.method].set_index("region_index")
     if binary:
         saturated = ev.saturation(
-            explained,
+            model,
             X,
             rows,
             background_output=first.loc[rows, "background_output"].to_numpy(),
@@ -713,7 +718,6 @@ def _evaluate(args):
         top = top.head(1000)
         index, offset = bed_to_offsets(top, regions)
         kmers = ev.seqlet_kmers(X, index, offset, (top["end"] - top["start"]).to_numpy())
-    intervals = [ev.parse_interval(text, X.shape[-1]) for text in args.nuisance]
     summary["shortcuts"] = {
         **ev.shortcut_audit(attr, intervals, kmers=kmers, artefacts=args.artefacts),
         "artefacts_given": bool(args.artefacts),
