@@ -365,14 +365,14 @@ def _attribute(args):
     log.info("attributed %d regions with %s (target %d)", N, args.method, options["target"])
 
 
-def _load_attributions(paths, regions, *, skip=()):
-    """Concatenate attribution shards (but the arrays in ``skip``) and put ``regions`` in
-    the same order."""
+def _load_attributions(paths, regions, *, skip=(), mmap_key=None):
+    """Concatenate attribution shards (but the arrays in ``skip``; ``mmap_key`` is left on
+    disk, see :func:`seqsal.io.read_shards`) and put ``regions`` in the same order."""
     from .io import read_shards
 
-    data = read_shards(paths, skip=skip)
+    data = read_shards(paths, skip=skip, mmap_key=mmap_key)
     for key in ("hyp", "attr"):  # float16 storage is widened once, here
-        if key in data and data[key].dtype == np.float16:
+        if key in data and key != mmap_key and data[key].dtype == np.float16:
             data[key] = data[key].astype(np.float32)
     index = pd.Index(regions["name"]).get_indexer(data["names"])
     if (index < 0).any():
@@ -744,8 +744,15 @@ def _report(args):
     table = pd.read_csv(args.motifs_tsv, sep="\t", dtype=str, keep_default_na=False)
     assignments = pd.read_csv(args.seqlet_motifs, sep="\t")
     seqlets = _read_seqlets(args.seqlets)
-    data, regions = _load_attributions(args.attributions, read_regions(args.regions))
-    contrib = data["hyp"] * read_shards(args.onehot)["X"]
+    # only the example regions' rows are read: the report's memory does not grow with N
+    data, regions = _load_attributions(
+        args.attributions, read_regions(args.regions), skip=("attr",), mmap_key="hyp"
+    )
+    X = read_shards(args.onehot, mmap_key="X")["X"]
+
+    def contrib(i):
+        return data["hyp"][i].astype(np.float32) * X[i]
+
     logos = {m: report.file_base64(Path(args.logos) / f"{m}.png") for m in table["motif_id"]}
     names, rows = report.metric_rows(json.loads(Path(args.metrics).read_text()))
     html = report.render_report(

@@ -175,15 +175,16 @@ def example_regions(table, assignments, seqlets, regions, contrib) -> list:
     ----------
     table, assignments, seqlets, regions : pandas.DataFrame
         ``motifs.tsv``, ``seqlet_motifs.tsv``, ``seqlets.bed`` and ``regions.bed``.
-    contrib : numpy.ndarray, shape=(N, 4, L)
-        Actual contributions (``hyp * X``) in the order of ``regions``.
+    contrib : callable
+        ``contrib(i)``: the actual contributions (``hyp * X``, shape (4, L)) of the
+        region ``i`` of ``regions``.
     """
     index = pd.Series(np.arange(len(regions)), index=regions["name"].to_numpy())
     examples = []
     for motif_id, name in zip(table["motif_id"], table["name"]):
         members = assignments.loc[assignments["motif_id"] == motif_id, "seqlet"]
         for region in seqlets[seqlets["name"].isin(members)].nlargest(1, "attr_sum")["region"]:
-            figure = attribution_logo(contrib[index[region]], title=region)
+            figure = attribution_logo(contrib(index[region]), title=region)
             examples.append(
                 {
                     "title": f"{motif_id} ({name}): region {region}, attribution x sequence",

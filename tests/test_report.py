@@ -106,7 +106,9 @@ def make_report(tmp_path):
         metric_rows=rows,
         curves=logo,
         motifs=motif_rows(table, {"motif_1": logo, "motif_2": logo}),
-        examples=example_regions(table, assignments, seqlets, regions, rng.normal(size=(1, 4, 20))),
+        examples=example_regions(
+            table, assignments, seqlets, regions, lambda i: rng.normal(size=(4, 20))
+        ),
         n_seqlets=1,
         alpha=0.05,
         n_assigned=1,
