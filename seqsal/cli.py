@@ -419,10 +419,13 @@ def _motifs(args):
     from .motifs import discover_motifs
     from .plots import motif_logos
 
-    data, regions = _load_attributions(args.attributions, read_regions(args.regions))
+    # memory-mapped: only the rows holding seqlets are read
+    data, regions = _load_attributions(
+        args.attributions, read_regions(args.regions), skip=("attr",), mmap_key="hyp"
+    )
     seqlets = _read_seqlets(args.seqlets)
     motifs, table, assignments = discover_motifs(
-        read_shards(args.onehot)["X"],
+        read_shards(args.onehot, mmap_key="X")["X"],
         data["hyp"],
         seqlets,
         regions,

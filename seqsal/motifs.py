@@ -18,15 +18,19 @@ from .encode import reverse_complement
 from .seqlets import benjamini_hochberg
 
 
-def extract_windows(arrays: np.ndarray, region_index, offset, *, width: int) -> np.ndarray:
-    """Cut ``(N, 4, L)`` arrays at ``[offset, offset + width)``, zero-padded at the edges."""
-    length = arrays.shape[-1]
-    pad = np.pad(arrays, ((0, 0), (0, 0), (width, width)))
+def extract_windows(arrays, region_index, offset, *, width: int) -> np.ndarray:
+    """Cut ``(N, 4, L)`` arrays at ``[offset, offset + width)``, zero-padded at the edges.
+
+    ``arrays`` may be memory-mapped (:class:`seqsal.io.RowStack`): only the rows named in
+    ``region_index`` are read.
+    """
+    rows, inverse = np.unique(np.asarray(region_index, dtype=np.int64), return_inverse=True)
+    block = np.asarray(arrays[rows])
+    length = block.shape[-1]
+    pad = np.pad(block, ((0, 0), (0, 0), (width, width)))
     columns = np.asarray(offset)[:, None] + width + np.arange(width)[None, :]
     columns = np.clip(columns, 0, length + 2 * width - 1)
-    return pad[
-        np.asarray(region_index)[:, None, None], np.arange(4)[None, :, None], columns[:, None, :]
-    ]
+    return pad[inverse.reshape(-1)[:, None, None], np.arange(4)[None, :, None], columns[:, None, :]]
 
 
 def _aligned_similarity(windows: np.ndarray, centroids: np.ndarray, max_shift: int):
@@ -341,9 +345,9 @@ def discover_motifs(
 
     Parameters
     ----------
-    X : numpy.ndarray, shape=(N, 4, L)
-        One-hot sequences, in the order of ``regions``.
-    hyp : numpy.ndarray, shape=(N, 4, L)
+    X : numpy.ndarray or seqsal.io.RowStack, shape=(N, 4, L)
+        One-hot sequences, in the order of ``regions`` (only the seqlets' rows are read).
+    hyp : numpy.ndarray or seqsal.io.RowStack, shape=(N, 4, L)
         Hypothetical contributions, same order.
     seqlets : pandas.DataFrame
         DESIGN.md's seqlets (genome coordinates, ``region`` and ``attr_sum`` columns).
@@ -372,7 +376,7 @@ def discover_motifs(
     index, offset = bed_to_offsets(seqlets, regions)
     width = int((seqlets["end"] - seqlets["start"]).max()) + 2 * flank if len(seqlets) else 1
     onehot = extract_windows(X, index, offset - flank, width=width)
-    contrib = extract_windows(hyp * X, index, offset - flank, width=width)
+    contrib = extract_windows(hyp, index, offset - flank, width=width).astype(np.float32) * onehot
     labels, shift, strand = cluster_seqlets(
         contrib,
         np.abs(seqlets["attr_sum"].to_numpy()),
