@@ -272,15 +272,15 @@ def perturbation_stability(
     n_substitutions: int = 3,
     min_distance: int = 10,
     top_k: int = 20,
-    seed: int = 0,
     **options,
 ) -> pd.DataFrame:
     """Agreement of each region's map with the map after ``n_substitutions`` random
     substitutions at least ``min_distance`` bases from its ``top_k`` strongest bases,
-    compared at the bases not substituted (columns ``perturbed_*``)."""
+    compared at the bases not substituted (columns ``perturbed_*``). The substitutions
+    are drawn from the attribution's own ``seed`` (in ``options``)."""
     from .attribute import attribute
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([options.get("seed", 0), 1])
     rows = np.asarray(rows)
     Xp = np.array(X[rows])
     length = Xp.shape[-1]
