@@ -5,8 +5,8 @@ seqsal as the workflow runs it (``seqsal motifs`` on the run's seqlets, a fresh 
 modisco-lite with its defaults (``TFMoDISco``, which calls its own seqlets). For each
 known motif (a MEME file: the simulation's planted PWMs) the best TOMTOM p-value among
 each tool's motifs and that motif's seqlet count; the precision and recall of each tool's
-seqlets against the planted sites (a BED; library mode: sequence name as chromosome); and
-the wall time of each.
+seqlets against the planted sites (a BED in genome coordinates; library mode: the sequence
+name is the chromosome); and the wall time of each.
 
     pip install -e ".[bench]"
     python benchmarks/motifs.py runs/tal_gata --truth runs/tal_gata/truth.bed \
@@ -27,6 +27,7 @@ import pandas as pd
 
 from seqsal.evaluate import seqlet_recovery
 from seqsal.io import read_bed, read_meme, read_regions, read_shards
+from seqsal.seqlets import offsets_to_genome
 
 
 def best_matches(known: dict, found: list) -> dict:
@@ -70,7 +71,7 @@ def run_seqsal(run: Path, out: Path) -> tuple:
     return seconds, list(zip(ppms, table["n_seqlets"])), seqlets
 
 
-def run_modisco(X, hyp, names) -> tuple:
+def run_modisco(X, hyp, regions) -> tuple:
     from modiscolite.tfmodisco import TFMoDISco
 
     start = time.perf_counter()
@@ -82,9 +83,12 @@ def run_modisco(X, hyp, names) -> tuple:
     found, rows = [], []
     for pattern in [*(positive or []), *(negative or [])]:
         found.append((pattern.sequence.T, len(pattern.seqlets)))
-        for s in pattern.seqlets:
-            rows.append((names[s.example_idx], max(s.start, 0), s.end))
-    seqlets = pd.DataFrame(rows, columns=["chrom", "start", "end"]).drop_duplicates()
+        rows += [(s.example_idx, max(s.start, 0), s.end) for s in pattern.seqlets]
+    index, first, last = np.array(rows, dtype=np.int64).reshape(-1, 3).T
+    starts, ends = offsets_to_genome(regions, index, first, last - first)  # genome coordinates
+    seqlets = pd.DataFrame(
+        {"chrom": regions["chrom"].to_numpy()[index], "start": starts, "end": ends}
+    ).drop_duplicates()
     return seconds, found, seqlets
 
 
@@ -103,7 +107,7 @@ def main(argv=None) -> None:
     assert regions["name"].tolist() == data["names"].tolist()
     with tempfile.TemporaryDirectory() as folder:
         ours = run_seqsal(args.run, Path(folder))
-    theirs = run_modisco(X, data["hyp"], regions["name"].to_numpy())
+    theirs = run_modisco(X, data["hyp"], regions)
     header = f"{'tool':<12} {'seconds':>8} {'motifs':>7} {'seqlets':>8} {'precision':>10}"
     print(
         header
