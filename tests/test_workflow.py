@@ -210,6 +210,8 @@ def test_tiny_sharded_run(tmp_path):
     assert sorted(p.name for p in (results / "encode").glob("*.npz")) == ["000.npz", "001.npz"]
     first = read_shards(sorted((results / "attribute").glob("*.npz")))
     assert first["hyp"].dtype == np.float16
+    faithfulness = pd.read_csv(results / "evaluate/faithfulness.tsv", sep="\t")
+    assert set(faithfulness["method"]) == {"grad_x_input", "deeplift_shap", "ism"}
     for method in ("deeplift_shap", "ism"):
         data = read_shards(sorted((results / "attribute" / method).glob("*.npz")))
         assert data["names"].tolist() == first["names"].tolist()
