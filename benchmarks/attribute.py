@@ -239,14 +239,17 @@ def peak_mib():  # this process's own high-water mark (ru_maxrss would count the
 """
 
 
-def peak_rss(name, model, length, sizes, folder: Path):
-    """Peak RSS (MiB) of ``seqsal attribute`` and of tangermeme saliency, fresh processes."""
+def attribute_job(model, name, length, n, folder: Path, *, device="cpu", prelude="") -> list:
+    """Write a checkpoint of ``model`` and a shard of ``n`` random sequences to ``folder``
+    and return the command of one ``seqsal attribute`` job on them, a fresh process
+    (``prelude``: Python run first, e.g. :data:`PEAK`, whose ``peak_mib()`` it prints)."""
     from seqsal.io import write_npz
     from seqsal.models import save_checkpoint
 
+    model = model.cpu()
     with torch.no_grad():
         n_outputs = model(torch.zeros(1, 4, length)).shape[1]
-    checkpoint = folder / f"{name}.pt"
+    checkpoint, shard = folder / f"{name}.pt", folder / f"{name}_{n}.npz"
     save_checkpoint(
         model,
         checkpoint,
@@ -256,32 +259,36 @@ def peak_rss(name, model, length, sizes, folder: Path):
         tasks=["regression"] * n_outputs,
         metrics={},
     )
+    write_npz(shard, X=random_onehot(n, length, seed=n), names=np.arange(n).astype(str))
+    probe = "print(peak_mib())\n" if prelude else ""
+    script = f"{prelude}import sys\nfrom seqsal.cli import main\nrc = main(sys.argv[1:])\n"
+    return [
+        sys.executable,
+        "-c",
+        f"{script}{probe}sys.exit(rc)",
+        "attribute",
+        "--model",
+        str(checkpoint),
+        "--onehot",
+        str(shard),
+        "--device",
+        device,
+        "--out",
+        str(folder / "out.npz"),
+    ]
+
+
+def peak_rss(name, model, length, sizes, folder: Path):
+    """Peak RSS (MiB) of ``seqsal attribute`` and of tangermeme saliency, fresh processes."""
     rows = []
     for n in sizes:
-        shard = folder / f"{name}_{n}.npz"
-        write_npz(shard, X=random_onehot(n, length, seed=n), names=np.arange(n).astype(str))
-        command = [
-            sys.executable,
-            "-c",
-            PEAK + "import sys\nfrom seqsal.cli import main\nrc = main(sys.argv[1:])\n"
-            "print(peak_mib())\nsys.exit(rc)",
-            "attribute",
-            "--model",
-            str(checkpoint),
-            "--onehot",
-            str(shard),
-            "--device",
-            "cpu",
-            "--out",
-            str(folder / "out.npz"),
-        ]
-        ours = _rss(command)
+        ours = _rss(attribute_job(model, name, length, n, folder, prelude=PEAK))
         peer = _rss(
             [
                 sys.executable,
                 "-c",
                 PEAK + RSS_SCRIPT.format(bench=str(Path(__file__).parent)),
-                str(shard),
+                str(folder / f"{name}_{n}.npz"),
                 name,
             ]
         )

@@ -24,26 +24,19 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from attribute import attribute_job, random_onehot  # benchmarks/attribute.py, beside this
 
 from seqsal.attribute import attribute, shuffled_references
 from seqsal.models import build_model
 from seqsal.train import train_model
 
 LENGTH = 1000
-
-
-def random_onehot(n, length=LENGTH, seed=0):
-    rng = np.random.default_rng(seed)
-    X = np.zeros((n, 4, length), np.uint8)
-    X[np.arange(n)[:, None], rng.integers(0, 4, (n, length)), np.arange(length)] = 1
-    return X
 
 
 def timed(run, device, warm_up=True):
@@ -62,7 +55,7 @@ def timed(run, device, warm_up=True):
 
 def train_rate(arch, n, batch, device, epochs=2):
     """Training regions per second per epoch (validation on 5% more included)."""
-    X = random_onehot(n + n // 20, seed=1)
+    X = random_onehot(n + n // 20, LENGTH, seed=1)
     y = np.random.default_rng(2).integers(0, 2, (len(X), 1)).astype(np.float32)
     split = np.array(["train"] * n + ["valid"] * (n // 20))
 
@@ -87,7 +80,7 @@ def attribution_rates(model, device, sizes, peers):
     """Regions/s per method on ``device``; with peers, theirs too and the checks."""
     out = {}
     for method, n in sizes.items():
-        X = random_onehot(n, seed=3)
+        X = random_onehot(n, LENGTH, seed=3)
         kwargs = {"method": method.split(":")[0], "device": device}
         if method.endswith(":auto"):
             kwargs["precision"] = "auto"
@@ -132,7 +125,7 @@ def precision_check(model, n=64):
     the CPU (fp32): seqsal's fp32, and captum with cuDNN's TF32 on (PyTorch's default)
     and off. (seqsal centres gradients over the 4 bases, captum does not, so each tool
     is compared with itself.)"""
-    X = random_onehot(n, seed=5)
+    X = random_onehot(n, LENGTH, seed=5)
     ours = attribute(model, X, device="cpu")[1]
     rows = {"seqsal fp32": min_pearson(attribute(model, X, device="cuda")[1], ours)}
     theirs = captum_grad_x_input(model, X, "cpu")
@@ -147,34 +140,7 @@ def precision_check(model, n=64):
 def shard_job(arch, model, n, folder: Path) -> float:
     """Wall seconds of one ``seqsal attribute`` job (a fresh process: start-up, reading
     the shard, attribution on the GPU, writing hyp and attr) on ``n`` regions."""
-    from seqsal.io import write_npz
-    from seqsal.models import save_checkpoint
-
-    checkpoint, shard = folder / f"{arch}.pt", folder / f"{arch}_{n}.npz"
-    save_checkpoint(
-        model.cpu(),
-        checkpoint,
-        arch=arch,
-        hparams={"input_length": LENGTH, "n_outputs": 1},
-        targets=["t0"],
-        tasks=["binary"],
-        metrics={},
-    )
-    write_npz(shard, X=random_onehot(n, seed=n), names=np.arange(n).astype(str))
-    command = [
-        sys.executable,
-        "-c",
-        "import sys; from seqsal.cli import main; sys.exit(main(sys.argv[1:]))",
-        "attribute",
-        "--model",
-        str(checkpoint),
-        "--onehot",
-        str(shard),
-        "--device",
-        "cuda",
-        "--out",
-        str(folder / "out.npz"),
-    ]
+    command = attribute_job(model, arch, LENGTH, n, folder, device="cuda")
     start = time.perf_counter()
     subprocess.run(command, check=True)
     return time.perf_counter() - start

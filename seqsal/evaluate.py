@@ -136,9 +136,11 @@ def faithfulness(
     for chunk in np.array_split(rows, max(1, len(rows) // 8)):
         inputs = []
         xs, bgs = np.asarray(X[chunk], np.float32), backgrounds(X, chunk, background, seed=seed)
-        # bases are taken in the direction the sequence moves the output from the background
+        # the sequence's and the background's outputs end every curve: computed once here
         ends = predict(model, np.concatenate([xs, bgs]), device=device, batch_size=batch_size)
-        direction = np.where(ends[: len(chunk), target] >= ends[len(chunk) :, target], 1, -1)
+        fulls, empties = ends[: len(chunk), target], ends[len(chunk) :, target]
+        # bases are taken in the direction the sequence moves the output from the background
+        direction = np.where(fulls >= empties, 1, -1)
         for j, i in enumerate(chunk):
             orders = np.stack(
                 [np.argsort(-direction[j] * attrs[m][i], kind="stable") for m in methods]
@@ -146,17 +148,20 @@ def faithfulness(
                 + [uniform_order(length)]
             )
             for insertion in (False, True):
-                inputs.append(path_inputs(xs[j], bgs[j], orders, n_steps, insertion=insertion))
-        out = predict(model, np.concatenate(inputs), device=device, batch_size=batch_size)
-        out = out[:, target].reshape(len(chunk), 2, len(names), n_steps + 1)
+                steps = path_inputs(xs[j], bgs[j], orders, n_steps, insertion=insertion)
+                inputs.append(steps.reshape(len(orders), n_steps + 1, 4, length)[:, 1:-1])
+        inner = np.concatenate(inputs).reshape(-1, 4, length)
+        inner = predict(model, inner, device=device, batch_size=batch_size)[:, target]
+        inner = inner.reshape(len(chunk), 2, len(names), n_steps - 1)
         for j, i in enumerate(chunk):
-            deletion, insertion = out[j]
-            full, empty = deletion[0, 0], deletion[0, -1]
+            full, empty = fulls[j], empties[j]
+            first = np.array([full, empty])[:, None, None].repeat(len(names), axis=1)
+            out = np.concatenate([first, inner[j], first[::-1]], axis=-1)  # (2, orders, steps)
             scale = full - empty
             if abs(scale) < 1e-6:  # the background explains as much: nothing to test
-                norm = np.full_like(out[j], np.nan)
+                norm = np.full_like(out, np.nan)
             else:
-                norm = (out[j] - empty) / scale
+                norm = (out - empty) / scale
                 totals["deletion"] += norm[0]
                 totals["insertion"] += norm[1]
                 counted += 1
@@ -385,14 +390,15 @@ def receptive_fields(model, length: int, *, n_backgrounds: int = 8, seed: int = 
     import torch
 
     model = model.eval()
-    layers, inside = [], set()
+    from .models import _Residual
+
+    layers, residual = [], None  # (hooked name, module, its convolution's name)
     for name, module in model.named_modules():
-        convs = [n for n, m in module.named_modules() if isinstance(m, torch.nn.Conv1d)]
-        if name in inside:
-            continue
-        if _is_residual(module) and convs:
-            layers.append((name, module, f"{name}.{convs[-1]}"))
-            inside.update(f"{name}.{n}" if n else name for n, _ in module.named_modules())
+        if residual is not None and name.startswith(f"{residual}."):
+            continue  # inside the residual block just taken
+        if isinstance(module, _Residual):
+            residual = name
+            layers.append((name, module, f"{name}.conv"))
         elif isinstance(module, torch.nn.Conv1d):
             layers.append((name, module, name))
     outputs = {}
@@ -417,12 +423,6 @@ def receptive_fields(model, length: int, *, n_backgrounds: int = 8, seed: int = 
         profile = grad.abs().sum(1).mean(0).detach().numpy().astype(float)
         rows.append((depth, name, gaussian_sigma(profile), theoretical.get(last_conv, np.nan)))
     return pd.DataFrame(rows, columns=["depth", "layer", "sigma", "theoretical"])
-
-
-def _is_residual(module) -> bool:
-    from .models import _Residual
-
-    return isinstance(module, _Residual)
 
 
 def gaussian_sigma(profile: np.ndarray) -> float:
@@ -545,12 +545,15 @@ def shortcut_audit(
     """
     from .encode import reverse_complement_sequence
 
-    magnitude = np.abs(np.asarray(attr, np.float64))
-    total = magnitude.sum()
-    length = magnitude.shape[1]
+    # |attribution| summed over regions per position, a row block at a time (no copy of
+    # every region's map)
+    column = np.zeros(attr.shape[1])
+    for first in range(0, len(attr), 65536):
+        column += np.abs(attr[first : first + 65536]).sum(axis=0, dtype=np.float64)
+    total, length = column.sum(), len(column)
     found = []
     for name, start, end in intervals:
-        share = float(magnitude[:, start:end].sum() / total) if total > 0 else float("nan")
+        share = float(column[start:end].sum() / total) if total > 0 else float("nan")
         base_share = (end - start) / length
         enrichment = share / base_share
         found.append(
