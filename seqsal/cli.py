@@ -424,12 +424,13 @@ def _motifs(args):
         args.attributions, read_regions(args.regions), skip=("attr",), mmap_key="hyp"
     )
     seqlets = _read_seqlets(args.seqlets)
+    database = load_motif_database(args.database)
     motifs, table, assignments = discover_motifs(
         read_shards(args.onehot, mmap_key="X")["X"],
         data["hyp"],
         seqlets,
         regions,
-        load_motif_database(args.database),
+        database,
         flank=args.flank,
         max_shift=args.max_shift,
         min_similarity=args.min_similarity,
@@ -448,8 +449,12 @@ def _motifs(args):
     write_tsv(assignments, out / "seqlet_motifs.tsv")
     for key, motif in zip(keys, motifs):
         title = f"{key.replace(' ', ' (', 1)}, {motif['n_seqlets']} seqlets)"
+        match = motif["match"]
+        if match is not None:
+            label = f"{match['target']}, q = {match['q_value']:.2g}"
+            match = {**match, "label": label, "ppm": database[match["target"]]}
         save_figure(
-            motif_logos(motif["ppm"], motif["cwm"], title=title),
+            motif_logos(motif["ppm"], motif["cwm"], title=title, match=match),
             out / "logos" / f"{key.split()[0]}.png",
         )
     log.info("%d motifs from %d seqlets: %s", len(motifs), len(seqlets), table["name"].tolist())

@@ -830,7 +830,16 @@ def read_meme(path) -> dict:
     return motifs
 
 
-def load_motif_database(database: str) -> dict:
+class MotifDatabase(dict):
+    """``{"<matrix id> <TF name>": PPM (4, L)}`` with the TF family of each motif that has
+    one (``families``, ``{key: "family; family"}``)."""
+
+    def __init__(self, motifs=(), families=None):
+        super().__init__(motifs)
+        self.families = dict(families or {})
+
+
+def load_motif_database(database: str) -> MotifDatabase:
     """Load target motifs by name (``jaspar2024_vertebrates``) or from a MEME file.
 
     Names have the form ``jaspar<year>_<taxon>``: the CORE collection of that JASPAR
@@ -840,11 +849,12 @@ def load_motif_database(database: str) -> dict:
 
     Returns
     -------
-    motifs : dict
-        ``{"<matrix id> <TF name>": PPM of shape (4, L)}``.
+    motifs : MotifDatabase
+        ``{"<matrix id> <TF name>": PPM of shape (4, L)}``; JASPAR's TF families in
+        ``motifs.families`` (none for a MEME file).
     """
     if Path(database).suffix or os.sep in database:
-        return read_meme(database)
+        return MotifDatabase(read_meme(database))
     prefix, _, taxon = database.partition("_")
     if not prefix.lower().startswith("jaspar") or not taxon:
         raise InputError(
@@ -862,10 +872,13 @@ def load_motif_database(database: str) -> dict:
     records = db.fetch_motifs(collection="CORE", all_versions=False, **query)
     if not records:
         raise InputError(f"motifs.database: expected motifs for {database!r}, found none")
-    motifs = {}
+    motifs = MotifDatabase()
     for record in records:
+        key = f"{record.matrix_id} {record.name}"
         counts = np.array([record.counts[base] for base in "ACGT"], dtype=float)
-        motifs[f"{record.matrix_id} {record.name}"] = counts / counts.sum(axis=0)
+        motifs[key] = counts / counts.sum(axis=0)
+        if record.tf_family:
+            motifs.families[key] = "; ".join(record.tf_family)
     return motifs
 
 

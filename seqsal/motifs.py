@@ -255,29 +255,37 @@ def match_motifs(
     Returns
     -------
     matches : pandas.DataFrame
-        Columns ``query, rank, target, p_value, q_value`` for the matches kept.
+        Columns ``query, rank, target, p_value, q_value, offset, strand`` for the matches
+        kept: query column ``i`` aligns with column ``i + offset`` of the target, read on
+        ``strand`` (``-``: the target's reverse complement).
     """
     from memelite import tomtom
 
     rows = []
     if ppms:
         targets = list(database)
-        p_values = tomtom(
+        p_values, _, offsets, _, strands = tomtom(
             [np.asarray(p, np.float64) for p in ppms],
             [np.asarray(database[t], np.float64) for t in targets],
-        )[0]
+        )
         for query, p in enumerate(p_values):
             if information_bits(ppms[query]).sum() < min_bits:
                 continue
             q = benjamini_hochberg(p)
             for rank, t in enumerate(np.argsort(p, kind="stable")[:n_matches]):
                 if q[t] < max_q:
-                    rows.append((query, rank + 1, targets[t], float(p[t]), float(q[t])))
-    return pd.DataFrame(rows, columns=["query", "rank", "target", "p_value", "q_value"])
+                    strand = "-" if strands[query, t] else "+"
+                    offset = int(offsets[query, t])
+                    rows.append((query, rank + 1, targets[t], p[t], q[t], offset, strand))
+    columns = ["query", "rank", "target", "p_value", "q_value", "offset", "strand"]
+    return pd.DataFrame(rows, columns=columns).astype({"p_value": float, "q_value": float})
 
 
-def motif_table(motifs: list, matches: pd.DataFrame, *, n_matches: int = 3) -> pd.DataFrame:
-    """One row per motif: id, seqlet count, sign, length, status and top matches."""
+def motif_table(
+    motifs: list, matches: pd.DataFrame, *, n_matches: int = 3, families: dict | None = None
+) -> pd.DataFrame:
+    """One row per motif: id, seqlet count, sign, length, status, name, the best match's
+    TF family (from ``families``, ``{target: family}``; empty when unknown) and top matches."""
     rows = []
     for k, motif in enumerate(motifs):
         row = {
@@ -289,12 +297,13 @@ def motif_table(motifs: list, matches: pd.DataFrame, *, n_matches: int = 3) -> p
         hits = matches[matches["query"] == k].sort_values("rank")
         row["status"] = "named" if len(hits) else "novel"
         row["name"] = hits["target"].iloc[0].split(" ", 1)[-1] if len(hits) else "novel"
+        row["family"] = (families or {}).get(hits["target"].iloc[0], "") if len(hits) else ""
         for i in range(n_matches):
             hit = hits.iloc[i] if i < len(hits) else None
             row[f"match_{i + 1}"] = hit["target"] if hit is not None else ""
             row[f"match_{i + 1}_q"] = f"{hit['q_value']:.3g}" if hit is not None else ""
         rows.append(row)
-    columns = ["motif_id", "n_seqlets", "sign", "length", "status", "name"] + [
+    columns = ["motif_id", "n_seqlets", "sign", "length", "status", "name", "family"] + [
         f"match_{i + 1}{s}" for i in range(n_matches) for s in ("", "_q")
     ]
     return pd.DataFrame(rows, columns=columns)
@@ -354,7 +363,8 @@ def discover_motifs(
     regions : pandas.DataFrame
         The regions of ``X``.
     database : dict
-        Target motifs for naming, ``{"<id> <name>": PPM}``.
+        Target motifs for naming, ``{"<id> <name>": PPM}``; a
+        :class:`seqsal.io.MotifDatabase` also gives the matches' TF families.
     flank : int, optional
         Bases added on each side of a seqlet before clustering. Default is 5.
     max_shift, min_similarity, min_seqlets
@@ -365,7 +375,8 @@ def discover_motifs(
     Returns
     -------
     motifs : list of dict
-        As returned by :func:`build_motifs`.
+        As returned by :func:`build_motifs`, plus ``match``: the best match's row of
+        :func:`match_motifs` (a dict), or None for a novel motif.
     table : pandas.DataFrame
         As returned by :func:`motif_table` (``motifs.tsv``).
     assignments : pandas.DataFrame
@@ -385,6 +396,10 @@ def discover_motifs(
         min_seqlets=min_seqlets,
     )
     motifs = build_motifs(onehot, contrib, labels, shift, strand, max_shift=max_shift)
-    table = motif_table(motifs, match_motifs([m["ppm"] for m in motifs], database, max_q=max_q))
+    matches = match_motifs([m["ppm"] for m in motifs], database, max_q=max_q)
+    for k, motif in enumerate(motifs):
+        best = matches[(matches["query"] == k) & (matches["rank"] == 1)]
+        motif["match"] = best.iloc[0].to_dict() if len(best) else None
+    table = motif_table(motifs, matches, families=getattr(database, "families", None))
     assignments = assign_seqlets(seqlets, regions["strand"].to_numpy()[index], labels, strand)
     return motifs, table, assignments

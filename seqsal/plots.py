@@ -66,26 +66,51 @@ def information_content(ppm: np.ndarray) -> np.ndarray:
     return ppm / ppm.sum(axis=0) * information_bits(ppm)
 
 
-def _draw_logo(ax, matrix: np.ndarray, title: str, ylabel: str) -> None:
+def _draw_logo(ax, matrix: np.ndarray, title: str, ylabel: str, start: int = 0) -> None:
     import logomaker
 
-    frame = pd.DataFrame(matrix.T, columns=list("ACGT"))
+    frame = pd.DataFrame(matrix.T, columns=list("ACGT"), index=start + np.arange(matrix.shape[1]))
     logomaker.Logo(frame, ax=ax, color_scheme="classic")
     ax.set_title(title, fontsize=9)
     ax.set_ylabel(ylabel, fontsize=8)
     ax.set_xticks([])
 
 
-def motif_logos(ppm: np.ndarray, cwm: np.ndarray, *, title: str = "") -> Figure:
-    """Contribution (CWM) and PPM (bits) logos of a motif, forward and reverse strand."""
-    fig = Figure(figsize=(8, 3.6), dpi=90, layout="constrained")
-    axes = fig.subplots(2, 2)
+def motif_logos(
+    ppm: np.ndarray, cwm: np.ndarray, *, title: str = "", match: dict | None = None
+) -> Figure:
+    """Contribution (CWM) and PPM (bits) logos of a motif, forward and reverse strand.
+
+    ``match``, when given, adds the logo of the motif's best database match, aligned as
+    TOMTOM aligned it: a dict with ``label``, ``ppm`` (the target's PPM), ``offset`` and
+    ``strand`` (as in :func:`seqsal.motifs.match_motifs`).
+    """
+    length = ppm.shape[1]
+    rows = [("contribution", cwm, 0), ("PPM", ppm, 0)]
+    if match is not None:
+        target = match["ppm"]
+        if match["strand"] == "-":
+            target = reverse_complement(target[None])[0]
+        rows.append((match["label"], target, int(match["offset"])))
+    # every panel on one axis: the motif's columns at 0.., the match's where it aligns
+    first = min(0, *(-offset for _, _, offset in rows))
+    last = max(length, *(m.shape[1] - offset for _, m, offset in rows))
+    fig = Figure(figsize=(8, 1.8 * len(rows)), dpi=90, layout="constrained")
+    axes = fig.subplots(len(rows), 2, squeeze=False)
     for col, (label, flip) in enumerate((("forward", False), ("reverse", True))):
-        c = reverse_complement(cwm[None])[0] if flip else cwm
-        p = reverse_complement(ppm[None])[0] if flip else ppm
-        _draw_logo(axes[0, col], c, f"contribution ({label})", "contribution")
-        _draw_logo(axes[1, col], information_content(p), f"PPM ({label})", "bits")
-        axes[1, col].set_ylim(0, 2)
+        for row, (name, matrix, offset) in enumerate(rows):
+            start = -offset - first
+            if flip:
+                matrix = reverse_complement(matrix[None])[0]
+                start = (last - first) - (start + matrix.shape[1])
+            ax = axes[row, col]
+            if name == "contribution":
+                _draw_logo(ax, matrix, f"contribution ({label})", "contribution", start)
+            else:
+                caption = "PPM" if row == 1 else f"best match: {name}"
+                _draw_logo(ax, information_content(matrix), f"{caption} ({label})", "bits", start)
+                ax.set_ylim(0, 2)
+            ax.set_xlim(-0.5, last - first - 0.5)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig

@@ -43,10 +43,11 @@ code { background: #f4f4f4; padding: 1px 4px; } .small { font-size: 0.85em; colo
 A motif is named only when TOMTOM finds a database match with q &lt; 0.05; otherwise it is
 reported as <span class="novel">novel</span>.</p>
 <table id="motif-table"><tr><th>motif</th><th>seqlets</th><th>best matches (q-value)</th>
-<th>contribution and PPM logos</th></tr>
+<th>contribution and PPM logos; the best match's logo, aligned</th></tr>
 {% for m in motifs %}<tr><td><span class="swatch" style="background: {{ m.color }}"></span>
 <b>{{ m.motif_id }}</b><br>{% if m.status == 'novel' %}<span class="novel">novel</span>
-{% else %}{{ m.name }}{% endif %}<br><span class="small">{{ m.sign }}, {{ m.length }} bp</span></td>
+{% else %}{{ m.name }}{% if m.family %}<br><span class="small">family: {{ m.family }}</span>{% endif %}
+{% endif %}<br><span class="small">{{ m.sign }}, {{ m.length }} bp</span></td>
 <td>{{ m.n_seqlets }}</td><td>{% for hit in m.matches %}{{ hit.target }} ({{ hit.q }})<br>
 {% else %}no match at q &lt; 0.05{% endfor %}</td>
 <td><img alt="logos of {{ m.motif_id }}" src="data:image/png;base64,{{ m.logo }}" width="560"></td></tr>
@@ -160,6 +161,7 @@ def motif_rows(table: pd.DataFrame, logos: dict) -> list:
         rows.append(
             {
                 **row,
+                "family": row.get("family") or "",  # a user-edited or older table may lack it
                 "matches": matches,
                 "logo": logos[row["motif_id"]],
                 "color": motif_color(row["motif_id"]),

@@ -86,12 +86,32 @@ def test_tomtom_names_planted_jaspar_motifs_and_not_noise(shared_data):
     rng = np.random.default_rng(0)
     flat = rng.dirichlet(np.ones(4) * 50, size=8).T
     matches = match_motifs([reverse_complement(gata[None])[0], flat], database)
+    gata_key = next(k for k in database if k.endswith(" GATA1"))
     table = motif_table(
         [{"ppm": gata, "n_seqlets": 5, "sign": 1}, {"ppm": flat, "n_seqlets": 5, "sign": 1}],
         matches,
+        families={gata_key: "C4-GATA-related"},
     )
     assert table["name"].tolist()[0] == "GATA1" and float(table["match_1_q"][0]) < 0.05
     assert table["status"].tolist() == ["named", "novel"]
+    assert table["family"].tolist() == ["C4-GATA-related", ""]
+
+
+@pytest.mark.parametrize("strand", ["+", "-"])
+def test_match_alignment_places_a_slice_where_it_came_from(shared_data, strand):
+    """A query cut from columns 3..11 of CTCF aligns at offset 3 on the strand it was cut
+    from; drawn with it, the match's logo spans the motif's columns and its own."""
+    from seqsal.plots import motif_logos
+
+    database = read_meme(shared_data / "jaspar" / "JASPAR2024_CORE_vertebrates_nonredundant.meme")
+    ctcf = database["MA0139.2 CTCF"]
+    target = ctcf if strand == "+" else reverse_complement(ctcf[None])[0]
+    query = target[:, 3:12]
+    best = match_motifs([query], database).iloc[0]
+    assert (best["target"], best["offset"], best["strand"]) == ("MA0139.2 CTCF", 3, strand)
+    fig = motif_logos(query, query - 0.25, match={**best, "label": "CTCF", "ppm": ctcf})
+    assert len(fig.axes) == 6
+    assert {ax.get_xlim() for ax in fig.axes} == {(-0.5, ctcf.shape[1] - 0.5)}
 
 
 def test_built_in_jaspar_database_has_the_shared_files_motifs(shared_data):
@@ -102,6 +122,8 @@ def test_built_in_jaspar_database_has_the_shared_files_motifs(shared_data):
     assert set(built_in) == set(shared)
     key = next(iter(shared))
     np.testing.assert_allclose(built_in[key], shared[key], atol=1e-3)
+    assert built_in.families["MA0091.2 TAL1::TCF3"] == "Tal-related; E2A"
+    assert built_in.families["MA0482.3 GATA4"] == "C4-GATA-related"
 
 
 def test_unknown_database_name():
