@@ -5,12 +5,13 @@ seqsal as the workflow runs it (``seqsal motifs`` on the run's seqlets, a fresh 
 modisco-lite with its defaults (``TFMoDISco``, which calls its own seqlets). For each
 known motif (a MEME file: the simulation's planted PWMs) the best TOMTOM p-value among
 each tool's motifs and that motif's seqlet count; the precision and recall of each tool's
-seqlets against the planted sites (a BED in genome coordinates; library mode: the sequence
-name is the chromosome); and the wall time of each.
+seqlets against the planted sites, when given (a BED in genome coordinates; library mode:
+the sequence name is the chromosome); and the wall time of each.
 
     pip install -e ".[bench]"
     python benchmarks/motifs.py runs/tal_gata --truth runs/tal_gata/truth.bed \
         --known ../shared/data/tal_gata_sim/ground_truth_motifs_TAL1_known1_GATA_disc1.meme
+    python benchmarks/motifs.py runs/ctcf --known ctcf.meme  # JASPAR's CTCF matrices
 """
 
 from __future__ import annotations
@@ -96,11 +97,11 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a finished run folder (-d of snakemake)")
     parser.add_argument("--known", required=True, help="MEME file of the planted motifs")
-    parser.add_argument("--truth", required=True, help="BED of the planted sites")
+    parser.add_argument("--truth", help="BED of the planted sites (else no precision/recall)")
     args = parser.parse_args(argv)
     results = args.run / "results"
     known = read_meme(args.known)
-    truth = read_bed(args.truth)
+    truth = read_bed(args.truth) if args.truth else None
     regions = read_regions(results / "regions/regions.bed")
     data = read_shards(sorted((results / "attribute").glob("*.npz")), skip=("attr", "pred"))
     X = read_shards(sorted((results / "encode").glob("*.npz")))["X"]
@@ -115,7 +116,11 @@ def main(argv=None) -> None:
         + "  ".join(f"{n.split()[-1]}: best p (seqlets)" for n in known)
     )
     for tool, (seconds, found, seqlets) in (("seqsal", ours), ("modisco-lite", theirs)):
-        recovery = seqlet_recovery(seqlets, truth)
+        recovery = (
+            seqlet_recovery(seqlets, truth)
+            if truth is not None
+            else {"seqlet_precision": np.nan, "seqlet_recall": np.nan}
+        )
         best = best_matches(known, found).values()
         print(
             f"{tool:<12} {seconds:>8.1f} {len(found):>7} {len(seqlets):>8} "

@@ -5,7 +5,7 @@ with a cosine similarity maximised over shifts and both strands: a greedy pass s
 clusters from the strongest seqlets, then a few k-means-style rounds re-align members
 to their centroid, merge near-duplicate clusters and drop clusters with too few members.
 Each motif's PPM (aligned sequences) and CWM (aligned contributions) are trimmed to the
-span where the CWM carries weight, and the PPM is matched to a motif database with
+span where the CWM carries weight or the PPM information, and the PPM is matched to a motif database with
 memelite's TOMTOM; a motif with no match at q < ``max_q`` is reported as novel.
 """
 
@@ -165,11 +165,26 @@ def _merge_centroids(centroids, counts, merge_similarity, max_shift):
     return centroids[sorted(keep)]
 
 
-def trim_span(cwm: np.ndarray, *, fraction: float = 0.25) -> slice:
-    """The span from the first to the last position holding ``fraction`` of peak weight."""
-    weight = np.abs(cwm).sum(axis=0)
-    strong = np.flatnonzero(weight >= fraction * weight.max())
-    return slice(int(strong[0]), int(strong[-1]) + 1)
+def trim_span(
+    cwm: np.ndarray,
+    ppm: np.ndarray | None = None,
+    *,
+    fraction: float = 0.25,
+    ic_fraction: float = 0.35,
+) -> slice:
+    """The span of a motif worth keeping: from the first to the last position holding
+    ``fraction`` of the CWM's peak weight, widened to the first and last positions of the
+    PPM (when given) holding ``ic_fraction`` of its most informative column's bits."""
+
+    def first_to_last(values, share):
+        strong = np.flatnonzero(values >= share * values.max())
+        return int(strong[0]), int(strong[-1]) + 1
+
+    start, stop = first_to_last(np.abs(cwm).sum(axis=0), fraction)
+    if ppm is not None:
+        ic_start, ic_stop = first_to_last(information_bits(ppm), ic_fraction)
+        start, stop = min(start, ic_start), max(stop, ic_stop)
+    return slice(start, stop)
 
 
 def build_motifs(
@@ -181,6 +196,7 @@ def build_motifs(
     *,
     max_shift: int = 5,
     trim_fraction: float = 0.25,
+    ic_fraction: float = 0.35,
     pseudocount: float = 0.5,
 ):
     """Build each motif's trimmed PPM and CWM from its aligned seqlets.
@@ -193,8 +209,8 @@ def build_motifs(
         As returned by :func:`cluster_seqlets`.
     max_shift : int, optional
         As given to :func:`cluster_seqlets`. Default is 5.
-    trim_fraction : float, optional
-        See :func:`trim_span`. Default is 0.25.
+    trim_fraction, ic_fraction : float, optional
+        See :func:`trim_span`. Defaults are 0.25 and 0.35.
     pseudocount : float, optional
         Added to each base count of the PPM. Default is 0.5.
 
@@ -210,11 +226,12 @@ def build_motifs(
     for k in range(labels.max() + 1 if len(labels) else 0):
         members = labels == k
         cwm = cwms[members].mean(axis=0)
-        span = trim_span(cwm, fraction=trim_fraction)
-        counts = seqs[members].sum(axis=0)[:, span] + pseudocount
+        counts = seqs[members].sum(axis=0) + pseudocount
+        ppm = counts / counts.sum(axis=0)
+        span = trim_span(cwm, ppm, fraction=trim_fraction, ic_fraction=ic_fraction)
         motifs.append(
             {
-                "ppm": counts / counts.sum(axis=0),
+                "ppm": ppm[:, span],
                 "cwm": cwm[:, span],
                 "n_seqlets": int(members.sum()),
                 "sign": 1 if cwm.sum() >= 0 else -1,

@@ -69,6 +69,12 @@ def test_trim_span():
     cwm = np.zeros((4, 10))
     cwm[0, 3], cwm[1, 6], cwm[2, 8] = 1.0, 0.5, 0.1
     assert trim_span(cwm, fraction=0.25) == slice(3, 7)
+    # a PPM informative from 2 to 8 widens the span; flat columns do not
+    ppm = np.full((4, 10), 0.25)
+    ppm[:, 2] = ppm[:, 8] = [0.8, 0.1, 0.05, 0.05]
+    ppm[:, 5] = [1.0, 0.0, 0.0, 0.0]
+    assert trim_span(cwm, ppm, fraction=0.25, ic_fraction=0.35) == slice(2, 9)
+    assert trim_span(cwm, ppm, fraction=0.25, ic_fraction=0.9) == slice(3, 7)
 
 
 def test_assign_seqlets_maps_motif_strand_to_genome():
