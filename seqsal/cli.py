@@ -387,7 +387,10 @@ def _seqlets(args):
     from .io import read_regions, write_tsv
     from .seqlets import call_seqlets, seqlets_to_bed
 
-    data, regions = _load_attributions(args.attributions, read_regions(args.regions))
+    # memory-mapped, read a block of rows at a time
+    data, regions = _load_attributions(
+        args.attributions, read_regions(args.regions), skip=("hyp",), mmap_key="attr"
+    )
     seqlets = call_seqlets(
         data["attr"], window=args.window, null_size=args.null_size, alpha=args.alpha, seed=args.seed
     )

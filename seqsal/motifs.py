@@ -5,8 +5,9 @@ with a cosine similarity maximised over shifts and both strands: a greedy pass s
 clusters from the strongest seqlets, then a few k-means-style rounds re-align members
 to their centroid, merge near-duplicate clusters and drop clusters with too few members.
 Each motif's PPM (aligned sequences) and CWM (aligned contributions) are trimmed to the
-span where the CWM carries weight or the PPM information, and the PPM is matched to a motif database with
-memelite's TOMTOM; a motif with no match at q < ``max_q`` is reported as novel.
+span where the CWM carries weight or the PPM information, and the PPM is matched to a
+motif database with memelite's TOMTOM; a motif with no match at q < ``max_q`` is
+reported as novel.
 """
 
 from __future__ import annotations

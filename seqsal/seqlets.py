@@ -9,6 +9,11 @@ draws blocks clear of outlying bases (beyond 5 robust standard deviations); each
 do not inflate the null that weaker ones are tested against. Two-sided p-values are
 corrected by Benjamini-Hochberg over all candidates; those with q below ``alpha`` are
 seqlets, of both signs.
+
+Memory: the candidates are found a block of rows at a time, and the null's blocks are
+drawn from at most ``null_bases`` bases of attributions (every region when they fit, a
+random subset of whole regions otherwise), so that ``attr`` may be memory-mapped and a
+genome-wide run holds no per-base array of every region.
 """
 
 from __future__ import annotations
@@ -44,11 +49,15 @@ def _local_maxima(strength: np.ndarray, window: int) -> np.ndarray:
     return (strength == peak) & (strength > 0)
 
 
-def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values of p-values ``p``."""
+def benjamini_hochberg(p: np.ndarray, n_tests: int | None = None) -> np.ndarray:
+    """Benjamini-Hochberg q-values of p-values ``p``.
+
+    ``n_tests``, when larger than ``len(p)``, counts tests left out whose p-values are all
+    larger than those given; the q-values below 1 are then those of the whole family.
+    """
     p = np.asarray(p, float)
     order = np.argsort(p)
-    ranked = p[order] * len(p) / np.arange(1, len(p) + 1)
+    ranked = p[order] * (n_tests or len(p)) / np.arange(1, len(p) + 1)
     q = np.empty_like(p)
     q[order] = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1.0)
     return q
@@ -83,10 +92,12 @@ def block_null(
     """
     rng = np.random.default_rng(seed)
     n, length = attr.shape
-    blocked = np.zeros(attr.shape) if exclude is None else exclude.astype(np.float64)
-    rows, starts = np.nonzero(_window_sums(blocked, window) == 0)
+    blocked = np.zeros((n, length + 1), dtype=np.int32)  # excluded bases before each base
+    if exclude is not None:
+        np.cumsum(exclude, axis=1, out=blocked[:, 1:])
+    rows, starts = np.nonzero(blocked[:, window:] == blocked[:, :-window])
     if len(rows) == 0:
-        rows, starts = np.nonzero(_window_sums(np.zeros(attr.shape), window) == 0)
+        rows, starts = np.nonzero(np.ones((n, length - window + 1), dtype=bool))
     n_blocks = -(-length // window)
     null, total = [], 0
     while total < null_size:
@@ -106,33 +117,60 @@ def _outliers(attr: np.ndarray, z: float = 5.0) -> np.ndarray:
     return np.abs(attr - median) > z * max(scale, 1e-12)
 
 
-def _test_windows(sums: np.ndarray, null: np.ndarray, window: int) -> pd.DataFrame:
-    strength = np.abs(sums)
-    region_index, offset = np.nonzero(_local_maxima(strength, window))
-    tests = pd.DataFrame(
-        {"region_index": region_index, "offset": offset, "attr_sum": sums[region_index, offset]}
-    )
-    exceed = len(null) - np.searchsorted(null, strength[region_index, offset], side="left")
-    tests["p_value"] = (1 + exceed) / (1 + len(null))
-    tests["q_value"] = benjamini_hochberg(tests["p_value"].to_numpy())
-    return tests
+def _row_blocks(n: int, length: int, bases: int = 1 << 20):
+    """Slices of rows holding about ``bases`` bases each."""
+    step = max(1, bases // max(length, 1))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+
+def _candidates(attr, window: int) -> tuple:
+    """Every local maximum of |window sum|, by row blocks: region index and offset (int32)
+    and the window sum of each, in row-major order."""
+    parts = []
+    for rows in _row_blocks(len(attr), attr.shape[1]):
+        sums = _window_sums(np.asarray(attr[rows], dtype=np.float64), window)
+        index, offset = np.nonzero(_local_maxima(np.abs(sums), window))
+        parts.append(
+            ((index + rows.start).astype(np.int32), offset.astype(np.int32), sums[index, offset])
+        )
+    return tuple(np.concatenate(column) for column in zip(*parts))
+
+
+def _significant(sums: np.ndarray, null: np.ndarray, alpha: float) -> tuple:
+    """Which window sums are significant against a sorted null (two-sided p, BH q < alpha),
+    with their p- and q-values. Only p < alpha can give q < alpha, and the q-values of
+    those do not depend on the larger p-values but through their count: the rest are never
+    held, a block at a time."""
+    strong, p = [], []
+    for block in _row_blocks(len(sums), 1):
+        exceed = len(null) - np.searchsorted(null, np.abs(sums[block]), side="left")
+        block_p = (1 + exceed) / (1 + len(null))
+        (chosen,) = np.nonzero(block_p < alpha)
+        strong.append(chosen + block.start)
+        p.append(block_p[chosen])
+    strong, p = np.concatenate(strong), np.concatenate(p)
+    q = benjamini_hochberg(p, n_tests=len(sums))
+    keep = q < alpha
+    return strong[keep], p[keep], q[keep]
 
 
 def call_seqlets(
-    attr: np.ndarray,
+    attr,
     *,
     window: int = 10,
     null_size: int = 200_000,
     alpha: float = 0.05,
     refine: int = 2,
     seed: int = 0,
+    null_bases: int = 1 << 23,
 ) -> pd.DataFrame:
     """Call seqlets in actual attributions.
 
     Parameters
     ----------
-    attr : numpy.ndarray, shape=(N, L)
-        Actual per-base attributions, each region on its own strand.
+    attr : numpy.ndarray or seqsal.io.RowStack, shape=(N, L)
+        Actual per-base attributions, each region on its own strand (may be
+        memory-mapped: it is read a block of rows at a time).
     window : int, optional
         Seqlet width in bases. Default is 10.
     null_size : int, optional
@@ -144,6 +182,10 @@ def call_seqlets(
         Rounds that redraw the null clear of the seqlets called so far. Default is 2.
     seed : int, optional
         Seed of the bootstrap. Default is 0.
+    null_bases : int, optional
+        Most bases the null's blocks are drawn from: when ``N * L`` is larger, a random
+        subset of whole regions (drawn with ``seed``) of about this many bases. Default
+        is 2**23.
 
     Returns
     -------
@@ -153,19 +195,32 @@ def call_seqlets(
     """
     if attr.ndim != 2 or attr.shape[1] < window:
         raise ValueError(f"attr: expected shape (N, L >= {window}), found {attr.shape}")
-    attr = np.asarray(attr, dtype=np.float64)
-    sums = _window_sums(attr, window)
-    exclude = _outliers(attr)
+    n, length = attr.shape
+    index, offset, sums = _candidates(attr, window)
+    if n * length > null_bases:
+        rng = np.random.default_rng(seed)
+        source_rows = np.sort(rng.choice(n, size=max(1, null_bases // length), replace=False))
+    else:
+        source_rows = np.arange(n)
+    source = np.asarray(attr[source_rows], dtype=np.float64)
+    exclude = _outliers(source)
     for _ in range(refine + 1):
-        null = block_null(attr, window=window, exclude=exclude, null_size=null_size, seed=seed)
-        tests = _test_windows(sums, null, window)
-        hits = tests[tests["q_value"] < alpha]
-        exclude = np.zeros(attr.shape, dtype=bool)
-        exclude[
-            hits["region_index"].to_numpy()[:, None],
-            hits["offset"].to_numpy()[:, None] + np.arange(window),
-        ] = True
-    return hits.sort_values(["region_index", "offset"]).reset_index(drop=True)
+        null = block_null(source, window=window, exclude=exclude, null_size=null_size, seed=seed)
+        hits, p, q = _significant(sums, null, alpha)
+        # the seqlets inside the null's regions, at those regions' rows of the source
+        row = np.searchsorted(source_rows, index[hits]).clip(max=len(source_rows) - 1)
+        inside = source_rows[row] == index[hits]
+        exclude = np.zeros(source.shape, dtype=bool)
+        exclude[row[inside][:, None], offset[hits][inside][:, None] + np.arange(window)] = True
+    return pd.DataFrame(
+        {
+            "region_index": index[hits].astype(np.int64),
+            "offset": offset[hits].astype(np.int64),
+            "attr_sum": sums[hits],
+            "p_value": p,
+            "q_value": q,
+        }
+    )
 
 
 def offsets_to_genome(regions: pd.DataFrame, region_index, offset, length) -> tuple:

@@ -12,7 +12,8 @@ rule seqlets:
         "../../envs/seqsal.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, input: 2000 + 3 * input.size_mb,
+        # ~16 bytes per candidate window (about 1.6 per base) and a bounded null
+        mem_mb=lambda wildcards, input: 2000 + input.size_mb // 2,
         runtime=120,
     params:
         window=config["seqlets"]["window"],
