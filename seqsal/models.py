@@ -68,6 +68,11 @@ class CNN(_BodyHead):
         Units of the dense layer. Default is 64.
     dropout : float, optional
         Dropout before the output layer. Default is 0.1.
+    global_pool : str, optional
+        How the positions are summarised: ``"mean+max"`` (both, concatenated),
+        ``"mean"`` or ``"max"``. A global max passes the gradient to one position per
+        filter, so where a sequence holds several copies of a motif gradient-based maps
+        credit only the strongest; a mean credits them all. Default is ``"mean+max"``.
     """
 
     def __init__(
@@ -80,9 +85,16 @@ class CNN(_BodyHead):
         pool=4,
         hidden=64,
         dropout=0.1,
+        global_pool="mean+max",
     ):
         super().__init__()
+        if global_pool not in ("mean+max", "mean", "max"):
+            raise InputError(
+                f"model.hparams.global_pool: expected 'mean+max', 'mean' or 'max', "
+                f"found {global_pool!r}"
+            )
         self.input_length = input_length
+        self.global_pool = global_pool
         self.body = nn.Sequential(
             nn.Conv1d(4, n_filters, kernel_size, padding=kernel_size // 2),
             nn.ReLU(),
@@ -91,7 +103,7 @@ class CNN(_BodyHead):
             nn.ReLU(),
         )
         self.head = nn.Sequential(
-            nn.Linear(2 * n_filters, hidden),
+            nn.Linear(len(global_pool.split("+")) * n_filters, hidden),
             nn.ReLU(),
             nn.Dropout(dropout),
             nn.Linear(hidden, n_outputs),
@@ -100,7 +112,12 @@ class CNN(_BodyHead):
 
     def finish(self, h):
         """Everything after the convolutional body."""
-        return self.head(torch.cat([h.mean(dim=-1), self.global_max(h)[..., 0]], dim=1))
+        pooled = []
+        if self.global_pool != "max":
+            pooled.append(h.mean(dim=-1))
+        if self.global_pool != "mean":
+            pooled.append(self.global_max(h)[..., 0])
+        return self.head(torch.cat(pooled, dim=1))
 
 
 class DeepSTARR(_BodyHead):

@@ -43,6 +43,24 @@ def test_unknown_hyperparameter_names_the_key():
     assert set(ARCHITECTURES) == {"cnn", "deepstarr", "bpnet", "basset"}
 
 
+@pytest.mark.parametrize("global_pool", ["mean", "max"])
+def test_cnn_global_mean_credits_every_copy_of_a_motif(global_pool):
+    """Two copies of one 200-bp stretch: under a global mean, gradient x input is the same
+    at both copies' central bases; under a global max, one copy takes the credit."""
+    torch.manual_seed(0)
+    model = build_model("cnn", input_length=400, n_outputs=1, global_pool=global_pool).eval()
+    X = random_onehot(1, 400, seed=3)
+    X[..., 200:] = X[..., :200]  # 4-aligned, as the max-pool's windows are
+    _, attr, _ = attribute(model, X)
+    same = np.allclose(attr[0, 90:110], attr[0, 290:310], rtol=1e-4, atol=1e-7)
+    assert same == (global_pool == "mean")
+
+
+def test_unknown_global_pool_names_the_key():
+    with pytest.raises(InputError, match="model.hparams.global_pool: expected .* found 'sum'"):
+        build_model("cnn", input_length=100, n_outputs=1, global_pool="sum")
+
+
 def test_rc_average_is_strand_symmetric():
     model = RCAverage(build_model("cnn", input_length=50, n_outputs=2)).eval()
     X = random_onehot(4, 50)

@@ -316,3 +316,10 @@ def test_tal_gata_example_learns_every_task(shared_data, tmp_path):
     assert truth["deeplift_shap"]["auroc"] > truth["grad_x_input"]["auroc"] > 0.55
     for entry in faithfulness.values():
         assert entry["insertion_fraction_beats_random"] >= 0.9
+    assert faithfulness["deeplift_shap"]["deletion_fraction_beats_random"] >= 0.95
+    # both planted motifs found and named in their JASPAR families
+    motifs = pd.read_csv(workdir / "results/motifs/motifs.tsv", sep="\t", keep_default_na=False)
+    named = motifs[(motifs["status"] == "named") & (motifs["sign"] == "positive")]
+    for family in ("C4-GATA-related", "Tal-related"):
+        hits = named[named["family"].str.contains(family)]
+        assert len(hits) and hits["match_1_q"].astype(float).min() < 0.01, family
