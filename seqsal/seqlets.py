@@ -107,6 +107,8 @@ def block_null(
         strength = np.abs(_window_sums(synthetic, window))
         null.append(strength[_local_maxima(strength, window)])
         total += len(null[-1])
+        if not total:  # attributions of zero wherever blocks may come from: no null
+            break
     return np.sort(np.concatenate(null))
 
 
@@ -126,7 +128,7 @@ def _row_blocks(n: int, length: int, bases: int = 1 << 20):
 def _candidates(attr, window: int) -> tuple:
     """Every local maximum of |window sum|, by row blocks: region index and offset (int32)
     and the window sum of each, in row-major order."""
-    parts = []
+    parts = [(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))]
     for rows in _row_blocks(len(attr), attr.shape[1]):
         sums = _window_sums(np.asarray(attr[rows], dtype=np.float64), window)
         index, offset = np.nonzero(_local_maxima(np.abs(sums), window))
@@ -138,10 +140,10 @@ def _candidates(attr, window: int) -> tuple:
 
 def _significant(sums: np.ndarray, null: np.ndarray, alpha: float) -> tuple:
     """Which window sums are significant against a sorted null (two-sided p, BH q < alpha),
-    with their p- and q-values. Only p < alpha can give q < alpha, and the q-values of
-    those do not depend on the larger p-values but through their count: the rest are never
-    held, a block at a time."""
-    strong, p = [], []
+    with their p- and q-values. Only p < alpha can give q < alpha, and their q-values
+    depend on the larger p-values only through how many there are: those are counted, a
+    block at a time, not kept."""
+    strong, p = [np.zeros(0, dtype=np.int64)], [np.zeros(0)]
     for block in _row_blocks(len(sums), 1):
         exceed = len(null) - np.searchsorted(null, np.abs(sums[block]), side="left")
         block_p = (1 + exceed) / (1 + len(null))

@@ -61,6 +61,10 @@ def test_memory_mapped_attributions_and_a_subsampled_null(tmp_path):
     assert (subsampled["region_index"] % 3 == 2).sum() <= 0.1 * len(subsampled)
 
 
+def test_all_zero_attributions_give_no_seqlets():
+    assert len(call_seqlets(np.zeros((50, 100)))) == 0
+
+
 def test_seed_reproduces():
     attr = noisy_attr(seed=2)
     attr[:50, 10:20] += 1
