@@ -1,13 +1,18 @@
-"""Figures (matplotlib): training curves, motif logos, deletion curves.
+"""Figures (matplotlib): training curves, motif logos, faithfulness and receptive-field
+plots.
 
 Each function returns a :class:`matplotlib.figure.Figure`; only the CLI saves them.
 """
 
 from __future__ import annotations
 
+import logging
+
 import matplotlib
 
 matplotlib.use("Agg")
+# a missing math font (STIXGeneral) falls back to DejaVu Sans: not worth a log line per glyph
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
