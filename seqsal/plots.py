@@ -91,29 +91,28 @@ def motif_logos(
     ``strand`` (as in :func:`seqsal.motifs.match_motifs`).
     """
     length = ppm.shape[1]
-    rows = [("contribution", cwm, 0), ("PPM", ppm, 0)]
+    rows = [("contribution", cwm, 0), ("PPM", ppm, 0)]  # caption, matrix, offset
     if match is not None:
         target = match["ppm"]
         if match["strand"] == "-":
             target = reverse_complement(target[None])[0]
-        rows.append((match["label"], target, int(match["offset"])))
+        rows.append((f"best match: {match['label']}", target, int(match["offset"])))
     # every panel on one axis: the motif's columns at 0.., the match's where it aligns
     first = min(0, *(-offset for _, _, offset in rows))
     last = max(length, *(m.shape[1] - offset for _, m, offset in rows))
     fig = Figure(figsize=(8, 1.8 * len(rows)), dpi=90, layout="constrained")
     axes = fig.subplots(len(rows), 2, squeeze=False)
-    for col, (label, flip) in enumerate((("forward", False), ("reverse", True))):
-        for row, (name, matrix, offset) in enumerate(rows):
+    for col, (strand, flip) in enumerate((("forward", False), ("reverse", True))):
+        for row, (caption, matrix, offset) in enumerate(rows):
             start = -offset - first
             if flip:
                 matrix = reverse_complement(matrix[None])[0]
                 start = (last - first) - (start + matrix.shape[1])
             ax = axes[row, col]
-            if name == "contribution":
-                _draw_logo(ax, matrix, f"contribution ({label})", "contribution", start)
-            else:
-                caption = "PPM" if row == 1 else f"best match: {name}"
-                _draw_logo(ax, information_content(matrix), f"{caption} ({label})", "bits", start)
+            if row == 0:
+                _draw_logo(ax, matrix, f"{caption} ({strand})", "contribution", start)
+            else:  # probabilities, drawn in bits
+                _draw_logo(ax, information_content(matrix), f"{caption} ({strand})", "bits", start)
                 ax.set_ylim(0, 2)
             ax.set_xlim(-0.5, last - first - 0.5)
     if title:
