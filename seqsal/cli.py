@@ -497,15 +497,19 @@ def _tracks(args):
         track_in,
     )
 
+    # attributions memory-mapped: each bigWig reads them as it writes
     data, regions = _load_attributions(
-        args.attributions, read_regions(args.regions), skip=() if args.hypothetical else ("hyp",)
+        args.attributions,
+        read_regions(args.regions),
+        skip=() if args.hypothetical else ("hyp",),
+        mmap_key="attr",
     )
     fasta = open_fasta(args.fasta)
     sizes = contig_sizes(fasta)
     out = Path(args.out_dir)
     bigwigs = {"attribution": data["attr"]}
     for method, paths in _by_method(args.method_attributions).items():
-        extra, _ = _load_attributions(paths, regions, skip=("hyp",))
+        extra, _ = _load_attributions(paths, regions, skip=("hyp",), mmap_key="attr")
         if not np.array_equal(extra["names"], data["names"]):
             raise InputError(f"{paths[0]}: expected the regions of {args.attributions[0]}")
         bigwigs[f"attribution_{method}"] = extra["attr"]

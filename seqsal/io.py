@@ -200,6 +200,11 @@ class NpzRows:
     def __len__(self) -> int:
         return self.shape[0]
 
+    def row(self, index: int) -> np.ndarray:
+        """Row ``index`` as a view of its shard: nothing is read until it is used."""
+        k = int(np.searchsorted(self.offsets, index, side="right")) - 1
+        return self.parts[k][index - self.offsets[k]]
+
     def __getitem__(self, rows: slice):
         start, stop, _ = rows.indices(len(self))
         out = np.empty((max(stop - start, 0), *self.shape[1:]), dtype=self.dtype)
@@ -235,6 +240,11 @@ class RowStack:
 
     def __len__(self) -> int:
         return self.shape[0]
+
+    def row(self, index: int) -> np.ndarray:
+        """Row ``index`` as a view of its shard: nothing is read until it is used."""
+        k = int(np.searchsorted(self.offsets, index, side="right")) - 1
+        return self.parts[k][index - self.offsets[k]]
 
     def __getitem__(self, index):
         if isinstance(index, (int, np.integer)):

@@ -186,7 +186,9 @@ def _owners_by_base(rank, starts, ends, contigs) -> pd.DataFrame:
 
 
 def _take(runs: pd.DataFrame, regions: pd.DataFrame, rows, *, contigs) -> Track:
-    """A :class:`Track` of ``rows`` (N, L, on each region's strand) over ``runs``."""
+    """A :class:`Track` of ``rows`` (N, L, on each region's strand) over ``runs``: views,
+    so that memory-mapped rows (:class:`seqsal.io.RowStack`) are read as the track is."""
+    row = rows.row if hasattr(rows, "row") else rows.__getitem__
     region = runs["region"].to_numpy()
     start, end = runs["start"].to_numpy(), runs["end"].to_numpy()
     pads = regions.reindex(columns=["pad_left", "pad_right"], fill_value=0).to_numpy(np.int64)
@@ -199,7 +201,7 @@ def _take(runs: pd.DataFrame, regions: pd.DataFrame, rows, *, contigs) -> Track:
     )
     stop = offset + end - start
     values = [
-        rows[i, a:b][::-1] if m else rows[i, a:b]
+        row(i)[a:b][::-1] if m else row(i)[a:b]
         for i, a, b, m in zip(region.tolist(), offset.tolist(), stop.tolist(), minus.tolist())
     ]
     return Track(np.asarray(contigs, dtype=object)[runs["rank"].to_numpy()], start, values)
@@ -212,8 +214,9 @@ def attribution_track(regions: pd.DataFrame, attr: np.ndarray, *, contigs, runs=
     ----------
     regions : pandas.DataFrame
         BED6 regions, in the order of ``attr``.
-    attr : numpy.ndarray, shape=(N, L)
-        Actual attributions on each region's own strand.
+    attr : numpy.ndarray or seqsal.io.RowStack, shape=(N, L)
+        Actual attributions on each region's own strand (may be memory-mapped: the track
+        holds views, read when written).
     contigs : list of str
         Contig order of the reference; the output is sorted by it, then by position.
     runs : pandas.DataFrame or None, optional
