@@ -227,8 +227,9 @@ PER_FILE_KEYS = ("targets",)  # the same in every shard, not one row per region
 class RowStack:
     """The rows of several arrays (memory-mapped shards) seen as one, without copying.
 
-    Indexing with an integer, a slice, an integer array or a boolean mask returns a
-    new in-memory array of the rows asked for, read from whichever shard holds them.
+    As with an array, an integer gives a view of that row (of its shard: nothing is read
+    until it is used); a slice, an integer array or a boolean mask gives a new in-memory
+    array of the rows asked for, read from whichever shard holds them.
     """
 
     def __init__(self, parts):
@@ -241,14 +242,11 @@ class RowStack:
     def __len__(self) -> int:
         return self.shape[0]
 
-    def row(self, index: int) -> np.ndarray:
-        """Row ``index`` as a view of its shard: nothing is read until it is used."""
-        k = int(np.searchsorted(self.offsets, index, side="right")) - 1
-        return self.parts[k][index - self.offsets[k]]
-
     def __getitem__(self, index):
         if isinstance(index, (int, np.integer)):
-            return self[np.array([index])][0]
+            index = int(index) + (len(self) if index < 0 else 0)
+            k = int(np.searchsorted(self.offsets, index, side="right")) - 1
+            return self.parts[k][index - self.offsets[k]]
         rows = np.arange(len(self))[index] if isinstance(index, slice) else np.asarray(index)
         if rows.dtype == bool:
             rows = np.flatnonzero(rows)

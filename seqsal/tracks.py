@@ -188,7 +188,6 @@ def _owners_by_base(rank, starts, ends, contigs) -> pd.DataFrame:
 def _take(runs: pd.DataFrame, regions: pd.DataFrame, rows, *, contigs) -> Track:
     """A :class:`Track` of ``rows`` (N, L, on each region's strand) over ``runs``: views,
     so that memory-mapped rows (:class:`seqsal.io.RowStack`) are read as the track is."""
-    row = rows.row if hasattr(rows, "row") else rows.__getitem__
     region = runs["region"].to_numpy()
     start, end = runs["start"].to_numpy(), runs["end"].to_numpy()
     pads = regions.reindex(columns=["pad_left", "pad_right"], fill_value=0).to_numpy(np.int64)
@@ -201,7 +200,7 @@ def _take(runs: pd.DataFrame, regions: pd.DataFrame, rows, *, contigs) -> Track:
     )
     stop = offset + end - start
     values = [
-        row(i)[a:b][::-1] if m else row(i)[a:b]
+        rows[i][a:b][::-1] if m else rows[i][a:b]
         for i, a, b, m in zip(region.tolist(), offset.tolist(), stop.tolist(), minus.tolist())
     ]
     return Track(np.asarray(contigs, dtype=object)[runs["rank"].to_numpy()], start, values)

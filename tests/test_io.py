@@ -208,7 +208,7 @@ def test_memory_mapped_shards_index_like_the_concatenation(tmp_path):
     for index in ([8, 0, 3, 3, 5], slice(2, 7), whole[:, 0, 0] == 1, 4):
         np.testing.assert_array_equal(stacked["X"][index], whole[index])
     for index in range(9):  # a row as a view of its shard's map
-        row = stacked["X"].row(index)
+        row = stacked["X"][index]
         assert isinstance(row, np.memmap)
         np.testing.assert_array_equal(row, whole[index])
     write_npz(tmp_path / "c.npz", compress=True, X=arrays[0], names=np.array(["a", "b", "c"]))
