@@ -200,11 +200,6 @@ class NpzRows:
     def __len__(self) -> int:
         return self.shape[0]
 
-    def row(self, index: int) -> np.ndarray:
-        """Row ``index`` as a view of its shard: nothing is read until it is used."""
-        k = int(np.searchsorted(self.offsets, index, side="right")) - 1
-        return self.parts[k][index - self.offsets[k]]
-
     def __getitem__(self, rows: slice):
         start, stop, _ = rows.indices(len(self))
         out = np.empty((max(stop - start, 0), *self.shape[1:]), dtype=self.dtype)
@@ -880,13 +875,20 @@ def load_motif_database(database: str) -> MotifDatabase:
     records = db.fetch_motifs(collection="CORE", all_versions=False, **query)
     if not records:
         raise InputError(f"motifs.database: expected motifs for {database!r}, found none")
-    motifs = MotifDatabase()
+    motifs, by_name = MotifDatabase(), {}
     for record in records:
         key = f"{record.matrix_id} {record.name}"
         counts = np.array([record.counts[base] for base in "ACGT"], dtype=float)
         motifs[key] = counts / counts.sum(axis=0)
         if record.tf_family:
             motifs.families[key] = "; ".join(record.tf_family)
+            by_name.setdefault(record.name, set()).add(motifs.families[key])
+    # a family is the TF's: a matrix JASPAR left without one (e.g. MA1618 Ptf1A) takes
+    # that of the same TF's other matrices, where they agree
+    for key in motifs.keys() - motifs.families.keys():
+        known = by_name.get(key.split(" ", 1)[1], set())
+        if len(known) == 1:
+            motifs.families[key] = next(iter(known))
     return motifs
 
 

@@ -130,6 +130,8 @@ def test_built_in_jaspar_database_has_the_shared_files_motifs(shared_data):
     np.testing.assert_allclose(built_in[key], shared[key], atol=1e-3)
     assert built_in.families["MA0091.2 TAL1::TCF3"] == "Tal-related; E2A"
     assert built_in.families["MA0482.3 GATA4"] == "C4-GATA-related"
+    # JASPAR gives MA1618 no family; the TF's other matrices (MA1619, MA1620) do
+    assert built_in.families["MA1618.2 Ptf1A"] == built_in.families["MA1619.2 Ptf1A"]
 
 
 def test_unknown_database_name():
