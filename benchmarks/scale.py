@@ -1,16 +1,18 @@
 """Benchmark: the whole workflow at 1x, 4x and 16x the regions (issue 7).
 
-Runs the demo (simulated regions, 200 bp) with ``--cores 2`` at three sizes, keeping the
+Runs the demo (simulated regions, 200 bp) with ``--cores 2`` at several sizes, keeping the
 density of regions per contig and the shard size fixed, and a fixed number of training
 epochs (so that every stage's work is proportional to the regions). Reads Snakemake's own
 per-job benchmark files (``results/benchmarks/<rule>/...tsv``: seconds and max RSS) and
 reports, per size, the wall time, the summed job seconds per stage and the largest peak
-RSS of any job; then the marginal cost per region between sizes (linear growth: equal
-costs) and, from the measured per-region job seconds, the wall time of 1,000,000 regions
-for 1,000,000 regions x 1 kb on a cluster (per-shard jobs spread over it).
+RSS of any job; then the marginal cost per region between consecutive sizes (linear
+growth: equal costs, once fixed costs no longer dominate) and, from the measured
+per-region job seconds at the largest size, the wall time of 1,000,000 regions x 1 kb on
+a cluster (per-shard jobs spread over it).
 
-    python benchmarks/scale.py                 # 1k, 4k, 16k regions
-    python benchmarks/scale.py --base 500      # quicker
+    python benchmarks/scale.py                      # 1k, 4k, 16k regions
+    python benchmarks/scale.py --factors 4 16 64    # 4k, 16k, 64k regions
+    python benchmarks/scale.py --base 500           # quicker
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-FACTORS = (1, 4, 16)
 PER_SHARD = ("encode", "attribute")  # the stages that scale out, a job per shard
 
 
@@ -81,13 +82,15 @@ def main(argv=None) -> None:
     parser.add_argument("--base", type=int, default=1000, help="regions at 1x")
     parser.add_argument("--shard-size", type=int, default=1000)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument(
         "--folder", help="where the runs go (default: a temp dir); finished runs are reused"
     )
     args = parser.parse_args(argv)
     folder = Path(args.folder or tempfile.mkdtemp(prefix="seqsal-scale-"))
     results = {}
-    for factor in FACTORS:
+    factors = sorted(args.factors)
+    for factor in factors:
         n = args.base * factor
         wall = run(folder / f"x{factor}", n, 2 * factor, args.shard_size, args.epochs)
         results[factor] = (n, wall, job_table(folder / f"x{factor}"))
@@ -104,24 +107,28 @@ def main(argv=None) -> None:
         )
     print("\npeak RSS per job, by stage (MiB):")
     for stage in stages:
-        peaks = [(t := results[f][2])[t["rule"] == stage]["max_rss"].max() for f in FACTORS]
+        peaks = [(t := results[f][2])[t["rule"] == stage]["max_rss"].max() for f in factors]
         print(f"  {stage:<18} " + "  ".join(f"{p:>7,.0f}" for p in peaks))
-    (n1, w1, _), (n4, w4, _), (n16, w16, _) = (results[f] for f in FACTORS)
-    low, high = (w4 - w1) / (n4 - n1), (w16 - w4) / (n16 - n4)
+    marginal = [
+        (a, b, 1000 * (results[b][1] - results[a][1]) / (results[b][0] - results[a][0]))
+        for a, b in zip(factors, factors[1:])
+    ]
+    print("\nmarginal wall time per 1,000 regions:")
+    for a, b, cost in marginal:
+        print(f"  {a}x->{b}x: {cost:.2f} s")
+    if len(marginal) > 1:
+        print(f"  last / first: {marginal[-1][2] / marginal[0][2]:.2f} (linear: 1)")
+    largest = factors[-1]
+    n_largest, _, jobs = results[largest]
+    per_region = jobs.groupby("rule")["s"].sum() / n_largest
     print(
-        f"\nmarginal wall time per 1,000 regions: {1000 * low:.1f} s (1x->4x), "
-        f"{1000 * high:.1f} s (4x->16x); ratio {high / low:.2f} (linear: 1)"
-    )
-    jobs = results[16][2]
-    per_region = jobs.groupby("rule")["s"].sum() / n16
-    print(
-        "\njob seconds per region at 16x (200 bp, 2 cores per job): "
+        f"\njob seconds per region at {largest}x (200 bp, 2 cores per job): "
         + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in per_region.items())
     )
     # 1 kb regions: every stage's work taken as linear in the width (x5) and the regions
     seconds = 5 * per_region * 1e6
     shard_s = sum(seconds.get(k, 0) for k in PER_SHARD)
-    print("\nestimate, 1,000,000 regions x 1 kb, from the 16x job seconds (2-core jobs):")
+    print(f"\nestimate, 1,000,000 regions x 1 kb, from the {largest}x job seconds (2-core jobs):")
     for jobs_at_once in (500, 50):  # 1,000 cores; 100 cores
         print(
             f"  encode + attribute over {jobs_at_once:>3} jobs at once: "

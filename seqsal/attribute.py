@@ -26,6 +26,7 @@ contribution of the base present, ``attr = (hyp * X).sum(axis=1)`` (N, L).
 from __future__ import annotations
 
 import copy
+import zlib
 from contextlib import contextmanager, nullcontext
 
 import numpy as np
@@ -504,19 +505,60 @@ def _grad_cam(f, X, conv):
 # the engine
 
 
-def shuffled_references(X: np.ndarray, n: int, *, seed: int = 0, start: int = 0) -> np.ndarray:
+def region_keys(names) -> np.ndarray:
+    """A stable integer per region name (its CRC-32): seeds each region's own random
+    draws, so that they do not depend on the batch, shard or order the region is in."""
+    return np.array([zlib.crc32(str(name).encode()) for name in names], dtype=np.int64)
+
+
+def shuffled_references(X: np.ndarray, n: int, *, seed=0, keys=None) -> np.ndarray:
     """``n`` dinucleotide-shuffled copies of each one-hot sequence, shape (N, n, 4, L).
 
-    Row ``i`` is shuffled with its own generator seeded by ``(seed, start + i)``, so the
-    references of a region do not depend on the batch or shard it is in.
+    Row ``i`` is shuffled with its own generator seeded by ``(seed, keys[i])`` (``seed``
+    may be a sequence of ints; ``keys`` defaults to the row index), so that the
+    references of a region depend on its key only, not on the rows beside it.
     """
     sequences = one_hot_to_sequences(np.asarray(X))
+    keys = np.arange(len(sequences)) if keys is None else np.asarray(keys)
     out = np.zeros((len(X), n, 4, X.shape[-1]), dtype=np.float32)
     for i, sequence in enumerate(sequences):
-        rng = np.random.default_rng([seed, start + i])
+        rng = np.random.default_rng([*np.atleast_1d(seed), keys[i]])
         shuffles = [dinucleotide_shuffle(sequence, rng=rng) for _ in range(n)]
         out[i] = one_hot_encode(shuffles)
     return out
+
+
+class ShuffledRows:
+    """Dinucleotide-shuffled copies of some rows of ``X``, made a batch at a time as they
+    are indexed: the sequences whose attributions make the seqlet null (see
+    :func:`null_sample`).
+
+    Row ``j`` is one shuffle of ``X[rows[j]]``, seeded by ``(seed, 1, keys[j])``: a draw
+    apart from that region's references.
+    """
+
+    def __init__(self, X, rows, keys, *, seed: int = 0):
+        self.X, self.rows, self.keys, self.seed = X, np.asarray(rows), np.asarray(keys), seed
+        self.shape = (len(self.rows), 4, X.shape[-1])
+        self.ndim = 3
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        source = np.zeros((0, *self.shape[1:]), np.float32)
+        source = np.concatenate([source, *(self.X[r : r + 1] for r in self.rows[rows])])
+        return shuffled_references(source, 1, seed=(self.seed, 1), keys=self.keys[rows])[:, 0]
+
+
+def null_sample(keys, fraction: float, *, seed: int = 0) -> np.ndarray:
+    """Rows whose shuffled copies make the seqlet null: each region is in with
+    probability ``fraction``, decided by its key alone (so that the sample does not
+    depend on how regions are sharded)."""
+    if not 0 <= fraction <= 1:
+        raise InputError(f"null fraction: expected 0 to 1, found {fraction}")
+    draws = [np.random.default_rng([seed, 2, key]).random() for key in np.asarray(keys)]
+    return np.flatnonzero(np.asarray(draws) < fraction)
 
 
 def auto_batch_size(model, length: int, device, *, budget: int | None = None) -> int:
@@ -582,6 +624,7 @@ def iter_attributions(
     layer: str | None = None,
     tolerance: float = 1e-3,
     seed: int = 0,
+    keys=None,
     device="cpu",
     verbose: bool = False,
     log=None,
@@ -649,7 +692,7 @@ def iter_attributions(
                         hyp = hyp.abs()
                 elif method in ("integrated_gradients", "deeplift_shap"):
                     refs = _references(
-                        x, x_np, baseline, method, n_shuffles, references, seed, rows
+                        x, x_np, baseline, method, n_shuffles, references, seed, keys, rows
                     )
                     if method == "integrated_gradients":
                         hyp, pred = _integrated_gradients(f, x, refs, steps)
@@ -688,7 +731,7 @@ def full_fp32():
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
-def _references(x, x_np, baseline, method, n_shuffles, references, seed, rows):
+def _references(x, x_np, baseline, method, n_shuffles, references, seed, keys, rows):
     """Baselines/references (B, K, 4, L) of one batch."""
     if references is not None:
         refs = torch.as_tensor(np.asarray(references[rows]), device=x.device).float()
@@ -696,7 +739,8 @@ def _references(x, x_np, baseline, method, n_shuffles, references, seed, rows):
     if method == "integrated_gradients" and baseline != "shuffle":
         value = 0.0 if baseline == "zeros" else 0.25
         return torch.full_like(x, value)[:, None]
-    refs = shuffled_references(x_np, n_shuffles, seed=seed, start=rows.start)
+    keys = np.arange(rows.start, rows.stop) if keys is None else keys[rows]
+    refs = shuffled_references(x_np, n_shuffles, seed=seed, keys=keys)
     return torch.as_tensor(refs, device=x.device)
 
 
@@ -794,6 +838,10 @@ def attribute(model, X, **kwargs):
         relative to ``max(1, |output|)``. Default is 1e-3.
     seed : int, optional
         Seed of the shuffled references. Default is 0.
+    keys : array-like of int or None, optional
+        One integer per region that, with ``seed``, seeds its shuffled references
+        (:func:`region_keys` of the names makes them independent of shards). Default is
+        None: the row index.
     device : str or torch.device, optional
         Default is "cpu".
     verbose : bool, optional

@@ -338,7 +338,13 @@ def _attribution_options(args, meta) -> dict:
 
 
 def _attribute(args):
-    from .attribute import ConvergenceError, iter_attributions
+    from .attribute import (
+        ConvergenceError,
+        ShuffledRows,
+        iter_attributions,
+        null_sample,
+        region_keys,
+    )
     from .io import npz_rows, npz_writer, read_npz
     from .models import load_checkpoint
 
@@ -346,23 +352,35 @@ def _attribute(args):
     X = npz_rows(args.onehot, "X")  # read batch by batch
     model, meta = load_checkpoint(args.model, input_length=X.shape[-1])
     options = _attribution_options(args, meta)
+    names, keys = data["names"], region_keys(data["names"])  # shuffles seeded by name
+    shuffled = args.shuffled is not None
+    if shuffled:  # the seqlet null: one shuffle of each of some regions, no hyp
+        rows = null_sample(keys, args.shuffled, seed=args.seed)
+        X, names, keys = ShuffledRows(X, rows, keys[rows], seed=args.seed), names[rows], keys[rows]
     N, _, L = X.shape
-    n_outputs = len(meta["targets"])
     storage = np.dtype(args.storage)
     with npz_writer(args.out) as add:
-        hyp = add("hyp", (N, 4, L), storage)
+        hyp = None if shuffled else add("hyp", (N, 4, L), storage)
         attr = add("attr", (N, L), storage)
-        pred = add("pred", (N, n_outputs), np.float32)
-        add("names", array=data["names"])
+        pred = add("pred", (N, len(meta["targets"])), np.float32)
+        add("names", array=names)
         try:
             for rows, h, a, p in iter_attributions(
-                model, X, **options, verbose=args.verbose, log=log
+                model, X, **options, keys=keys, verbose=args.verbose, log=log
             ):
-                hyp[rows], attr[rows], pred[rows] = h, a, p
+                attr[rows], pred[rows] = a, p
+                if hyp is not None:
+                    hyp[rows] = h
         except ConvergenceError as error:
-            names = ", ".join(str(data["names"][i]) for i in error.rows[:5])
-            raise InputError(f"{args.onehot}: {error} (regions: {names})") from None
-    log.info("attributed %d regions with %s (target %d)", N, args.method, options["target"])
+            bad = ", ".join(str(names[i]) for i in error.rows[:5])
+            raise InputError(f"{args.onehot}: {error} (regions: {bad})") from None
+    log.info(
+        "attributed %d %sregions with %s (target %d)",
+        N,
+        "dinucleotide-shuffled " if shuffled else "",
+        args.method,
+        options["target"],
+    )
 
 
 def _load_attributions(paths, regions, *, skip=(), mmap_key=None):
@@ -384,15 +402,29 @@ def _load_attributions(paths, regions, *, skip=(), mmap_key=None):
 
 
 def _seqlets(args):
-    from .io import read_regions, write_tsv
+    from .io import read_regions, read_shards, write_tsv
     from .seqlets import call_seqlets, seqlets_to_bed
 
     # memory-mapped, read a block of rows at a time
     data, regions = _load_attributions(
         args.attributions, read_regions(args.regions), skip=("hyp",), mmap_key="attr"
     )
+    null_attr = None
+    if args.null_attributions:
+        null_attr = read_shards(args.null_attributions, skip=("pred",), mmap_key="attr")["attr"]
+        log.info("null: attributions of %d shuffled regions", len(null_attr))
+        if not len(null_attr):
+            raise InputError(
+                f"{args.null_attributions[0]}: expected attributions of shuffled regions for "
+                "the seqlet null, found none (raise seqlets.null_regions)"
+            )
     seqlets = call_seqlets(
-        data["attr"], window=args.window, null_size=args.null_size, alpha=args.alpha, seed=args.seed
+        data["attr"],
+        null_attr=null_attr,
+        window=args.window,
+        null_size=args.null_size,
+        alpha=args.alpha,
+        seed=args.seed,
     )
     write_tsv(seqlets_to_bed(seqlets, regions, window=args.window), args.out, header=False)
     log.info("called %d seqlets in %d regions", len(seqlets), len(regions))
@@ -781,6 +813,7 @@ def _report(args):
         motifs=report.motif_rows(table, logos),
         n_seqlets=len(seqlets),
         alpha=args.alpha,
+        null_model=args.null_model,
         examples=report.example_regions(table, assignments, seqlets, regions, contrib),
         n_assigned=int((assignments["motif_id"] != "none").sum()),
         summary=json.loads(Path(args.summary).read_text()),
@@ -878,13 +911,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--onehot", required=True)
     _add_attribution_options(p)
     p.add_argument("--out", required=True)
+    p.add_argument(
+        "--shuffled",
+        type=float,
+        default=None,
+        metavar="FRACTION",
+        help="attribute one dinucleotide shuffle of each of this share of the regions "
+        "(drawn by name), not the regions, and keep no hyp: the seqlet null",
+    )
 
     p = _add(sub, "seqlets", _seqlets, "call seqlets (attribution peaks) with FDR control")
     p.add_argument("--attributions", nargs="+", required=True)
     p.add_argument("--regions", required=True)
     p.add_argument("--window", type=int, default=10)
-    p.add_argument("--null-size", type=int, default=200_000)
-    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument(
+        "--null-attributions",
+        nargs="+",
+        default=[],
+        help="attributions of shuffled regions (seqsal attribute --shuffled): the null; "
+        "default: a block bootstrap of the attributions",
+    )
+    p.add_argument("--null-size", type=int, default=200_000, help="bootstrap null's size")
+    p.add_argument("--alpha", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
 
@@ -977,7 +1025,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--onehot", nargs="+", required=True)
     p.add_argument("--method", default="grad_x_input")
     p.add_argument("--database", default="jaspar2024_vertebrates")
-    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--alpha", type=float, default=0.2)
+    p.add_argument("--null-model", default="shuffle", choices=["shuffle", "bootstrap"])
     return parser
 
 

@@ -57,7 +57,7 @@ def backgrounds(X, rows, kind: str, *, seed: int = 0) -> np.ndarray:
     if kind == "zeros":
         return np.zeros((len(rows), 4, length), np.float32)
     return np.concatenate(
-        [shuffled_references(np.asarray(X[r : r + 1]), 1, seed=seed, start=r)[:, 0] for r in rows]
+        [shuffled_references(np.asarray(X[r : r + 1]), 1, seed=seed, keys=[r])[:, 0] for r in rows]
     )
 
 

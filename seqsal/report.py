@@ -39,7 +39,10 @@ code { background: #f4f4f4; padding: 1px 4px; } .small { font-size: 0.85em; colo
 {% if curves %}<img alt="training curves" src="data:image/png;base64,{{ curves }}" width="420">{% endif %}
 
 <h2>Motifs</h2>
-<p>{{ n_seqlets }} seqlets (FDR &lt; {{ alpha }}); {{ n_assigned }} assigned to a motif.
+<p>{{ n_seqlets }} seqlets (FDR &lt; {{ alpha }}{% if null_model == "shuffle" %}, against
+the attributions of dinucleotide-shuffled regions{% else %}, against a block bootstrap of
+the maps themselves: anti-conservative, read the q-values as a ranking{% endif %});
+{{ n_assigned }} assigned to a motif.
 A motif is named only when TOMTOM finds a database match with q &lt; 0.05; otherwise it is
 reported as <span class="novel">novel</span>.</p>
 <table id="motif-table"><tr><th>motif</th><th>seqlets</th><th>best matches (q-value)</th>

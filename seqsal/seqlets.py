@@ -1,22 +1,36 @@
-"""Seqlets: windows of high |attribution|, tested against a block-bootstrap null.
+"""Seqlets: windows of high |attribution|, tested against a null of attributions.
 
 Candidate windows are the local maxima of |window sum| (no overlapping window scores
-higher). Their null distribution is made the same way from synthetic regions stitched
-together from random blocks of ``window`` bases of the real attributions (a block
-bootstrap, which keeps the short-range correlation of attribution maps). The first null
-draws blocks clear of outlying bases (beyond 5 robust standard deviations); each
-``refine`` round redraws them clear of the seqlets called so far, so that strong motifs
-do not inflate the null that weaker ones are tested against. Two-sided p-values are
-corrected by Benjamini-Hochberg over all candidates; those with q below ``alpha`` are
-seqlets, of both signs.
+higher). Their null distribution is the same statistic in maps that hold no motif:
 
-Memory: the candidates are found a block of rows at a time, and the null's blocks are
-drawn from at most ``null_bases`` bases of attributions (every region when they fit, a
-random subset of whole regions otherwise), so that ``attr`` may be memory-mapped and a
+- ``shuffle`` (the workflow's default): the attributions of dinucleotide-shuffled copies
+  of the regions (``seqsal attribute --shuffled``), by the same model and method. Window
+  sums are divided by their region's robust scale (:func:`region_scales`), in the
+  regions and in the null alike, so that a window is significant when it stands out of
+  its own map more than chance k-mers of the same composition stand out of theirs
+  (gradients of a shuffled sequence, far from the positives' output, run larger or
+  smaller everywhere).
+- ``bootstrap``: regions stitched together from random blocks of ``window`` bases of the
+  real attributions (a block bootstrap, which keeps the short-range correlation of the
+  maps). The first null draws blocks clear of outlying bases (beyond 5 robust standard
+  deviations); each ``refine`` round redraws them clear of the seqlets called so far.
+  Cheaper (no extra attributions) but anti-conservative on correlated maps, and the
+  signal itself leaks into the null where most regions hold motifs.
+
+P-values are empirical, with an exponential tail fitted to the top of the null beyond
+it, so that they are not floored at ``1 / null size``. Two-sided p-values become
+Storey's q-values over all candidates (Benjamini-Hochberg times the estimated share of
+windows that are null); those with q below ``alpha`` are seqlets, of both signs.
+
+Memory: the candidates are found a block of rows at a time, and the bootstrap's blocks
+are drawn from at most ``null_bases`` bases of attributions (every region when they fit,
+a random subset of whole regions otherwise), so that ``attr`` may be memory-mapped and a
 genome-wide run holds no per-base array of every region.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -125,33 +139,89 @@ def _row_blocks(n: int, length: int, bases: int = 1 << 20):
     return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
 
-def _candidates(attr, window: int) -> tuple:
-    """Every local maximum of |window sum|, by row blocks: region index and offset (int32)
-    and the window sum of each, in row-major order."""
-    parts = [(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))]
+def region_scales(attr: np.ndarray) -> np.ndarray:
+    """Each region's robust scale (N, 1): 1.4826 x the median absolute deviation of its
+    non-zero attributions (N padding and bases outside an ISM window are exactly zero)."""
+    values = np.where(attr != 0, attr, np.nan)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-zero regions: no scale
+        median = np.nanmedian(values, axis=1, keepdims=True)
+        scale = 1.4826 * np.nanmedian(np.abs(values - median), axis=1, keepdims=True)
+    return np.where(np.isfinite(scale) & (scale > 0), scale, np.inf)
+
+
+def _candidates(attr, window: int, standardize: bool = False) -> tuple:
+    """Every local maximum of |window statistic|, by row blocks: region index and offset
+    (int32), the window sum and the statistic of each, in row-major order. The statistic
+    is the window sum, or with ``standardize`` the sum over the region's scale."""
+    empty = np.zeros(0, dtype=np.int32)
+    parts = [(empty, empty, np.zeros(0), np.zeros(0))]
     for rows in _row_blocks(len(attr), attr.shape[1]):
-        sums = _window_sums(np.asarray(attr[rows], dtype=np.float64), window)
-        index, offset = np.nonzero(_local_maxima(np.abs(sums), window))
+        block = np.asarray(attr[rows], dtype=np.float64)
+        sums = _window_sums(block, window)
+        stats = sums / region_scales(block) if standardize else sums
+        index, offset = np.nonzero(_local_maxima(np.abs(stats), window))
         parts.append(
-            ((index + rows.start).astype(np.int32), offset.astype(np.int32), sums[index, offset])
+            (
+                (index + rows.start).astype(np.int32),
+                offset.astype(np.int32),
+                sums[index, offset],
+                stats[index, offset],
+            )
         )
     return tuple(np.concatenate(column) for column in zip(*parts))
 
 
+def null_p_values(values: np.ndarray, null: np.ndarray) -> np.ndarray:
+    """P(null >= value) for each value, from a sorted null.
+
+    Empirical, ``(1 + exceedances) / (1 + len(null))``, up to the top ``k`` null values
+    (the largest 1%, and at least 100); beyond their smallest, ``u``, an exponential tail
+    fitted to them: ``k / (1 + len(null)) * exp(-(value - u) / mean excess)``. The tail
+    keeps p-values of values past the whole null apart instead of flooring them at
+    ``1 / (1 + len(null))``.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    exceed = len(null) - np.searchsorted(null, values, side="left")
+    p = (1 + exceed) / (1 + len(null))
+    k = min(len(null), max(100, len(null) // 100))
+    if k:
+        top = null[len(null) - k :]
+        u, scale = top[0], float(np.mean(top - top[0]))
+        if scale > 0:
+            beyond = values > u
+            p[beyond] = k / (1 + len(null)) * np.exp(-(values[beyond] - u) / scale)
+    return p
+
+
+def null_maxima(attr, window: int) -> np.ndarray:
+    """The null of :func:`call_seqlets` from attributions that hold no motif (e.g. of
+    shuffled sequences): sorted |standardized window sums| at their local maxima."""
+    if attr.ndim != 2 or attr.shape[1] < window:
+        raise ValueError(f"null attr: expected shape (N, L >= {window}), found {attr.shape}")
+    return np.sort(np.abs(_candidates(attr, window, standardize=True)[3]))
+
+
 def _significant(sums: np.ndarray, null: np.ndarray, alpha: float) -> tuple:
-    """Which window sums are significant against a sorted null (two-sided p, BH q < alpha),
-    with their p- and q-values. Only p < alpha can give q < alpha, and their q-values
-    depend on the larger p-values only through how many there are: those are counted, a
-    block at a time, not kept."""
+    """Which window sums are significant against a sorted null, with their p- and
+    q-values: two-sided p, Storey's q (Benjamini-Hochberg times the estimated share of
+    null windows, ``pi0 = (1 + #{p > 1/2}) / (m / 2)``, at most 1), q < alpha.
+
+    A first pass counts the p-values above 1/2; the second keeps only p < alpha / pi0,
+    the only ones that can pass: the larger p-values count, a block at a time, and are
+    not kept.
+    """
+    blocks = _row_blocks(len(sums), 1)
+    above = sum(int((null_p_values(np.abs(sums[b]), null) > 0.5).sum()) for b in blocks)
+    pi0 = min(1.0, (1 + above) / (0.5 * max(len(sums), 1)))
     strong, p = [np.zeros(0, dtype=np.int64)], [np.zeros(0)]
-    for block in _row_blocks(len(sums), 1):
-        exceed = len(null) - np.searchsorted(null, np.abs(sums[block]), side="left")
-        block_p = (1 + exceed) / (1 + len(null))
-        (chosen,) = np.nonzero(block_p < alpha)
+    for block in blocks:
+        block_p = null_p_values(np.abs(sums[block]), null)
+        (chosen,) = np.nonzero(block_p < alpha / pi0)
         strong.append(chosen + block.start)
         p.append(block_p[chosen])
     strong, p = np.concatenate(strong), np.concatenate(p)
-    q = benjamini_hochberg(p, n_tests=len(sums))
+    q = pi0 * benjamini_hochberg(p, n_tests=len(sums))
     keep = q < alpha
     return strong[keep], p[keep], q[keep]
 
@@ -159,9 +229,10 @@ def _significant(sums: np.ndarray, null: np.ndarray, alpha: float) -> tuple:
 def call_seqlets(
     attr,
     *,
+    null_attr=None,
     window: int = 10,
     null_size: int = 200_000,
-    alpha: float = 0.05,
+    alpha: float = 0.2,
     refine: int = 2,
     seed: int = 0,
     null_bases: int = 1 << 23,
@@ -173,13 +244,17 @@ def call_seqlets(
     attr : numpy.ndarray or seqsal.io.RowStack, shape=(N, L)
         Actual per-base attributions, each region on its own strand (may be
         memory-mapped: it is read a block of rows at a time).
+    null_attr : numpy.ndarray or seqsal.io.RowStack, shape=(M, L), optional
+        Attributions of sequences without motifs (dinucleotide shuffles of regions, by
+        the same model and method): the null. Default is None: a block bootstrap of
+        ``attr`` itself (``null_size``, ``refine``, ``null_bases``).
     window : int, optional
         Seqlet width in bases. Default is 10.
     null_size : int, optional
         Candidates in the null; the smallest possible p-value is about
         ``1 / null_size``. Default is 200000.
     alpha : float, optional
-        False discovery rate. Default is 0.05.
+        False discovery rate. Default is 0.2 (TF-MoDISco's target seqlet FDR).
     refine : int, optional
         Rounds that redraw the null clear of the seqlets called so far. Default is 2.
     seed : int, optional
@@ -198,7 +273,30 @@ def call_seqlets(
     if attr.ndim != 2 or attr.shape[1] < window:
         raise ValueError(f"attr: expected shape (N, L >= {window}), found {attr.shape}")
     n, length = attr.shape
-    index, offset, sums = _candidates(attr, window)
+    index, offset, sums, stats = _candidates(attr, window, standardize=null_attr is not None)
+    if null_attr is not None:
+        hits, p, q = _significant(stats, null_maxima(null_attr, window), alpha)
+    else:
+        hits, p, q = _bootstrap_significant(
+            attr, index, offset, sums, window, alpha, null_size, refine, seed, null_bases
+        )
+    return pd.DataFrame(
+        {
+            "region_index": index[hits].astype(np.int64),
+            "offset": offset[hits].astype(np.int64),
+            "attr_sum": sums[hits],
+            "p_value": p,
+            "q_value": q,
+        }
+    )
+
+
+def _bootstrap_significant(
+    attr, index, offset, sums, window, alpha, null_size, refine, seed, null_bases
+):
+    """:func:`_significant` against a block bootstrap of ``attr``, refined ``refine`` times
+    (see :func:`call_seqlets`)."""
+    n, length = attr.shape
     if n * length > null_bases:
         rng = np.random.default_rng(seed)
         source_rows = np.sort(rng.choice(n, size=max(1, null_bases // length), replace=False))
@@ -214,15 +312,7 @@ def call_seqlets(
         inside = source_rows[row] == index[hits]
         exclude = np.zeros(source.shape, dtype=bool)
         exclude[row[inside][:, None], offset[hits][inside][:, None] + np.arange(window)] = True
-    return pd.DataFrame(
-        {
-            "region_index": index[hits].astype(np.int64),
-            "offset": offset[hits].astype(np.int64),
-            "attr_sum": sums[hits],
-            "p_value": p,
-            "q_value": q,
-        }
-    )
+    return hits, p, q
 
 
 def offsets_to_genome(regions: pd.DataFrame, region_index, offset, length) -> tuple:

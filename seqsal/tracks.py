@@ -347,10 +347,12 @@ def motif_hit_track(hits: pd.DataFrame, regions: pd.DataFrame, motif_names: dict
 
 
 def sort_bed(bed: pd.DataFrame) -> pd.DataFrame:
-    """Sort as ``LC_COLLATE=C sort -k1,1 -k2,2n``, ties broken by end then name."""
+    """Sort as ``LC_COLLATE=C sort -k1,1 -k2,2n``, ties broken by end, name, then strand
+    (``+`` first: a motif hit on both strands of one interval)."""
+    ties = [bed[column].to_numpy() for column in ("strand", "name") if column in bed]
     order = np.lexsort(
         (
-            bed["name"].to_numpy(),
+            *ties,
             bed["end"].to_numpy(),
             bed["start"].to_numpy(),
             bed["chrom"].astype(str).to_numpy().astype(bytes),

@@ -207,7 +207,9 @@ def test_shuffled_references_keep_dinucleotides_and_do_not_depend_on_batch():
         for s in one_hot_to_sequences(r):
             pairs = sorted(a + b for a, b in zip(s, s[1:]))
             assert pairs == sorted(a + b for a, b in zip(x, x[1:]))
-    np.testing.assert_array_equal(shuffled_references(X[2:], 3, seed=1, start=2), refs[2:])
+    np.testing.assert_array_equal(
+        shuffled_references(X[2:], 3, seed=1, keys=range(2, len(X))), refs[2:]
+    )
 
 
 def test_no_parameter_gradients_and_target_choice():
@@ -290,3 +292,40 @@ def test_attribution_runs_in_full_fp32_and_restores_the_flags():
     attribute(Spy(30), random_onehot(3, 30), batch_size=8)
     assert seen and not any(seen)
     assert torch.backends.cudnn.allow_tf32
+
+
+def test_shuffles_are_seeded_by_region_name_so_shards_do_not_matter():
+    """DeepLIFT-SHAP's references, the seqlet null's sample and its shuffles depend on
+    each region's name only: split the regions anyhow, the rows are the same."""
+    X = random_onehot(12, 40, seed=4)
+    keys = attribution.region_keys([f"region_{i}" for i in range(12)])
+    assert attribution.region_keys(["123456789"])[0] == 0xCBF43926  # CRC-32's check value
+    model = small_models()["cnn"]
+    whole = attribute(model, X, method="deeplift_shap", n_shuffles=4, keys=keys)[1]
+    parts = [
+        attribute(model, X[r], method="deeplift_shap", n_shuffles=4, keys=keys[r])[1]
+        for r in (slice(0, 5), slice(5, 12))
+    ]
+    np.testing.assert_allclose(np.concatenate(parts), whole, rtol=1e-5, atol=1e-6)
+
+    rows = attribution.null_sample(keys, 0.5, seed=3)
+    assert 0 < len(rows) < 12
+    halves = [
+        attribution.null_sample(keys[r], 0.5, seed=3) + r.start for r in (slice(0, 5), slice(5, 12))
+    ]
+    np.testing.assert_array_equal(np.concatenate(halves), rows)
+    assert len(attribution.null_sample(keys, 0.0)) == 0
+    assert len(attribution.null_sample(keys, 1.0)) == 12
+    with pytest.raises(InputError, match="expected 0 to 1"):
+        attribution.null_sample(keys, 1.5)
+
+    shuffled = attribution.ShuffledRows(X, rows, keys[rows], seed=3)
+    assert shuffled.shape == (len(rows), 4, 40)
+    alone = attribution.ShuffledRows(X, rows[1:], keys[rows][1:], seed=3)
+    np.testing.assert_array_equal(shuffled[1:], alone[:])
+    for row, x in zip(shuffled[:], one_hot_to_sequences(X[rows])):
+        (s,) = one_hot_to_sequences(row[None])
+        assert s != x and sorted(zip(s, s[1:])) == sorted(zip(x, x[1:]))
+    # a draw apart from the region's own references
+    references = shuffled_references(X[rows], 1, seed=3, keys=keys[rows])[:, 0]
+    assert not np.array_equal(references, shuffled[:])

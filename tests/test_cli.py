@@ -379,3 +379,70 @@ def test_constant_labels_stop_before_training(capsys, tmp_path):
     assert (
         status == 1 and "input.labels: expected labels that vary, found constant ['y']" in lines[0]
     )
+
+
+def test_shuffled_null_attributions_do_not_depend_on_shards(capsys, tmp_path):
+    """``attribute --shuffled``: attributions of dinucleotide shuffles of a share of the
+    regions (no ``hyp``), drawn and shuffled by name, so two shards give the rows one
+    does; DeepLIFT-SHAP's references likewise. ``seqlets --null-attributions`` reads them."""
+    import torch
+
+    from seqsal.encode import one_hot_encode
+    from seqsal.io import write_npz
+    from seqsal.models import build_model, save_checkpoint
+
+    torch.manual_seed(0)
+    hparams = {"input_length": 40, "n_outputs": 1, "n_filters": 4, "kernel_size": 5, "hidden": 4}
+    model = build_model("cnn", **hparams)
+    save_checkpoint(
+        model.eval(),
+        tmp_path / "model.pt",
+        arch="cnn",
+        hparams=hparams,
+        targets=["y"],
+        tasks=["regression"],
+        metrics={},
+    )
+    rng = np.random.default_rng(0)
+    X = one_hot_encode(["".join(rng.choice(list("ACGT"), 40)) for _ in range(30)])
+    names = np.array([f"r{i}" for i in range(30)])
+    for name, rows in {"all": slice(0, 30), "a": slice(0, 11), "b": slice(11, 30)}.items():
+        write_npz(tmp_path / f"{name}.npz", X=X[rows], names=names[rows])
+    common = ["--model", tmp_path / "model.pt", "--device", "cpu", "--method", "deeplift_shap"]
+    common += ["--n-shuffles", "3"]
+    for name in ("all", "a", "b"):
+        for kind, extra in (("attr", []), ("null", ["--shuffled", "0.5"])):
+            out = tmp_path / f"{kind}_{name}.npz"
+            argv = ["attribute", *common, "--onehot", tmp_path / f"{name}.npz", *extra]
+            assert run(capsys, *argv, "--out", out) == (0, [])
+    for kind in ("attr", "null"):
+        whole = read_npz(tmp_path / f"{kind}_all.npz")
+        parts = [read_npz(tmp_path / f"{kind}_{name}.npz") for name in "ab"]
+        assert ("hyp" in whole) == (kind == "attr")
+        assert whole["names"].tolist() == [n for p in parts for n in p["names"].tolist()]
+        np.testing.assert_allclose(
+            np.concatenate([p["attr"] for p in parts]), whole["attr"], rtol=1e-4, atol=1e-6
+        )
+    null = read_npz(tmp_path / "null_all.npz")
+    assert 0 < len(null["names"]) < 30 and null["attr"].shape == (len(null["names"]), 40)
+    (tmp_path / "regions.bed").write_text("".join(f"{n}\t0\t40\t{n}\t0\t+\n" for n in names))
+    seqlets = ["seqlets", "--regions", tmp_path / "regions.bed", "--window", "5"]
+    seqlets += ["--attributions", tmp_path / "attr_all.npz"]
+    nulls = ["--null-attributions", tmp_path / "null_a.npz", tmp_path / "null_b.npz"]
+    assert run(capsys, *seqlets, *nulls, "--out", tmp_path / "s.bed") == (0, [])
+    # a null with no regions is refused in one line
+    assert run(
+        capsys,
+        "attribute",
+        *common,
+        "--onehot",
+        tmp_path / "a.npz",
+        "--shuffled",
+        "0",
+        "--out",
+        tmp_path / "empty.npz",
+    ) == (0, [])
+    status, lines = run(
+        capsys, *seqlets, "--null-attributions", tmp_path / "empty.npz", "--out", tmp_path / "s.bed"
+    )
+    assert status == 1 and len(lines) == 1 and "found none (raise seqlets.null_regions)" in lines[0]

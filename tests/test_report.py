@@ -111,6 +111,7 @@ def make_report(tmp_path):
         ),
         n_seqlets=1,
         alpha=0.05,
+        null_model="shuffle",
         n_assigned=1,
         faithfulness_plot=logo,
         field_plot=logo,
@@ -128,6 +129,7 @@ def test_report_is_self_contained_and_says_novel(tmp_path):
     assert 'src="http' not in html and "<script" not in html
     assert "MA0035.5 GATA1 (0.001)" in html and 'class="novel">novel' in html
     assert "0.91" in html and "75%" in html and "95%" in html
+    assert "(FDR &lt; 0.05, against\nthe attributions of dinucleotide-shuffled regions)" in html
 
 
 def test_trust_section_reports_every_test_and_warns_of_shortcuts(tmp_path):

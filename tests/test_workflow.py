@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = """
 simulate: {n_regions: 300, n_contigs: 4, contig_length: 40000}
 shard_size: 150
-model: {max_epochs: 4}
+model: {max_epochs: 30, batch_size: 16, learning_rate: 0.003}
 evaluate: {max_regions: 16, n_steps: 5}
 motifs: {min_seqlets: 5}
 seqlets: {null_size: 20000}
@@ -194,7 +194,10 @@ def check_optional_tracks(results):
         resorted = subprocess.run(
             ["bedtools", "sort", "-header", "-i", str(path)], capture_output=True, text=True
         )
-        assert resorted.returncode == 0 and resorted.stdout == path.read_text(), name
+        # sorted as bedtools sorts (which orders ties on chrom and start as it pleases)
+        keys = [line.split("\t")[:2] for line in path.read_text().splitlines()]
+        assert resorted.returncode == 0, name
+        assert [line.split("\t")[:2] for line in resorted.stdout.splitlines()] == keys, name
         merged = subprocess.run(["bedtools", "merge", "-i", str(path)], capture_output=True)
         assert merged.returncode == 0 and merged.stdout, name
 
@@ -289,16 +292,13 @@ def tal_gata_truth(shared_data, path):
 @pytest.mark.slow
 def test_tal_gata_example_learns_every_task(shared_data, tmp_path):
     """config/examples/tal_gata.yaml, as the README runs it: test AUROC >= 0.95 per task;
-    then the trust tests with both methods against the planted sites."""
+    then seqlets and the trust tests of both methods against the planted sites."""
     workdir = tmp_path / "runs" / "tal_gata"  # the example's paths are relative to runs/<name>
     workdir.mkdir(parents=True)
     tal_gata_truth(shared_data, workdir / "truth.bed")
     example = (ROOT / "config" / "examples" / "tal_gata.yaml").read_text()
     example = example.replace("../../../shared/data", str(shared_data))
     example = example.replace("truth: null", "truth: truth.bed")
-    example = example.replace(
-        "  target: 0", "  methods: [grad_x_input, deeplift_shap]\n  target: 0"
-    )
     snakemake(workdir, "--cores", "2", config=example)
     metrics = json.loads((workdir / "results/train/metrics.json").read_text())
     assert {task: m["auroc"] >= 0.95 for task, m in metrics["test"].items()} == {
@@ -311,6 +311,8 @@ def test_tal_gata_example_learns_every_task(shared_data, tmp_path):
     assert summary["tested"].startswith("positive regions")
     faithfulness, truth = summary["faithfulness"], summary["truth"]
     assert set(faithfulness) == {"grad_x_input", "deeplift_shap"}
+    # seqlets of the DeepLIFT-SHAP map against the planted sites (issue 4's bar)
+    assert truth["seqlet_precision"] >= 0.8 and truth["seqlet_recall"] >= 0.8
     # the classic result of this benchmark: DeepLIFT credits both motifs where gradients
     # saturate; insertion of the top bases restores the output for both methods
     assert truth["deeplift_shap"]["auroc"] > truth["grad_x_input"]["auroc"] > 0.55

@@ -113,6 +113,18 @@ def shard_files(stage):
     return lambda wildcards: expand(f"results/{stage}/{{shard}}.npz", shard=shard_ids())
 
 
+def null_shards(wildcards):
+    """The seqlet null's shards, when ``seqlets.null_model`` is ``shuffle``."""
+    if config["seqlets"]["null_model"] != "shuffle":
+        return []
+    return expand("results/attribute/null/{shard}.npz", shard=shard_ids())
+
+
+def null_fraction(regions):
+    """Share of the regions shuffled for the seqlet null: about ``seqlets.null_regions``."""
+    return min(1.0, config["seqlets"]["null_regions"] / max(count_regions(regions), 1))
+
+
 def gpus():
     """GPUs per train/attribute job: one when the config's device is ``cuda`` (the SLURM
     executor turns the ``gpu`` resource into ``--gpus``)."""

@@ -30,6 +30,7 @@ rule report:
         method=config["attribute"]["methods"][0],
         database=config["motifs"]["database"],
         alpha=config["seqlets"]["alpha"],
+        null_model=config["seqlets"]["null_model"],
     shell:
         "seqsal report --metrics {input.metrics} --curves {input.curves} "
         "--motifs-tsv {input.table} --seqlet-motifs {input.assignments} "
@@ -38,4 +39,4 @@ rule report:
         "--receptive-field-plot {input.field_plot} --fasta {input.fasta:q} "
         "--attributions {input.attributions} --onehot {input.onehot} "
         "--method {params.method} --database {params.database:q} --alpha {params.alpha} "
-        "--out {output} 2> {log}"
+        "--null-model {params.null_model} --out {output} 2> {log}"

@@ -1,6 +1,7 @@
 rule seqlets:
     input:
         attributions=shard_files("attribute"),
+        null=null_shards,
         regions="results/regions/regions.bed",
     output:
         "results/seqlets/seqlets.bed",
@@ -20,7 +21,8 @@ rule seqlets:
         alpha=config["seqlets"]["alpha"],
         null_size=config["seqlets"]["null_size"],
         seed=config["seed"],
+        null=lambda wildcards, input: flag("null-attributions", list(input.null)),
     shell:
         "seqsal seqlets --attributions {input.attributions} --regions {input.regions} "
         "--window {params.window} --alpha {params.alpha} --null-size {params.null_size} "
-        "--seed {params.seed} --out {output} 2> {log}"
+        "--seed {params.seed} {params.null} --out {output} 2> {log}"
