@@ -12,6 +12,9 @@ the sequence name is the chromosome); and the wall time of each.
     python benchmarks/motifs.py runs/tal_gata --truth runs/tal_gata/truth.bed \
         --known ../shared/data/tal_gata_sim/ground_truth_motifs_TAL1_known1_GATA_disc1.meme
     python benchmarks/motifs.py runs/ctcf --known ctcf.meme  # JASPAR's CTCF matrices
+
+TOMTOM's p-values are computed against the found motifs plus ``--decoys`` (JASPAR's 879
+vertebrate motifs by default), one background for both tools.
 """
 
 from __future__ import annotations
@@ -30,17 +33,25 @@ from seqsal.evaluate import seqlet_recovery
 from seqsal.io import read_bed, read_meme, read_regions, read_shards
 from seqsal.seqlets import offsets_to_genome
 
+DECOYS = (
+    Path(__file__).resolve().parents[2]
+    / "shared/data/jaspar/JASPAR2024_CORE_vertebrates_nonredundant.meme"
+)
 
-def best_matches(known: dict, found: list) -> dict:
-    """For each known motif: the best TOMTOM p-value among ``found`` [(PPM, n), ...]."""
+
+def best_matches(known: dict, found: list, decoys=()) -> dict:
+    """For each known motif: the best TOMTOM p-value among ``found`` [(PPM, n), ...].
+
+    TOMTOM's null is made of the target columns: ``decoys`` (e.g. JASPAR) join the targets
+    so that both tools' p-values share one background, whatever number of motifs each
+    found."""
     from memelite import tomtom
 
     if not found:
         return {name: (np.nan, 0) for name in known}
-    p = tomtom(
-        [np.asarray(m, np.float64) for m in known.values()],
-        [np.asarray(ppm, np.float64) for ppm, _ in found],
-    )[0]
+    targets = [np.asarray(ppm, np.float64) for ppm, _ in found]
+    targets += [np.asarray(m, np.float64) for m in decoys]
+    p = tomtom([np.asarray(m, np.float64) for m in known.values()], targets)[0][:, : len(found)]
     return {name: (float(p[i].min()), found[int(p[i].argmin())][1]) for i, name in enumerate(known)}
 
 
@@ -98,7 +109,14 @@ def main(argv=None) -> None:
     parser.add_argument("run", type=Path, help="a finished run folder (-d of snakemake)")
     parser.add_argument("--known", required=True, help="MEME file of the planted motifs")
     parser.add_argument("--truth", help="BED of the planted sites (else no precision/recall)")
+    parser.add_argument(
+        "--decoys",
+        default=str(DECOYS),
+        help="MEME file whose motifs join TOMTOM's targets, as a shared background "
+        "(default: the shared JASPAR file; '' for none)",
+    )
     args = parser.parse_args(argv)
+    decoys = list(read_meme(args.decoys).values()) if args.decoys else []
     results = args.run / "results"
     known = read_meme(args.known)
     truth = read_bed(args.truth) if args.truth else None
@@ -121,7 +139,7 @@ def main(argv=None) -> None:
             if truth is not None
             else {"seqlet_precision": np.nan, "seqlet_recall": np.nan}
         )
-        best = best_matches(known, found).values()
+        best = best_matches(known, found, decoys).values()
         print(
             f"{tool:<12} {seconds:>8.1f} {len(found):>7} {len(seqlets):>8} "
             f"{recovery['seqlet_precision']:>10.3f} {recovery['seqlet_recall']:>7.3f}  "
