@@ -126,11 +126,18 @@ def block_null(
     return np.sort(np.concatenate(null))
 
 
+def _median_and_scale(values: np.ndarray, axis=None) -> tuple:
+    """Median and robust standard deviation (1.4826 MAD) along ``axis``, NaN ignored."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: NaN, said by caller
+        median = np.nanmedian(values, axis=axis, keepdims=True)
+        return median, 1.4826 * np.nanmedian(np.abs(values - median), axis=axis, keepdims=True)
+
+
 def _outliers(attr: np.ndarray, z: float = 5.0) -> np.ndarray:
-    """Bases more than ``z`` robust standard deviations (1.4826 MAD) from the median."""
-    median = np.median(attr)
-    scale = 1.4826 * np.median(np.abs(attr - median))
-    return np.abs(attr - median) > z * max(scale, 1e-12)
+    """Bases more than ``z`` robust standard deviations from the median."""
+    median, scale = _median_and_scale(attr)
+    return np.abs(attr - median) > z * max(scale.item(), 1e-12)
 
 
 def _row_blocks(n: int, length: int, bases: int = 1 << 20):
@@ -142,12 +149,8 @@ def _row_blocks(n: int, length: int, bases: int = 1 << 20):
 def region_scales(attr: np.ndarray) -> np.ndarray:
     """Each region's robust scale (N, 1): 1.4826 x the median absolute deviation of its
     non-zero attributions (N padding and bases outside an ISM window are exactly zero)."""
-    values = np.where(attr != 0, attr, np.nan)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-zero regions: no scale
-        median = np.nanmedian(values, axis=1, keepdims=True)
-        scale = 1.4826 * np.nanmedian(np.abs(values - median), axis=1, keepdims=True)
-    return np.where(np.isfinite(scale) & (scale > 0), scale, np.inf)
+    _, scale = _median_and_scale(np.where(attr != 0, attr, np.nan), axis=1)
+    return np.where(np.isfinite(scale) & (scale > 0), scale, np.inf)  # all-zero: no scale
 
 
 def _candidates(attr, window: int, standardize: bool = False) -> tuple:

@@ -117,7 +117,7 @@ def null_shards(wildcards):
     """The seqlet null's shards, when ``seqlets.null_model`` is ``shuffle``."""
     if config["seqlets"]["null_model"] != "shuffle":
         return []
-    return expand("results/attribute/null/{shard}.npz", shard=shard_ids())
+    return shard_files("attribute/null")(wildcards)
 
 
 def null_fraction(regions):
