@@ -21,7 +21,7 @@ import pandas as pd
 
 from .metrics import auprc, auroc, pearson, spearman
 from .models import predict
-from .tracks import genome_positions
+from .tracks import genome_positions, within_runs
 
 GOLDEN = (5**0.5 - 1) / 2
 
@@ -601,6 +601,15 @@ def seqlet_kmers(X, region_index, offset, width, *, k: int = 8, top: int = 20) -
     return pd.Series(counts, dtype=int).sort_values(ascending=False, kind="stable").head(top)
 
 
+def _chrom_offsets(*tables: pd.DataFrame) -> list:
+    """Per row of each table, an offset that lays all chroms end to end on one axis
+    (the chrom's rank times a span longer than any of them)."""
+    chroms = pd.Categorical(np.concatenate([t["chrom"].to_numpy().astype(str) for t in tables]))
+    span = max(int(t["end"].max()) for t in tables) + 1
+    codes = np.split(chroms.codes.astype(np.int64), np.cumsum([len(t) for t in tables])[:-1])
+    return [c * span for c in codes]
+
+
 def truth_mask(regions: pd.DataFrame, truth: pd.DataFrame, length: int) -> np.ndarray:
     """Whether each base of each region (own strand) lies in a known site.
 
@@ -609,24 +618,33 @@ def truth_mask(regions: pd.DataFrame, truth: pd.DataFrame, length: int) -> np.nd
     mask : numpy.ndarray of bool, shape=(N, L)
     """
     positions = genome_positions(regions, length)
-    mask = np.zeros(positions.shape, dtype=bool)
-    for chrom, sites in truth.groupby("chrom"):
-        sites = sites.sort_values("start")
-        starts = sites["start"].to_numpy()
-        reach = np.maximum.accumulate(sites["end"].to_numpy())
-        rows = np.flatnonzero(regions["chrom"].to_numpy() == chrom)
-        p = positions[rows]
-        index = np.searchsorted(starts, p, side="right") - 1
-        mask[rows] = (index >= 0) & (p < reach[index.clip(0)])
-    return mask
+    if len(regions) == 0 or len(truth) == 0:
+        return np.zeros(positions.shape, dtype=bool)
+    at_region, at_site = _chrom_offsets(regions, truth)
+    order = np.argsort(at_site + truth["start"].to_numpy(), kind="stable")
+    starts = (at_site + truth["start"].to_numpy())[order]
+    reach = np.maximum.accumulate((at_site + truth["end"].to_numpy())[order])
+    axis = positions + at_region[:, None]
+    index = np.searchsorted(starts, axis, side="right") - 1
+    return (positions >= 0) & (index >= 0) & (axis < reach[index.clip(0)])
 
 
-def _overlaps(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
-    """Overlap in bases of every interval of ``a`` with every one of ``b`` (same chrom)."""
-    same = a["chrom"].to_numpy()[:, None] == b["chrom"].to_numpy()[None, :]
-    lo = np.maximum(a["start"].to_numpy()[:, None], b["start"].to_numpy()[None, :])
-    hi = np.minimum(a["end"].to_numpy()[:, None], b["end"].to_numpy()[None, :])
-    return np.where(same, np.clip(hi - lo, 0, None), 0)
+def _overlap_pairs(a: pd.DataFrame, b: pd.DataFrame) -> tuple:
+    """Every overlapping pair of an interval of ``a`` and one of ``b`` on one chrom:
+    ``(i, j, bases)`` arrays (rows of ``a``, rows of ``b``, overlap in bases)."""
+    at_a, at_b = _chrom_offsets(a, b)
+    a_start, a_end = at_a + a["start"].to_numpy(), at_a + a["end"].to_numpy()
+    order = np.argsort(at_b + b["start"].to_numpy(), kind="stable")
+    b_start = (at_b + b["start"].to_numpy())[order]
+    b_end = (at_b + b["end"].to_numpy())[order]
+    # the b intervals that can overlap an a interval start in (a_start - longest, a_end)
+    first = np.searchsorted(b_start, a_start - (b_end - b_start).max(), side="right")
+    n = np.clip(np.searchsorted(b_start, a_end, side="left") - first, 0, None)
+    i = np.repeat(np.arange(len(a)), n)
+    k = np.repeat(first, n) + within_runs(n)
+    bases = np.minimum(a_end[i], b_end[k]) - np.maximum(a_start[i], b_start[k])
+    keep = bases > 0
+    return i[keep], order[k[keep]], bases[keep]
 
 
 def seqlet_recovery(
@@ -640,17 +658,12 @@ def seqlet_recovery(
     """
     matched_seqlets = np.zeros(len(seqlets), dtype=bool)
     matched_sites = np.zeros(len(truth), dtype=bool)
-    for chrom in set(seqlets["chrom"]) & set(truth["chrom"]):
-        s = np.flatnonzero(seqlets["chrom"].to_numpy() == chrom)
-        t = np.flatnonzero(truth["chrom"].to_numpy() == chrom)
-        sites = truth.iloc[t]
-        for chunk in np.array_split(s, max(1, len(s) // 2000)):
-            hit = (
-                _overlaps(seqlets.iloc[chunk], sites)
-                >= min_overlap * (sites["end"] - sites["start"]).to_numpy()[None, :]
-            )
-            matched_seqlets[chunk] |= hit.any(axis=1)
-            matched_sites[t] |= hit.any(axis=0)
+    if len(seqlets) and len(truth):
+        i, j, bases = _overlap_pairs(seqlets, truth)
+        length = (truth["end"] - truth["start"]).to_numpy()
+        hit = bases >= min_overlap * length[j]
+        matched_seqlets[i[hit]] = True
+        matched_sites[j[hit]] = True
     return {
         "n_seqlets": int(len(seqlets)),
         "n_sites": int(len(truth)),

@@ -98,6 +98,36 @@ def test_truth_mask_and_recovery_on_both_strands():
     assert truth_recovery(attr, regions, truth)["auroc"] == 1.0
 
 
+def test_interval_matching_agrees_with_brute_force_across_chroms():
+    from seqsal.evaluate import _overlap_pairs
+
+    rng = np.random.default_rng(5)
+
+    def intervals(n, longest):
+        start = rng.integers(0, 300, n)
+        chrom = rng.choice(["chr1", "chr2", "chr10", "x"], n)
+        return pd.DataFrame(
+            {"chrom": chrom, "start": start, "end": start + rng.integers(1, longest, n)}
+        )
+
+    a, b = intervals(300, 40), intervals(200, 15)
+    i, j, bases = _overlap_pairs(a, b)
+    same = a["chrom"].to_numpy()[:, None] == b["chrom"].to_numpy()[None, :]
+    hi = np.minimum(a["end"].to_numpy()[:, None], b["end"].to_numpy()[None, :])
+    lo = np.maximum(a["start"].to_numpy()[:, None], b["start"].to_numpy()[None, :])
+    brute = np.where(same, hi - lo, 0)
+    assert sorted(zip(i, j)) == sorted(zip(*np.nonzero(brute > 0)))
+    np.testing.assert_array_equal(bases, brute[i, j])
+    # and each base of each region (both strands) against the sites, one by one
+    regions = a.assign(end=a["start"] + 40, strand=rng.choice(["+", "-"], len(a)))
+    mask = truth_mask(regions, b, 40)
+    for row, region in regions.iterrows():
+        positions = np.arange(region.start, region.end)[:: 1 if region.strand == "+" else -1]
+        sites = b[b["chrom"] == region.chrom]
+        inside = [((sites.start <= p) & (p < sites.end)).any() for p in positions]
+        assert mask[row].tolist() == inside
+
+
 def test_seqlet_recovery_needs_half_the_site():
     truth = pd.DataFrame({"chrom": ["c", "c"], "start": [10, 50], "end": [20, 60]})
     seqlets = pd.DataFrame({"chrom": ["c", "c", "d"], "start": [14, 56, 10], "end": [24, 66, 20]})
