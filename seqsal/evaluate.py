@@ -119,7 +119,9 @@ def faithfulness(
     per_region : pandas.DataFrame
         One row per region and method: ``region_index, method, output,
         background_output``, then ``{deletion,insertion}_auc``, ``..._auc_random``,
-        ``..._auc_uniform`` and ``..._beats_random``.
+        ``..._auc_uniform`` and ``..._beats_random``, and ``deletion_left_half`` (the
+        normalised output once the first half of the order's bases is deleted; for
+        random orders, ``deletion_left_half_random``).
     curves : pandas.DataFrame
         Mean normalised curves: ``kind, order, fraction, output`` (order: a method,
         ``random`` or ``uniform``).
@@ -166,6 +168,7 @@ def faithfulness(
                 totals["insertion"] += norm[1]
                 counted += 1
             auc = np.trapezoid(norm, fraction, axis=-1)  # (2, orders)
+            half = norm[0, :, n_steps // 2]  # deletion: what is left with half the bases gone
             for k, method in enumerate(methods):
                 row = {
                     "region_index": i,
@@ -180,6 +183,8 @@ def faithfulness(
                     row[f"{kind}_auc_uniform"] = a[-1]
                     better = a[k] < random if kind == "deletion" else a[k] > random
                     row[f"{kind}_beats_random"] = bool(better) if np.isfinite(a[k]) else False
+                row["deletion_left_half"] = half[k]
+                row["deletion_left_half_random"] = half[len(methods) : -1].mean()
                 out_rows.append(row)
     curves = []
     for kind, total in totals.items():
@@ -214,6 +219,11 @@ def summarize_faithfulness(per_region: pd.DataFrame) -> dict:
             entry[f"{kind}_fraction_beats_uniform"] = float(
                 (sign * (tested[f"{kind}_auc"] - tested[f"{kind}_auc_uniform"]) < 0).mean()
             )
+        # where the order loses, how much of the output half its deletions leave standing
+        losing = tested[~tested["deletion_beats_random"]]
+        for suffix in ("", "_random"):
+            left = float(losing[f"deletion_left_half{suffix}"].median()) if len(losing) else None
+            entry[f"median_deletion_left_half{suffix}_where_losing"] = left
         summary[method] = entry
     return summary
 

@@ -65,7 +65,10 @@ class CNN(_BodyHead):
     pool : int, optional
         Width of the max-pooling after the first convolution. Default is 4.
     hidden : int, optional
-        Units of the dense layer. Default is 64.
+        Units of the dense layer; 0: none, the pooled features feed the outputs directly
+        (with a ``"mean"`` pool, an additive model: each output sums local contributions,
+        which keeps first-order maps faithful, but cannot require two motifs together).
+        Default is 64.
     dropout : float, optional
         Dropout before the output layer. Default is 0.1.
     global_pool : str, optional
@@ -102,11 +105,10 @@ class CNN(_BodyHead):
             nn.Conv1d(n_filters, n_filters, 5, padding=2),
             nn.ReLU(),
         )
+        pooled = len(global_pool.split("+")) * n_filters
+        dense = [nn.Linear(pooled, hidden), nn.ReLU()] if hidden else []
         self.head = nn.Sequential(
-            nn.Linear(len(global_pool.split("+")) * n_filters, hidden),
-            nn.ReLU(),
-            nn.Dropout(dropout),
-            nn.Linear(hidden, n_outputs),
+            *dense, nn.Dropout(dropout), nn.Linear(hidden or pooled, n_outputs)
         )
         self.global_max = nn.AdaptiveMaxPool1d(1)  # a module, so that DeepLIFT sees it
 

@@ -78,12 +78,16 @@ uniform order (a constant map).</p>
 <td>{{ m.mean_insertion_auc }} ({{ m.mean_insertion_auc_random }}, {{ m.mean_insertion_auc_uniform }})</td>
 <td><b>{{ m.insertion_pct }}</b></td>
 {% if trust.truth %}<td>{{ m.auroc }}, {{ m.auprc }}</td>{% endif %}</tr>{% endfor %}</table>
-{% for m in trust.methods if m.weak_deletion %}<p>{{ m.method }}: deleting the top bases
-first beats random orders in only {{ m.deletion_pct }} of the regions while inserting them
-first does in {{ m.insertion_pct }}. When a region holds redundant copies of what the model
-relies on (and the model takes the strongest, e.g. by max-pooling), deleting one copy lets
-another take over; a first-order map credits one copy only. Read such maps as "enough to
-drive the output" rather than "needed by it".</p>{% endfor %}
+{% for m in trust.methods if m.weak_deletion %}<p class="warning">{{ m.method }}: deleting its
+top bases first beats random orders in only {{ m.deletion_pct }} of the regions (inserting
+them first: {{ m.insertion_pct }}). Where it loses, {{ m.left_half }} of the output is still
+there once the first half of its bases is deleted (random orders: {{ m.left_half_random }}):
+the map ranks low, or negative, bases the model needs. A first-order map (a gradient at the
+whole sequence) does this when the model needs things together (two motifs, as an AND) or
+takes the strongest of redundant copies (a max-pool): a base then matters only once others
+are gone. Read such maps as "enough to drive the output" rather than "all the model needs";
+methods that explain against references (DeepLIFT-SHAP, integrated gradients) suffer less
+from it.</p>{% endfor %}
 {% if faithfulness_plot %}<img alt="deletion and insertion curves" src="data:image/png;base64,{{ faithfulness_plot }}" width="760">{% endif %}
 {% if trust.truth %}<p>Known sites ({{ trust.truth.n_sites }}): seqlet precision
 <b>{{ trust.truth.seqlet_precision }}</b>, recall <b>{{ trust.truth.seqlet_recall }}</b>;
@@ -206,7 +210,7 @@ def _format(value):
 
 
 def _pct(value) -> str:
-    return f"{100 * value:.0f}%" if value == value else "n/a"
+    return "n/a" if value is None or value != value else f"{100 * value:.0f}%"
 
 
 def trust_context(summary: dict, method: str) -> dict:
@@ -220,8 +224,9 @@ def trust_context(summary: dict, method: str) -> dict:
             method=name,
             deletion_pct=_pct(entry["deletion_fraction_beats_random"]),
             insertion_pct=_pct(entry["insertion_fraction_beats_random"]),
-            weak_deletion=entry["deletion_fraction_beats_random"] < 0.9
-            and entry["insertion_fraction_beats_random"] >= 0.9,
+            weak_deletion=entry["deletion_fraction_beats_random"] < 0.95,
+            left_half=_pct(entry.get("median_deletion_left_half_where_losing")),
+            left_half_random=_pct(entry.get("median_deletion_left_half_random_where_losing")),
         )
         if truth and name in truth:
             row.update(auroc=_format(truth[name]["auroc"]), auprc=_format(truth[name]["auprc"]))

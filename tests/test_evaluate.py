@@ -73,6 +73,15 @@ def test_true_attribution_beats_random_and_reversed_loses():
         assert summary["true"]["insertion_fraction_beats_random"] >= 0.9
         assert summary["reversed"]["deletion_fraction_beats_random"] <= 0.1
         assert summary["true"]["mean_deletion_auc"] < summary["true"]["mean_deletion_auc_uniform"]
+        # half the bases deleted: the true order leaves less standing than random, the
+        # reversed order more; where the reversed order loses, the summary says how much
+        left = per_region.groupby("method")["deletion_left_half"].mean()
+        assert left["true"] < per_region["deletion_left_half_random"].mean() < left["reversed"]
+        losing = summary["reversed"]
+        assert (
+            losing["median_deletion_left_half_where_losing"]
+            > losing["median_deletion_left_half_random_where_losing"]
+        )
         assert set(curves["order"]) == {"true", "reversed", "random", "uniform"}
         start = curves[curves["fraction"] == 0]
         np.testing.assert_allclose(start[start["kind"] == "deletion"]["output"], 1.0, rtol=1e-5)

@@ -56,6 +56,24 @@ def test_cnn_global_mean_credits_every_copy_of_a_motif(global_pool):
     assert same == (global_pool == "mean")
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cnn_without_dense_layer_adds_up_distant_edits(seed):
+    """With ``hidden: 0`` and a global mean, edits further apart than the receptive field
+    change the output by the sum of their own changes."""
+    torch.manual_seed(seed)
+    model = build_model("cnn", input_length=400, n_outputs=1, global_pool="mean", hidden=0)
+    model.eval()
+    assert not any(isinstance(m, torch.nn.ReLU) for m in model.head)
+    x = random_onehot(1, 400, seed=4)
+    a, b, ab = x.copy(), x.copy(), x.copy()
+    for edited, sites in ((a, [0]), (b, [280]), (ab, [0, 280])):  # 120 bp, 160 apart
+        for site in sites:
+            edited[0, :, site : site + 120] = random_onehot(1, 120, seed=site)[0]
+    f = predict(model, np.concatenate([x, a, b, ab]))[:, 0]
+    np.testing.assert_allclose(f[3] - f[0], (f[1] - f[0]) + (f[2] - f[0]), rtol=1e-3, atol=1e-7)
+    assert abs(f[3] - f[0]) > 1e-4  # the edits do move the output
+
+
 def test_unknown_global_pool_names_the_key():
     with pytest.raises(InputError, match="model.hparams.global_pool: expected .* found 'sum'"):
         build_model("cnn", input_length=100, n_outputs=1, global_pool="sum")
