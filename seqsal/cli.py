@@ -657,12 +657,12 @@ def _binary_labels(encoded: dict, target: str):
 def _evaluate(args):
     from . import evaluate as ev
     from .io import read_bed, read_regions, read_shards, save_figure, write_text, write_tsv
-    from .models import load_checkpoint, predict, strand_averaged
+    from .models import load_checkpoint, strand_averaged
     from .plots import faithfulness_curves, receptive_field
     from .seqlets import bed_to_offsets
 
     regions = read_regions(args.regions)
-    data, regions = _load_attributions(args.attributions, regions)
+    data, regions = _load_attributions(args.attributions, regions, skip=("hyp",))
     encoded = read_shards(args.onehot, mmap_key="X")  # only the regions tested are read
     X = encoded["X"]
     model, meta = load_checkpoint(args.model, input_length=X.shape[-1])
@@ -673,7 +673,7 @@ def _evaluate(args):
     target, device = options["target"], options["device"]
     attrs = {args.method: data["attr"]}
     for method, *paths in args.also or []:
-        other = _load_attributions(paths, regions)[0]
+        other = _load_attributions(paths, regions, skip=("hyp",))[0]
         order = pd.Index(other["names"]).get_indexer(data["names"])
         if len(other["names"]) != len(order) or (order < 0).any():
             raise InputError(f"{paths[0]}: expected the regions of {args.attributions[0]}")
@@ -681,7 +681,7 @@ def _evaluate(args):
     if len(X) != len(data["attr"]):
         raise InputError(f"{args.onehot[0]}: expected one encoded region per attribution")
     explained = strand_averaged(model) if args.rc_average else model
-    pred = predict(explained, X, device=device)[:, target]
+    pred = data["pred"][:, target].astype(np.float32)  # the attribution run's outputs
     binary = meta["tasks"][target] == "binary"
     labels = _binary_labels(encoded, meta["targets"][target]) if binary else None
     rows = ev.select_regions(pred, labels, max_regions=args.max_regions)
