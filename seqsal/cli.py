@@ -662,7 +662,8 @@ def _evaluate(args):
     from .seqlets import bed_to_offsets
 
     regions = read_regions(args.regions)
-    data, regions = _load_attributions(args.attributions, regions, skip=("hyp",))
+    # maps stay on disk: the tests read the tested rows, the audits a block at a time
+    data, regions = _load_attributions(args.attributions, regions, skip=("hyp",), mmap_key="attr")
     encoded = read_shards(args.onehot, mmap_key="X")  # only the regions tested are read
     X = encoded["X"]
     model, meta = load_checkpoint(args.model, input_length=X.shape[-1])
@@ -673,11 +674,12 @@ def _evaluate(args):
     target, device = options["target"], options["device"]
     attrs = {args.method: data["attr"]}
     for method, *paths in args.also or []:
-        other = _load_attributions(paths, regions, skip=("hyp",))[0]
+        other = _load_attributions(paths, regions, skip=("hyp",), mmap_key="attr")[0]
         order = pd.Index(other["names"]).get_indexer(data["names"])
         if len(other["names"]) != len(order) or (order < 0).any():
             raise InputError(f"{paths[0]}: expected the regions of {args.attributions[0]}")
-        attrs[method] = other["attr"][order]
+        in_order = np.array_equal(order, np.arange(len(order)))
+        attrs[method] = other["attr"] if in_order else other["attr"][order]
     if len(X) != len(data["attr"]):
         raise InputError(f"{args.onehot[0]}: expected one encoded region per attribution")
     explained = strand_averaged(model) if args.rc_average else model
@@ -772,7 +774,7 @@ def _evaluate(args):
     if args.truth:
         truth = read_bed(args.truth)
         summary["truth"] = {
-            **{m: ev.truth_recovery(a, regions, truth) for m, a in attrs.items()},
+            **{m: ev.truth_recovery(a[:], regions, truth) for m, a in attrs.items()},
             **ev.seqlet_recovery(seqlets, truth),
         }
     out = Path(args.out_dir)

@@ -253,10 +253,15 @@ class RowStack:
         return out
 
 
+def _read_member(path, key) -> np.ndarray:
+    with np.load(path, allow_pickle=False) as data:
+        return data[key]
+
+
 def npz_rows(path, key):
     """One ``.npz`` member as :class:`NpzRows` (read as used), or whole if compressed."""
     layout = _npz_member_layout(path, key)
-    return read_npz(path)[key] if layout is None else NpzRows(path, layout)
+    return _read_member(path, key) if layout is None else NpzRows(path, layout)
 
 
 def _npz_member_layout(path, key):
@@ -309,8 +314,8 @@ def read_shards(paths, *, mmap_key: str | None = None, skip=()) -> dict:
     data = {}
     if mmap_key:
         parts = [_memmap_npz_member(path, mmap_key) for path in paths]
-        if any(part is None for part in parts):
-            parts = [read_npz(path)[mmap_key] for path in paths]
+        if any(part is None for part in parts):  # compressed: read that array only
+            parts = [_read_member(path, mmap_key) for path in paths]
         data[mmap_key] = RowStack(parts)
     for key in shards[0]:
         if key in PER_FILE_KEYS:
