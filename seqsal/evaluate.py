@@ -219,6 +219,11 @@ def summarize_faithfulness(per_region: pd.DataFrame) -> dict:
             entry[f"{kind}_fraction_beats_uniform"] = float(
                 (sign * (tested[f"{kind}_auc"] - tested[f"{kind}_auc_uniform"]) < 0).mean()
             )
+        # which regions it loses on: by fifths of the output, lowest first
+        if len(tested) >= 5:
+            fifth = pd.qcut(tested["output"].rank(method="first"), 5, labels=False)
+            by_fifth = tested["deletion_beats_random"].groupby(fifth).mean()
+            entry["deletion_fraction_beats_random_by_output_fifth"] = by_fifth.tolist()
         # where the order loses, how much of the output half its deletions leave standing
         losing = tested[~tested["deletion_beats_random"]]
         for suffix in ("", "_random"):

@@ -82,7 +82,8 @@ uniform order (a constant map).</p>
 top bases first beats random orders in only {{ m.deletion_pct }} of the regions (inserting
 them first: {{ m.insertion_pct }}). Where it loses, {{ m.left_half }} of the output is still
 there once the first half of its bases is deleted (random orders: {{ m.left_half_random }}):
-the map ranks low, or negative, bases the model needs. A first-order map (a gradient at the
+the map ranks low, or negative, bases the model needs.{% if m.by_fifth %} By fifths of the
+regions' outputs, lowest first, it beats random in {{ m.by_fifth }}.{% endif %} A first-order map (a gradient at the
 whole sequence) does this when the model needs things together (two motifs, as an AND) or
 takes the strongest of redundant copies (a max-pool): a base then matters only once others
 are gone. Read such maps as "enough to drive the output" rather than "all the model needs";
@@ -227,6 +228,9 @@ def trust_context(summary: dict, method: str) -> dict:
             weak_deletion=entry["deletion_fraction_beats_random"] < 0.95,
             left_half=_pct(entry.get("median_deletion_left_half_where_losing")),
             left_half_random=_pct(entry.get("median_deletion_left_half_random_where_losing")),
+            by_fifth=", ".join(
+                map(_pct, entry.get("deletion_fraction_beats_random_by_output_fifth", []))
+            ),
         )
         if truth and name in truth:
             row.update(auroc=_format(truth[name]["auroc"]), auprc=_format(truth[name]["auprc"]))

@@ -77,6 +77,7 @@ def test_true_attribution_beats_random_and_reversed_loses():
         # reversed order more; where the reversed order loses, the summary says how much
         left = per_region.groupby("method")["deletion_left_half"].mean()
         assert left["true"] < per_region["deletion_left_half_random"].mean() < left["reversed"]
+        assert len(summary["true"]["deletion_fraction_beats_random_by_output_fifth"]) == 5
         losing = summary["reversed"]
         assert (
             losing["median_deletion_left_half_where_losing"]

@@ -19,6 +19,7 @@ FAITHFULNESS = {
     "deletion_fraction_beats_uniform": 0.9,
     "insertion_fraction_beats_random": 0.95,
     "insertion_fraction_beats_uniform": 0.9,
+    "deletion_fraction_beats_random_by_output_fifth": [0.5, 0.5, 1, 1, 1],
     "median_deletion_left_half_where_losing": 0.31,
     "median_deletion_left_half_random_where_losing": 0.02,
 }
@@ -146,6 +147,7 @@ def test_trust_section_reports_every_test_and_warns_of_shortcuts(tmp_path):
     assert "No model trained with another seed" in section
     # deletion beats random in 75% (under the 95% bar): why, with the figures
     assert section.count("31% of the output is still") == 2 and "random orders: 2%" in section
+    assert "lowest first, it beats random in 50%, 50%, 100%, 100%, 100%" in section
 
 
 @needs_chromium
