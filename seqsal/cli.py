@@ -541,10 +541,7 @@ def _tracks(args):
     out = Path(args.out_dir)
     bigwigs = {"attribution": data["attr"]}
     for method, paths in _by_method(args.method_attributions).items():
-        extra, _ = _load_attributions(paths, regions, skip=("hyp",), mmap_key="attr")
-        if not np.array_equal(extra["names"], data["names"]):
-            raise InputError(f"{paths[0]}: expected the regions of {args.attributions[0]}")
-        bigwigs[f"attribution_{method}"] = extra["attr"]
+        bigwigs[f"attribution_{method}"] = _other_maps(paths, regions, data, args.attributions)
     runs = region_owners(regions, contigs=list(sizes))  # shared by every track
     tracks = {}
     for name, attr in bigwigs.items():
@@ -638,6 +635,14 @@ def _tracks(args):
     )
 
 
+def _other_maps(paths, regions, data, first):
+    """Another method's maps (memory-mapped) of the regions of ``data``, in their order."""
+    other, _ = _load_attributions(paths, regions, skip=("hyp",), mmap_key="attr")
+    if not np.array_equal(other["names"], data["names"]):
+        raise InputError(f"{paths[0]}: expected the regions of {first[0]}, in the same order")
+    return other["attr"]
+
+
 def _by_method(paths):
     """Attribution shards ``.../attribute/<method>/<shard>.npz`` grouped by method."""
     groups = {}
@@ -674,12 +679,7 @@ def _evaluate(args):
     target, device = options["target"], options["device"]
     attrs = {args.method: data["attr"]}
     for method, *paths in args.also or []:
-        other = _load_attributions(paths, regions, skip=("hyp",), mmap_key="attr")[0]
-        order = pd.Index(other["names"]).get_indexer(data["names"])
-        if len(other["names"]) != len(order) or (order < 0).any():
-            raise InputError(f"{paths[0]}: expected the regions of {args.attributions[0]}")
-        in_order = np.array_equal(order, np.arange(len(order)))
-        attrs[method] = other["attr"] if in_order else other["attr"][order]
+        attrs[method] = _other_maps(paths, regions, data, args.attributions)
     if len(X) != len(data["attr"]):
         raise InputError(f"{args.onehot[0]}: expected one encoded region per attribution")
     explained = strand_averaged(model) if args.rc_average else model

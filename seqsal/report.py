@@ -83,10 +83,10 @@ top bases first beats random orders in only {{ m.deletion_pct }} of the regions 
 them first: {{ m.insertion_pct }}). Where it loses, {{ m.left_half }} of the output is still
 there once the first half of its bases is deleted (random orders: {{ m.left_half_random }}):
 the map ranks low, or negative, bases the model needs.{% if m.by_fifth %} By fifths of the
-regions' outputs, lowest first, it beats random in {{ m.by_fifth }}.{% endif %} A first-order map (a gradient at the
-whole sequence) does this when the model needs things together (two motifs, as an AND) or
-takes the strongest of redundant copies (a max-pool): a base then matters only once others
-are gone. Read such maps as "enough to drive the output" rather than "all the model needs";
+regions' outputs, lowest first, it beats random in {{ m.by_fifth }}.{% endif %}
+A first-order map (a gradient at the whole sequence) does this when the model needs things
+together (two motifs, as an AND) or takes the strongest of redundant copies (a max-pool): a
+base then matters only once others are gone. Read such maps as "enough to drive the output" rather than "all the model needs";
 methods that explain against references (DeepLIFT-SHAP, integrated gradients) suffer less
 from it.</p>{% endfor %}
 {% if faithfulness_plot %}<img alt="deletion and insertion curves" src="data:image/png;base64,{{ faithfulness_plot }}" width="760">{% endif %}
