@@ -167,8 +167,8 @@ def compare_peers(folder: Path, n: int) -> dict:
     first ``n`` regions, after checking that both give the same bases and values."""
     import pyBigWig
 
-    from seqsal.bigwig import write_bigwig
     from seqsal.io import contig_sizes, open_fasta, read_npz, read_regions
+    from seqsal.io.bigwig import write_bigwig
     from seqsal.tracks import attribution_track, region_owners
 
     regions = read_regions(folder / "regions.bed").head(n)

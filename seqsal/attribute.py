@@ -36,7 +36,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from .encode import dinucleotide_shuffle, one_hot_encode, one_hot_to_sequences
-from .io import InputError
+from .errors import ConvergenceError, InputError
 from .ism import local_layers, variant_outputs
 from .models import ACTIVATIONS, BlockMax, RCAverage, block_argmax, simplified, strand_averaged
 
@@ -52,14 +52,6 @@ GRADIENT_METHODS = ("grad_x_input", "saliency", "integrated_gradients")
 BASELINES = ("zeros", "uniform", "shuffle")
 PRECISIONS = ("fp32", "bf16", "auto")
 MIN_BF16_PEARSON = 0.99  # per region, against fp32 on the first batch
-
-
-class ConvergenceError(InputError):
-    """DeepLIFT-SHAP attributions of some regions do not sum to their output difference."""
-
-    def __init__(self, message, rows, deltas):
-        super().__init__(message)
-        self.rows, self.deltas = rows, deltas
 
 
 def _validate_input(X, name: str = "X") -> None:
@@ -620,8 +612,8 @@ def iter_attributions(
     steps: int = 32,
     n_shuffles: int = 20,
     references=None,
-    window=None,
-    layer: str | None = None,
+    ism_window=None,
+    grad_cam_layer: str | None = None,
     tolerance: float = 1e-3,
     seed: int = 0,
     keys=None,
@@ -644,7 +636,7 @@ def iter_attributions(
     if output not in ("logit", "probability"):
         raise InputError(f"attribute.output: expected logit or probability, found {output!r}")
     N, _, L = X.shape
-    window = (0, L) if window is None else tuple(int(w) for w in window)
+    window = (0, L) if ism_window is None else tuple(int(w) for w in ism_window)
     if not 0 <= window[0] < window[1] <= L:
         raise InputError(f"attribute.ism_window: expected 0 <= start < end <= {L}, found {window}")
     device = torch.device(device)
@@ -654,7 +646,7 @@ def iter_attributions(
     f = Explained(model, target=target, probability=output == "probability", rc_average=rc_average)
     if method == "deeplift_shap":
         check_deeplift_support(model)
-    conv = _conv_layer(model, layer) if method == "grad_cam" else None
+    conv = _conv_layer(model, grad_cam_layer) if method == "grad_cam" else None
     if batch_size is None:
         batch_size = auto_batch_size(f.model, L, device)
     per_region = {"deeplift_shap": n_shuffles, "ism": 64}.get(method, 1)
@@ -829,9 +821,9 @@ def attribute(model, X, **kwargs):
         gradients with ``baseline="shuffle"``). Default is 20.
     references : numpy.ndarray or None, optional
         References (N, K, 4, L) to use instead of shuffles. Default is None.
-    window : tuple of int or None, optional
+    ism_window : tuple of int or None, optional
         ISM only on positions ``[start, end)``; elsewhere ``hyp`` is zero.
-    layer : str or None, optional
+    grad_cam_layer : str or None, optional
         Grad-CAM's Conv1d (a name from ``model.named_modules()``); None: the last one.
     tolerance : float, optional
         DeepLIFT-SHAP's largest accepted ``|sum(attr) - (output - mean reference output)|``,
@@ -865,3 +857,32 @@ def attribute(model, X, **kwargs):
             pred = np.zeros((N, p.shape[1]), np.float32)
         hyp[rows], attr[rows], pred[rows] = h, a, p
     return hyp, attr, pred if pred is not None else np.zeros((0, 0), np.float32)
+
+
+def shuffled_null(X, names, fraction: float, *, seed: int = 0):
+    """The seqlet null's inputs: one dinucleotide shuffle of each of some regions.
+
+    Parameters
+    ----------
+    X : array-like, shape=(N, 4, L)
+        One-hot sequences (read row by row).
+    names : numpy.ndarray of str, shape=(N,)
+        Region names: they choose the regions and seed their shuffles, so that any
+        sharding gives the same null.
+    fraction : float
+        Share of the regions shuffled.
+    seed : int, optional
+        Default is 0.
+
+    Returns
+    -------
+    X : ShuffledRows, shape=(M, 4, L)
+        The shuffled sequences, made as they are read.
+    names : numpy.ndarray of str, shape=(M,)
+        The names of the regions shuffled.
+    keys : numpy.ndarray of int, shape=(M,)
+        Their :func:`region_keys`.
+    """
+    keys = region_keys(names)
+    rows = null_sample(keys, fraction, seed=seed)
+    return ShuffledRows(X, rows, keys[rows], seed=seed), names[rows], keys[rows]

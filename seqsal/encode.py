@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import SequenceError
+
 ALPHABET = "ACGT"
 IUPAC = "ACGTNRYSWKMBDHV"
 
@@ -17,19 +19,6 @@ for _index, _base in enumerate(ALPHABET):
 
 _BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
 _PAIRS = np.frombuffer(b"TGCA", dtype=np.uint8)
-
-
-class SequenceError(ValueError):
-    """A sequence holds a character that is not an IUPAC nucleotide code.
-
-    ``row`` and ``offset`` say where (sequence index, 0-based position), ``found`` what.
-    """
-
-    def __init__(self, row: int, offset: int, found: str):
-        self.row, self.offset, self.found = row, offset, found
-        super().__init__(
-            f"expected IUPAC nucleotide codes, found {found!r} at offset {offset} of sequence {row}"
-        )
 
 
 def ascii_upper(codes: np.ndarray) -> np.ndarray:
@@ -213,3 +202,36 @@ def dinucleotide_shuffle(sequence: str, *, rng) -> str:
         node = node_next
         walk.append(node)
     return "".join(walk)
+
+
+def shard_arrays(regions, labels=None, *, group_by=None, split_column=None) -> dict:
+    """The per-region arrays an encode shard stores beside its one-hot ``X``.
+
+    Parameters
+    ----------
+    regions : pandas.DataFrame
+        The shard's regions (``name``, ``chrom``, ...).
+    labels : pandas.DataFrame or None, optional
+        Indexed by name: float targets, then the split helper columns (as from
+        :func:`seqsal.io.tables.read_label_table`). Default is None.
+    group_by, split_column : str or None, optional
+        The helper columns stored as ``groups`` and ``split``. Default is None.
+
+    Returns
+    -------
+    arrays : dict
+        ``names``, ``chroms`` (str, shape=(N,)); with labels also ``y`` (float32,
+        shape=(N, T)) and ``targets`` (str, shape=(T,)), and ``groups``/``split``.
+    """
+    arrays = {"names": regions["name"].to_numpy(str), "chroms": regions["chrom"].to_numpy(str)}
+    if labels is None:
+        return arrays
+    helpers = {column: key for column, key in ((group_by, "groups"), (split_column, "split"))}
+    helpers.pop(None, None)
+    targets = [column for column in labels.columns if column not in helpers]
+    rows = labels.loc[regions["name"]]
+    arrays["y"] = rows[targets].to_numpy(np.float32)
+    arrays["targets"] = np.asarray(targets, dtype=str)
+    for column, key in helpers.items():
+        arrays[key] = rows[column].to_numpy(str)
+    return arrays

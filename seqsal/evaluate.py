@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .errors import InputError
 from .metrics import auprc, auroc, pearson, spearman
 from .models import predict
 from .tracks import genome_positions, within_runs
@@ -695,4 +696,173 @@ def truth_recovery(attr: np.ndarray, regions: pd.DataFrame, truth: pd.DataFrame)
         "auroc": auroc(mask.ravel(), np.abs(attr).ravel()),
         "auprc": auprc(mask.ravel(), np.abs(attr).ravel()),
         "site_base_fraction": float(mask.mean()),
+    }
+
+
+def evaluate_maps(
+    model,
+    X,
+    attrs: dict,
+    regions: pd.DataFrame,
+    pred: np.ndarray,
+    seqlets: pd.DataFrame,
+    *,
+    run: dict,
+    binary: bool = False,
+    labels=None,
+    truth: pd.DataFrame | None = None,
+    seed_models: dict | None = None,
+    nuisance=(),
+    artefacts=(),
+    n_steps: int = 20,
+    n_random: int = 3,
+    background: str = "shuffle",
+    max_regions: int = 256,
+    n_substitutions: int = 3,
+    top_k: int = 20,
+    source: str = "onehot",
+) -> dict:
+    """The evaluate stage: every test of the maps, summarised.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model the maps explain.
+    X : array-like, shape=(N, 4, L)
+        One-hot sequences (a memory-mapped stack: only the tested rows are read).
+    attrs : dict
+        ``{method: attr (N, L)}``, the first run's method first; every one is scored
+        for faithfulness, the first also for stability.
+    regions : pandas.DataFrame
+        The regions, in the maps' order.
+    pred : numpy.ndarray, shape=(N,)
+        The attribution run's outputs of the explained target: regions are ranked by it.
+    seqlets : pandas.DataFrame
+        ``seqlets.bed``.
+    run : dict
+        The first run's :func:`seqsal.attribute.iter_attributions` keywords (``method``,
+        ``target``, ``rc_average``, ``seed``, ``device``, ...): the stability tests redo it.
+    binary : bool, optional
+        The target is binary: positives are tested, and saturation. Default is False.
+    labels : numpy.ndarray or None, shape=(N,), optional
+        The target's labels (positives: 1). Default is None.
+    truth : pandas.DataFrame or None, optional
+        Known sites (BED): the maps' and seqlets' recovery of them. Default is None.
+    seed_models : dict or None, optional
+        ``{name: model}`` trained with other seeds. Default is None.
+    nuisance : sequence of tuple, optional
+        Intervals of :func:`parse_interval` for the shortcut audit. Default is none.
+    artefacts : sequence of str, optional
+        Artefact sequences looked for among seqlet k-mers. Default is none.
+    n_steps, n_random, background
+        As in :func:`faithfulness`.
+    max_regions : int, optional
+        As in :func:`select_regions`. Default is 256.
+    n_substitutions : int, optional
+        As in :func:`perturbation_stability`. Default is 3.
+    top_k : int, optional
+        Strongest bases compared in the stability tests. Default is 20.
+    source : str, optional
+        What ``X`` was read from, named in errors. Default is "onehot".
+
+    Returns
+    -------
+    result : dict
+        ``faithfulness`` (per region and method), ``stability`` (per tested region),
+        ``summary`` (``summary.json``), ``curves`` and ``fields`` (the plots' data).
+    """
+    from .models import strand_averaged
+    from .seqlets import bed_to_offsets
+
+    method, target = run["method"], run["target"]
+    attr = attrs[method]
+    explained = strand_averaged(model) if run.get("rc_average") else model
+    rows = select_regions(pred, labels, max_regions=max_regions)
+    if not len(rows):
+        raise InputError(f"{source}: expected positive regions to test, found none")
+    per_region, curves = faithfulness(
+        explained,
+        X,
+        attrs,
+        rows,
+        target=target,
+        n_steps=n_steps,
+        n_random=n_random,
+        background=background,
+        seed=run["seed"],
+        device=run["device"],
+    )
+    per_region.insert(0, "region", regions["name"].to_numpy()[per_region["region_index"]])
+    summary = {
+        "tested": "positive regions, highest outputs first"
+        if labels is not None
+        else "regions with the highest outputs",
+        "background": background,
+        "faithfulness": summarize_faithfulness(per_region),
+    }
+    # stability of the first method's map: other strand, small substitutions, other seeds
+    options = run
+    stability = [
+        strand_stability(model, X, attr, rows, top_k=top_k, **options),
+        perturbation_stability(
+            model, X, attr, rows, n_substitutions=n_substitutions, top_k=top_k, **options
+        ),
+    ]
+    by_seed = seed_stability(seed_models or {}, X, attr, rows, top_k=top_k, **options)
+    stability = pd.concat(stability, axis=1)
+    stability.insert(0, "region", regions["name"].to_numpy()[rows])
+    summary["stability"] = {
+        **summarize_stability(stability.drop(columns="region"), top_k),
+        "n_substitutions": n_substitutions,
+    }
+    if len(by_seed):
+        summary["stability"]["seeds"] = {
+            name: summarize_stability(table, top_k) for name, table in by_seed.groupby("model")
+        }
+    # saturation: binary targets only (a probability to saturate)
+    first = per_region[per_region["method"] == method].set_index("region_index")
+    if binary:
+        saturated = saturation(
+            model,
+            X,
+            rows,
+            background_output=first.loc[rows, "background_output"].to_numpy(),
+            **options,
+        )
+        stability = pd.concat([stability, saturated], axis=1)
+        summary["saturation"] = {
+            "n_regions": len(saturated),
+            "n_saturated": int(saturated["saturated"].sum()),
+            "regions": stability.loc[saturated["saturated"].to_numpy(), "region"].tolist()[:20],
+        }
+    else:
+        summary["saturation"] = {"skipped": "regression target: no probability to saturate"}
+    # effective receptive field of the model's convolutions
+    fields = receptive_fields(model, X.shape[-1])
+    summary["receptive_field"] = {
+        "layers": fields.to_dict(orient="records"),
+        **({"fits": growth_law(fields["depth"], fields["sigma"])} if len(fields) >= 3 else {}),
+    }
+    # shortcuts: attribution in nuisance intervals, seqlet k-mers from artefact sequences
+    kmers = None
+    if artefacts and len(seqlets):
+        top = seqlets.reindex(seqlets["attr_sum"].abs().sort_values(ascending=False).index)
+        top = top.head(1000)
+        index, offset = bed_to_offsets(top, regions)
+        kmers = seqlet_kmers(X, index, offset, (top["end"] - top["start"]).to_numpy())
+    summary["shortcuts"] = {
+        **shortcut_audit(attr, list(nuisance), kmers=kmers, artefacts=list(artefacts)),
+        "artefacts_given": bool(artefacts),
+    }
+    if truth is not None:
+        summary["truth"] = {
+            **{m: truth_recovery(a[:], regions, truth) for m, a in attrs.items()},
+            **seqlet_recovery(seqlets, truth),
+        }
+    return {
+        "faithfulness": per_region.drop(columns="region_index"),
+        "stability": stability,
+        "summary": summary,
+        "curves": curves,
+        "fields": fields,
     }

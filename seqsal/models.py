@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from . import __version__
-from .io import InputError, atomic_path
+from .errors import InputError
+from .io.atomic import atomic_path
 
 ALPHABET = "ACGT"
 

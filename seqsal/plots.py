@@ -155,3 +155,32 @@ def receptive_field(fields: pd.DataFrame) -> Figure:
     ax.set(xlabel="convolution depth", ylabel="bases", title="Receptive field", yscale="log")
     ax.legend(frameon=False, fontsize=8)
     return fig
+
+
+def motif_figures(motifs: list, table: pd.DataFrame, database: dict) -> dict:
+    """The logo figure of each discovered motif, beside its best match's own logo.
+
+    Parameters
+    ----------
+    motifs : list of dict
+        As from :func:`seqsal.motifs.discover_motifs` (``ppm``, ``cwm``, ``n_seqlets``,
+        ``match``).
+    table : pandas.DataFrame
+        Its ``motifs.tsv`` (``motif_id``, ``name``), same order.
+    database : dict
+        ``{"<id> <name>": PPM}``, holding each match's PPM.
+
+    Returns
+    -------
+    figures : dict
+        ``{motif_id: Figure}`` of :func:`motif_logos`.
+    """
+    figures = {}
+    for motif_id, name, motif in zip(table["motif_id"], table["name"], motifs):
+        title = f"{motif_id} ({name}, {motif['n_seqlets']} seqlets)"
+        match = motif["match"]
+        if match is not None:
+            label = f"{match['target']}, q = {match['q_value']:.2g}"
+            match = {**match, "label": label, "ppm": database[match["target"]]}
+        figures[motif_id] = motif_logos(motif["ppm"], motif["cwm"], title=title, match=match)
+    return figures

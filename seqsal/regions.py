@@ -12,13 +12,17 @@ sequences are padded with ``N`` on both sides. ``flank`` adds context on both si
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from .encode import dinucleotide_shuffle
-from .io import BED_COLUMNS, REJECTED_COLUMNS, InputError
+from .errors import InputError
+from .io.bed import BED_COLUMNS, REJECTED_COLUMNS
 
 POLICIES = ("center", "pad")
+log = logging.getLogger("seqsal")
 PAD_COLUMNS = ["pad_left", "pad_right"]
 
 
@@ -282,3 +286,132 @@ def unique_names(names: pd.Series) -> pd.Series:
     counts = names.groupby(names).cumcount().to_numpy()
     suffix = np.where(counts > 0, "_" + (counts + 1).astype(str), "")
     return names.str.cat(pd.Series(suffix, index=names.index))
+
+
+def genome_regions(
+    bed: pd.DataFrame,
+    sizes: dict,
+    *,
+    labels: pd.DataFrame | None = None,
+    width: int = 200,
+    width_policy: str = "center",
+    flank: int = 0,
+    out_of_bounds: str = "reject",
+    source: str = "bed",
+    label_source: str | None = None,
+):
+    """The regions stage in genome mode: name, check, resize and label BED regions.
+
+    Parameters
+    ----------
+    bed : pandas.DataFrame
+        As returned by :func:`seqsal.io.bed.read_bed`; columns after ``line`` are labels
+        read from the BED (``input.bed_targets``), used when ``labels`` is None.
+    sizes : dict
+        ``{contig: length}`` of the reference.
+    labels : pandas.DataFrame or None, optional
+        Labels indexed by region name. Default is None: the BED's label columns, if any.
+    width, width_policy, flank, out_of_bounds
+        As in :func:`prepare_regions` (``width_policy`` is its ``policy``).
+    source : str, optional
+        The BED's path, named in ``rejected.tsv`` and in errors. Default is "bed".
+    label_source : str or None, optional
+        The labels' path. Default is None: ``source``.
+
+    Returns
+    -------
+    regions : pandas.DataFrame
+        BED6 + ``pad_left``, ``pad_right`` of the regions kept.
+    rejected : pandas.DataFrame
+        Every row not used, with its reason (:data:`~seqsal.io.bed.REJECTED_COLUMNS`).
+    labels : pandas.DataFrame or None
+        The labels the regions were matched against.
+    """
+    names = unique_names(bed["name"])
+    renamed = bed["name"] != names
+    if renamed.any():
+        log.warning(
+            "%s: %d duplicate region names made unique (first: %r on line %d)",
+            source,
+            renamed.sum(),
+            bed["name"][renamed].iloc[0],
+            bed["line"][renamed].iloc[0],
+        )
+        bed = bed.assign(name=names)
+    if labels is None and len(bed.columns) > 8:
+        labels = bed.set_index("name")[list(bed.columns[8:])]
+    regions, rejected = prepare_regions(
+        bed,
+        sizes,
+        width=width,
+        policy=width_policy,
+        flank=flank,
+        out_of_bounds=out_of_bounds,
+        labels=labels,
+        source=source,
+        label_source=label_source or source,
+    )
+    return regions, rejected, labels
+
+
+def library_regions(
+    sequences: dict,
+    *,
+    labels: pd.DataFrame | None = None,
+    negatives: str | None = None,
+    width: int = 200,
+    width_policy: str = "center",
+    flank: int = 0,
+    out_of_bounds: str = "reject",
+    seed: int = 0,
+    source: str = "library",
+    label_source: str | None = None,
+):
+    """The regions stage in library mode: each sequence a contig of a library FASTA.
+
+    Parameters
+    ----------
+    sequences : dict
+        ``{name: sequence}`` in file order.
+    labels : pandas.DataFrame or None, optional
+        Labels indexed by sequence name. Default is None.
+    negatives : str or None, optional
+        ``dinucleotide_shuffle``: add a shuffled copy of each sequence and the target
+        ``bound`` (1 for a sequence, 0 for its shuffle); needs ``labels`` None. Default
+        is None.
+    width, width_policy, flank, out_of_bounds
+        As in :func:`prepare_library` (``width_policy`` is its ``policy``).
+    seed : int, optional
+        Seed of the shuffled negatives. Default is 0.
+    source : str, optional
+        The library's path, named in ``rejected.tsv`` and in errors. Default is "library".
+    label_source : str or None, optional
+        The labels' path. Default is None: ``source``.
+
+    Returns
+    -------
+    library : dict
+        ``{contig: sequence}`` of the library FASTA.
+    regions, rejected : pandas.DataFrame
+        As from :func:`genome_regions`.
+    labels : pandas.DataFrame or None
+        The labels, with ``bound`` when ``negatives`` made them.
+    """
+    if negatives:
+        if labels is not None:
+            raise InputError(
+                "input.negatives: expected no labels (seqsal makes them: bound = 1 "
+                "for each sequence, 0 for its shuffled copy), found labels"
+            )
+        sequences, labels = add_shuffled_negatives(sequences, seed=seed)
+    library, regions, rejected = prepare_library(
+        sequences,
+        width=width,
+        policy=width_policy,
+        flank=flank,
+        out_of_bounds=out_of_bounds,
+        labels=labels,
+        source=source,
+        label_source=label_source or source,
+    )
+    return library, regions, rejected, labels

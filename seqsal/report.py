@@ -321,3 +321,77 @@ def render_report(*, summary: dict, method: str, **context) -> str:
     return env.from_string(TEMPLATE).render(
         trust=trust_context(summary, method), method=method, **context
     )
+
+
+def build_report(
+    *,
+    metrics: dict,
+    summary: dict,
+    table: pd.DataFrame,
+    assignments: pd.DataFrame,
+    seqlets: pd.DataFrame,
+    regions: pd.DataFrame,
+    contrib,
+    images: dict,
+    method: str = "grad_x_input",
+    database: str = "jaspar2024_vertebrates",
+    alpha: float = 0.2,
+    null_model: str = "shuffle",
+    genome: str = "",
+) -> str:
+    """The report stage: the self-contained HTML page of one run.
+
+    Parameters
+    ----------
+    metrics : dict
+        ``metrics.json`` of the train stage.
+    summary : dict
+        ``summary.json`` of the evaluate stage.
+    table, assignments : pandas.DataFrame
+        ``motifs.tsv`` (read as text) and ``seqlet_motifs.tsv``.
+    seqlets : pandas.DataFrame
+        ``seqlets.bed``.
+    regions : pandas.DataFrame
+        The regions, in the order ``contrib`` indexes them.
+    contrib : callable
+        ``contrib(i)``: the contribution map (4, L) of region ``i``, for the examples.
+    images : dict
+        Base64 PNGs: ``curves``, ``faithfulness_plot``, ``field_plot``, and ``logos``
+        (``{motif_id: png}``).
+    method : str, optional
+        The first attribution method. Default is "grad_x_input".
+    database : str, optional
+        ``motifs.database``. Default is "jaspar2024_vertebrates".
+    alpha : float, optional
+        ``seqlets.alpha``, the seqlets' FDR. Default is 0.2.
+    null_model : str, optional
+        ``seqlets.null_model``. Default is "shuffle".
+    genome : str, optional
+        The reference FASTA's path, as shown. Default is "".
+
+    Returns
+    -------
+    html : str
+    """
+    from . import __version__
+
+    names, rows = metric_rows(metrics)
+    return render_report(
+        version=__version__,
+        n_regions=len(regions),
+        method=method,
+        database=database,
+        metric_names=names,
+        metric_rows=rows,
+        curves=images["curves"],
+        motifs=motif_rows(table, images["logos"]),
+        n_seqlets=len(seqlets),
+        alpha=alpha,
+        null_model=null_model,
+        examples=example_regions(table, assignments, seqlets, regions, contrib),
+        n_assigned=int((assignments["motif_id"] != "none").sum()),
+        summary=summary,
+        faithfulness_plot=images["faithfulness_plot"],
+        field_plot=images["field_plot"],
+        genome=genome,
+    )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .io import BED_COLUMNS, InputError
+from .errors import InputError
+from .io.bed import BED_COLUMNS
 
 _BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
 
@@ -158,3 +159,32 @@ def simulate_demo(
         pd.DataFrame(labels, columns=["name", "activity"]),
         pd.DataFrame(truth, columns=BED_COLUMNS + ["region"]),
     )
+
+
+def select_motifs(database: dict, names: list, *, source: str = "motifs.database") -> dict:
+    """The PPMs of the TFs ``names`` in a motif database, by TF name.
+
+    Parameters
+    ----------
+    database : dict
+        ``{"<matrix id> <TF name>": PPM (4, L)}``, e.g. a :class:`~seqsal.io.meme.MotifDatabase`.
+    names : list of str
+        TF names, e.g. ``["GATA1", "TAL1::TCF3"]``.
+    source : str, optional
+        What the database is, named in the error. Default is "motifs.database".
+
+    Returns
+    -------
+    motifs : dict
+        ``{TF name: PPM (4, L)}`` in the order of ``names``.
+
+    Raises
+    ------
+    InputError
+        When a name is not in the database.
+    """
+    by_name = {key.split(" ", 1)[1]: ppm for key, ppm in database.items()}
+    missing = [name for name in names if name not in by_name]
+    if missing:
+        raise InputError(f"simulate.motifs: expected TF names in {source}, found {missing}")
+    return {name: by_name[name] for name in names}

@@ -400,3 +400,92 @@ def seqlet_track(
         }
     )
     return sort_bed(bed)
+
+
+def build_tracks(
+    regions: pd.DataFrame,
+    maps: dict,
+    sizes: dict,
+    seqlets: pd.DataFrame,
+    assignments: pd.DataFrame,
+    motif_names: dict,
+    ppms: dict,
+    blocks,
+    *,
+    hyp=None,
+    motif_hit_p: float = 1e-4,
+    igv_loci: int = 12,
+) -> dict:
+    """The tracks stage: every track in genome coordinates, and what igv.html shows.
+
+    Parameters
+    ----------
+    regions : pandas.DataFrame
+        The regions, in the maps' order.
+    maps : dict
+        ``{track name: attr (N, L)}`` (arrays or memory-mapped stacks, read as the
+        tracks are written), the first run's as ``attribution``.
+    sizes : dict
+        ``{contig: length}`` of the reference, in FASTA order.
+    seqlets : pandas.DataFrame
+        ``seqlets.bed`` (:func:`seqsal.io.bed.read_seqlets`).
+    assignments : pandas.DataFrame
+        ``seqlet_motifs.tsv``: each seqlet's motif.
+    motif_names : dict
+        ``{motif_id: name}`` of ``motifs.tsv``.
+    ppms : dict
+        ``{motif_id: PPM (4, w)}`` scanned for motif hits.
+    blocks : iterable of numpy.ndarray, shape=(B, 4, L)
+        The regions' one-hot sequences, block after block, in order.
+    hyp : array-like or None, shape=(N, 4, L), optional
+        Hypothetical contributions: also one track per base. Default is None.
+    motif_hit_p : float, optional
+        FIMO's p-value threshold for motif hits. Default is 1e-4.
+    igv_loci : int, optional
+        Regions shown on igv.html. Default is 12.
+
+    Returns
+    -------
+    tracks : dict
+        ``bigwigs`` (``{name: Track}``: the maps, then ``hypothetical_{A,C,G,T}``),
+        ``seqlets`` and ``motif_hits`` (BED9 frames, sorted), ``locus`` (where IGV
+        opens, 1-based), ``loci`` (igv.html's regions) and ``page_tracks`` (their
+        data there, for :func:`seqsal.io.igv.igv_page`).
+    """
+    from .io.bed import bed_text, bedgraph_text
+
+    contigs = list(sizes)
+    runs = region_owners(regions, contigs=contigs)  # shared by every track
+    bigwigs = {
+        name: attribution_track(regions, a, contigs=contigs, runs=runs) for name, a in maps.items()
+    }
+    page = [
+        {"name": name, "format": "bedgraph", "track": track, **ATTRIBUTION_COLORS}
+        for name, track in bigwigs.items()
+    ]
+    if hyp is not None:
+        by_base = hypothetical_tracks(regions, hyp, contigs=contigs, runs=runs)
+        bigwigs.update({f"hypothetical_{base}": track for base, track in by_base.items()})
+    hits, done = [], 0
+    for X in blocks:  # block by block: memory follows the block
+        found = scan_motifs(ppms, X, threshold=motif_hit_p)
+        hits.append(found.assign(region_index=found["region_index"] + done))
+        done += len(X)
+    motif_hits = motif_hit_track(pd.concat(hits, ignore_index=True), regions, motif_names)
+    bed = seqlet_track(seqlets, assignments, motif_names)
+    first = bed.iloc[0] if len(bed) else regions.iloc[0]
+    loci = page_loci(seqlets, regions, igv_loci)
+    for entry in page:
+        entry["text"] = bedgraph_text(track_in(entry.pop("track"), loci))
+    page += [
+        {"name": "seqlets", "format": "bed", "text": bed_text(bed_in(bed, loci))},
+        {"name": "motif hits", "format": "bed", "text": bed_text(bed_in(motif_hits, loci))},
+    ]
+    return {
+        "bigwigs": bigwigs,
+        "seqlets": bed,
+        "motif_hits": motif_hits,
+        "locus": f"{first['chrom']}:{max(1, first['start'] - 100)}-{first['end'] + 100}",
+        "loci": loci,
+        "page_tracks": page,
+    }

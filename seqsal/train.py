@@ -10,7 +10,7 @@ import torch
 from tqdm import tqdm
 
 from .encode import reverse_complement
-from .io import InputError
+from .errors import InputError
 from .metrics import score_predictions
 from .models import build_model, predict
 
@@ -238,3 +238,131 @@ def score_splits(y, pred, split, *, tasks, targets) -> dict:
             scores = score_predictions(y[rows], pred[rows], tasks)
             metrics[part] = {t: {"n": int(rows.sum()), **s} for t, s in zip(targets, scores)}
     return metrics
+
+
+def fit(
+    data: dict,
+    *,
+    model=None,
+    meta: dict | None = None,
+    tasks: dict | None = None,
+    test=None,
+    test_chroms=None,
+    test_fraction: float = 0.1,
+    valid_fraction: float = 0.1,
+    arch: str = "cnn",
+    hparams: dict | None = None,
+    max_epochs: int = 50,
+    patience: int = 5,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    weight_decay: float = 0.01,
+    rc_augment: bool = True,
+    device="cpu",
+    seed: int = 0,
+    verbose: bool = False,
+) -> dict:
+    """The train stage: split the regions, train a model (or take ``model``), score it.
+
+    Parameters
+    ----------
+    data : dict
+        Encode shards' arrays (:func:`seqsal.io.shards.read_shards`): ``X`` (N, 4, L),
+        ``chroms``, ``names``, and where labels exist ``y`` (N, T), ``targets``, and
+        ``groups``/``split`` when configured.
+    model : torch.nn.Module or None, optional
+        A loaded model to score instead of training one (``model.checkpoint``), with its
+        ``meta`` (``arch``, ``hparams``, ``targets``, ``tasks``). Default is None.
+    meta : dict or None, optional
+        The loaded model's metadata. Default is None.
+    tasks : dict or None, optional
+        ``{target: "binary" | "regression"}`` overriding the task inferred from the
+        labels (binary when all 0/1). Default is None.
+    test : array-like of bool or None, optional
+        Regions held out for testing (``split.test_names``). Default is None.
+    test_chroms, test_fraction, valid_fraction
+        As in :func:`split_regions`.
+    arch, hparams, max_epochs, patience, batch_size, learning_rate, weight_decay, rc_augment
+        As in :func:`train_model`.
+    device : str or torch.device, optional
+        Default is "cpu".
+    seed : int, optional
+        Seeds the split and the training. Default is 0.
+    verbose : bool, optional
+        Show a progress bar on stderr. Default is False.
+
+    Returns
+    -------
+    result : dict
+        ``model`` (eval mode), ``meta``, ``metrics`` (per split and target, then
+        ``tasks``, ``device``, ``epochs``), ``history`` (a DataFrame, None for a loaded
+        model), ``split`` (str, shape=(N,)) and ``pred`` (float32, shape=(N, T)).
+    """
+    split = split_regions(
+        data["chroms"],
+        groups=data.get("groups"),
+        assigned=data.get("split"),
+        test=test,
+        test_chroms=test_chroms,
+        seed=seed,
+        test_fraction=test_fraction,
+        valid_fraction=valid_fraction,
+    )
+    history = None
+    if model is None:
+        targets, tasks = _targets_and_tasks(data, tasks)
+        model, hparams, history = train_model(
+            data["X"],
+            data["y"],
+            split,
+            tasks=tasks,
+            arch=arch,
+            hparams=hparams,
+            max_epochs=max_epochs,
+            patience=patience,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            rc_augment=rc_augment,
+            device=device,
+            seed=seed,
+            verbose=verbose,
+        )
+        meta = {"arch": arch, "hparams": hparams, "targets": targets, "tasks": tasks}
+    y = data.get("y")
+    scored = y is not None and y.shape[1] == len(meta["targets"])
+    pred = predict(model, data["X"], device=device)  # once, for the scores and the plots
+    metrics = (
+        score_splits(y, pred, split, tasks=meta["tasks"], targets=meta["targets"]) if scored else {}
+    )
+    metrics.update(
+        tasks=dict(zip(meta["targets"], meta["tasks"])),
+        device=str(device),
+        epochs=0 if history is None else len(history),
+    )
+    return {
+        "model": model,
+        "meta": meta,
+        "metrics": metrics,
+        "history": history,
+        "split": split,
+        "pred": pred,
+    }
+
+
+def _targets_and_tasks(data: dict, declared: dict | None):
+    """The targets to train on and each one's task: inferred, then ``declared``."""
+    if "y" not in data:
+        raise InputError(
+            "input.labels: expected labels to train on, found none; give labels or model.checkpoint"
+        )
+    targets = [str(t) for t in data["targets"]]
+    constant = [t for t, column in zip(targets, data["y"].T) if np.ptp(column) == 0]
+    if constant:
+        raise InputError(f"input.labels: expected labels that vary, found constant {constant}")
+    declared = declared or {}
+    unknown = sorted(set(declared) - set(targets))
+    if unknown:
+        raise InputError(f"model.tasks: expected target names {targets}, found {unknown}")
+    tasks = [declared.get(t, task) for t, task in zip(targets, infer_tasks(data["y"]))]
+    return targets, tasks

@@ -158,11 +158,11 @@ def test_fast_ism_equals_every_variant_in_full(arch, monkeypatch):
 
 def test_ism_window_leaves_the_rest_zero():
     X = random_onehot(2, 40, seed=6)
-    hyp, _, _ = attribute(small_models()["cnn"], X, method="ism", window=(10, 20))
+    hyp, _, _ = attribute(small_models()["cnn"], X, method="ism", ism_window=(10, 20))
     assert (hyp[:, :, :10] == 0).all() and (hyp[:, :, 20:] == 0).all()
     assert (hyp[:, :, 10:20] != 0).any()
     with pytest.raises(InputError, match="ism_window"):
-        attribute(small_models()["cnn"], X, method="ism", window=(30, 50))
+        attribute(small_models()["cnn"], X, method="ism", ism_window=(30, 50))
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
@@ -194,8 +194,8 @@ def test_grad_cam_is_non_negative_and_on_the_present_base():
     assert (hyp >= 0).all() and (attr[:, 3] == 0).all()
     assert ((hyp > 0).sum(1) <= 1).all()
     with pytest.raises(InputError, match="grad_cam_layer"):
-        attribute(small_models()["cnn"], X, method="grad_cam", layer="nope")
-    first = attribute(small_models()["cnn"], X, method="grad_cam", layer="body.0")[1]
+        attribute(small_models()["cnn"], X, method="grad_cam", grad_cam_layer="nope")
+    first = attribute(small_models()["cnn"], X, method="grad_cam", grad_cam_layer="body.0")[1]
     assert not np.allclose(first, attr)
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pyBigWig
 import pytest
 
-from seqsal.bigwig import FIRST_REDUCTION, write_bigwig
+from seqsal.io.bigwig import FIRST_REDUCTION, write_bigwig
 from seqsal.tracks import Track
 
 

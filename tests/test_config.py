@@ -1,12 +1,15 @@
 """The schema is the one place defaults live: config.yaml and the functions agree with it."""
 
+import importlib
 import inspect
+import shlex
 from pathlib import Path
 
 import yaml
 from snakemake.utils import validate
 
-from seqsal.cli import build_parser
+from seqsal.cli import STAGES, build_parser, stage_module
+from seqsal.cli.options import config_to_flags
 from seqsal.motifs import cluster_seqlets, match_motifs
 from seqsal.seqlets import call_seqlets
 from seqsal.train import split_regions, train_model
@@ -80,6 +83,85 @@ def test_schema_defaults_equal_function_and_cli_defaults():
     assert cli["simulate"]["n_regions"] == d["simulate"]["n_regions"]
     assert cli["simulate"]["motifs"] == d["simulate"]["motifs"]
     assert cli["evaluate"]["max_regions"] == d["evaluate"]["max_regions"]
+
+
+def _leaf_keys(schema, prefix=""):
+    for key, value in schema["properties"].items():
+        if "properties" in value:
+            yield from _leaf_keys(value, prefix + key + ".")
+        else:
+            yield prefix + key
+
+
+# Keys no CLI option stands for: the workflow itself reads them.
+WORKFLOW_KEYS = {
+    "shard_size": "how many encode/attribute jobs (common.smk shard_ids)",
+    "seqlets.null_regions": "the share of regions `attribute --shuffled` gets (null_fraction)",
+    "attribute.methods": "one run per method: each rule job passes its own --method",
+    "attribute.target": "one run per target: each rule job passes its own --target",
+    "truth": "an input file of the evaluate rule, passed as --truth",
+}
+
+
+def _stage_functions(module):
+    """The function(s) a stage's ``run`` calls (regions: one per mode)."""
+    names = (module.STAGE,) if isinstance(module.STAGE, str) else module.STAGE
+    for name in names:
+        path, function = name.split(":")
+        yield getattr(importlib.import_module(path), function)
+
+
+def test_every_schema_key_reaches_one_cli_option_and_its_function_with_one_default():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    defaults = schema_defaults(schema)
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices
+    covered = set()
+    for stage in STAGES:
+        module = stage_module(stage)
+        cli = {a.dest: a.default for a in sub[stage]._actions}
+        functions = list(_stage_functions(module))
+        parameters = set().union(*(inspect.signature(f).parameters for f in functions))
+        for dest, key in module.OPTIONS.items():
+            covered.add(key)
+            default = defaults
+            for part in key.split("."):
+                default = default[part]
+            assert cli[dest] == default, f"seqsal {stage} --{dest} vs {key}"
+            if dest in getattr(module, "READ_BY_CLI", ()):
+                continue  # read or loaded by the CLI itself, not passed on
+            assert dest in parameters, f"{module.STAGE} has no parameter {dest} ({key})"
+            for function in functions:
+                value = _defaults(function).get(dest, default)
+                if value in (None, ()) and default in ({}, []):
+                    continue  # None or () stands for an empty container
+                assert value == default, f"{function.__qualname__}({dest}=) vs {key}"
+    assert covered | set(WORKFLOW_KEYS) == set(_leaf_keys(schema))
+    assert not covered & set(WORKFLOW_KEYS)
+
+
+def test_config_flags_parse_back_to_the_config_values():
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["model"]["tasks"] = {"activity": "regression"}
+    config["attribute"]["ism_window"] = [10, 20]
+    config["tracks"]["hypothetical"] = True
+    config["model"]["rc_augment"] = False
+    config["evaluate"]["nuisance"] = ["adapter:0:20"]
+    parser = build_parser()
+    for stage in STAGES:
+        module = stage_module(stage)
+        flags = shlex.split(config_to_flags(config, module.OPTIONS))
+        required = [
+            a for a in parser._subparsers._group_actions[0].choices[stage]._actions if a.required
+        ]
+        filler = sum(([a.option_strings[0], "x"] for a in required), [])
+        args = parser.parse_args([stage, *flags, *filler])
+        for dest, key in module.OPTIONS.items():
+            value = config
+            for part in key.split("."):
+                value = value[part]
+            got = getattr(args, dest)
+            assert got == value or (got is None and value == []), (stage, dest, got, value)
 
 
 def test_config_errors_name_key_expected_and_found():

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 from conftest import needs_chromium, render_in_chromium
 
-from seqsal.bigwig import write_bigwig
-from seqsal.export import bedgraph_text, igv_page, igv_session, write_bed, write_tabix
 from seqsal.io import write_fasta
+from seqsal.io.bed import bedgraph_text, write_bed, write_tabix
+from seqsal.io.bigwig import write_bigwig
+from seqsal.io.igv import igv_page, igv_session
 from seqsal.tracks import Track
 
 

@@ -277,7 +277,7 @@ def test_npz_writer_streams_rows_and_npz_rows_reads_them(tmp_path):
 def test_shards_partition_the_regions_whatever_the_block_size(
     tmp_path, monkeypatch, block, trailing_newline
 ):
-    import seqsal.io as io
+    import seqsal.io.bed as io
 
     monkeypatch.setattr(io, "_BLOCK", block)
     rows = [f"chr1\t{i}\t{i + 5}\tr{i}\t0\t+" for i in range(103)]

@@ -8,9 +8,9 @@ import pyBigWig
 import pytest
 
 from seqsal.attribute import attribute
-from seqsal.bigwig import write_bigwig
 from seqsal.encode import encode_regions, one_hot_to_sequences
 from seqsal.io import InputError, contig_sizes, fetch_sequences, open_fasta, read_bed, read_meme
+from seqsal.io.bigwig import write_bigwig
 from seqsal.models import build_model
 from seqsal.motifs import match_motifs
 from seqsal.regions import prepare_regions

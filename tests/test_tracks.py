@@ -7,8 +7,8 @@ import pyBigWig
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqsal.bigwig import write_bigwig
-from seqsal.export import igv_session
+from seqsal.io.bigwig import write_bigwig
+from seqsal.io.igv import igv_session
 from seqsal.tracks import (
     Track,
     _owners_by_base,
@@ -201,7 +201,7 @@ def test_hypothetical_tracks_map_bases_to_the_plus_strand():
 def test_tabix_copy_of_a_bed_with_a_track_line(tmp_path):
     import pysam
 
-    from seqsal.export import write_tabix
+    from seqsal.io.bed import write_tabix
 
     path = tmp_path / "s.bed"
     lines = ["chr1\t5\t9\ta", "chr1\t20\t30\tb", "chr2\t0\t4\tc"]

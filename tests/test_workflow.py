@@ -18,13 +18,16 @@ from seqsal.io import read_bed, read_regions, read_shards
 from seqsal.tracks import genome_positions
 
 ROOT = Path(__file__).resolve().parents[1]
+# A 300-region model is weak, and its seqlets' q-values gather between 0.2 and 0.5: at the
+# default alpha 0.2 the count swung from 0 to 83 with the learning rate or the batch size
+# (and CPU training is not bitwise reproducible), so the plumbing test takes alpha 0.5.
 TINY = """
 simulate: {n_regions: 300, n_contigs: 4, contig_length: 40000}
 shard_size: 150
 model: {max_epochs: 30, batch_size: 16, learning_rate: 0.003}
 evaluate: {max_regions: 16, n_steps: 5}
 motifs: {min_seqlets: 5}
-seqlets: {null_size: 20000}
+seqlets: {null_size: 20000, alpha: 0.5}
 """
 
 
@@ -227,8 +230,9 @@ def test_tiny_sharded_run(tmp_path):
     # a lost shard of one method is the only attribution redone
     (results / "attribute" / "ism" / "001.npz").unlink()
     again = snakemake(tmp_path, "-n", "--cores", "2", config=config)
-    assert re.search(r"^attribute_method\s+1$", again.stdout, re.M)
-    assert not re.search(r"^attribute\s+\d+$", again.stdout, re.M)
+    assert re.search(r"^attribute\s+1$", again.stdout, re.M)
+    assert "output: results/attribute/ism/001.npz" in again.stdout
+    assert "output: results/attribute/001.npz" not in again.stdout
 
 
 @pytest.mark.slow

@@ -6,6 +6,8 @@ import re
 import shlex
 import sys
 
+from seqsal.cli import stage_module
+from seqsal.cli.options import config_to_flags
 from seqsal.config import config_errors
 
 # One line per problem, naming the key, instead of a schema dump; then fill the defaults.
@@ -137,24 +139,22 @@ def attribute_targets():
     return target if isinstance(target, list) else [target]
 
 
-def attribute_options(method, target):
-    """The CLI options of one method on one target, from the attribute config section."""
-    ATTRIBUTE = config["attribute"]
-    return " ".join(
-        [
-            f"--method {method}",
-            f"--target {shlex.quote(str(target))}",
-            f"--output {ATTRIBUTE['output']}",
-            flag("rc-average", ATTRIBUTE["rc_average"]),
-            flag("batch-size", ATTRIBUTE["batch_size"]),
-            f"--precision {ATTRIBUTE['precision']}",
-            f"--storage {ATTRIBUTE['storage']}",
-            f"--baseline {ATTRIBUTE['baseline']} --steps {ATTRIBUTE['steps']}",
-            f"--n-shuffles {ATTRIBUTE['n_shuffles']} --tolerance {ATTRIBUTE['tolerance']}",
-            flag("ism-window", ATTRIBUTE["ism_window"]),
-            flag("grad-cam-layer", ATTRIBUTE["grad_cam_layer"]),
-            f"--seed {config['seed']} --device {config['device']}",
-        ]
+def options(stage, exclude=()):
+    """The flags of ``seqsal <stage>`` that stand for config keys (its CLI module's
+    ``OPTIONS``, typed and defaulted by the schema), from this run's config; ``exclude``
+    names those the rule passes from its inputs."""
+    keys = stage_module(stage).OPTIONS
+    return config_to_flags(config, {k: v for k, v in keys.items() if k not in exclude})
+
+
+def attribute_run(run):
+    """``--method --target`` and the attribute options of one attribution run: ``""``
+    (the first method on the first target), ``null/`` (the same on shuffled regions, the
+    seqlet null) or a further run's folder, ``<method>/`` or ``<method>@<target>/``."""
+    methods, targets = config["attribute"]["methods"], attribute_targets()
+    method, target = further_runs().get(run.rstrip("/"), (methods[0], targets[0]))
+    return (
+        f"--method {method} --target {shlex.quote(str(target))} {options('attribute')}"
     )
 
 
@@ -177,6 +177,12 @@ def also_options(files):
             shlex.quote(str(path))
         )
     return " ".join(f"--also {m} {' '.join(paths)}" for m, paths in by_method.items())
+
+
+def run_folders():
+    """The ``{run}`` wildcard's values: the first run (``""``), the seqlet null and every
+    further run, each folder with its trailing slash."""
+    return ["", "null/"] + [f"{run}/" for run in further_runs()]
 
 
 def method_shard_files():

@@ -14,14 +14,11 @@ rule encode:
     threads: 1
     resources:
         mem_mb=2000,  # blocks stream to disk: a contig (and a block) in memory, whatever the shard
-        runtime=60,
     params:
         labels=lambda wildcards, input: flag("labels", input.get("labels")),
-        targets=flag("targets", config["input"]["targets"]),
-        group_by=flag("group-by", config["split"]["group_by"]),
-        split_column=flag("split-column", config["split"]["column"]),
+        options=options("encode"),
         n_shards=lambda wildcards: len(shard_ids()),
     shell:
         "seqsal encode --regions {input.regions} --fasta {input.fasta:q} {params.labels} "
-        "{params.targets} {params.group_by} {params.split_column} --shard {wildcards.shard} --n-shards {params.n_shards} "
+        "{params.options} --shard {wildcards.shard} --n-shards {params.n_shards} "
         "--out {output} 2> {log}"

@@ -28,31 +28,14 @@ rule evaluate:
     threads: 2
     resources:
         mem_mb=8000,
-        runtime=240,
     params:
         truth=flag("truth", config["truth"]),
         # the attribution run evaluated: the stability tests redo it
-        attribution=attribute_options(
-            config["attribute"]["methods"][0], attribute_targets()[0]
-        ),
+        attribution=attribute_run(""),
         also=lambda wildcards, input: also_options(input.also),
-        seed_models=flag("seed-models", config["evaluate"]["seed_models"]),
-        nuisance=flag("nuisance", config["evaluate"]["nuisance"]),
-        artefacts=flag("artefacts", config["evaluate"]["artefacts"]),
-        options=" ".join(
-            f"--{key.replace('_', '-')} {config['evaluate'][key]}"
-            for key in (
-                "n_steps",
-                "n_random",
-                "background",
-                "max_regions",
-                "n_substitutions",
-                "top_k",
-            )
-        ),
+        options=options("evaluate"),
     shell:
         "seqsal evaluate --model {input.model} --onehot {input.onehot} "
         "--attributions {input.attributions} --regions {input.regions} "
         "--seqlets {input.seqlets} {params.truth} {params.attribution} {params.also} "
-        "{params.seed_models} {params.nuisance} {params.artefacts} {params.options} "
-        "--out-dir results/evaluate 2> {log}"
+        "{params.options} --out-dir results/evaluate 2> {log}"

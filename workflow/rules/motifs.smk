@@ -18,14 +18,9 @@ rule motifs:
     threads: 2
     resources:
         mem_mb=lambda wildcards, input: 4000 + 3 * input.size_mb,
-        runtime=240,
     params:
-        database=config["motifs"]["database"],
-        max_q=config["motifs"]["max_q"],
-        min_seqlets=config["motifs"]["min_seqlets"],
-        min_similarity=config["motifs"]["min_similarity"],
+        options=options("motifs"),
     shell:
         "seqsal motifs --seqlets {input.seqlets} --attributions {input.attributions} "
-        "--onehot {input.onehot} --regions {input.regions} --database {params.database:q} "
-        "--max-q {params.max_q} --min-seqlets {params.min_seqlets} "
-        "--min-similarity {params.min_similarity} --out-dir results/motifs 2> {log}"
+        "--onehot {input.onehot} --regions {input.regions} {params.options} "
+        "--out-dir results/motifs 2> {log}"

@@ -25,12 +25,9 @@ rule report:
     threads: 1
     resources:
         mem_mb=lambda wildcards, input: 2000 + 2 * input.size_mb,
-        runtime=60,
     params:
         method=config["attribute"]["methods"][0],
-        database=config["motifs"]["database"],
-        alpha=config["seqlets"]["alpha"],
-        null_model=config["seqlets"]["null_model"],
+        options=options("report"),
     shell:
         "seqsal report --metrics {input.metrics} --curves {input.curves} "
         "--motifs-tsv {input.table} --seqlet-motifs {input.assignments} "
@@ -38,5 +35,4 @@ rule report:
         "--summary {input.summary} --faithfulness-plot {input.curves_plot} "
         "--receptive-field-plot {input.field_plot} --fasta {input.fasta:q} "
         "--attributions {input.attributions} --onehot {input.onehot} "
-        "--method {params.method} --database {params.database:q} --alpha {params.alpha} "
-        "--null-model {params.null_model} --out {output} 2> {log}"
+        "--method {params.method} {params.options} --out {output} 2> {log}"

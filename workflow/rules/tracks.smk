@@ -28,20 +28,14 @@ rule tracks:
     threads: 2
     resources:
         mem_mb=lambda wildcards, input: 4000 + 2 * input.size_mb,
-        runtime=120,
     params:
         methods=lambda wildcards, input: flag(
             "method-attributions", list(input.methods)
         ),
-        motif_hit_p=config["tracks"]["motif_hit_p"],
-        igv_loci=config["tracks"]["igv_loci"],
-        options=" ".join(
-            flag(key, config["tracks"][key]) for key in ("hypothetical", "bedgraph")
-        ),
+        options=options("tracks"),
     shell:
         "seqsal tracks --attributions {input.attributions} {params.methods} "
-        "--regions {input.regions} "
-        "--seqlets {input.seqlets} --seqlet-motifs {input.assignments} "
-        "--motifs-tsv {input.table} --motifs-meme {input.meme} --onehot {input.onehot} "
-        "--motif-hit-p {params.motif_hit_p} --igv-loci {params.igv_loci} --fasta {input.fasta:q} {params.options} "
-        "--out-dir results/tracks 2> {log}"
+        "--regions {input.regions} --seqlets {input.seqlets} "
+        "--seqlet-motifs {input.assignments} --motifs-tsv {input.table} "
+        "--motifs-meme {input.meme} --onehot {input.onehot} --fasta {input.fasta:q} "
+        "{params.options} --out-dir results/tracks 2> {log}"

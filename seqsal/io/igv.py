@@ -1,7 +1,4 @@
-"""Writers for what people open: BED tracks, the IGV session, the igv.js page.
-
-bigWig is written by :mod:`seqsal.bigwig`.
-"""
+"""IGV documents: the desktop session (XML) and the self-contained igv.js page."""
 
 from __future__ import annotations
 
@@ -14,64 +11,6 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import pandas as pd
-
-from .io import write_text
-
-
-def write_tabix(bed_path) -> None:
-    """bgzip a sorted BED file beside itself (``.gz``) and index it with tabix
-    (``.gz.tbi``), atomically; a leading ``track`` line is kept as a header."""
-    import shutil
-    import tempfile
-
-    import pysam
-
-    bed_path = Path(bed_path)
-    with bed_path.open() as handle:
-        first = handle.readline()
-    with tempfile.TemporaryDirectory(dir=bed_path.parent) as scratch:
-        copy = Path(scratch) / bed_path.name
-        shutil.copyfile(bed_path, copy)
-        pysam.tabix_index(  # the bed preset, spelled out: a preset ignores line_skip
-            str(copy),
-            seq_col=0,
-            start_col=1,
-            end_col=2,
-            zerobased=True,
-            line_skip=int(first.startswith("track")),
-            force=True,
-        )
-        os.replace(f"{copy}.gz.tbi", f"{bed_path}.gz.tbi")
-        os.replace(f"{copy}.gz", f"{bed_path}.gz")
-
-
-def bedgraph_text(frame: pd.DataFrame) -> str:
-    """bedGraph lines, one per base, of a per-base frame (``chrom, start, value``)."""
-    bedgraph = pd.DataFrame(
-        {
-            "chrom": frame["chrom"],
-            "start": frame["start"],
-            "end": frame["start"] + 1,
-            "value": frame["value"],
-        }
-    )
-    return bedgraph.to_csv(sep="\t", header=False, index=False, float_format="%.6g")
-
-
-def write_bedgraph(track, path, *, name: str = "attribution") -> None:
-    """Write a :class:`~seqsal.tracks.Track` as bedGraph text (one line per base), atomically."""
-    write_text(f'track type=bedGraph name="{name}"\n' + bedgraph_text(track.to_frame()), path)
-
-
-def bed_text(bed: pd.DataFrame) -> str:
-    """BED lines of a DataFrame (its columns in order, no header)."""
-    return bed.to_csv(sep="\t", header=False, index=False, lineterminator="\n")
-
-
-def write_bed(bed: pd.DataFrame, path, *, track_line: str | None = None) -> None:
-    """Write a BED DataFrame with at most one ``track`` line, atomically."""
-    header = f"{track_line}\n" if track_line else ""
-    write_text(header + bed_text(bed), path)
 
 
 def igv_session(*, genome, tracks: list, locus: str, folder) -> str:

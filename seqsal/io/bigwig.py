@@ -18,8 +18,8 @@ import zlib
 
 import numpy as np
 
-from .io import atomic_path
-from .tracks import within_runs
+from ..tracks import within_runs
+from .atomic import atomic_path
 
 BIGWIG_MAGIC = 0x888FFC26
 BPT_MAGIC = 0x78CA8C91

@@ -1,0 +1,79 @@
+"""``seqsal <stage> ...``: one subcommand per stage, one module per subcommand.
+
+Each module ``seqsal.cli.<stage>`` has ``add_arguments(parser)`` and ``run(args)``:
+parse, load, call the stage's one function (its ``STAGE``), save. Options that stand for
+config keys (its ``OPTIONS``) take their type, default and help from the config schema.
+
+Errors in the user's input end the command with one line on stderr (file, line or key,
+expected, found) and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from .. import __version__
+from ..errors import InputError
+
+STAGES = (
+    "simulate",
+    "regions",
+    "encode",
+    "train",
+    "attribute",
+    "seqlets",
+    "motifs",
+    "tracks",
+    "evaluate",
+    "report",
+)
+
+
+def stage_module(stage: str):
+    """The CLI module of ``stage``, e.g. :mod:`seqsal.cli.tracks`."""
+    return importlib.import_module(f"{__name__}.{stage}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``seqsal`` argument parser, one subcommand per stage."""
+    parser = argparse.ArgumentParser(
+        prog="seqsal",
+        description="seqsal: per-base attributions of DNA sequence models, "
+        "from regions to motifs and IGV tracks.",
+    )
+    parser.add_argument("--version", action="version", version=f"seqsal {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for stage in STAGES:
+        module = stage_module(stage)
+        stage_parser = sub.add_parser(stage, help=module.HELP, description=module.HELP)
+        stage_parser.add_argument("-v", "--verbose", action="store_true", help="show progress bars")
+        module.add_arguments(stage_parser)
+        stage_parser.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run ``seqsal`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s seqsal %(levelname)s %(message)s"
+    )
+    try:
+        args.run(args)
+    except InputError as error:
+        print(f"seqsal {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as error:
+        print(
+            f"seqsal {args.command}: error: {error.filename}: expected a file, found none",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

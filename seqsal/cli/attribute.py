@@ -1,0 +1,105 @@
+"""``seqsal attribute``: per-base attributions of one shard, written batch by batch."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from ..errors import InputError
+from .options import add_options
+
+HELP = "per-base attributions of one shard"
+STAGE = "seqsal.attribute:iter_attributions"
+# how one attribution run is made; seqsal evaluate takes the same options to redo it
+OPTIONS = {
+    "output": "attribute.output",
+    "rc_average": "attribute.rc_average",
+    "batch_size": "attribute.batch_size",
+    "precision": "attribute.precision",
+    "storage": "attribute.storage",
+    "baseline": "attribute.baseline",
+    "steps": "attribute.steps",
+    "n_shuffles": "attribute.n_shuffles",
+    "tolerance": "attribute.tolerance",
+    "ism_window": "attribute.ism_window",
+    "grad_cam_layer": "attribute.grad_cam_layer",
+    "seed": "seed",
+    "device": "device",
+}
+READ_BY_CLI = ("storage", "device")
+
+log = logging.getLogger("seqsal")
+
+
+def add_run_arguments(parser) -> None:
+    """``--method``, ``--target`` and :data:`OPTIONS`: one attribution run."""
+    parser.add_argument("--method", default="grad_x_input", help="one of attribute.methods")
+    parser.add_argument("--target", default="0", help="output index or target name")
+    add_options(parser, OPTIONS)
+
+
+def run_kwargs(args, meta: dict) -> dict:
+    """:func:`seqsal.attribute.iter_attributions` keywords of one run's arguments."""
+    from ..models import resolve_device, resolve_target
+
+    kwargs = {k: getattr(args, k) for k in OPTIONS if k not in READ_BY_CLI}
+    return {
+        **kwargs,
+        "method": args.method,
+        "target": resolve_target(args.target, meta["targets"]),
+        "device": resolve_device(args.device),
+    }
+
+
+def add_arguments(parser) -> None:
+    """The options of ``seqsal attribute``."""
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--onehot", required=True)
+    add_run_arguments(parser)
+    parser.add_argument("--out", required=True)
+    parser.add_argument(
+        "--shuffled",
+        type=float,
+        default=None,
+        metavar="FRACTION",
+        help="attribute one dinucleotide shuffle of each of this share of the regions "
+        "(drawn by name), not the regions, and keep no hyp: the seqlet null",
+    )
+
+
+def run(args) -> None:
+    """Attribute the shard ``--onehot`` and write ``hyp``, ``attr``, ``pred``, ``names``."""
+    from ..attribute import iter_attributions, region_keys, shuffled_null
+    from ..errors import ConvergenceError
+    from ..io.shards import npz_rows, npz_writer, read_npz
+    from ..models import load_checkpoint
+
+    names = read_npz(args.onehot, skip="X")["names"]
+    X = npz_rows(args.onehot, "X")  # read batch by batch
+    model, meta = load_checkpoint(args.model, input_length=X.shape[-1])
+    kwargs = run_kwargs(args, meta)
+    shuffled = args.shuffled is not None
+    if shuffled:  # the seqlet null: one shuffle of each of some regions, no hyp
+        X, names, keys = shuffled_null(X, names, args.shuffled, seed=args.seed)
+    else:
+        keys = region_keys(names)  # shuffled references seeded by name
+    N, _, L = X.shape
+    storage = np.dtype(args.storage)
+    with npz_writer(args.out) as add:
+        hyp = None if shuffled else add("hyp", (N, 4, L), storage)
+        attr = add("attr", (N, L), storage)
+        pred = add("pred", (N, len(meta["targets"])), np.float32)
+        add("names", array=names)
+        try:
+            for rows, h, a, p in iter_attributions(
+                model, X, **kwargs, keys=keys, verbose=args.verbose, log=log
+            ):
+                attr[rows], pred[rows] = a, p
+                if hyp is not None:
+                    hyp[rows] = h
+        except ConvergenceError as error:
+            bad = ", ".join(str(names[i]) for i in error.rows[:5])
+            raise InputError(f"{args.onehot}: {error} (regions: {bad})") from None
+    kind = "dinucleotide-shuffled " if shuffled else ""
+    log.info("attributed %d %sregions with %s (target %d)", N, kind, args.method, kwargs["target"])

@@ -1,0 +1,67 @@
+"""``seqsal motifs``: cluster seqlets into motifs, name them with TOMTOM, draw logos."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .options import add_options
+
+HELP = "cluster seqlets into motifs and name them with TOMTOM"
+STAGE = "seqsal.motifs:discover_motifs"
+OPTIONS = {
+    "database": "motifs.database",
+    "max_q": "motifs.max_q",
+    "min_seqlets": "motifs.min_seqlets",
+    "min_similarity": "motifs.min_similarity",
+}
+READ_BY_CLI = ("database",)
+
+log = logging.getLogger("seqsal")
+
+
+def add_arguments(parser) -> None:
+    """The options of ``seqsal motifs``."""
+    parser.add_argument("--seqlets", required=True)
+    parser.add_argument("--attributions", nargs="+", required=True)
+    parser.add_argument("--onehot", nargs="+", required=True)
+    parser.add_argument("--regions", required=True)
+    add_options(parser, OPTIONS)
+    parser.add_argument("--max-shift", type=int, default=5)
+    parser.add_argument("--flank", type=int, default=5)
+    parser.add_argument("--out-dir", required=True)
+
+
+def run(args) -> None:
+    """Write ``motifs.meme``, ``motifs.tsv``, ``seqlet_motifs.tsv`` and ``logos/``."""
+    from ..io.atomic import save_figure, write_tsv
+    from ..io.bed import read_regions, read_seqlets
+    from ..io.meme import load_motif_database, write_meme
+    from ..io.shards import read_attributions, read_shards
+    from ..motifs import discover_motifs
+    from ..plots import motif_figures
+
+    # memory-mapped: only the rows holding seqlets are read
+    data, regions = read_attributions(
+        args.attributions, read_regions(args.regions), skip=("attr",), mmap_key="hyp"
+    )
+    seqlets = read_seqlets(args.seqlets)
+    database = load_motif_database(args.database)
+    options = {k: getattr(args, k) for k in (*OPTIONS, "max_shift", "flank") if k != "database"}
+    X = read_shards(args.onehot, mmap_key="X")["X"]
+    motifs, table, assignments = discover_motifs(
+        X, data["hyp"], seqlets, regions, database, **options
+    )
+    out = Path(args.out_dir)
+    (out / "logos").mkdir(parents=True, exist_ok=True)
+    keys = [f"{i} {n}" for i, n in zip(table["motif_id"], table["name"])]
+    write_meme(
+        {k: m["ppm"] for k, m in zip(keys, motifs)},
+        out / "motifs.meme",
+        nsites={k: m["n_seqlets"] for k, m in zip(keys, motifs)},
+    )
+    write_tsv(table, out / "motifs.tsv")
+    write_tsv(assignments, out / "seqlet_motifs.tsv")
+    for motif_id, figure in motif_figures(motifs, table, database).items():
+        save_figure(figure, out / "logos" / f"{motif_id}.png")
+    log.info("%d motifs from %d seqlets: %s", len(motifs), len(seqlets), table["name"].tolist())

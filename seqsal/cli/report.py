@@ -1,0 +1,71 @@
+"""``seqsal report``: the self-contained HTML report of a run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .options import add_options
+
+HELP = "the self-contained HTML report"
+STAGE = "seqsal.report:build_report"
+OPTIONS = {
+    "database": "motifs.database",
+    "alpha": "seqlets.alpha",
+    "null_model": "seqlets.null_model",
+}
+FILES = ("metrics", "curves", "motifs-tsv", "seqlet-motifs", "logos", "seqlets", "regions")
+FILES += ("summary", "faithfulness-plot", "receptive-field-plot", "fasta", "out")
+
+
+def add_arguments(parser) -> None:
+    """The options of ``seqsal report``."""
+    for name in FILES:
+        parser.add_argument(f"--{name}", required=True)
+    parser.add_argument("--attributions", nargs="+", required=True)
+    parser.add_argument("--onehot", nargs="+", required=True)
+    parser.add_argument("--method", default="grad_x_input", help="the first of attribute.methods")
+    add_options(parser, OPTIONS)
+
+
+def run(args) -> None:
+    """Read the run's outputs and write ``report.html``."""
+    import pandas as pd
+
+    from ..io.atomic import write_text
+    from ..io.bed import read_regions, read_seqlets
+    from ..io.shards import read_attributions, read_shards
+    from ..report import build_report, file_base64
+
+    table = pd.read_csv(args.motifs_tsv, sep="\t", dtype=str, keep_default_na=False)
+    # only the example regions' rows are read: the report's memory does not grow with N
+    data, regions = read_attributions(
+        args.attributions, read_regions(args.regions), skip=("attr",), mmap_key="hyp"
+    )
+    X = read_shards(args.onehot, mmap_key="X")["X"]
+
+    def contrib(i):
+        return data["hyp"][i].astype(np.float32) * X[i]
+
+    images = {
+        "logos": {m: file_base64(Path(args.logos) / f"{m}.png") for m in table["motif_id"]},
+        "curves": file_base64(args.curves),
+        "faithfulness_plot": file_base64(args.faithfulness_plot),
+        "field_plot": file_base64(args.receptive_field_plot),
+    }
+    html = build_report(
+        metrics=json.loads(Path(args.metrics).read_text()),
+        summary=json.loads(Path(args.summary).read_text()),
+        table=table,
+        assignments=pd.read_csv(args.seqlet_motifs, sep="\t"),
+        seqlets=read_seqlets(args.seqlets),
+        regions=regions,
+        contrib=contrib,
+        images=images,
+        method=args.method,
+        genome=args.fasta,
+        **{k: getattr(args, k) for k in OPTIONS},
+    )
+    write_text(html, args.out)

@@ -1,0 +1,53 @@
+"""``seqsal simulate``: the embedded demo's genome, regions, labels and planted sites."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .options import add_options
+
+HELP = "simulate the demo genome, regions, labels and truth"
+STAGE = "seqsal.simulate:simulate_demo"
+OPTIONS = {
+    "motifs": "simulate.motifs",
+    "database": "motifs.database",
+    "n_regions": "simulate.n_regions",
+    "n_contigs": "simulate.n_contigs",
+    "contig_length": "simulate.contig_length",
+    "width": "input.width",
+    "seed": "seed",
+}
+READ_BY_CLI = ("database",)  # loaded here: the stage function takes the motifs' PPMs
+
+log = logging.getLogger("seqsal")
+
+
+def add_arguments(parser) -> None:
+    """The options of ``seqsal simulate``."""
+    add_options(parser, OPTIONS)
+    parser.add_argument("--out-dir", required=True)
+
+
+def run(args) -> None:
+    """Simulate the demo and write its four files to ``--out-dir``."""
+    from ..io.atomic import write_tsv
+    from ..io.fasta import write_fasta
+    from ..io.meme import load_motif_database
+    from ..simulate import select_motifs, simulate_demo
+
+    motifs = select_motifs(load_motif_database(args.database), args.motifs, source=args.database)
+    genome, regions, labels, truth = simulate_demo(
+        motifs,
+        n_regions=args.n_regions,
+        n_contigs=args.n_contigs,
+        contig_length=args.contig_length,
+        width=args.width,
+        seed=args.seed,
+    )
+    out = Path(args.out_dir)
+    write_fasta(genome, out / "genome.fa")
+    write_tsv(regions, out / "regions.bed", header=False)
+    write_tsv(labels, out / "labels.tsv")
+    write_tsv(truth.drop(columns="region"), out / "truth.bed", header=False)
+    log.info("simulated %d regions with %d planted sites", len(regions), len(truth))

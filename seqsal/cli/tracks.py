@@ -1,0 +1,143 @@
+"""``seqsal tracks``: bigWig and BED tracks in genome coordinates, the IGV session and
+the igv.js page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InputError
+from .options import add_options
+
+HELP = "bigWig, BED9 and IGV session in genome coordinates"
+STAGE = "seqsal.tracks:build_tracks"
+OPTIONS = {
+    "hypothetical": "tracks.hypothetical",
+    "bedgraph": "tracks.bedgraph",
+    "motif_hit_p": "tracks.motif_hit_p",
+    "igv_loci": "tracks.igv_loci",
+}
+READ_BY_CLI = ("hypothetical", "bedgraph")
+BLOCK = 20_000  # regions scanned for motif hits at a time
+
+
+def add_arguments(parser) -> None:
+    """The options of ``seqsal tracks``."""
+    for name in ("regions", "seqlets", "seqlet-motifs", "motifs-tsv", "fasta"):
+        parser.add_argument(f"--{name}", required=True)
+    parser.add_argument(
+        "--motifs-meme", required=True, help="motifs.meme: scanned for motif_hits.bed"
+    )
+    parser.add_argument("--attributions", nargs="+", required=True)
+    parser.add_argument(
+        "--method-attributions",
+        nargs="+",
+        default=[],
+        help="shards of further runs, .../<run>/<shard>.npz: one bigWig per run",
+    )
+    parser.add_argument("--onehot", nargs="+", required=True, help="encode shards, for the scan")
+    add_options(parser, OPTIONS)
+    parser.add_argument("--out-dir", required=True)
+
+
+def run(args) -> None:
+    """Write every track, ``igv_session.xml`` and ``igv.html`` to ``--out-dir``."""
+    import pandas as pd
+
+    from ..io.bed import read_regions, read_seqlets, write_bed, write_bedgraph, write_tabix
+    from ..io.bigwig import write_bigwig
+    from ..io.fasta import contig_sizes, open_fasta
+    from ..io.shards import read_attributions
+    from ..tracks import build_tracks
+
+    # attributions memory-mapped: each bigWig reads them as it writes
+    skip = () if args.hypothetical else ("hyp",)
+    data, regions = read_attributions(
+        args.attributions, read_regions(args.regions), skip=skip, mmap_key="attr"
+    )
+    fasta, table = open_fasta(args.fasta), pd.read_csv(args.motifs_tsv, sep="\t", dtype=str)
+    sizes, out = contig_sizes(fasta), Path(args.out_dir)
+    built = build_tracks(
+        regions,
+        _maps(args, regions, data),
+        sizes,
+        read_seqlets(args.seqlets),
+        pd.read_csv(args.seqlet_motifs, sep="\t"),
+        dict(zip(table["motif_id"], table["name"])),
+        _ppms(args.motifs_meme) if len(table) else {},
+        _blocks(args, data["names"]),
+        hyp=data["hyp"] if args.hypothetical else None,
+        motif_hit_p=args.motif_hit_p,
+        igv_loci=args.igv_loci,
+    )
+    for name, track in built["bigwigs"].items():
+        write_bigwig(track, sizes, out / f"{name}.bw")
+    if args.bedgraph:
+        write_bedgraph(built["bigwigs"]["attribution"], out / "attribution.bedGraph")
+    for name, label, what in (
+        ("motif_hits", "motif hits", "motif instances"),
+        ("seqlets", "seqlets", "seqlets by motif"),
+    ):
+        line = f'track name="{label}" description="seqsal {what}" itemRgb="On"'
+        write_bed(built[name], out / f"{name}.bed", track_line=line)
+    write_tabix(out / "seqlets.bed")
+    _write_igv(args, built, fasta, sizes, out)
+
+
+def _maps(args, regions, data) -> dict:
+    """``{track name: attr}``: the first run, then each further run's shards."""
+    from ..io.shards import read_other_attributions
+
+    by_run = {}
+    for path in args.method_attributions:  # .../attribute/<run>/<shard>.npz
+        by_run.setdefault(Path(path).parent.name, []).append(path)
+    maps = {"attribution": data["attr"]}
+    for run, paths in by_run.items():
+        first = args.attributions[0]
+        maps[f"attribution_{run}"] = read_other_attributions(paths, regions, data["names"], first)
+    return maps
+
+
+def _ppms(path) -> dict:
+    from ..io.meme import read_meme
+
+    return {key.split()[0]: ppm for key, ppm in read_meme(path).items()}
+
+
+def _blocks(args, names):
+    """The encode shards' one-hot, :data:`BLOCK` regions at a time, read as used."""
+    import numpy as np
+
+    from ..io.shards import npz_rows, read_npz
+
+    encoded = np.concatenate([read_npz(path, skip="X")["names"] for path in args.onehot])
+    if not np.array_equal(encoded, names):
+        raise InputError(f"{args.onehot[0]}: expected the regions of {args.attributions[0]}")
+    for path in args.onehot:
+        X = npz_rows(path, "X")
+        for start in range(0, len(X), BLOCK):
+            yield X[start : start + BLOCK]
+
+
+def _write_igv(args, built, fasta, sizes, out) -> None:
+    """``igv_session.xml`` (every track, paths relative) and ``igv.html`` (the loci)."""
+    from ..io.atomic import write_text
+    from ..io.fasta import fetch_sequences
+    from ..io.igv import igv_page, igv_session
+    from ..tracks import ATTRIBUTION_COLORS
+
+    maps = [name for name in built["bigwigs"] if name.startswith("attribution")]
+    tracks = [
+        {"path": out / f"{name}.bw", "name": name, **ATTRIBUTION_COLORS, "renderer": "BAR_CHART"}
+        for name in maps
+    ]
+    tracks += [
+        {"path": out / "seqlets.bed", "name": "seqlets"},
+        {"path": out / "motif_hits.bed", "name": "motif hits"},
+    ]
+    session = igv_session(genome=args.fasta, locus=built["locus"], folder=out, tracks=tracks)
+    write_text(session, out / "igv_session.xml")
+    loci = built["loci"]
+    page = igv_page(
+        loci=loci, sequences=fetch_sequences(fasta, loci), sizes=sizes, tracks=built["page_tracks"]
+    )
+    write_text(page, out / "igv.html")

@@ -1,0 +1,86 @@
+"""``seqsal train``: train the CNN (or load a checkpoint), score it, save it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from .options import add_options
+
+HELP = "train the CNN (or load a checkpoint) and score it"
+STAGE = "seqsal.train:fit"
+OPTIONS = {
+    "checkpoint": "model.checkpoint",
+    "arch": "model.arch",
+    "hparams": "model.hparams",
+    "tasks": "model.tasks",
+    "weight_decay": "model.weight_decay",
+    "rc_augment": "model.rc_augment",
+    "rc_average": "model.rc_average",
+    "test_names": "split.test_names",
+    "test_chroms": "split.test_chroms",
+    "test_fraction": "split.test_fraction",
+    "valid_fraction": "split.valid_fraction",
+    "max_epochs": "model.max_epochs",
+    "patience": "model.patience",
+    "batch_size": "model.batch_size",
+    "learning_rate": "model.learning_rate",
+    "device": "device",
+    "seed": "seed",
+}
+READ_BY_CLI = ("checkpoint", "rc_average", "test_names", "device")
+
+log = logging.getLogger("seqsal")
+
+
+def add_arguments(parser) -> None:
+    """The options of ``seqsal train``."""
+    parser.add_argument("--onehot", nargs="+", required=True)
+    add_options(parser, OPTIONS)
+    parser.add_argument("--out-dir", required=True)
+
+
+def run(args) -> None:
+    """Train or load, score, and write ``model.pt``, ``metrics.json``, ``curves.png``."""
+    from ..io.atomic import save_figure, write_text
+    from ..io.shards import read_shards
+    from ..io.tables import read_names
+    from ..models import load_checkpoint, resolve_device, save_checkpoint
+    from ..plots import training_curves
+    from ..train import fit
+
+    data = read_shards(args.onehot, mmap_key="X")  # batches read from disk as needed
+    model = meta = None
+    if args.checkpoint:
+        model, meta = load_checkpoint(args.checkpoint, input_length=data["X"].shape[-1])
+    test = read_names(args.test_names, data["names"]) if args.test_names else None
+    options = {k: getattr(args, k) for k in OPTIONS if k not in READ_BY_CLI}
+    device = resolve_device(args.device)
+    result = fit(
+        data, model=model, meta=meta, test=test, device=device, **options, verbose=args.verbose
+    )
+    model, meta, metrics = result["model"], result["meta"], result["metrics"]
+    out = Path(args.out_dir)
+    save_checkpoint(
+        model,
+        out / "model.pt",
+        metrics=metrics,
+        rc_average=args.rc_average or bool(meta.get("rc_average")),
+        **{k: meta[k] for k in ("arch", "hparams", "targets", "tasks")},
+    )
+    write_text(json.dumps(metrics, indent=2) + "\n", out / "metrics.json")
+    test, y = result["split"] == "test", data.get("y")
+    scored = y is not None and y.shape[1] == len(meta["targets"])
+    y_test = y[test] if scored else np.zeros((0, len(meta["targets"])))
+    figure = training_curves(
+        result["history"],
+        y_test,
+        result["pred"][test],
+        tasks=meta["tasks"],
+        targets=meta["targets"],
+    )
+    save_figure(figure, out / "curves.png")
+    log.info("test metrics: %s", metrics.get("test"))

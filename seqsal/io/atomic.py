@@ -1,0 +1,52 @@
+"""Atomic writes: a temporary file in the same folder, then a rename, so that an
+interrupted run never leaves a truncated file that looks complete."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    Parameters
+    ----------
+    path : str or Path
+        The final destination. Its folder is created when missing.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_text(text: str, path) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_path(path) as tmp, open(tmp, "w") as handle:
+        handle.write(text)
+
+
+def write_tsv(df: pd.DataFrame, path, *, header: bool = True) -> None:
+    """Write a DataFrame as tab-separated text, atomically, without the index."""
+    write_text(df.to_csv(sep="\t", index=False, header=header, lineterminator="\n"), path)
+
+
+def save_figure(fig, path) -> None:
+    """Save a matplotlib figure as PNG, atomically."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")

@@ -1,0 +1,125 @@
+"""MEME v4 motif files, and the motif databases (JASPAR releases shipped with pyjaspar,
+or a MEME file)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .atomic import write_text
+
+
+def read_meme(path) -> dict:
+    """Read a MEME v4 file into ``{"<id> <name>": PPM of shape (4, L)}``, file order."""
+    motifs, key, rows, width = {}, None, [], None
+    with open(path) as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.strip()
+            if line.startswith("MOTIF"):
+                key, rows, width = " ".join(line.split()[1:]), [], None
+            elif key is not None and line.startswith("letter-probability"):
+                fields = line.replace("= ", "=").split()
+                width = int(dict(f.split("=") for f in fields if "=" in f).get("w", 0))
+            elif key is not None and width and len(rows) < width and line:
+                try:
+                    rows.append([float(value) for value in line.split()])
+                except ValueError:
+                    raise InputError(
+                        f"{path}, line {number}: expected 4 probabilities of motif {key!r}, "
+                        f"found {line!r}"
+                    ) from None
+                if len(rows) == width:
+                    motifs[key] = np.asarray(rows).T
+    if not motifs:
+        raise InputError(f"{path}: expected MEME motifs, found none")
+    return motifs
+
+
+class MotifDatabase(dict):
+    """``{"<matrix id> <TF name>": PPM (4, L)}`` with the TF family of each motif that has
+    one (``families``, ``{key: "family; family"}``)."""
+
+    def __init__(self, motifs=(), families=None):
+        super().__init__(motifs)
+        self.families = dict(families or {})
+
+
+def load_motif_database(database: str) -> MotifDatabase:
+    """Load target motifs by name (``jaspar2024_vertebrates``) or from a MEME file.
+
+    Names have the form ``jaspar<year>_<taxon>``: the CORE collection of that JASPAR
+    release shipped with pyjaspar, latest version of each matrix, for the taxonomic
+    group (``vertebrates``, ``insects``, ``plants``, ``fungi``, ``nematodes``,
+    ``urochordates``) or ``all``.
+
+    Returns
+    -------
+    motifs : MotifDatabase
+        ``{"<matrix id> <TF name>": PPM of shape (4, L)}``; JASPAR's TF families in
+        ``motifs.families`` (none for a MEME file).
+    """
+    if Path(database).suffix or os.sep in database:
+        return MotifDatabase(read_meme(database))
+    prefix, _, taxon = database.partition("_")
+    if not prefix.lower().startswith("jaspar") or not taxon:
+        raise InputError(
+            f"motifs.database: expected 'jaspar<year>_<taxon>' or a MEME file path, "
+            f"found {database!r}"
+        )
+    from pyjaspar import jaspardb
+
+    release = "JASPAR" + prefix[len("jaspar") :]
+    try:
+        db = jaspardb(release=release)
+    except Exception as error:  # pyjaspar raises bare exceptions on unknown releases
+        raise InputError(f"motifs.database: unknown JASPAR release {release}: {error}") from None
+    query = {} if taxon == "all" else {"tax_group": [taxon]}
+    records = db.fetch_motifs(collection="CORE", all_versions=False, **query)
+    if not records:
+        raise InputError(f"motifs.database: expected motifs for {database!r}, found none")
+    motifs, by_name = MotifDatabase(), {}
+    for record in records:
+        key = f"{record.matrix_id} {record.name}"
+        counts = np.array([record.counts[base] for base in "ACGT"], dtype=float)
+        motifs[key] = counts / counts.sum(axis=0)
+        if record.tf_family:
+            motifs.families[key] = "; ".join(record.tf_family)
+            by_name.setdefault(record.name, set()).add(motifs.families[key])
+    # a family is the TF's: a matrix JASPAR left without one (e.g. MA1618 Ptf1A) takes
+    # that of the same TF's other matrices, where they agree
+    for key in motifs.keys() - motifs.families.keys():
+        known = by_name.get(key.split(" ", 1)[1], set())
+        if len(known) == 1:
+            motifs.families[key] = next(iter(known))
+    return motifs
+
+
+def write_meme(motifs: dict, path=None, *, nsites=None):
+    """Write ``{name: PPM (4, L)}`` as MEME v4; return the text when ``path`` is None."""
+    lines = [
+        "MEME version 4",
+        "",
+        "ALPHABET= ACGT",
+        "",
+        "strands: + -",
+        "",
+        "Background letter frequencies",
+        "A 0.25 C 0.25 G 0.25 T 0.25",
+        "",
+    ]
+    for name, ppm in motifs.items():
+        sites = (nsites or {}).get(name, 20)
+        lines.append(f"MOTIF {name}")
+        lines.append(
+            f"letter-probability matrix: alength= 4 w= {ppm.shape[1]} nsites= {sites} E= 0"
+        )
+        lines.extend(" ".join(f"{p:.6f}" for p in column) for column in ppm.T)
+        lines.append("")
+    text = "\n".join(lines) + "\n"
+    if path is None:
+        return text
+    write_text(text, path)
+    return None

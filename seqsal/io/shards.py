@@ -1,0 +1,340 @@
+"""``.npz`` shards: written member by member or row block by row block in bounded
+memory, read whole, row by row (:class:`NpzRows`) or memory-mapped across shards
+(:class:`RowStack`)."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .atomic import atomic_path
+
+
+def write_npz(path, *, compress: bool = False, **arrays) -> None:
+    """Write arrays to an ``.npz`` file atomically (uncompressed unless ``compress``).
+
+    Uncompressed members are written straight from the arrays' memory, without the
+    copies ``numpy.savez`` makes, and can be memory-mapped by :func:`read_shards`.
+    """
+    if compress:
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+        return
+    with npz_stream(path) as out:
+        for key, array in arrays.items():
+            out.add(key, array)
+
+
+@contextlib.contextmanager
+def npz_stream(path):
+    """Write an uncompressed ``.npz`` member by member, atomically: yields an
+    :class:`NpzStream`. On an error nothing is written."""
+    import zipfile
+
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
+        yield NpzStream(archive)
+
+
+class NpzStream:
+    """The members of an ``.npz`` being written: whole arrays (:meth:`add`), or one
+    array's rows in order (:meth:`rows`), so that it never has to be in memory whole."""
+
+    def __init__(self, archive):
+        self.archive = archive
+
+    def add(self, key, array) -> None:
+        array = np.ascontiguousarray(array)
+        with self.rows(key, array.shape, array.dtype) as append:
+            append(array)
+
+    @contextlib.contextmanager
+    def rows(self, key, shape, dtype):
+        """Yield ``append(block)``: rows of ``key`` (``shape``, ``dtype``), in order."""
+        shape, dtype = tuple(shape), np.dtype(dtype)
+        header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False}
+        written = 0
+
+        def append(block):
+            nonlocal written
+            block = np.ascontiguousarray(block, dtype=dtype)
+            if block.shape[1:] != shape[1:] or written + len(block) > shape[0]:
+                raise ValueError(f"{key}: expected rows of {shape}, found a block {block.shape}")
+            data = memoryview(block.reshape(-1).view(np.uint8))
+            for i in range(0, len(data), 1 << 26):
+                member.write(data[i : i + (1 << 26)])
+            written += len(block)
+
+        with self.archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array_header_1_0(member, {**header, "shape": shape})
+            yield append
+            if written != shape[0]:
+                raise ValueError(f"{key}: expected {shape[0]} rows, found {written}")
+
+
+class _RowFile:
+    """A ``.npy`` file written row block by row block (``rows[a:b] = values``) through
+    file writes, not a memory map, so that written rows do not stay in memory."""
+
+    def __init__(self, path, shape, dtype):
+        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+        self.row_bytes = int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize
+        self.handle = open(path, "wb")
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False}
+        np.lib.format.write_array_header_1_0(self.handle, {**header, "shape": self.shape})
+        self.offset = self.handle.tell()
+        self.handle.truncate(self.offset + self.shape[0] * self.row_bytes)
+
+    def __setitem__(self, rows: slice, values):
+        values = np.ascontiguousarray(values, dtype=self.dtype)
+        self.handle.seek(self.offset + rows.start * self.row_bytes)
+        self.handle.write(memoryview(values.reshape(-1).view(np.uint8)))
+
+    def close(self):
+        self.handle.close()
+
+
+@contextlib.contextmanager
+def npz_writer(path):
+    """Build an uncompressed ``.npz`` from arrays written block by block, in bounded memory.
+
+    Yields ``add(key, shape, dtype)``, which returns an array-like to assign row slices
+    to (``out[a:b] = values``), kept in a scratch folder beside ``path``;
+    ``add(key, array=...)`` stores a whole array. On a clean exit the arrays are streamed
+    into ``path`` atomically; on an error nothing is written. The result is what
+    :func:`write_npz` writes.
+    """
+    import shutil
+    import zipfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    files = []
+
+    def add(key, shape=None, dtype=None, *, array=None):
+        if array is not None:
+            np.save(scratch / f"{key}.npy", array)
+            return array
+        files.append(_RowFile(scratch / f"{key}.npy", shape, dtype))
+        return files[-1]
+
+    try:
+        yield add
+        for file in files:
+            file.close()
+        with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
+            for file in sorted(scratch.iterdir()):
+                archive.write(file, arcname=file.name)
+    finally:
+        for file in files:
+            file.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+class NpzRows:
+    """Rows of one uncompressed ``.npz`` member, read from the file as they are asked for
+    (``rows[a:b]``): unlike a memory map, rows read do not stay in memory."""
+
+    def __init__(self, path, layout):
+        self.path = path
+        self.offset, self.shape, self.dtype = layout
+        self.ndim = len(self.shape)
+        self.row_bytes = int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: slice):
+        start, stop, _ = rows.indices(len(self))
+        out = np.empty((max(stop - start, 0), *self.shape[1:]), dtype=self.dtype)
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset + start * self.row_bytes)
+            handle.readinto(memoryview(out.reshape(-1).view(np.uint8)))
+        return out
+
+
+def read_npz(path, *, skip=()) -> dict:
+    """Read every array of an ``.npz`` file into a dict, but ``skip`` (a name or names)."""
+    skip = {skip} if isinstance(skip, str) else set(skip)
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files if key not in skip}
+
+
+PER_FILE_KEYS = ("targets",)  # the same in every shard, not one row per region
+
+
+class RowStack:
+    """The rows of several arrays (memory-mapped shards) seen as one, without copying.
+
+    As with an array, an integer gives a view of that row (of its shard: nothing is read
+    until it is used); a slice, an integer array or a boolean mask gives a new in-memory
+    array of the rows asked for, read from whichever shard holds them.
+    """
+
+    def __init__(self, parts):
+        self.parts = list(parts)
+        self.offsets = np.cumsum([0] + [len(p) for p in self.parts])
+        self.shape = (int(self.offsets[-1]), *self.parts[0].shape[1:])
+        self.dtype = self.parts[0].dtype
+        self.ndim = len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            index = int(index) + (len(self) if index < 0 else 0)
+            k = int(np.searchsorted(self.offsets, index, side="right")) - 1
+            return self.parts[k][index - self.offsets[k]]
+        rows = np.arange(len(self))[index] if isinstance(index, slice) else np.asarray(index)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        out = np.empty((len(rows), *self.shape[1:]), dtype=self.dtype)
+        which = np.searchsorted(self.offsets, rows, side="right") - 1
+        for k in np.unique(which):
+            chosen = which == k
+            out[chosen] = self.parts[k][rows[chosen] - self.offsets[k]]
+        return out
+
+
+def _read_member(path, key) -> np.ndarray:
+    with np.load(path, allow_pickle=False) as data:
+        return data[key]
+
+
+def npz_rows(path, key):
+    """One ``.npz`` member as :class:`NpzRows` (read as used), or whole if compressed."""
+    layout = _npz_member_layout(path, key)
+    return _read_member(path, key) if layout is None else NpzRows(path, layout)
+
+
+def _npz_member_layout(path, key):
+    """Byte offset, shape and dtype of an uncompressed ``.npz`` member; None if compressed."""
+    import struct
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(f"{key}.npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    with open(path, "rb") as handle:
+        handle.seek(info.header_offset)
+        name_length, extra_length = struct.unpack("<HH", handle.read(30)[26:30])
+        handle.seek(info.header_offset + 30 + name_length + extra_length)
+        version = np.lib.format.read_magic(handle)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, fortran, dtype = read_header(handle)
+        if fortran:
+            return None
+        return handle.tell(), shape, dtype
+
+
+def _memmap_npz_member(path, key):
+    """Memory-map one array stored uncompressed in an ``.npz``; None if it is compressed."""
+    layout = _npz_member_layout(path, key)
+    if layout is None:
+        return None
+    offset, shape, dtype = layout
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+
+
+def read_shards(paths, *, mmap_key: str | None = None, skip=()) -> dict:
+    """Read several ``.npz`` shards and concatenate their per-region arrays.
+
+    Parameters
+    ----------
+    paths : list of str or Path
+    mmap_key : str or None, optional
+        An array (e.g. ``X``) left on disk: memory-mapped in each shard and returned as a
+        :class:`RowStack`, so that only the rows used are read. Default is None.
+    skip : tuple of str, optional
+        Arrays not read at all. Default is none.
+    """
+    shards = [read_npz(path, skip=(*skip, *([mmap_key] if mmap_key else []))) for path in paths]
+    data = {}
+    if mmap_key:
+        parts = [_memmap_npz_member(path, mmap_key) for path in paths]
+        if any(part is None for part in parts):  # compressed: read that array only
+            parts = [_read_member(path, mmap_key) for path in paths]
+        data[mmap_key] = RowStack(parts)
+    for key in shards[0]:
+        if key in PER_FILE_KEYS:
+            if any(not np.array_equal(s[key], shards[0][key]) for s in shards):
+                raise InputError(
+                    f"{paths[0]}: expected the same {key} in every shard, "
+                    f"found {[s[key].tolist() for s in shards][:3]}"
+                )
+            data[key] = shards[0][key]
+        else:  # one shard: its arrays as they are, without a copy
+            parts = [s[key] for s in shards]
+            data[key] = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    return data
+
+
+def read_attributions(paths, regions, *, skip=(), mmap_key=None):
+    """Attribution shards, and ``regions`` put in the shards' order.
+
+    Parameters
+    ----------
+    paths : list of str or Path
+        ``results/attribute/...`` shards.
+    regions : pandas.DataFrame
+        ``regions.bed`` (:func:`seqsal.io.bed.read_regions`).
+    skip : tuple of str, optional
+        Arrays not read. Default is none.
+    mmap_key : str or None, optional
+        The array left on disk (see :func:`read_shards`); the others are read, float16
+        storage widened to float32. Default is None.
+
+    Returns
+    -------
+    data : dict
+        ``hyp`` (N, 4, L), ``attr`` (N, L), ``pred`` (N, T), ``names`` (N,), less ``skip``.
+    regions : pandas.DataFrame
+        The row of each shard region, in the shards' order.
+    """
+    import pandas as pd
+
+    data = read_shards(paths, skip=skip, mmap_key=mmap_key)
+    for key in ("hyp", "attr"):  # float16 storage is widened once, here
+        if key in data and key != mmap_key and data[key].dtype == np.float16:
+            data[key] = data[key].astype(np.float32)
+    index = pd.Index(regions["name"]).get_indexer(data["names"])
+    if (index < 0).any():
+        raise InputError(
+            f"{paths[0]}: expected region names of the regions file, found "
+            f"{data['names'][index < 0][0]!r}"
+        )
+    return data, regions.iloc[index].reset_index(drop=True)
+
+
+def read_other_attributions(paths, regions, names, first):
+    """Another run's ``attr`` (memory-mapped) of the same regions in the same order.
+
+    Parameters
+    ----------
+    paths : list of str or Path
+        That run's shards.
+    regions : pandas.DataFrame
+        ``regions.bed``.
+    names : numpy.ndarray of str, shape=(N,)
+        The first run's region names, in its order.
+    first : str or Path
+        The first run's first shard, named in the error.
+
+    Returns
+    -------
+    attr : RowStack, shape=(N, L)
+    """
+    other, _ = read_attributions(paths, regions, skip=("hyp",), mmap_key="attr")
+    if not np.array_equal(other["names"], names):
+        raise InputError(f"{paths[0]}: expected the regions of {first}, in the same order")
+    return other["attr"]

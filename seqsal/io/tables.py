@@ -1,0 +1,149 @@
+"""Tab-separated tables keyed by region or sequence name: label tables and library
+tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+
+
+def read_table(path) -> pd.DataFrame:
+    """Read a TSV with a header as text, indexed by its ``name`` column (else its first)."""
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    key = "name" if "name" in table.columns else table.columns[0]
+    table = table.set_index(key)
+    if table.index.has_duplicates:
+        duplicate = table.index[table.index.duplicated()][0]
+        raise InputError(
+            f"{path}: expected unique names in column {key!r}, found {duplicate!r} twice"
+        )
+    return table
+
+
+def read_library_table(path, *, sequence_column: str = "sequence") -> dict:
+    """Sequences of a library table (TSV): ``{name: sequence}`` in file order."""
+    table = read_table(path)
+    if sequence_column not in table.columns:
+        raise InputError(
+            f"{path}: expected a {sequence_column!r} column, found columns {list(table.columns)}"
+        )
+    sequences = table[sequence_column].str.strip()
+    bad = sequences.str.contains(r"[^ACGTNRYSWKMBDHVacgtnryswkmbdhv]", regex=True)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"{path}, line {row + 2}, column {sequence_column!r}: expected IUPAC "
+            f"bases, found {sequences.iloc[row][:30]!r}"
+        )
+    return dict(sequences)
+
+
+def read_labels(path, *, targets=None, exclude=()) -> pd.DataFrame:
+    """Read a label table keyed by region name and check that targets are numbers.
+
+    Parameters
+    ----------
+    path : str or Path
+        A TSV with a header; its ``name`` column (or else its first column) holds region
+        names.
+    targets : list of str or None, optional
+        Label columns to model. Default is None: every column whose values parse as
+        numbers (a column of words, such as a group, is left out).
+    exclude : sequence of str, optional
+        Columns never taken as targets (a sequence, group or split column). Default is
+        none.
+
+    Returns
+    -------
+    labels : pandas.DataFrame
+        Indexed by name, one float column per target; missing values are NaN.
+    """
+    table = read_table(path)
+    missing = [t for t in targets or [] if t not in table.columns]
+    if missing:
+        raise InputError(
+            f"{path}: expected target column(s) {missing}, found columns {list(table.columns)}"
+        )
+    columns = list(targets) if targets else [c for c in table.columns if c not in exclude]
+    labels = {}
+    for column in columns:
+        values = table[column].str.strip()
+        blank = values.isin(["", "NA", "NaN", "nan", "."])
+        numbers = pd.to_numeric(values.where(~blank), errors="coerce")
+        bad = numbers.isna() & ~blank
+        if numbers.isna().all() and not targets:
+            continue
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"{path}, line {row + 2}, column {column!r}: expected a number, "
+                f"found {values.iloc[row]!r}"
+            )
+        labels[column] = numbers.astype(float)
+    if not labels:
+        raise InputError(f"{path}: expected at least one numeric label column, found none")
+    return pd.DataFrame(labels)
+
+
+def read_label_table(path, *, targets=None, exclude=(), helpers=()) -> pd.DataFrame:
+    """Numeric targets of a label table, then its split helper columns as text.
+
+    Parameters
+    ----------
+    path : str or Path
+        A TSV keyed by name (see :func:`read_labels`).
+    targets : list of str or None, optional
+        Label columns to model. Default is None: every numeric column.
+    exclude : sequence of str, optional
+        Columns never taken as targets (a sequence column). Default is none.
+    helpers : sequence of str, optional
+        Columns read as text after the targets (``split.group_by``, ``split.column``),
+        never taken as targets. Default is none.
+
+    Returns
+    -------
+    labels : pandas.DataFrame
+        Indexed by name: one float column per target, then the helper columns.
+    """
+    helpers = [column for column in helpers if column]
+    labels = read_labels(path, targets=targets, exclude=[*exclude, *helpers])
+    if not helpers:
+        return labels
+    table = read_table(path)
+    missing = [column for column in helpers if column not in table.columns]
+    if missing:
+        raise InputError(
+            f"{path}: expected the split column(s) {missing}, found columns {list(table.columns)}"
+        )
+    return labels.join(table[helpers])
+
+
+def read_names(path, names) -> np.ndarray:
+    """Which of ``names`` a file of names (one a line, gzip ok) lists.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file, e.g. ``split.test_names``.
+    names : array-like of str, shape=(N,)
+        The regions' names.
+
+    Returns
+    -------
+    mask : numpy.ndarray of bool, shape=(N,)
+
+    Raises
+    ------
+    InputError
+        When the file lists none of ``names``.
+    """
+    listed = set(pd.read_csv(path, header=None, dtype=str)[0].str.strip())
+    mask = np.isin(names, list(listed))
+    if not mask.any():
+        raise InputError(
+            f"{path}: expected names of regions to hold out, found none of them "
+            f"among the regions (first listed: {sorted(listed)[:2]})"
+        )
+    return mask
