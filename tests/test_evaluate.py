@@ -340,3 +340,38 @@ def test_a_planted_adapter_shortcut_is_flagged_and_reported(tmp_path):
     assert summary["tested"].startswith("positive regions")
     warnings = trust_context(summary, "grad_x_input")["warnings"]
     assert any("adapter (positions 0-12" in w for w in warnings)
+
+
+def test_evaluate_maps_runs_every_test_of_a_linear_models_maps():
+    from seqsal.attribute import attribute
+    from seqsal.evaluate import evaluate_maps
+
+    X = random_onehot(12, 30, seed=4)
+    model = Linear(30)
+    _, attr, pred = attribute(model, X)
+    regions = pd.DataFrame(
+        {"chrom": "c1", "start": np.arange(12) * 100, "name": [f"r{i}" for i in range(12)]}
+    ).assign(end=lambda r: r["start"] + 30, score=0, strand="+")
+    seqlets = pd.DataFrame(columns=["chrom", "start", "end", "name", "region", "attr_sum"])
+    run = {"method": "grad_x_input", "target": 0, "seed": 0, "device": "cpu"}
+    result = evaluate_maps(
+        model,
+        X,
+        {"grad_x_input": attr},
+        regions,
+        pred[:, 0],
+        seqlets,
+        run=run,
+        max_regions=5,
+        n_steps=4,
+        n_random=2,
+    )
+    summary = result["summary"]
+    assert set(summary) >= {"faithfulness", "stability", "saturation", "receptive_field"}
+    assert "truth" not in summary and "skipped" in summary["saturation"]
+    tested = result["stability"]["region"].tolist()
+    top = regions["name"].to_numpy()[np.argsort(-pred[:, 0], kind="stable")[:5]]
+    assert sorted(tested) == sorted(top)  # the highest outputs are tested
+    assert set(result["faithfulness"]["region"]) == set(tested)
+    # the exact map of a linear model beats random deletion orders everywhere
+    assert summary["faithfulness"]["grad_x_input"]["deletion_fraction_beats_random"] == 1.0

@@ -130,3 +130,38 @@ def test_windows_past_a_contig_end_can_be_padded_with_n():
     ]
     with pytest.raises(InputError, match="input.out_of_bounds: expected 'reject' or 'pad'"):
         prepare_regions(bed(rows), SIZES, width=10, out_of_bounds="wrap")
+
+
+def test_genome_regions_use_or_reject_every_row_and_name_duplicates(tmp_path):
+    from seqsal.io.bed import read_bed
+    from seqsal.regions import genome_regions
+
+    path = tmp_path / "peaks.bed"
+    path.write_text(
+        "c1\t10\t30\tpeak\t0\t+\t5.5\n"
+        "c1\t40\t60\tpeak\t0\t-\t2\n"
+        "c1\t90\t99\tedge\t0\t+\t1\n"  # its 20 bp window runs past the contig end
+        "c1\t50\t70\tblank\t0\t+\tnan\n"  # no label
+    )
+    bed = read_bed(path, label_columns=(7,))
+    regions, rejected, labels = genome_regions(bed, {"c1": 100}, width=20, source=str(path))
+    assert regions["name"].tolist() == ["peak", "peak_2"]
+    assert len(regions) + len(rejected) == len(bed)
+    assert rejected["name"].tolist() == ["edge", "blank"]
+    assert labels.loc[["peak", "peak_2"], "signalValue"].tolist() == [5.5, 2.0]
+
+
+def test_library_regions_add_shuffled_negatives_only_without_labels():
+    from seqsal.regions import library_regions
+
+    sequences = {"s1": "ACGTACGTAC", "s2": "GGGCCCAAAT"}
+    library, regions, rejected, labels = library_regions(
+        sequences, negatives="dinucleotide_shuffle", width=10
+    )
+    assert regions["name"].tolist() == ["s1", "s2", "s1_shuffled", "s2_shuffled"]
+    assert labels["bound"].tolist() == [1.0, 1.0, 0.0, 0.0] and rejected.empty
+    for name in ("s1", "s2"):  # a shuffle keeps the composition
+        assert sorted(library[f"{name}_shuffled"]) == sorted(library[name])
+    given = pd.DataFrame({"y": [1.0, 2.0]}, index=["s1", "s2"])
+    with pytest.raises(InputError, match="input.negatives"):
+        library_regions(sequences, labels=given, negatives="dinucleotide_shuffle", width=10)

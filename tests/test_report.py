@@ -157,3 +157,61 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert 'id="motif-table"' in dom and "GATA1" in dom
     assert console == ""  # no errors, no messages
     assert pixels.shape[:2] == (1600, 1200) and pixels.std() > 0.05  # not a blank page
+
+
+def test_build_report_is_the_report_of_the_run_outputs(tmp_path):
+    from seqsal import __version__
+    from seqsal.report import build_report
+
+    ppm = np.random.default_rng(0).dirichlet(np.ones(4) * 0.3, size=8).T
+    logo = png_base64(motif_logos(ppm, ppm - 0.25, title="motif"))
+    table = pd.DataFrame(
+        {"motif_id": ["motif_1"], "n_seqlets": ["40"], "sign": ["positive"], "length": ["8"]}
+        | {"status": ["named"], "name": ["GATA1"], "match_1": ["MA0035.5 GATA1"]}
+        | {"match_1_q": ["0.001"]}
+        | {f"match_{k}{s}": [""] for k in (2, 3) for s in ("", "_q")}
+    )
+    regions = pd.DataFrame(
+        {"chrom": ["c"], "start": [0], "end": [20], "name": ["r1"], "score": 0, "strand": "+"}
+    )
+    seqlets = pd.DataFrame({"name": ["r1:0", "r1:1"], "region": ["r1"] * 2, "attr_sum": [1.0, 2]})
+    assignments = pd.DataFrame({"seqlet": ["r1:0", "r1:1"], "motif_id": ["motif_1", "none"]})
+    metrics = {"test": {"activity": {"n": 10, "pearson": 0.91, "spearman": 0.9}}}
+
+    def contrib(i):
+        return np.linspace(-1, 1, 80).reshape(4, 20)
+
+    html = build_report(
+        metrics=metrics,
+        summary=SUMMARY,
+        table=table,
+        assignments=assignments,
+        seqlets=seqlets,
+        regions=regions,
+        contrib=contrib,
+        images={"curves": logo, "faithfulness_plot": logo, "field_plot": logo}
+        | {"logos": {"motif_1": logo}},
+        alpha=0.05,
+        genome="genome.fa",
+    )
+    names, rows = metric_rows(metrics)
+    expected = render_report(
+        version=__version__,
+        n_regions=1,
+        method="grad_x_input",
+        database="jaspar2024_vertebrates",
+        metric_names=names,
+        metric_rows=rows,
+        curves=logo,
+        motifs=motif_rows(table, {"motif_1": logo}),
+        examples=example_regions(table, assignments, seqlets, regions, contrib),
+        n_seqlets=2,
+        alpha=0.05,
+        null_model="shuffle",
+        n_assigned=1,
+        faithfulness_plot=logo,
+        field_plot=logo,
+        genome="genome.fa",
+        summary=SUMMARY,
+    )
+    assert html == expected and "MA0035.5 GATA1 (0.001)" in html

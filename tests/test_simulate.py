@@ -44,3 +44,16 @@ def test_regions_do_not_overlap_and_labels_follow_motifs():
     counts = truth.groupby("region").size().reindex(labels["name"], fill_value=0)
     assert np.corrcoef(counts.to_numpy(), labels["activity"])[0, 1] > 0.8
     assert counts.max() <= 3
+
+
+def test_select_motifs_by_tf_name_in_order_or_name_the_missing():
+    import pytest
+
+    from seqsal.errors import InputError
+    from seqsal.simulate import select_motifs
+
+    database = {"MA1 GATA1": np.ones((4, 5)) / 4, "MA2 TAL1::TCF3": np.ones((4, 9)) / 4}
+    chosen = select_motifs(database, ["TAL1::TCF3", "GATA1"])
+    assert list(chosen) == ["TAL1::TCF3", "GATA1"] and chosen["GATA1"].shape == (4, 5)
+    with pytest.raises(InputError, match=r"simulate.motifs: .*\['GATA9'\]"):
+        select_motifs(database, ["GATA1", "GATA9"])

@@ -263,3 +263,56 @@ def test_igv_page_shows_the_regions_of_the_best_seqlets_and_only_their_bases():
     assert frame["value"].tolist() == list(range(10, 20)) + [1.0] * 5
     bed = pd.DataFrame({"chrom": ["c1", "c1", "c2"], "start": [0, 29, 12], "end": [10, 31, 14]})
     assert bed_in(bed, loci).index.tolist() == [1]  # half-open: [0, 10) misses [10, 20)
+
+
+def test_build_tracks_maps_every_region_and_scans_block_by_block():
+    from seqsal.encode import one_hot_encode
+    from seqsal.tracks import build_tracks
+
+    sequences = ["T" * 5 + "GATAAGGC" + "T" * 17, "T" * 10 + "GATAAGGC" + "T" * 12]
+    X = one_hot_encode(sequences)
+    regions = pd.DataFrame(
+        {
+            "chrom": ["c1", "c2"],
+            "start": [100, 200],
+            "end": [130, 230],
+            "name": ["p", "m"],
+            "score": 0,
+            "strand": ["+", "-"],
+        }
+    )
+    attr = np.arange(60, dtype=np.float32).reshape(2, 30)
+    hyp = np.repeat(attr[:, None], 4, axis=1) * X
+    seqlets = pd.DataFrame(
+        {
+            "chrom": ["c1"],
+            "start": [105],
+            "end": [113],
+            "name": ["p:0"],
+            "score": [900],
+            "strand": ".",
+            "region": ["p"],
+            "attr_sum": [4.0],
+            "p_value": [1e-6],
+            "q_value": [1e-5],
+        }
+    )
+    assignments = pd.DataFrame({"seqlet": ["p:0"], "motif_id": ["motif_1"], "strand": ["+"]})
+    ppm = one_hot_encode(["GATAAGGC"])[0].astype(float) * 0.97 + 0.0075
+    common = (regions, {"attribution": attr}, {"c1": 300, "c2": 300}, seqlets, assignments)
+    common += ({"motif_1": "GATA1"}, {"motif_1": ppm})
+    whole = build_tracks(*common, [X], hyp=hyp, igv_loci=1)
+    split = build_tracks(*common, [X[:1], X[1:]], igv_loci=1)  # blocks change nothing
+    pd.testing.assert_frame_equal(whole["motif_hits"], split["motif_hits"])
+    assert len(whole["motif_hits"]) == 2
+    assert list(whole["bigwigs"]) == ["attribution"] + [f"hypothetical_{b}" for b in "ACGT"]
+    assert list(split["bigwigs"]) == ["attribution"]
+    frame = whole["bigwigs"]["attribution"].to_frame()
+    plus, minus = frame[frame["chrom"] == "c1"], frame[frame["chrom"] == "c2"]
+    assert plus["value"].tolist() == attr[0].tolist()
+    assert minus["value"].tolist() == attr[1][::-1].tolist()  # mapped back to + strand
+    assert whole["seqlets"]["name"].tolist() == ["motif_1:GATA1|p:0"]
+    assert whole["locus"] == "c1:5-213" and whole["loci"]["name"].tolist() == ["p"]
+    names = [t["name"] for t in whole["page_tracks"]]
+    assert names == ["attribution", "seqlets", "motif hits"]
+    assert len(whole["page_tracks"][0]["text"].splitlines()) == 30  # the locus's bases

@@ -142,3 +142,42 @@ def test_assigned_split_column_is_used_as_given():
         InputError, match=r"split.column: expected train, valid or test, found \['holdout'\]"
     ):
         split_regions(["c"], assigned=["holdout"])
+
+
+def _toy_shards(n=120):
+    X, y, _ = _toy_data(n=n)
+    chroms = np.repeat(["c1", "c2", "c3", "c4", "c5", "c6"], n // 6)
+    names = np.array([f"r{i}" for i in range(n)])
+    return {"X": X, "y": y, "targets": np.array(["copies"]), "chroms": chroms, "names": names}
+
+
+def test_fit_trains_on_the_shards_and_scores_every_split():
+    from seqsal.train import fit
+
+    data = _toy_shards()
+    test = np.zeros(len(data["X"]), dtype=bool)
+    test[:20] = True  # held out by name (split.test_names)
+    result = fit(data, test=test, max_epochs=2, patience=2, seed=1)
+    assert result["split"][:20].tolist() == ["test"] * 20 and (result["split"][20:] != "test").all()
+    assert result["meta"]["targets"] == ["copies"] and result["meta"]["tasks"] == ["regression"]
+    assert result["metrics"]["epochs"] == len(result["history"]) <= 2
+    counts = [result["metrics"][part]["copies"]["n"] for part in ("train", "valid", "test")]
+    assert sum(counts) == len(data["X"]) and counts[2] == 20
+    np.testing.assert_allclose(result["pred"], predict(result["model"], data["X"]), rtol=1e-6)
+
+
+def test_fit_scores_a_given_model_and_checks_labels_and_tasks():
+    from seqsal.train import fit
+
+    data = _toy_shards()
+    model = build_model("cnn", input_length=40, n_outputs=1).eval()
+    meta = {"arch": "cnn", "hparams": {}, "targets": ["copies"], "tasks": ["regression"]}
+    result = fit(data, model=model, meta=meta)
+    assert result["history"] is None and result["metrics"]["epochs"] == 0
+    assert result["model"] is model and "test" in result["metrics"]
+    with pytest.raises(InputError, match=r"model.tasks: .*\['nope'\]"):
+        fit(data, tasks={"nope": "binary"}, max_epochs=1)
+    with pytest.raises(InputError, match="constant"):
+        fit({**data, "y": np.ones_like(data["y"])}, max_epochs=1)
+    with pytest.raises(InputError, match="give labels or model.checkpoint"):
+        fit({k: v for k, v in data.items() if k != "y"}, max_epochs=1)

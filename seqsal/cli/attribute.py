@@ -70,30 +70,41 @@ def add_arguments(parser) -> None:
 
 def run(args) -> None:
     """Attribute the shard ``--onehot`` and write ``hyp``, ``attr``, ``pred``, ``names``."""
-    from ..attribute import iter_attributions, region_keys, shuffled_null
-    from ..errors import ConvergenceError
-    from ..io.shards import npz_rows, npz_writer, read_npz
+    from ..attribute import region_keys, shuffled_null
+    from ..io.shards import npz_rows, read_npz
     from ..models import load_checkpoint
 
     names = read_npz(args.onehot, skip="X")["names"]
     X = npz_rows(args.onehot, "X")  # read batch by batch
     model, meta = load_checkpoint(args.model, input_length=X.shape[-1])
     kwargs = run_kwargs(args, meta)
-    shuffled = args.shuffled is not None
-    if shuffled:  # the seqlet null: one shuffle of each of some regions, no hyp
+    if args.shuffled is not None:  # the seqlet null: one shuffle of some regions, no hyp
         X, names, keys = shuffled_null(X, names, args.shuffled, seed=args.seed)
     else:
         keys = region_keys(names)  # shuffled references seeded by name
+    _stream(args, model, X, names, len(meta["targets"]), keys=keys, **kwargs)
+    kind = "dinucleotide-shuffled " if args.shuffled is not None else ""
+    log.info(
+        "attributed %d %sregions with %s (target %d)", len(X), kind, args.method, kwargs["target"]
+    )
+
+
+def _stream(args, model, X, names, n_targets, **kwargs) -> None:
+    """Write each batch's attributions to ``--out`` as they come (no ``hyp`` for the null)."""
+    from ..attribute import iter_attributions
+    from ..errors import ConvergenceError
+    from ..io.shards import npz_writer
+
     N, _, L = X.shape
-    storage = np.dtype(args.storage)
     with npz_writer(args.out) as add:
-        hyp = None if shuffled else add("hyp", (N, 4, L), storage)
+        storage = np.dtype(args.storage)
+        hyp = None if args.shuffled is not None else add("hyp", (N, 4, L), storage)
         attr = add("attr", (N, L), storage)
-        pred = add("pred", (N, len(meta["targets"])), np.float32)
+        pred = add("pred", (N, n_targets), np.float32)
         add("names", array=names)
         try:
             for rows, h, a, p in iter_attributions(
-                model, X, **kwargs, keys=keys, verbose=args.verbose, log=log
+                model, X, **kwargs, verbose=args.verbose, log=log
             ):
                 attr[rows], pred[rows] = a, p
                 if hyp is not None:
@@ -101,5 +112,3 @@ def run(args) -> None:
         except ConvergenceError as error:
             bad = ", ".join(str(names[i]) for i in error.rows[:5])
             raise InputError(f"{args.onehot}: {error} (regions: {bad})") from None
-    kind = "dinucleotide-shuffled " if shuffled else ""
-    log.info("attributed %d %sregions with %s (target %d)", N, kind, args.method, kwargs["target"])

@@ -52,12 +52,18 @@ def add_arguments(parser) -> None:
 
 def run(args) -> None:
     """Evaluate the first run's maps (and ``--also``'s) and write ``results/evaluate``."""
-    from ..evaluate import evaluate_maps, parse_interval
-    from ..io.atomic import save_figure, write_text, write_tsv
+    from ..evaluate import evaluate_maps
+
+    options = {k: getattr(args, k) for k in OPTIONS if k not in READ_BY_CLI}
+    _save(evaluate_maps(**_load(args), **options), Path(args.out_dir))
+
+
+def _load(args) -> dict:
+    """:func:`seqsal.evaluate.evaluate_maps`' inputs, read and checked before the long work."""
+    from ..evaluate import parse_interval
     from ..io.bed import read_bed, read_regions, read_seqlets
     from ..io.shards import read_attributions, read_other_attributions, read_shards
     from ..models import load_checkpoint
-    from ..plots import faithfulness_curves, receptive_field
 
     # maps stay on disk: the tests read the tested rows, the audits a block at a time
     data, regions = read_attributions(
@@ -65,35 +71,37 @@ def run(args) -> None:
     )
     encoded = read_shards(args.onehot, mmap_key="X")  # only the regions tested are read
     X, length = encoded["X"], encoded["X"].shape[-1]
+    if len(X) != len(data["attr"]):
+        raise InputError(f"{args.onehot[0]}: expected one encoded region per attribution")
     model, meta = load_checkpoint(args.model, input_length=length)
-    # the user's other inputs, checked before the long work
-    nuisance = [parse_interval(text, length) for text in args.nuisance]
-    others = {path: load_checkpoint(path, input_length=length)[0] for path in args.seed_models}
-    run_kwargs = attribute.run_kwargs(args, meta)
     attrs = {args.method: data["attr"]}
     for method, *paths in args.also or []:
         attrs[method] = read_other_attributions(paths, regions, data["names"], args.attributions[0])
-    if len(X) != len(data["attr"]):
-        raise InputError(f"{args.onehot[0]}: expected one encoded region per attribution")
+    run_kwargs = attribute.run_kwargs(args, meta)
     target = run_kwargs["target"]
     binary = meta["tasks"][target] == "binary"
-    result = evaluate_maps(
-        model,
-        X,
-        attrs,
-        regions,
-        data["pred"][:, target].astype(np.float32),  # the attribution run's outputs
-        read_seqlets(args.seqlets),
-        run=run_kwargs,
-        binary=binary,
-        labels=_labels(encoded, meta["targets"][target]) if binary else None,
-        truth=read_bed(args.truth) if args.truth else None,
-        seed_models=others,
-        nuisance=nuisance,
-        source=args.onehot[0],
-        **{k: getattr(args, k) for k in OPTIONS if k not in READ_BY_CLI},
-    )
-    out = Path(args.out_dir)
+    return {
+        "model": model,
+        "X": X,
+        "attrs": attrs,
+        "regions": regions,
+        "pred": data["pred"][:, target].astype(np.float32),  # the attribution run's outputs
+        "seqlets": read_seqlets(args.seqlets),
+        "run": run_kwargs,
+        "binary": binary,
+        "labels": _labels(encoded, meta["targets"][target]) if binary else None,
+        "truth": read_bed(args.truth) if args.truth else None,
+        "seed_models": {p: load_checkpoint(p, input_length=length)[0] for p in args.seed_models},
+        "nuisance": [parse_interval(text, length) for text in args.nuisance],
+        "source": args.onehot[0],
+    }
+
+
+def _save(result: dict, out: Path) -> None:
+    """The tables, ``summary.json`` and the two plots."""
+    from ..io.atomic import save_figure, write_text, write_tsv
+    from ..plots import faithfulness_curves, receptive_field
+
     write_tsv(result["faithfulness"], out / "faithfulness.tsv")
     write_tsv(result["stability"], out / "stability.tsv")
     summary = result["summary"]

@@ -34,12 +34,10 @@ def add_arguments(parser) -> None:
 
 def run(args) -> None:
     """Write ``motifs.meme``, ``motifs.tsv``, ``seqlet_motifs.tsv`` and ``logos/``."""
-    from ..io.atomic import save_figure, write_tsv
     from ..io.bed import read_regions, read_seqlets
-    from ..io.meme import load_motif_database, write_meme
+    from ..io.meme import load_motif_database
     from ..io.shards import read_attributions, read_shards
     from ..motifs import discover_motifs
-    from ..plots import motif_figures
 
     # memory-mapped: only the rows holding seqlets are read
     data, regions = read_attributions(
@@ -49,10 +47,19 @@ def run(args) -> None:
     database = load_motif_database(args.database)
     options = {k: getattr(args, k) for k in (*OPTIONS, "max_shift", "flank") if k != "database"}
     X = read_shards(args.onehot, mmap_key="X")["X"]
-    motifs, table, assignments = discover_motifs(
-        X, data["hyp"], seqlets, regions, database, **options
+    found = discover_motifs(X, data["hyp"], seqlets, regions, database, **options)
+    _save(*found, database, Path(args.out_dir))
+    log.info(
+        "%d motifs from %d seqlets: %s", len(found[0]), len(seqlets), found[1]["name"].tolist()
     )
-    out = Path(args.out_dir)
+
+
+def _save(motifs, table, assignments, database, out: Path) -> None:
+    """``motifs.meme`` (PPMs, named ``<motif_id> <name>``), the two tables, the logos."""
+    from ..io.atomic import save_figure, write_tsv
+    from ..io.meme import write_meme
+    from ..plots import motif_figures
+
     (out / "logos").mkdir(parents=True, exist_ok=True)
     keys = [f"{i} {n}" for i, n in zip(table["motif_id"], table["name"])]
     write_meme(
@@ -64,4 +71,3 @@ def run(args) -> None:
     write_tsv(assignments, out / "seqlet_motifs.tsv")
     for motif_id, figure in motif_figures(motifs, table, database).items():
         save_figure(figure, out / "logos" / f"{motif_id}.png")
-    log.info("%d motifs from %d seqlets: %s", len(motifs), len(seqlets), table["name"].tolist())

@@ -64,17 +64,21 @@ def run(args) -> None:
         regions, rejected, labels = genome_regions(
             bed, sizes, labels=labels, source=args.bed, label_source=args.labels, **shaping
         )
+    _check_some(args, regions, rejected)
+    write_tsv(regions, out / "regions.bed", header=False)
+    write_tsv(rejected, out / "rejected.tsv")
+    if labels is not None:
+        write_tsv(labels.loc[regions["name"]].rename_axis("name").reset_index(), out / "labels.tsv")
+    log.info("kept %d regions, rejected %d rows", len(regions), len(rejected))
+
+
+def _check_some(args, regions, rejected) -> None:
     if regions.empty:
         first = rejected["reason"].iloc[0] if len(rejected) else "none"
         raise InputError(
             f"{args.bed or args.table or args.fasta}: expected usable regions, "
             f"found none ({len(rejected)} rejected; first reason: {first})"
         )
-    write_tsv(regions, out / "regions.bed", header=False)
-    write_tsv(rejected, out / "rejected.tsv")
-    if labels is not None:
-        write_tsv(labels.loc[regions["name"]].rename_axis("name").reset_index(), out / "labels.tsv")
-    log.info("kept %d regions, rejected %d rows", len(regions), len(rejected))
 
 
 def _shaping(args) -> dict:

@@ -37,7 +37,7 @@ def run(args) -> None:
     from ..io.atomic import write_text
     from ..io.bed import read_regions, read_seqlets
     from ..io.shards import read_attributions, read_shards
-    from ..report import build_report, file_base64
+    from ..report import build_report
 
     table = pd.read_csv(args.motifs_tsv, sep="\t", dtype=str, keep_default_na=False)
     # only the example regions' rows are read: the report's memory does not grow with N
@@ -45,16 +45,6 @@ def run(args) -> None:
         args.attributions, read_regions(args.regions), skip=("attr",), mmap_key="hyp"
     )
     X = read_shards(args.onehot, mmap_key="X")["X"]
-
-    def contrib(i):
-        return data["hyp"][i].astype(np.float32) * X[i]
-
-    images = {
-        "logos": {m: file_base64(Path(args.logos) / f"{m}.png") for m in table["motif_id"]},
-        "curves": file_base64(args.curves),
-        "faithfulness_plot": file_base64(args.faithfulness_plot),
-        "field_plot": file_base64(args.receptive_field_plot),
-    }
     html = build_report(
         metrics=json.loads(Path(args.metrics).read_text()),
         summary=json.loads(Path(args.summary).read_text()),
@@ -62,10 +52,22 @@ def run(args) -> None:
         assignments=pd.read_csv(args.seqlet_motifs, sep="\t"),
         seqlets=read_seqlets(args.seqlets),
         regions=regions,
-        contrib=contrib,
-        images=images,
+        contrib=lambda i: data["hyp"][i].astype(np.float32) * X[i],
+        images=_images(args, table["motif_id"]),
         method=args.method,
         genome=args.fasta,
         **{k: getattr(args, k) for k in OPTIONS},
     )
     write_text(html, args.out)
+
+
+def _images(args, motif_ids) -> dict:
+    """The run's PNGs as base64, for embedding."""
+    from ..report import file_base64
+
+    return {
+        "logos": {m: file_base64(Path(args.logos) / f"{m}.png") for m in motif_ids},
+        "curves": file_base64(args.curves),
+        "faithfulness_plot": file_base64(args.faithfulness_plot),
+        "field_plot": file_base64(args.receptive_field_plot),
+    }

@@ -43,8 +43,7 @@ def run(args) -> None:
     """Write every track, ``igv_session.xml`` and ``igv.html`` to ``--out-dir``."""
     import pandas as pd
 
-    from ..io.bed import read_regions, read_seqlets, write_bed, write_bedgraph, write_tabix
-    from ..io.bigwig import write_bigwig
+    from ..io.bed import read_regions, read_seqlets
     from ..io.fasta import contig_sizes, open_fasta
     from ..io.shards import read_attributions
     from ..tracks import build_tracks
@@ -55,7 +54,7 @@ def run(args) -> None:
         args.attributions, read_regions(args.regions), skip=skip, mmap_key="attr"
     )
     fasta, table = open_fasta(args.fasta), pd.read_csv(args.motifs_tsv, sep="\t", dtype=str)
-    sizes, out = contig_sizes(fasta), Path(args.out_dir)
+    sizes = contig_sizes(fasta)
     built = build_tracks(
         regions,
         _maps(args, regions, data),
@@ -69,18 +68,7 @@ def run(args) -> None:
         motif_hit_p=args.motif_hit_p,
         igv_loci=args.igv_loci,
     )
-    for name, track in built["bigwigs"].items():
-        write_bigwig(track, sizes, out / f"{name}.bw")
-    if args.bedgraph:
-        write_bedgraph(built["bigwigs"]["attribution"], out / "attribution.bedGraph")
-    for name, label, what in (
-        ("motif_hits", "motif hits", "motif instances"),
-        ("seqlets", "seqlets", "seqlets by motif"),
-    ):
-        line = f'track name="{label}" description="seqsal {what}" itemRgb="On"'
-        write_bed(built[name], out / f"{name}.bed", track_line=line)
-    write_tabix(out / "seqlets.bed")
-    _write_igv(args, built, fasta, sizes, out)
+    _save(args, built, fasta, sizes, Path(args.out_dir))
 
 
 def _maps(args, regions, data) -> dict:
@@ -118,12 +106,25 @@ def _blocks(args, names):
             yield X[start : start + BLOCK]
 
 
-def _write_igv(args, built, fasta, sizes, out) -> None:
-    """``igv_session.xml`` (every track, paths relative) and ``igv.html`` (the loci)."""
+def _save(args, built, fasta, sizes, out) -> None:
+    """The bigWigs, BED files (and tabix copy), ``igv_session.xml`` (every track, paths
+    relative) and ``igv.html`` (the loci, with their reference)."""
     from ..io.atomic import write_text
+    from ..io.bed import write_bed, write_bedgraph, write_tabix
+    from ..io.bigwig import write_bigwig
     from ..io.fasta import fetch_sequences
     from ..io.igv import igv_page, igv_session
     from ..tracks import ATTRIBUTION_COLORS
+
+    for name, track in built["bigwigs"].items():
+        write_bigwig(track, sizes, out / f"{name}.bw")
+    if args.bedgraph:
+        write_bedgraph(built["bigwigs"]["attribution"], out / "attribution.bedGraph")
+    for name, what in (("motif_hits", "motif instances"), ("seqlets", "seqlets by motif")):
+        label = name.replace("_", " ")
+        line = f'track name="{label}" description="seqsal {what}" itemRgb="On"'
+        write_bed(built[name], out / f"{name}.bed", track_line=line)
+    write_tabix(out / "seqlets.bed")
 
     maps = [name for name in built["bigwigs"] if name.startswith("attribution")]
     tracks = [

@@ -45,11 +45,9 @@ def add_arguments(parser) -> None:
 
 def run(args) -> None:
     """Train or load, score, and write ``model.pt``, ``metrics.json``, ``curves.png``."""
-    from ..io.atomic import save_figure, write_text
     from ..io.shards import read_shards
     from ..io.tables import read_names
-    from ..models import load_checkpoint, resolve_device, save_checkpoint
-    from ..plots import training_curves
+    from ..models import load_checkpoint, resolve_device
     from ..train import fit
 
     data = read_shards(args.onehot, mmap_key="X")  # batches read from disk as needed
@@ -60,10 +58,18 @@ def run(args) -> None:
     options = {k: getattr(args, k) for k in OPTIONS if k not in READ_BY_CLI}
     device = resolve_device(args.device)
     result = fit(
-        data, model=model, meta=meta, test=test, device=device, **options, verbose=args.verbose
+        data, model=model, meta=meta, test=test, device=device, verbose=args.verbose, **options
     )
+    _save(args, result, data.get("y"), Path(args.out_dir))
+
+
+def _save(args, result: dict, y, out: Path) -> None:
+    """The checkpoint (with its metrics), ``metrics.json`` and the training curves."""
+    from ..io.atomic import save_figure, write_text
+    from ..models import save_checkpoint
+    from ..plots import training_curves
+
     model, meta, metrics = result["model"], result["meta"], result["metrics"]
-    out = Path(args.out_dir)
     save_checkpoint(
         model,
         out / "model.pt",
@@ -72,15 +78,11 @@ def run(args) -> None:
         **{k: meta[k] for k in ("arch", "hparams", "targets", "tasks")},
     )
     write_text(json.dumps(metrics, indent=2) + "\n", out / "metrics.json")
-    test, y = result["split"] == "test", data.get("y")
-    scored = y is not None and y.shape[1] == len(meta["targets"])
-    y_test = y[test] if scored else np.zeros((0, len(meta["targets"])))
+    test, targets = result["split"] == "test", meta["targets"]
+    scored = y is not None and y.shape[1] == len(targets)
+    y_test = y[test] if scored else np.zeros((0, len(targets)))
     figure = training_curves(
-        result["history"],
-        y_test,
-        result["pred"][test],
-        tasks=meta["tasks"],
-        targets=meta["targets"],
+        result["history"], y_test, result["pred"][test], tasks=meta["tasks"], targets=targets
     )
     save_figure(figure, out / "curves.png")
     log.info("test metrics: %s", metrics.get("test"))
