@@ -22,13 +22,34 @@ _PAIRS = np.frombuffer(b"TGCA", dtype=np.uint8)
 
 
 def ascii_upper(codes: np.ndarray) -> np.ndarray:
-    """Upper-case ASCII letters in an array of byte codes (other bytes are kept)."""
+    """Upper-case ASCII letters in an array of byte codes (other bytes are kept).
+
+    Parameters
+    ----------
+    codes : numpy.ndarray of uint8
+        ASCII codes.
+
+    Returns
+    -------
+    upper : numpy.ndarray of uint8
+        The same codes, a-z upper-cased.
+    """
     lower = (codes >= ord("a")) & (codes <= ord("z"))
     return codes - (lower.view(np.uint8) << 5)
 
 
 def all_iupac(codes: np.ndarray) -> bool:
-    """Whether every byte code is an IUPAC nucleotide code (either case)."""
+    """Whether every byte code is an IUPAC nucleotide code (either case).
+
+    Parameters
+    ----------
+    codes : numpy.ndarray of uint8
+        ASCII codes.
+
+    Returns
+    -------
+    valid : bool
+    """
     return not (_LOOKUP[codes] == 5).any()
 
 
@@ -114,14 +135,34 @@ def encode_windows(
 
 
 def one_hot_to_sequences(X: np.ndarray) -> list:
-    """Decode a one-hot array back to strings; all-zero columns become ``N``."""
+    """Decode a one-hot array back to strings; all-zero columns become ``N``.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape=(N, 4, L)
+
+    Returns
+    -------
+    sequences : list of str
+        ``N`` where a column is all zero.
+    """
     letters = np.frombuffer(b"ACGTN", dtype=np.uint8)
     index = np.where(X.any(axis=1), X.argmax(axis=1), 4)
     return [letters[row].tobytes().decode("ascii") for row in index]
 
 
 def reverse_complement(X: np.ndarray) -> np.ndarray:
-    """Reverse-complement one-hot sequences (or any (N, 4, L) array in ACGT order)."""
+    """Reverse-complement one-hot sequences (or any (N, 4, L) array in ACGT order).
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape=(N, 4, L)
+
+    Returns
+    -------
+    rc : numpy.ndarray, shape=(N, 4, L)
+        Bases and positions both reversed (ACGT order: A<->T, C<->G).
+    """
     return X[:, ::-1, ::-1]
 
 
@@ -129,7 +170,17 @@ _COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
 
 
 def reverse_complement_sequence(sequence: str) -> str:
-    """Reverse complement of a DNA string (ACGTN, either case)."""
+    """Reverse complement of a DNA string (ACGTN, either case).
+
+    Parameters
+    ----------
+    sequence : str
+        IUPAC bases, either case.
+
+    Returns
+    -------
+    rc : str
+    """
     return sequence.translate(_COMPLEMENT)[::-1]
 
 

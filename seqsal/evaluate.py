@@ -29,7 +29,17 @@ GOLDEN = (5**0.5 - 1) / 2
 
 def uniform_order(length: int) -> np.ndarray:
     """The order a constant map gives, ties spread evenly: every prefix of it covers the
-    sequence at a near-even density (a golden-ratio sequence)."""
+    sequence at a near-even density (a golden-ratio sequence).
+
+    Parameters
+    ----------
+    length : int
+
+    Returns
+    -------
+    order : numpy.ndarray of int, shape=(length,)
+        A permutation of the positions.
+    """
     return np.argsort((np.arange(length) * GOLDEN) % 1.0, kind="stable")
 
 
@@ -39,6 +49,23 @@ def path_inputs(x, background, orders: np.ndarray, n_steps: int, *, insertion=Fa
 
     Returns an array of shape (len(orders) * (n_steps + 1), 4, L); step 0 is ``x`` for
     deletion and the background for insertion.
+
+    Parameters
+    ----------
+    x : numpy.ndarray, shape=(4, L)
+        The sequence.
+    background : numpy.ndarray, shape=(4, L)
+        What deleted bases become.
+    orders : numpy.ndarray of int, shape=(K, L)
+        Position orders, most important first.
+    n_steps : int
+        Steps from no base to all bases.
+    insertion : bool, optional
+        Insert into the background instead of deleting from ``x``. Default is False.
+
+    Returns
+    -------
+    inputs : numpy.ndarray, shape=(K * (n_steps + 1), 4, L)
     """
     length = x.shape[-1]
     counts = np.round(np.linspace(0, length, n_steps + 1)).astype(int)
@@ -51,7 +78,22 @@ def path_inputs(x, background, orders: np.ndarray, n_steps: int, *, insertion=Fa
 
 def backgrounds(X, rows, kind: str, *, seed: int = 0) -> np.ndarray:
     """The background (N, 4, L) of each row: ``zeros`` (all N) or ``shuffle`` (one
-    dinucleotide shuffle of the region, seeded by its index)."""
+    dinucleotide shuffle of the region, seeded by its index).
+
+    Parameters
+    ----------
+    X : array-like, shape=(N, 4, L)
+    rows : array-like of int
+        The rows wanted.
+    kind : str
+        ``zeros`` or ``shuffle``.
+    seed : int, optional
+        Default is 0.
+
+    Returns
+    -------
+    background : numpy.ndarray, shape=(len(rows), 4, L), dtype=float32
+    """
     from .attribute import shuffled_references
 
     length = X.shape[-1]
@@ -64,7 +106,22 @@ def backgrounds(X, rows, kind: str, *, seed: int = 0) -> np.ndarray:
 
 def select_regions(pred, labels=None, *, max_regions: int = 256) -> np.ndarray:
     """The regions tested: the positive ones (label > 0.5) when binary labels are given,
-    else all; the ``max_regions`` with the highest output among them."""
+    else all; the ``max_regions`` with the highest output among them.
+
+    Parameters
+    ----------
+    pred : numpy.ndarray, shape=(N,)
+        The explained output of each region.
+    labels : numpy.ndarray or None, shape=(N,), optional
+        Binary labels. Default is None.
+    max_regions : int, optional
+        Default is 256.
+
+    Returns
+    -------
+    rows : numpy.ndarray of int
+        Highest output first.
+    """
     candidates = np.arange(len(pred))
     if labels is not None:
         candidates = candidates[np.asarray(labels) > 0.5]
@@ -207,7 +264,18 @@ def faithfulness(
 
 def summarize_faithfulness(per_region: pd.DataFrame) -> dict:
     """Per method: mean AUCs, and the share of regions where the method's order beats
-    random orders (and the uniform order)."""
+    random orders (and the uniform order).
+
+    Parameters
+    ----------
+    per_region : pandas.DataFrame
+        As from :func:`faithfulness`.
+
+    Returns
+    -------
+    summary : dict
+        ``{method: {statistic: value}}``.
+    """
     summary = {}
     for method, table in per_region.groupby("method", sort=False):
         tested = table.dropna(subset=["deletion_auc"])
@@ -236,7 +304,23 @@ def summarize_faithfulness(per_region: pd.DataFrame) -> dict:
 
 def agreement(ours, theirs, *, top_k: int = 20, keep=None, prefix: str = "") -> pd.DataFrame:
     """Per row of two (n, L) maps: Pearson, Spearman, and the Jaccard index of their
-    ``top_k`` bases by |value|; ``keep`` (n, L) limits each row to some positions."""
+    ``top_k`` bases by |value|; ``keep`` (n, L) limits each row to some positions.
+
+    Parameters
+    ----------
+    ours, theirs : numpy.ndarray, shape=(n, L)
+    top_k : int, optional
+        Default is 20.
+    keep : numpy.ndarray of bool or None, shape=(n, L), optional
+        Default is None: every position.
+    prefix : str, optional
+        Put before each column name. Default is "".
+
+    Returns
+    -------
+    agreement : pandas.DataFrame
+        ``{prefix}pearson, {prefix}spearman, {prefix}top_jaccard`` per row.
+    """
     rows = []
     for i, (a, b) in enumerate(zip(np.asarray(ours, float), np.asarray(theirs, float))):
         if keep is not None:
@@ -298,7 +382,26 @@ def perturbation_stability(
     """Agreement of each region's map with the map after ``n_substitutions`` random
     substitutions at least ``min_distance`` bases from its ``top_k`` strongest bases,
     compared at the bases not substituted (columns ``perturbed_*``). The substitutions
-    are drawn from the attribution's own ``seed`` (in ``options``)."""
+    are drawn from the attribution's own ``seed`` (in ``options``).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X : array-like, shape=(N, 4, L)
+    attr : array-like, shape=(N, L)
+        The maps under test.
+    rows : array-like of int
+        The regions tested.
+    n_substitutions, min_distance, top_k : int, optional
+        Defaults are 3, 10 and 20.
+    options
+        :func:`seqsal.attribute.attribute` keywords: how the map was made.
+
+    Returns
+    -------
+    stability : pandas.DataFrame
+        ``perturbed_pearson, perturbed_spearman, perturbed_top_jaccard`` per tested row.
+    """
     from .attribute import attribute
 
     rng = np.random.default_rng([options.get("seed", 0), 1])
@@ -322,7 +425,26 @@ def perturbation_stability(
 
 def seed_stability(models: dict, X, attr, rows, *, top_k: int = 20, **options) -> pd.DataFrame:
     """Agreement of each region's map with the maps of models trained with other seeds
-    (``models``: name -> model); long format with a ``model`` column."""
+    (``models``: name -> model); long format with a ``model`` column.
+
+    Parameters
+    ----------
+    models : dict
+        ``{name: torch.nn.Module}``.
+    X : array-like, shape=(N, 4, L)
+    attr : array-like, shape=(N, L)
+    rows : array-like of int
+    top_k : int, optional
+        Default is 20.
+    options
+        :func:`seqsal.attribute.attribute` keywords: how the map was made.
+
+    Returns
+    -------
+    stability : pandas.DataFrame
+        ``seed_*`` agreement, ``model``, ``region_index`` per model and row; empty
+        without models.
+    """
     from .attribute import attribute
 
     rows = np.asarray(rows)
@@ -335,7 +457,20 @@ def seed_stability(models: dict, X, attr, rows, *, top_k: int = 20, **options) -
 
 
 def summarize_stability(stability: pd.DataFrame, top_k: int) -> dict:
-    """Medians of the agreement columns over the regions tested."""
+    """Medians of the agreement columns over the regions tested.
+
+    Parameters
+    ----------
+    stability : pandas.DataFrame
+        Agreement columns per region.
+    top_k : int
+        As used, recorded in the summary.
+
+    Returns
+    -------
+    summary : dict
+        ``n_regions``, ``top_k`` and ``median_<column>`` per numeric column.
+    """
     return {
         "n_regions": len(stability),
         "top_k": top_k,
@@ -366,6 +501,24 @@ def saturation(
     probability map would hide.
 
     Returns ``logit, probability_ratio, reliance, saturated`` per row.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X : array-like, shape=(N, 4, L)
+    rows : array-like of int
+    target : int, optional
+        Default is 0.
+    min_logit, max_ratio, min_reliance : float, optional
+        Defaults are 4.0, 0.05 and 1.0.
+    background_output : numpy.ndarray or None, shape=(len(rows),), optional
+        The logit of each region's background. Default is None: no reliance test.
+    options
+        :func:`seqsal.attribute.attribute` keywords: how the map was made.
+
+    Returns
+    -------
+    saturation : pandas.DataFrame
     """
     from .attribute import attribute
 
@@ -402,6 +555,20 @@ def receptive_fields(model, length: int, *, n_backgrounds: int = 8, seed: int = 
     convolutions and poolings before it.
 
     Returns ``depth, layer, sigma, theoretical`` per layer.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    length : int
+        Input length.
+    n_backgrounds : int, optional
+        Default is 8.
+    seed : int, optional
+        Default is 0.
+
+    Returns
+    -------
+    fields : pandas.DataFrame
     """
     import torch
 
@@ -443,7 +610,16 @@ def receptive_fields(model, length: int, *, n_backgrounds: int = 8, seed: int = 
 
 def gaussian_sigma(profile: np.ndarray) -> float:
     """Sigma (in positions) of a Gaussian fitted to a non-negative profile; NaN when the
-    profile is all zero or no Gaussian fits. Started from the half-maximum width."""
+    profile is all zero or no Gaussian fits. Started from the half-maximum width.
+
+    Parameters
+    ----------
+    profile : numpy.ndarray, shape=(L,)
+
+    Returns
+    -------
+    sigma : float
+    """
     from scipy.optimize import curve_fit
 
     if not profile.any():
@@ -484,7 +660,18 @@ def _theoretical_fields(model) -> dict:
 
 def growth_law(depth, sigma) -> dict:
     """Least-squares fits of ``sigma = a + b * sqrt(depth)`` and ``sigma = a + b * depth``:
-    coefficients, R^2 and which fits better."""
+    coefficients, R^2 and which fits better.
+
+    Parameters
+    ----------
+    depth, sigma : array-like, shape=(n,)
+        Layer depths and their effective fields.
+
+    Returns
+    -------
+    fits : dict
+        ``sqrt`` and ``linear`` (each ``a``, ``b``, ``r2``) and ``better``.
+    """
     depth, sigma = np.asarray(depth, float), np.asarray(sigma, float)
     ok = np.isfinite(sigma)
     fits = {}
@@ -505,7 +692,24 @@ def growth_law(depth, sigma) -> dict:
 def parse_interval(text: str, length: int) -> tuple:
     """``NAME:START:END`` (0-based, half-open, within each region as the model reads it;
     negative positions count from the 3' end, an empty END is the end) to
-    ``(name, start, end)``."""
+    ``(name, start, end)``.
+
+    Parameters
+    ----------
+    text : str
+    length : int
+        The regions' length, against which the positions are checked.
+
+    Returns
+    -------
+    interval : tuple
+        ``(name, start, end)`` with 0 <= start < end <= length.
+
+    Raises
+    ------
+    InputError
+        When ``text`` has not that form or the interval is empty.
+    """
     from .io import InputError
 
     parts = text.split(":")
@@ -601,7 +805,23 @@ def shortcut_audit(
 
 def seqlet_kmers(X, region_index, offset, width, *, k: int = 8, top: int = 20) -> pd.Series:
     """The ``top`` most frequent k-mers (both strands counted as one, the lexically
-    smaller spelling kept) in the seqlets' sequences."""
+    smaller spelling kept) in the seqlets' sequences.
+
+    Parameters
+    ----------
+    X : array-like, shape=(N, 4, L)
+    region_index, offset, width : numpy.ndarray of int, shape=(S,)
+        Each seqlet's region row, start within it and width.
+    k : int, optional
+        Default is 8.
+    top : int, optional
+        Default is 20.
+
+    Returns
+    -------
+    kmers : pandas.Series
+        Seqlet counts indexed by k-mer, most frequent first.
+    """
     from .encode import one_hot_to_sequences, reverse_complement_sequence
 
     counts: dict = {}
@@ -633,6 +853,15 @@ def truth_mask(regions: pd.DataFrame, truth: pd.DataFrame, length: int) -> np.nd
     Returns
     -------
     mask : numpy.ndarray of bool, shape=(N, L)
+
+    Parameters
+    ----------
+    regions : pandas.DataFrame
+        ``chrom, start, end, strand`` (and pads) per region.
+    truth : pandas.DataFrame
+        Known sites (BED).
+    length : int
+        L.
     """
     positions = genome_positions(regions, length)
     if len(regions) == 0 or len(truth) == 0:
@@ -672,6 +901,20 @@ def seqlet_recovery(
     A seqlet and a site match when they overlap by at least ``min_overlap`` of the
     site's length. Precision: share of seqlets matching some site; recall: share of
     sites matched by some seqlet.
+
+    Parameters
+    ----------
+    seqlets : pandas.DataFrame
+        ``seqlets.bed``.
+    truth : pandas.DataFrame
+        Known sites (BED).
+    min_overlap : float, optional
+        Default is 0.5.
+
+    Returns
+    -------
+    recovery : dict
+        ``seqlet_precision``, ``seqlet_recall``, ``n_sites``.
     """
     matched_seqlets = np.zeros(len(seqlets), dtype=bool)
     matched_sites = np.zeros(len(truth), dtype=bool)
@@ -690,7 +933,20 @@ def seqlet_recovery(
 
 
 def truth_recovery(attr: np.ndarray, regions: pd.DataFrame, truth: pd.DataFrame) -> dict:
-    """AUROC and AUPRC of per-base |attribution| for bases inside known sites."""
+    """AUROC and AUPRC of per-base |attribution| for bases inside known sites.
+
+    Parameters
+    ----------
+    attr : numpy.ndarray, shape=(N, L)
+    regions : pandas.DataFrame
+    truth : pandas.DataFrame
+        Known sites (BED).
+
+    Returns
+    -------
+    recovery : dict
+        ``auroc``, ``auprc`` (NaN without a site) and ``site_base_fraction``.
+    """
     mask = truth_mask(regions, truth, attr.shape[1])
     return {
         "auroc": auroc(mask.ravel(), np.abs(attr).ravel()),

@@ -7,7 +7,16 @@ from scipy import stats
 
 
 def pearson(x, y) -> float:
-    """Pearson correlation; NaN when either input is constant."""
+    """Pearson correlation; NaN when either input is constant.
+
+    Parameters
+    ----------
+    x, y : array-like, shape=(n,)
+
+    Returns
+    -------
+    r : float
+    """
     x, y = np.asarray(x, float), np.asarray(y, float)
     if x.std() == 0 or y.std() == 0:
         return float("nan")
@@ -15,12 +24,31 @@ def pearson(x, y) -> float:
 
 
 def spearman(x, y) -> float:
-    """Spearman rank correlation; NaN when either input is constant."""
+    """Spearman rank correlation; NaN when either input is constant.
+
+    Parameters
+    ----------
+    x, y : array-like, shape=(n,)
+
+    Returns
+    -------
+    rho : float
+    """
     return pearson(stats.rankdata(x), stats.rankdata(y))
 
 
 def auroc(labels, scores) -> float:
-    """Area under the ROC curve (Mann-Whitney, ties counted half); NaN for one class."""
+    """Area under the ROC curve (Mann-Whitney, ties counted half); NaN for one class.
+
+    Parameters
+    ----------
+    labels : array-like of 0/1, shape=(n,)
+    scores : array-like, shape=(n,)
+
+    Returns
+    -------
+    auroc : float
+    """
     labels = np.asarray(labels, bool)
     n_pos, n_neg = labels.sum(), (~labels).sum()
     if n_pos == 0 or n_neg == 0:
@@ -30,7 +58,17 @@ def auroc(labels, scores) -> float:
 
 
 def auprc(labels, scores) -> float:
-    """Area under the precision-recall curve as average precision; NaN with no positive."""
+    """Area under the precision-recall curve as average precision; NaN with no positive.
+
+    Parameters
+    ----------
+    labels : array-like of 0/1, shape=(n,)
+    scores : array-like, shape=(n,)
+
+    Returns
+    -------
+    auprc : float
+    """
     labels = np.asarray(labels, bool)
     if not labels.any():
         return float("nan")

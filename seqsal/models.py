@@ -114,7 +114,17 @@ class CNN(_BodyHead):
         self.global_max = nn.AdaptiveMaxPool1d(1)  # a module, so that DeepLIFT sees it
 
     def finish(self, h):
-        """Everything after the convolutional body."""
+        """Everything after the convolutional body.
+
+        Parameters
+        ----------
+        h : torch.Tensor, shape=(N, C, L')
+            The body's output.
+
+        Returns
+        -------
+        outputs : torch.Tensor, shape=(N, n_outputs)
+        """
         pooled = []
         if self.global_pool != "max":
             pooled.append(h.mean(dim=-1))
@@ -220,7 +230,17 @@ class BPNet(_BodyHead):
         self.head = nn.Linear(n_filters, n_outputs)
 
     def finish(self, h):
-        """Everything after the convolutional body."""
+        """Everything after the convolutional body.
+
+        Parameters
+        ----------
+        h : torch.Tensor, shape=(N, C, L')
+            The body's output.
+
+        Returns
+        -------
+        outputs : torch.Tensor, shape=(N, n_outputs)
+        """
         return self.head(h.mean(dim=-1))
 
 
@@ -284,7 +304,19 @@ ARCHITECTURES = {"cnn": CNN, "deepstarr": DeepSTARR, "bpnet": BPNet, "basset": B
 
 def fold_batch_norm(layer, norm):
     """A copy of ``layer`` (Conv1d or Linear) computing ``norm(layer(x))`` for an
-    eval-mode batch norm: the same function with one operation fewer."""
+    eval-mode batch norm: the same function with one operation fewer.
+
+    Parameters
+    ----------
+    layer : torch.nn.Conv1d or torch.nn.Linear
+    norm : torch.nn.BatchNorm1d
+        In eval mode (its running statistics are folded in).
+
+    Returns
+    -------
+    folded : torch.nn.Module
+        A new layer of ``layer``'s type.
+    """
     gamma = norm.weight if norm.affine else torch.ones_like(norm.running_var)
     beta = norm.bias if norm.affine else torch.zeros_like(norm.running_mean)
     scale = gamma / torch.sqrt(norm.running_var + norm.eps)
@@ -299,7 +331,17 @@ def fold_batch_norm(layer, norm):
 
 def block_max(blocks):
     """Max over the last axis and the index of its first occurrence; pairs (the common
-    stride-2 pool) by one comparison, as a reduction over two values is slow."""
+    stride-2 pool) by one comparison, as a reduction over two values is slow.
+
+    Parameters
+    ----------
+    blocks : torch.Tensor, shape=(..., k)
+
+    Returns
+    -------
+    values : torch.Tensor, shape=(...)
+    index : torch.Tensor of int64, shape=(...)
+    """
     if blocks.shape[-1] == 2:
         second = blocks[..., 1] > blocks[..., 0]
         return torch.where(second, blocks[..., 1], blocks[..., 0]), second.long()
@@ -308,7 +350,16 @@ def block_max(blocks):
 
 def block_argmax(blocks):
     """The index of the first maximum over the last axis (:func:`block_max` without the
-    values: for pairs, one comparison)."""
+    values: for pairs, one comparison).
+
+    Parameters
+    ----------
+    blocks : torch.Tensor, shape=(..., k)
+
+    Returns
+    -------
+    index : torch.Tensor of int64, shape=(...)
+    """
     if blocks.shape[-1] == 2:
         return (blocks[..., 1] > blocks[..., 0]).long()
     return blocks.max(-1)[1]
@@ -358,7 +409,20 @@ def simplified(model: nn.Module, *, pool_first: bool = False) -> nn.Module:
     and, with ``pool_first``, a non-decreasing activation moved after the max-pool that
     follows it (the activation then runs on a pool's share of the values; outputs and
     gradients are the same, DeepLIFT's multipliers are not). TorchScript is returned as
-    is."""
+    is.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    pool_first : bool, optional
+        Also move monotone activations after their max-pools (not for DeepLIFT). Default
+        is False.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        A new module, or ``model`` when nothing applies.
+    """
     if isinstance(model, torch.jit.ScriptModule):
         return model
     model = copy.deepcopy(model).eval()
@@ -402,17 +466,52 @@ class RCAverage(nn.Module):
         self.model = model
 
     def forward(self, X):
-        """Mean of ``model(X)`` and ``model(reverse complement of X)``."""
+        """Mean of ``model(X)`` and ``model(reverse complement of X)``.
+
+        Parameters
+        ----------
+        X : torch.Tensor, shape=(N, 4, L)
+
+        Returns
+        -------
+        outputs : torch.Tensor, shape=(N, T)
+        """
         return (self.model(X) + self.model(X.flip(1, 2))) / 2
 
 
 def strand_averaged(model: nn.Module) -> nn.Module:
-    """``model`` averaged over both strands (as it is, when it already averages)."""
+    """``model`` averaged over both strands (as it is, when it already averages).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    model : RCAverage
+    """
     return model if isinstance(model, RCAverage) else RCAverage(model)
 
 
 def build_model(arch: str, **hparams) -> nn.Module:
-    """Instantiate a built-in architecture by name."""
+    """Instantiate a built-in architecture by name.
+
+    Parameters
+    ----------
+    arch : str
+        A name of :data:`ARCHITECTURES` (``cnn``, ``deepstarr``, ``bpnet``, ``basset``).
+    **hparams
+        Its hyperparameters: ``input_length``, ``n_outputs`` and the architecture's own.
+
+    Returns
+    -------
+    model : torch.nn.Module
+
+    Raises
+    ------
+    InputError
+        For an unknown name or hyperparameter.
+    """
     if arch not in ARCHITECTURES:
         raise InputError(f"model.arch: expected one of {sorted(ARCHITECTURES)}, found {arch!r}")
     known = set(inspect.signature(ARCHITECTURES[arch]).parameters)
@@ -435,6 +534,22 @@ def save_checkpoint(
 
     A TorchScript model (``arch == "torchscript"``) is saved as TorchScript, with its
     metadata in the archive's ``seqsal.json`` extra file.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    path : str or Path
+    arch : str
+        The architecture's name (or ``torchscript``).
+    hparams : dict
+        Its hyperparameters, ``input_length`` included.
+    targets : list of str
+    tasks : list of str
+        ``binary`` or ``regression`` per target.
+    metrics : dict
+        ``metrics.json``.
+    rc_average : bool, optional
+        The model is to be explained averaged over strands. Default is False.
     """
     inner = model.model if isinstance(model, RCAverage) else model
     meta = {
@@ -452,7 +567,9 @@ def save_checkpoint(
                 torch.jit.save(inner, tmp, _extra_files={TORCHSCRIPT_META: json.dumps(meta)})
         else:
             state = {k: v.detach().cpu() for k, v in inner.state_dict().items()}
-            torch.save({"arch": arch, "hparams": dict(hparams), "state_dict": state, **meta}, tmp)
+            checkpoint = {"arch": arch, "hparams": dict(hparams), "state_dict": state, **meta}
+            with open(tmp, "wb") as handle:  # a handle: the archive is named "archive",
+                torch.save(checkpoint, handle)  # not after the temporary file
 
 
 def load_checkpoint(path, *, input_length: int | None = None):
@@ -554,7 +671,24 @@ def _load_plain(path) -> dict:
 
 
 def resolve_target(target, names) -> int:
-    """Index of a model output given as an index or as one of the target ``names``."""
+    """Index of a model output given as an index or as one of the target ``names``.
+
+    Parameters
+    ----------
+    target : int or str
+        An index, or a name of ``names`` (a string of digits is an index).
+    names : list of str
+        The model's targets.
+
+    Returns
+    -------
+    index : int
+
+    Raises
+    ------
+    InputError
+        When it names no output.
+    """
     names = [str(n) for n in names]
     if isinstance(target, str) and not target.isdigit():
         if target not in names:
@@ -570,7 +704,17 @@ def resolve_target(target, names) -> int:
 
 
 def resolve_device(device: str = "auto") -> torch.device:
-    """Map ``auto`` to CUDA when available, else CPU; refuse ``cuda`` without a GPU."""
+    """Map ``auto`` to CUDA when available, else CPU; refuse ``cuda`` without a GPU.
+
+    Parameters
+    ----------
+    device : str, optional
+        ``auto``, ``cpu`` or ``cuda``. Default is "auto".
+
+    Returns
+    -------
+    device : torch.device
+    """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
@@ -580,7 +724,22 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 @torch.no_grad()
 def predict(model, X, *, batch_size: int = 256, device="cpu") -> np.ndarray:
-    """Run ``model`` on one-hot ``X`` (N, 4, L) in batches; return outputs (N, T) float32."""
+    """Run ``model`` on one-hot ``X`` (N, 4, L) in batches; return outputs (N, T) float32.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X : array-like, shape=(N, 4, L)
+        Read batch by batch (memory-mapped arrays are fine).
+    batch_size : int, optional
+        Default is 256.
+    device : str or torch.device, optional
+        Default is "cpu".
+
+    Returns
+    -------
+    outputs : numpy.ndarray, shape=(N, T), dtype=float32
+    """
     model = model.to(device).eval()
     outputs = [
         model(torch.as_tensor(X[i : i + batch_size], device=device).float()).float().cpu().numpy()

@@ -24,6 +24,16 @@ def extract_windows(arrays, region_index, offset, *, width: int) -> np.ndarray:
 
     ``arrays`` may be memory-mapped (:class:`seqsal.io.RowStack`): only the rows named in
     ``region_index`` are read.
+
+    Parameters
+    ----------
+    arrays : array-like, shape=(N, 4, L)
+    region_index, offset : numpy.ndarray of int, shape=(S,)
+    width : int
+
+    Returns
+    -------
+    windows : numpy.ndarray, shape=(S, 4, width)
     """
     rows, inverse = np.unique(np.asarray(region_index, dtype=np.int64), return_inverse=True)
     block = np.asarray(arrays[rows])
@@ -175,7 +185,22 @@ def trim_span(
 ) -> slice:
     """The span of a motif worth keeping: from the first to the last position holding
     ``fraction`` of the CWM's peak weight, widened to the first and last positions of the
-    PPM (when given) holding ``ic_fraction`` of its most informative column's bits."""
+    PPM (when given) holding ``ic_fraction`` of its most informative column's bits.
+
+    Parameters
+    ----------
+    cwm : numpy.ndarray, shape=(4, w)
+    ppm : numpy.ndarray or None, shape=(4, w), optional
+        Default is None.
+    fraction : float, optional
+        Default is 0.25.
+    ic_fraction : float, optional
+        Default is 0.35.
+
+    Returns
+    -------
+    span : slice
+    """
 
     def first_to_last(values, share):
         strong = np.flatnonzero(values >= share * values.max())
@@ -243,7 +268,16 @@ def build_motifs(
 
 
 def information_bits(ppm: np.ndarray) -> np.ndarray:
-    """Information content (bits, uniform background) of each column of a PPM (4, L)."""
+    """Information content (bits, uniform background) of each column of a PPM (4, L).
+
+    Parameters
+    ----------
+    ppm : numpy.ndarray, shape=(4, L)
+
+    Returns
+    -------
+    bits : numpy.ndarray, shape=(L,)
+    """
     ppm = ppm / ppm.sum(axis=0)
     return 2 + (ppm * np.log2(np.clip(ppm, 1e-9, 1))).sum(axis=0)
 
@@ -303,7 +337,24 @@ def motif_table(
     motifs: list, matches: pd.DataFrame, *, n_matches: int = 3, families: dict | None = None
 ) -> pd.DataFrame:
     """One row per motif: id, seqlet count, sign, length, status, name, the best match's
-    TF family (from ``families``, ``{target: family}``; empty when unknown) and top matches."""
+    TF family (from ``families``, ``{target: family}``; empty when unknown) and top matches.
+
+    Parameters
+    ----------
+    motifs : list of dict
+        As from :func:`build_motifs`.
+    matches : pandas.DataFrame
+        As from :func:`match_motifs`.
+    n_matches : int, optional
+        Default is 3.
+    families : dict or None, optional
+        Default is None.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        ``motifs.tsv``.
+    """
     rows = []
     for k, motif in enumerate(motifs):
         row = {

@@ -31,7 +31,23 @@ def training_curves(
     targets=("target",),
 ) -> Figure:
     """Loss per epoch (when trained) beside, per target (up to 4), the held-out test
-    regions: measured vs predicted for regression, the ROC curve for binary targets."""
+    regions: measured vs predicted for regression, the ROC curve for binary targets.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame or None
+        ``epoch, train_loss, valid_loss``; None for a loaded model.
+    y_test : numpy.ndarray, shape=(n, T)
+    pred_test : numpy.ndarray, shape=(n, T)
+    tasks : sequence of str, optional
+        Default is ("regression",).
+    targets : sequence of str, optional
+        Default is ("target",).
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+    """
     from .metrics import auroc
 
     shown = min(len(tasks), 4)
@@ -67,7 +83,16 @@ def training_curves(
 
 
 def information_content(ppm: np.ndarray) -> np.ndarray:
-    """Scale a PPM (4, L) to bits: each column times its information content."""
+    """Scale a PPM (4, L) to bits: each column times its information content.
+
+    Parameters
+    ----------
+    ppm : numpy.ndarray, shape=(4, L)
+
+    Returns
+    -------
+    bits : numpy.ndarray, shape=(4, L)
+    """
     return ppm / ppm.sum(axis=0) * information_bits(ppm)
 
 
@@ -89,6 +114,19 @@ def motif_logos(
     ``match``, when given, adds the logo of the motif's best database match, aligned as
     TOMTOM aligned it: a dict with ``label``, ``ppm`` (the target's PPM), ``offset`` and
     ``strand`` (as in :func:`seqsal.motifs.match_motifs`).
+
+    Parameters
+    ----------
+    ppm : numpy.ndarray, shape=(4, L)
+    cwm : numpy.ndarray, shape=(4, L)
+    title : str, optional
+        Default is "".
+    match : dict or None, optional
+        Default is None.
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
     """
     length = ppm.shape[1]
     rows = [("contribution", cwm, 0), ("PPM", ppm, 0)]  # caption, matrix, offset
@@ -121,7 +159,18 @@ def motif_logos(
 
 
 def attribution_logo(contrib: np.ndarray, *, title: str = "") -> Figure:
-    """Logo of one region's actual contributions (4, L)."""
+    """Logo of one region's actual contributions (4, L).
+
+    Parameters
+    ----------
+    contrib : numpy.ndarray, shape=(4, L)
+    title : str, optional
+        Default is "".
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+    """
     fig = Figure(figsize=(10, 1.6), dpi=90, layout="constrained")
     _draw_logo(fig.subplots(), contrib, title, "attribution")
     return fig
@@ -129,7 +178,17 @@ def attribution_logo(contrib: np.ndarray, *, title: str = "") -> Figure:
 
 def faithfulness_curves(curves: pd.DataFrame) -> Figure:
     """Mean normalised model output against the fraction of bases deleted (left) and
-    inserted into the background (right), per order (methods, random, uniform)."""
+    inserted into the background (right), per order (methods, random, uniform).
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        As from :func:`seqsal.evaluate.faithfulness`.
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+    """
     fig = Figure(figsize=(9, 3.6), dpi=100, layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, (kind, better) in zip(axes, (("deletion", "lower"), ("insertion", "higher"))):
@@ -147,7 +206,17 @@ def faithfulness_curves(curves: pd.DataFrame) -> Figure:
 
 def receptive_field(fields: pd.DataFrame) -> Figure:
     """Effective receptive field (Gaussian sigma of the impulse response) and theoretical
-    receptive field per convolution depth."""
+    receptive field per convolution depth.
+
+    Parameters
+    ----------
+    fields : pandas.DataFrame
+        As from :func:`seqsal.evaluate.receptive_fields`.
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+    """
     fig = Figure(figsize=(5, 3.6), dpi=100, layout="constrained")
     ax = fig.subplots()
     ax.plot(fields["depth"], fields["theoretical"], "o:", label="theoretical (bases)")

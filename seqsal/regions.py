@@ -38,6 +38,15 @@ def resize_regions(regions: pd.DataFrame, *, width: int) -> pd.DataFrame:
     """Return a copy of ``regions`` resized to ``width`` bases around each center.
 
     The center is the ``summit`` column where it is >= 0, else the interval's midpoint.
+
+    Parameters
+    ----------
+    regions : pandas.DataFrame
+    width : int
+
+    Returns
+    -------
+    regions : pandas.DataFrame
     """
     resized = regions.copy()
     center = (regions["start"] + regions["end"]) // 2
@@ -282,7 +291,16 @@ def _match_labels(regions, labels, keep, source, label_source, rejected) -> np.n
 
 
 def unique_names(names: pd.Series) -> pd.Series:
-    """Suffix repeated names with ``_2``, ``_3`` ... so every region's name is unique."""
+    """Suffix repeated names with ``_2``, ``_3`` ... so every region's name is unique.
+
+    Parameters
+    ----------
+    names : pandas.Series of str
+
+    Returns
+    -------
+    names : pandas.Series of str
+    """
     counts = names.groupby(names).cumcount().to_numpy()
     suffix = np.where(counts > 0, "_" + (counts + 1).astype(str), "")
     return names.str.cat(pd.Series(suffix, index=names.index))

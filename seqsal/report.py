@@ -134,20 +134,51 @@ tracks with <i>File &rarr; Load from File</i>.</p>
 
 
 def png_base64(fig) -> str:
-    """Encode a matplotlib figure as a base64 PNG string."""
+    """Encode a matplotlib figure as a base64 PNG string.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+
+    Returns
+    -------
+    png : str
+    """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def file_base64(path) -> str:
-    """Read a file (an image) and return its bytes base64-encoded, for embedding."""
+    """Read a file (an image) and return its bytes base64-encoded, for embedding.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    data : str
+    """
     with open(path, "rb") as handle:
         return base64.b64encode(handle.read()).decode("ascii")
 
 
 def metric_rows(metrics: dict):
-    """Metric names and one formatted row per split and target of ``metrics.json``."""
+    """Metric names and one formatted row per split and target of ``metrics.json``.
+
+    Parameters
+    ----------
+    metrics : dict
+        ``metrics.json``.
+
+    Returns
+    -------
+    names : list of str
+        The metrics' column names.
+    rows : list of dict
+        ``split``, ``target``, ``n`` and the formatted metrics.
+    """
     names, rows = [], []
     for split in ("train", "valid", "test"):
         for target, values in metrics.get(split, {}).items():
@@ -158,7 +189,19 @@ def metric_rows(metrics: dict):
 
 
 def motif_rows(table: pd.DataFrame, logos: dict) -> list:
-    """One dict per motif of ``motifs.tsv``: its matches, logo (base64 PNG) and color."""
+    """One dict per motif of ``motifs.tsv``: its matches, logo (base64 PNG) and color.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``motifs.tsv``, read as text.
+    logos : dict
+        ``{motif_id: base64 PNG}``.
+
+    Returns
+    -------
+    rows : list of dict
+    """
     rows = []
     for row in table.to_dict("records"):
         matches = [
@@ -215,7 +258,20 @@ def _pct(value) -> str:
 
 
 def trust_context(summary: dict, method: str) -> dict:
-    """The "Can you trust these maps?" section's values, formatted, from summary.json."""
+    """The "Can you trust these maps?" section's values, formatted, from summary.json.
+
+    Parameters
+    ----------
+    summary : dict
+        ``summary.json``.
+    method : str
+        The first attribution method.
+
+    Returns
+    -------
+    context : dict
+        What the template's trust section shows.
+    """
     first = summary["faithfulness"][method]
     truth = summary.get("truth")
     methods = []
@@ -316,7 +372,21 @@ def trust_context(summary: dict, method: str) -> dict:
 
 
 def render_report(*, summary: dict, method: str, **context) -> str:
-    """Render the report page from the run's summary and formatted context (see TEMPLATE)."""
+    """Render the report page from the run's summary and formatted context (see TEMPLATE).
+
+    Parameters
+    ----------
+    summary : dict
+        ``summary.json``.
+    method : str
+        The first attribution method.
+    **context
+        The template's other values (see :func:`build_report`).
+
+    Returns
+    -------
+    html : str
+    """
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     return env.from_string(TEMPLATE).render(
         trust=trust_context(summary, method), method=method, **context

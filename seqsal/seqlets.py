@@ -68,6 +68,16 @@ def benjamini_hochberg(p: np.ndarray, n_tests: int | None = None) -> np.ndarray:
 
     ``n_tests``, when larger than ``len(p)``, counts tests left out whose p-values are all
     larger than those given; the q-values below 1 are then those of the whole family.
+
+    Parameters
+    ----------
+    p : numpy.ndarray, shape=(n,)
+    n_tests : int or None, optional
+        The family's size. Default is None: ``len(p)``.
+
+    Returns
+    -------
+    q : numpy.ndarray, shape=(n,)
     """
     p = np.asarray(p, float)
     order = np.argsort(p)
@@ -148,7 +158,17 @@ def _row_blocks(n: int, length: int, bases: int = 1 << 20):
 
 def region_scales(attr: np.ndarray) -> np.ndarray:
     """Each region's robust scale (N, 1): 1.4826 x the median absolute deviation of its
-    non-zero attributions (N padding and bases outside an ISM window are exactly zero)."""
+    non-zero attributions (N padding and bases outside an ISM window are exactly zero).
+
+    Parameters
+    ----------
+    attr : array-like, shape=(N, L)
+
+    Returns
+    -------
+    scales : numpy.ndarray, shape=(N, 1)
+        ``inf`` where a region has no non-zero attribution (no window stands out).
+    """
     _, scale = _median_and_scale(np.where(attr != 0, attr, np.nan), axis=1)
     return np.where(np.isfinite(scale) & (scale > 0), scale, np.inf)  # all-zero: no scale
 
@@ -183,6 +203,16 @@ def null_p_values(values: np.ndarray, null: np.ndarray) -> np.ndarray:
     fitted to them: ``k / (1 + len(null)) * exp(-(value - u) / mean excess)``. The tail
     keeps p-values of values past the whole null apart instead of flooring them at
     ``1 / (1 + len(null))``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape=(n,)
+    null : numpy.ndarray, shape=(m,)
+        Sorted ascending.
+
+    Returns
+    -------
+    p : numpy.ndarray, shape=(n,)
     """
     values = np.asarray(values, dtype=np.float64)
     exceed = len(null) - np.searchsorted(null, values, side="left")
@@ -199,7 +229,20 @@ def null_p_values(values: np.ndarray, null: np.ndarray) -> np.ndarray:
 
 def null_maxima(attr, window: int) -> np.ndarray:
     """The null of :func:`call_seqlets` from attributions that hold no motif (e.g. of
-    shuffled sequences): sorted |standardized window sums| at their local maxima."""
+    shuffled sequences): sorted |standardized window sums| at their local maxima.
+
+    Parameters
+    ----------
+    attr : array-like, shape=(M, L)
+        Read a block of rows at a time.
+    window : int
+        Bases per window.
+
+    Returns
+    -------
+    null : numpy.ndarray
+        Sorted ascending.
+    """
     if attr.ndim != 2 or attr.shape[1] < window:
         raise ValueError(f"null attr: expected shape (N, L >= {window}), found {attr.shape}")
     return np.sort(np.abs(_candidates(attr, window, standardize=True)[3]))
@@ -350,7 +393,23 @@ def _window(regions: pd.DataFrame):
 
 
 def seqlets_to_bed(seqlets: pd.DataFrame, regions: pd.DataFrame, *, window: int) -> pd.DataFrame:
-    """Give seqlets genome coordinates, names and BED scores (DESIGN.md's BED6+)."""
+    """Give seqlets genome coordinates, names and BED scores (DESIGN.md's BED6+).
+
+    Parameters
+    ----------
+    seqlets : pandas.DataFrame
+        As from :func:`call_seqlets` (``region_index``, ``offset``, ``attr_sum``,
+        ``p_value``, ``q_value``).
+    regions : pandas.DataFrame
+        The regions the indices refer to.
+    window : int
+        The seqlets' width.
+
+    Returns
+    -------
+    bed : pandas.DataFrame
+        The columns of :data:`SEQLET_COLUMNS`.
+    """
     r = regions.iloc[seqlets["region_index"].to_numpy()]
     starts, ends = offsets_to_genome(regions, seqlets["region_index"], seqlets["offset"], window)
     count = seqlets.groupby("region_index").cumcount().to_numpy()
@@ -372,7 +431,18 @@ def seqlets_to_bed(seqlets: pd.DataFrame, regions: pd.DataFrame, *, window: int)
 
 
 def bed_to_offsets(seqlets: pd.DataFrame, regions: pd.DataFrame) -> tuple:
-    """Inverse of :func:`seqlets_to_bed`: region index and own-strand offset of each."""
+    """Inverse of :func:`seqlets_to_bed`: region index and own-strand offset of each.
+
+    Parameters
+    ----------
+    seqlets : pandas.DataFrame
+        ``seqlets.bed``.
+    regions : pandas.DataFrame
+
+    Returns
+    -------
+    region_index, offset : numpy.ndarray of int, shape=(S,)
+    """
     index = pd.Series(np.arange(len(regions)), index=regions["name"].to_numpy())
     region_index = index.loc[seqlets["region"].to_numpy()].to_numpy()
     r = regions.iloc[region_index]

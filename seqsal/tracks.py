@@ -29,14 +29,34 @@ ATTRIBUTION_COLORS = {"color": "31,119,180", "altColor": "214,39,40"}  # + blue,
 
 
 def motif_color(motif_id: str) -> str:
-    """A motif's color, shared by the report and the tracks (``none`` is grey)."""
+    """A motif's color, shared by the report and the tracks (``none`` is grey).
+
+    Parameters
+    ----------
+    motif_id : str
+        ``motif_<k>``, or ``none``.
+
+    Returns
+    -------
+    color : str
+        ``#rrggbb``.
+    """
     if not motif_id.startswith("motif_"):
         return NO_MOTIF_COLOR
     return PALETTE[(int(motif_id.split("_")[1]) - 1) % len(PALETTE)]
 
 
 def motif_rgb(motif_id: str) -> str:
-    """:func:`motif_color` as BED's ``itemRgb`` (``r,g,b``)."""
+    """:func:`motif_color` as BED's ``itemRgb`` (``r,g,b``).
+
+    Parameters
+    ----------
+    motif_id : str
+
+    Returns
+    -------
+    rgb : str
+    """
     color = motif_color(motif_id)
     return ",".join(str(int(color[i : i + 2], 16)) for i in (1, 3, 5))
 
@@ -49,6 +69,13 @@ def genome_positions(regions: pd.DataFrame, length: int) -> np.ndarray:
     positions : numpy.ndarray of int64, shape=(N, L)
         For a ``-`` strand region, offset 0 is its last genome base. N padding added at a
         contig end (``pad_left``/``pad_right``) has position -1.
+
+    Parameters
+    ----------
+    regions : pandas.DataFrame
+        ``start, end, strand`` and the pads.
+    length : int
+        L, the one-hot's length.
     """
     offsets = np.arange(length)[None, :]
     minus = (regions["strand"].to_numpy() == "-")[:, None]
@@ -61,7 +88,16 @@ def genome_positions(regions: pd.DataFrame, length: int) -> np.ndarray:
 
 
 def within_runs(lengths: np.ndarray) -> np.ndarray:
-    """For runs of ``lengths`` laid end to end, each element's offset in its run."""
+    """For runs of ``lengths`` laid end to end, each element's offset in its run.
+
+    Parameters
+    ----------
+    lengths : numpy.ndarray of int, shape=(n,)
+
+    Returns
+    -------
+    offsets : numpy.ndarray of int, shape=(lengths.sum(),)
+    """
     lengths = np.asarray(lengths, dtype=np.int64)
     return np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
 
@@ -79,7 +115,12 @@ class Track:
     values: list
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per base: ``chrom, start, value``."""
+        """One row per base: ``chrom, start, value``.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+        """
         lengths = np.array([len(v) for v in self.values], dtype=np.int64)
         return pd.DataFrame(
             {
@@ -237,6 +278,20 @@ def hypothetical_tracks(regions: pd.DataFrame, hyp: np.ndarray, *, contigs, runs
 
     On a ``-`` strand region the model saw the complement, so the + strand base ``A``
     at a position takes the region's ``T`` channel there (and so on).
+
+    Parameters
+    ----------
+    regions : pandas.DataFrame
+    hyp : array-like, shape=(N, 4, L)
+    contigs : list of str
+        The reference's contigs, in order.
+    runs : pandas.DataFrame or None, optional
+        :func:`region_owners` of the regions, when already made. Default is None.
+
+    Returns
+    -------
+    tracks : dict
+        ``{"A": Track, "C": ..., "G": ..., "T": ...}``.
     """
     if runs is None:
         runs = region_owners(regions, contigs=contigs)
@@ -251,7 +306,20 @@ def hypothetical_tracks(regions: pd.DataFrame, hyp: np.ndarray, *, contigs, runs
 
 def page_loci(seqlets: pd.DataFrame, regions: pd.DataFrame, n: int) -> pd.DataFrame:
     """The ``n`` regions holding the most significant seqlets (then the first regions),
-    most significant first (ties: the larger attribution): ``chrom, start, end, name``."""
+    most significant first (ties: the larger attribution): ``chrom, start, end, name``.
+
+    Parameters
+    ----------
+    seqlets : pandas.DataFrame
+        ``region``, ``q_value``, ``attr_sum`` per seqlet.
+    regions : pandas.DataFrame
+    n : int
+        Regions wanted.
+
+    Returns
+    -------
+    loci : pandas.DataFrame
+    """
     ranked = seqlets.assign(size=-seqlets["attr_sum"].abs()).sort_values(["q_value", "size"])
     names = list(ranked["region"].drop_duplicates()[:n])
     names += [name for name in regions["name"] if name not in set(names)][: n - len(names)]
@@ -259,7 +327,19 @@ def page_loci(seqlets: pd.DataFrame, regions: pd.DataFrame, n: int) -> pd.DataFr
 
 
 def track_in(track: Track, loci: pd.DataFrame) -> pd.DataFrame:
-    """The bases of ``track`` inside ``loci``, once each: ``chrom, start, value``."""
+    """The bases of ``track`` inside ``loci``, once each: ``chrom, start, value``.
+
+    Parameters
+    ----------
+    track : Track
+    loci : pandas.DataFrame
+        ``chrom, start, end``.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        Sorted by ``chrom, start``.
+    """
     ends = track.start + np.array([len(v) for v in track.values], dtype=np.int64)
     frames = []
     for chrom, start, end in loci[["chrom", "start", "end"]].itertuples(index=False):
@@ -272,7 +352,19 @@ def track_in(track: Track, loci: pd.DataFrame) -> pd.DataFrame:
 
 
 def bed_in(bed: pd.DataFrame, loci: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``bed`` that overlap ``loci``, once each, in their order."""
+    """The rows of ``bed`` that overlap ``loci``, once each, in their order.
+
+    Parameters
+    ----------
+    bed : pandas.DataFrame
+        ``chrom, start, end`` and any other columns.
+    loci : pandas.DataFrame
+        ``chrom, start, end``.
+
+    Returns
+    -------
+    rows : pandas.DataFrame
+    """
     keep = np.zeros(len(bed), dtype=bool)
     for chrom, start, end in loci[["chrom", "start", "end"]].itertuples(index=False):
         keep |= ((bed["chrom"] == chrom) & (bed["start"] < end) & (bed["end"] > start)).to_numpy()
@@ -314,6 +406,20 @@ def motif_hit_track(hits: pd.DataFrame, regions: pd.DataFrame, motif_names: dict
     ``hits`` are :func:`scan_motifs` rows on the regions' own strands; a hit on a ``-``
     region changes strand. Overlapping regions that find the same instance report it once.
     The score is ``100 * -log10(p)``, capped at 1000.
+
+    Parameters
+    ----------
+    hits : pandas.DataFrame
+        ``motif_id, region_index, start, end, strand, p_value``.
+    regions : pandas.DataFrame
+        The rows ``region_index`` refers to.
+    motif_names : dict
+        ``{motif_id: name}``.
+
+    Returns
+    -------
+    bed : pandas.DataFrame
+        BED9.
     """
     from .seqlets import offsets_to_genome
 
@@ -348,7 +454,18 @@ def motif_hit_track(hits: pd.DataFrame, regions: pd.DataFrame, motif_names: dict
 
 def sort_bed(bed: pd.DataFrame) -> pd.DataFrame:
     """Sort as ``LC_COLLATE=C sort -k1,1 -k2,2n``, ties broken by end, name, then strand
-    (``+`` first: a motif hit on both strands of one interval)."""
+    (``+`` first: a motif hit on both strands of one interval).
+
+    Parameters
+    ----------
+    bed : pandas.DataFrame
+        ``chrom, start, end`` (and ``name``, ``strand`` where present).
+
+    Returns
+    -------
+    bed : pandas.DataFrame
+        Sorted, with a fresh index.
+    """
     ties = [bed[column].to_numpy() for column in ("strand", "name") if column in bed]
     order = np.lexsort(
         (

@@ -18,7 +18,16 @@ log = logging.getLogger(__name__)
 
 
 def infer_tasks(y: np.ndarray) -> list:
-    """Call each target ``binary`` when its values are all 0 or 1, else ``regression``."""
+    """Call each target ``binary`` when its values are all 0 or 1, else ``regression``.
+
+    Parameters
+    ----------
+    y : numpy.ndarray, shape=(N, T)
+
+    Returns
+    -------
+    tasks : list of str
+    """
     return ["binary" if np.isin(column, (0, 1)).all() else "regression" for column in y.T]
 
 
@@ -230,7 +239,19 @@ def train_model(
 
 
 def score_splits(y, pred, split, *, tasks, targets) -> dict:
-    """Score predictions on each split; return ``{split: {target: {metric: value}}}``."""
+    """Score predictions on each split; return ``{split: {target: {metric: value}}}``.
+
+    Parameters
+    ----------
+    y, pred : numpy.ndarray, shape=(N, T)
+    split : numpy.ndarray of str, shape=(N,)
+    tasks : list of str
+    targets : list of str
+
+    Returns
+    -------
+    metrics : dict
+    """
     metrics = {}
     for part in ("train", "valid", "test"):
         rows = split == part

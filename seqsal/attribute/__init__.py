@@ -112,6 +112,22 @@ def auto_batch_size(model, length: int, device, *, budget: int | None = None) ->
 
     The budget is a quarter of the free GPU memory, or 256 MiB on a CPU (where larger
     batches only spill out of the caches). Activations are measured on one sequence.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps (N, 4, L) one-hot input to (N, T) outputs.
+    length : int
+        Input length L.
+    device : str or torch.device
+        Where the model runs.
+    budget : int or None, optional
+        Bytes of activations per batch. Default is None: as above.
+
+    Returns
+    -------
+    batch_size : int
+        A power of two from 8 to 1024.
     """
     device = torch.device(device)
     if budget is None:
@@ -164,6 +180,26 @@ def iter_attributions(
     Parameters are those of :func:`attribute` (``log``: a logger for the bf16 and fast
     ISM checks, or None). Memory is bounded by the batch: ``X`` may be a memory-mapped
     array, and each yielded batch can be written out and dropped.
+
+    Yields
+    ------
+    rows : slice
+        The batch's rows of ``X``.
+    hyp : numpy.ndarray, shape=(B, 4, L), dtype=float32
+    attr : numpy.ndarray, shape=(B, L), dtype=float32
+    pred : numpy.ndarray, shape=(B, T), dtype=float32
+        As returned by :func:`attribute`, for those rows.
+
+    Parameters
+    ----------
+    model, X, method, target, output, rc_average, batch_size, precision, baseline
+        As in :func:`attribute`.
+    steps, n_shuffles, references, ism_window, grad_cam_layer, tolerance, seed, keys
+        As in :func:`attribute`.
+    device, verbose
+        As in :func:`attribute`.
+    log : logging.Logger or None, optional
+        Where the bf16 and fast-ISM checks say what they chose. Default is None.
     """
     window = _validate(
         X,

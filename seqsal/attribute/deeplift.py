@@ -231,7 +231,19 @@ class _DeepLift:
 
 
 def check_deeplift_support(model: nn.Module) -> None:
-    """Refuse models DeepLIFT cannot be applied to, naming the layer and why."""
+    """Refuse models DeepLIFT cannot be applied to, naming the layer and why.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model (after :func:`seqsal.models.simplified`).
+
+    Raises
+    ------
+    InputError
+        For a TorchScript model (its layers cannot be hooked), a dilated max-pool, or a
+        ``torch.nn`` layer without a DeepLIFT rule here (e.g. Softmax).
+    """
     if isinstance(model, torch.jit.ScriptModule):
         raise InputError(
             "deeplift_shap: expected a seqsal checkpoint (plain dict), found a TorchScript "
@@ -304,7 +316,21 @@ def _unhooked_hint(f):
 def deeplift_shap_step(f, run):
     """Yield ``step(x, x_np, rows) -> (hyp, pred)`` of DeepLIFT-SHAP, with the model
     hooked meanwhile (:func:`check_deeplift_support` it first); a batch whose regions
-    miss completeness raises :class:`~seqsal.errors.ConvergenceError`."""
+    miss completeness raises :class:`~seqsal.errors.ConvergenceError`.
+
+    Parameters
+    ----------
+    f : Explained
+        The scalar explained.
+    run : types.SimpleNamespace
+        The run's options, as gathered by :func:`seqsal.attribute.iter_attributions`.
+
+    Yields
+    ------
+    step : callable
+        ``step(x, x_np, rows)``: one batch (a tensor (B, 4, L) on the device, the same as
+        read, and its slice of rows) to ``(hyp (B, 4, L), pred (B, T))``.
+    """
     from .references import batch_references
 
     hooks = _DeepLift(f)

@@ -40,13 +40,32 @@ class Explained(nn.Module):
         self.sigmoid = nn.Sigmoid() if probability else None
 
     def outputs(self, X):
-        """All outputs (N, T) and the explained scalar (N,)."""
+        """All outputs (N, T) and the explained scalar (N,).
+
+        Parameters
+        ----------
+        X : torch.Tensor, shape=(N, 4, L)
+
+        Returns
+        -------
+        outputs : torch.Tensor, shape=(N, T)
+        y : torch.Tensor, shape=(N,), dtype=float32
+        """
         outputs = self.model(X)
         y = outputs[:, self.target].float()
         return outputs, (self.sigmoid(y) if self.sigmoid is not None else y)
 
     def forward(self, X):
-        """The explained scalar (N,)."""
+        """The explained scalar (N,).
+
+        Parameters
+        ----------
+        X : torch.Tensor, shape=(N, 4, L)
+
+        Returns
+        -------
+        y : torch.Tensor, shape=(N,), dtype=float32
+        """
         return self.outputs(X)[1]
 
 
@@ -95,6 +114,11 @@ def full_fp32():
     Pearson of 0.974 against the CPU's fp32, with errors up to 41% of the largest value;
     with TF32 off, 1.000000 (relative error 5e-7). ``fp32`` means fp32 here; ``bf16`` and
     ``auto`` are the fast paths.
+
+    Yields
+    ------
+    None
+        TF32 is off inside the block and restored after it.
     """
     saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
@@ -131,7 +155,17 @@ def _pearson_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def bf16_supported(device) -> bool:
-    """Whether ``device`` runs bfloat16 matrix products natively."""
+    """Whether ``device`` runs bfloat16 matrix products natively.
+
+    Parameters
+    ----------
+    device : str or torch.device
+
+    Returns
+    -------
+    supported : bool
+        CUDA: ``torch.cuda.is_bf16_supported()``; CPU: oneDNN's bf16 kernels.
+    """
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
@@ -147,6 +181,19 @@ def gradient_step(f: Explained, run):
     With ``run.precision`` ``bf16`` (or ``auto`` where the device supports it) the
     gradient is taken through a bfloat16 copy of the model; ``auto`` checks the first
     batch against fp32 (:data:`MIN_BF16_PEARSON`) and falls back to fp32 for good.
+
+    Parameters
+    ----------
+    f : Explained
+        The scalar explained.
+    run : types.SimpleNamespace
+        The run's options, as gathered by :func:`seqsal.attribute.iter_attributions`.
+
+    Yields
+    ------
+    step : callable
+        ``step(x, x_np, rows)``: one batch (a tensor (B, 4, L) on the device, the same as
+        read, and its slice of rows) to ``(hyp (B, 4, L), pred (B, T))``.
     """
     low = None
     if run.precision != "fp32":
@@ -172,7 +219,21 @@ def gradient_step(f: Explained, run):
 
 @contextmanager
 def integrated_gradients_step(f: Explained, run):
-    """Yield ``step(x, x_np, rows) -> (hyp, pred)`` of integrated gradients."""
+    """Yield ``step(x, x_np, rows) -> (hyp, pred)`` of integrated gradients.
+
+    Parameters
+    ----------
+    f : Explained
+        The scalar explained.
+    run : types.SimpleNamespace
+        The run's options, as gathered by :func:`seqsal.attribute.iter_attributions`.
+
+    Yields
+    ------
+    step : callable
+        ``step(x, x_np, rows)``: one batch (a tensor (B, 4, L) on the device, the same as
+        read, and its slice of rows) to ``(hyp (B, 4, L), pred (B, T))``.
+    """
     from .references import batch_references
 
     def step(x, x_np, rows):

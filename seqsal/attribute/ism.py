@@ -46,7 +46,18 @@ def _supported(layer) -> bool:
 
 def local_layers(model: nn.Module):
     """The model's local layers, or None where the fast path does not apply. (Batch
-    norms are best folded first: :func:`seqsal.models.simplified`.)"""
+    norms are best folded first: :func:`seqsal.models.simplified`.)
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model with ``body`` (an ``nn.Sequential``) and ``finish(h)``, in eval mode.
+
+    Returns
+    -------
+    layers : list of torch.nn.Module or None
+        The body's layers when every one has a local rule here, else None.
+    """
     body = getattr(model, "body", None)
     if not isinstance(body, nn.Sequential) or not callable(getattr(model, "finish", None)):
         return None
@@ -164,6 +175,22 @@ def variant_outputs(model, layers, X, seq, positions, bases, batch_size):
     """Model outputs (V, T) of single-base variants of the sequences ``X`` (B, 4, L).
 
     Variant ``v`` sets position ``positions[v]`` of sequence ``seq[v]`` to ``bases[v]``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model, with ``finish(h)``.
+    layers : list of torch.nn.Module
+        Its local layers (:func:`local_layers`).
+    X : torch.Tensor, shape=(B, 4, L)
+    seq, positions, bases : torch.Tensor of int, shape=(V,)
+        Each variant's sequence, position and new base.
+    batch_size : int
+        Variants per batch.
+
+    Returns
+    -------
+    outputs : torch.Tensor, shape=(V, T)
     """
     cache = _Cache(layers, X)
     outputs = []
@@ -251,5 +278,19 @@ def _agrees(fast, f, X, seq, positions, bases, log):
 @contextmanager
 def ism_step(f, run):
     """Yield ``step(x, x_np, rows) -> (hyp, pred)`` of ISM on ``run.window``; the fast
-    path is checked against the plain one on the first batch."""
+    path is checked against the plain one on the first batch.
+
+    Parameters
+    ----------
+    f : Explained
+        The scalar explained.
+    run : types.SimpleNamespace
+        The run's options, as gathered by :func:`seqsal.attribute.iter_attributions`.
+
+    Yields
+    ------
+    step : callable
+        ``step(x, x_np, rows)``: one batch (a tensor (B, 4, L) on the device, the same as
+        read, and its slice of rows) to ``(hyp (B, 4, L), pred (B, T))``.
+    """
     yield lambda x, x_np, rows: _ism(f, x, run.window, run.batch_size, rows.start == 0, run.log)

@@ -14,7 +14,16 @@ from ..errors import InputError
 
 def region_keys(names) -> np.ndarray:
     """A stable integer per region name (its CRC-32): seeds each region's own random
-    draws, so that they do not depend on the batch, shard or order the region is in."""
+    draws, so that they do not depend on the batch, shard or order the region is in.
+
+    Parameters
+    ----------
+    names : array-like of str, shape=(N,)
+
+    Returns
+    -------
+    keys : numpy.ndarray of int64, shape=(N,)
+    """
     return np.array([zlib.crc32(str(name).encode()) for name in names], dtype=np.int64)
 
 
@@ -24,6 +33,21 @@ def shuffled_references(X: np.ndarray, n: int, *, seed=0, keys=None) -> np.ndarr
     Row ``i`` is shuffled with its own generator seeded by ``(seed, keys[i])`` (``seed``
     may be a sequence of ints; ``keys`` defaults to the row index), so that the
     references of a region depend on its key only, not on the rows beside it.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape=(N, 4, L)
+        One-hot sequences.
+    n : int
+        Shuffles per sequence.
+    seed : int or sequence of int, optional
+        Default is 0.
+    keys : array-like of int or None, optional
+        One key per row (:func:`region_keys`). Default is None: the row index.
+
+    Returns
+    -------
+    references : numpy.ndarray, shape=(N, n, 4, L), dtype=float32
     """
     sequences = one_hot_to_sequences(np.asarray(X))
     keys = np.arange(len(sequences)) if keys is None else np.asarray(keys)
@@ -61,7 +85,22 @@ class ShuffledRows:
 def null_sample(keys, fraction: float, *, seed: int = 0) -> np.ndarray:
     """Rows whose shuffled copies make the seqlet null: each region is in with
     probability ``fraction``, decided by its key alone (so that the sample does not
-    depend on how regions are sharded)."""
+    depend on how regions are sharded).
+
+    Parameters
+    ----------
+    keys : array-like of int, shape=(N,)
+        The regions' :func:`region_keys`.
+    fraction : float
+        Probability that a region is drawn, 0 to 1.
+    seed : int, optional
+        Default is 0.
+
+    Returns
+    -------
+    rows : numpy.ndarray of int
+        The rows drawn, ascending.
+    """
     if not 0 <= fraction <= 1:
         raise InputError(f"null fraction: expected 0 to 1, found {fraction}")
     draws = [np.random.default_rng([seed, 2, key]).random() for key in np.asarray(keys)]

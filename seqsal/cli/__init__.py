@@ -33,7 +33,18 @@ STAGES = (
 
 
 def stage_module(stage: str):
-    """The CLI module of ``stage``, e.g. :mod:`seqsal.cli.tracks`."""
+    """The CLI module of ``stage``, e.g. :mod:`seqsal.cli.tracks`.
+
+    Parameters
+    ----------
+    stage : str
+        One of :data:`STAGES`.
+
+    Returns
+    -------
+    module : module
+        With ``HELP``, ``STAGE``, ``OPTIONS``, ``add_arguments(parser)`` and ``run(args)``.
+    """
     return importlib.import_module(f"{__name__}.{stage}")
 
 
@@ -56,7 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Run ``seqsal`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    """Run ``seqsal`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
+
+    Parameters
+    ----------
+    argv : list of str or None, optional
+        The arguments. Default is None: the command line.
+
+    Returns
+    -------
+    status : int
+        0, or 1 after one line on stderr naming the problem in the user's input.
+    """
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s seqsal %(levelname)s %(message)s"

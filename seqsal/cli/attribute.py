@@ -33,14 +33,34 @@ log = logging.getLogger("seqsal")
 
 
 def add_run_arguments(parser) -> None:
-    """``--method``, ``--target`` and :data:`OPTIONS`: one attribution run."""
+    """``--method``, ``--target`` and :data:`OPTIONS`: one attribution run.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        ``seqsal attribute``'s or ``seqsal evaluate``'s.
+    """
     parser.add_argument("--method", default="grad_x_input", help="one of attribute.methods")
     parser.add_argument("--target", default="0", help="output index or target name")
     add_options(parser, OPTIONS)
 
 
 def run_kwargs(args, meta: dict) -> dict:
-    """:func:`seqsal.attribute.iter_attributions` keywords of one run's arguments."""
+    """:func:`seqsal.attribute.iter_attributions` keywords of one run's arguments.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed with :func:`add_run_arguments`.
+    meta : dict
+        The checkpoint's metadata (its ``targets`` name the ``--target``).
+
+    Returns
+    -------
+    kwargs : dict
+        ``method``, ``target`` (an index), ``device`` (resolved) and :data:`OPTIONS` but
+        ``storage``.
+    """
     from ..models import resolve_device, resolve_target
 
     kwargs = {k: getattr(args, k) for k in OPTIONS if k not in READ_BY_CLI}
@@ -53,7 +73,13 @@ def run_kwargs(args, meta: dict) -> dict:
 
 
 def add_arguments(parser) -> None:
-    """The options of ``seqsal attribute``."""
+    """The options of ``seqsal attribute``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+    """
     parser.add_argument("--model", required=True)
     parser.add_argument("--onehot", required=True)
     add_run_arguments(parser)
@@ -69,7 +95,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> None:
-    """Attribute the shard ``--onehot`` and write ``hyp``, ``attr``, ``pred``, ``names``."""
+    """Attribute the shard ``--onehot`` and write ``hyp``, ``attr``, ``pred``, ``names``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`add_arguments`.
+    """
     from ..attribute import region_keys, shuffled_null
     from ..io.shards import npz_rows, read_npz
     from ..models import load_checkpoint

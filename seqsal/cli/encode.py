@@ -17,7 +17,13 @@ log = logging.getLogger("seqsal")
 
 
 def add_arguments(parser) -> None:
-    """The options of ``seqsal encode``."""
+    """The options of ``seqsal encode``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+    """
     parser.add_argument("--regions", required=True)
     parser.add_argument("--fasta", required=True)
     parser.add_argument("--labels")
@@ -28,7 +34,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> None:
-    """Encode shard ``--shard`` of ``--n-shards`` into ``--out``, block by block."""
+    """Encode shard ``--shard`` of ``--n-shards`` into ``--out``, block by block.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`add_arguments`.
+    """
     from ..encode import shard_arrays
     from ..io.bed import read_regions
     from ..io.fasta import iter_onehot, open_fasta, window_width

@@ -32,7 +32,13 @@ log = logging.getLogger("seqsal")
 
 
 def add_arguments(parser) -> None:
-    """The options of ``seqsal evaluate``, and those of the attribution run evaluated."""
+    """The options of ``seqsal evaluate``, and those of the attribution run evaluated.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+    """
     for name in ("model", "regions", "seqlets"):
         parser.add_argument(f"--{name}", required=True)
     parser.add_argument("--onehot", nargs="+", required=True)
@@ -51,7 +57,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> None:
-    """Evaluate the first run's maps (and ``--also``'s) and write ``results/evaluate``."""
+    """Evaluate the first run's maps (and ``--also``'s) and write ``results/evaluate``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`add_arguments`.
+    """
     from ..evaluate import evaluate_maps
 
     options = {k: getattr(args, k) for k in OPTIONS if k not in READ_BY_CLI}

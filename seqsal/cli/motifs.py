@@ -21,7 +21,13 @@ log = logging.getLogger("seqsal")
 
 
 def add_arguments(parser) -> None:
-    """The options of ``seqsal motifs``."""
+    """The options of ``seqsal motifs``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+    """
     parser.add_argument("--seqlets", required=True)
     parser.add_argument("--attributions", nargs="+", required=True)
     parser.add_argument("--onehot", nargs="+", required=True)
@@ -33,7 +39,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> None:
-    """Write ``motifs.meme``, ``motifs.tsv``, ``seqlet_motifs.tsv`` and ``logos/``."""
+    """Write ``motifs.meme``, ``motifs.tsv``, ``seqlet_motifs.tsv`` and ``logos/``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`add_arguments`.
+    """
     from ..io.bed import read_regions, read_seqlets
     from ..io.meme import load_motif_database
     from ..io.shards import read_attributions, read_shards

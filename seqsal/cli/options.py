@@ -52,7 +52,16 @@ def schema_entry(key: str) -> dict:
 
 
 def to_flag(dest: str) -> str:
-    """``--dest-name`` for the argument ``dest_name``."""
+    """``--dest-name`` for the argument ``dest_name``.
+
+    Parameters
+    ----------
+    dest : str
+
+    Returns
+    -------
+    flag : str
+    """
     return "--" + dest.replace("_", "-")
 
 
@@ -115,7 +124,18 @@ def options_to_kwargs(args: argparse.Namespace, options: dict) -> dict:
 
 
 def config_value(config: dict, key: str):
-    """The value of a dotted key in a (validated, defaulted) config dict."""
+    """The value of a dotted key in a (validated, defaulted) config dict.
+
+    Parameters
+    ----------
+    config : dict
+    key : str
+        e.g. ``"seqlets.alpha"``.
+
+    Returns
+    -------
+    value : object
+    """
     for part in key.split("."):
         config = config[part]
     return config

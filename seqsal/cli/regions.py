@@ -35,13 +35,25 @@ log = logging.getLogger("seqsal")
 
 
 def add_arguments(parser) -> None:
-    """The options of ``seqsal regions``."""
+    """The options of ``seqsal regions``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+    """
     add_options(parser, OPTIONS)
     parser.add_argument("--out-dir", required=True)
 
 
 def run(args) -> None:
-    """Read the regions (genome mode) or the library, call the stage, write its files."""
+    """Read the regions (genome mode) or the library, call the stage, write its files.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`add_arguments`.
+    """
     from ..io.atomic import write_tsv
     from ..io.fasta import write_fasta
     from ..regions import genome_regions, library_regions

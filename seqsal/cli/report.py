@@ -21,7 +21,13 @@ FILES += ("summary", "faithfulness-plot", "receptive-field-plot", "fasta", "out"
 
 
 def add_arguments(parser) -> None:
-    """The options of ``seqsal report``."""
+    """The options of ``seqsal report``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+    """
     for name in FILES:
         parser.add_argument(f"--{name}", required=True)
     parser.add_argument("--attributions", nargs="+", required=True)
@@ -31,7 +37,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> None:
-    """Read the run's outputs and write ``report.html``."""
+    """Read the run's outputs and write ``report.html``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`add_arguments`.
+    """
     import pandas as pd
 
     from ..io.atomic import write_text

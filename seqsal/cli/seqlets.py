@@ -20,7 +20,13 @@ log = logging.getLogger("seqsal")
 
 
 def add_arguments(parser) -> None:
-    """The options of ``seqsal seqlets``."""
+    """The options of ``seqsal seqlets``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+    """
     parser.add_argument("--attributions", nargs="+", required=True)
     parser.add_argument("--regions", required=True)
     parser.add_argument(
@@ -35,7 +41,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> None:
-    """Call seqlets on the maps of ``--attributions`` and write ``seqlets.bed``."""
+    """Call seqlets on the maps of ``--attributions`` and write ``seqlets.bed``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`add_arguments`.
+    """
     from ..io.atomic import write_tsv
     from ..io.bed import read_regions
     from ..io.shards import read_attributions, read_shards

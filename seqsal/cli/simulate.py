@@ -24,13 +24,25 @@ log = logging.getLogger("seqsal")
 
 
 def add_arguments(parser) -> None:
-    """The options of ``seqsal simulate``."""
+    """The options of ``seqsal simulate``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+    """
     add_options(parser, OPTIONS)
     parser.add_argument("--out-dir", required=True)
 
 
 def run(args) -> None:
-    """Simulate the demo and write its four files to ``--out-dir``."""
+    """Simulate the demo and write its four files to ``--out-dir``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`add_arguments`.
+    """
     from ..io.atomic import write_tsv
     from ..io.fasta import write_fasta
     from ..io.meme import load_motif_database

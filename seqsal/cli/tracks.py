@@ -21,7 +21,13 @@ BLOCK = 20_000  # regions scanned for motif hits at a time
 
 
 def add_arguments(parser) -> None:
-    """The options of ``seqsal tracks``."""
+    """The options of ``seqsal tracks``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+    """
     for name in ("regions", "seqlets", "seqlet-motifs", "motifs-tsv", "fasta"):
         parser.add_argument(f"--{name}", required=True)
     parser.add_argument(
@@ -40,7 +46,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> None:
-    """Write every track, ``igv_session.xml`` and ``igv.html`` to ``--out-dir``."""
+    """Write every track, ``igv_session.xml`` and ``igv.html`` to ``--out-dir``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`add_arguments`.
+    """
     import pandas as pd
 
     from ..io.bed import read_regions, read_seqlets

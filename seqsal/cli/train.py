@@ -37,14 +37,26 @@ log = logging.getLogger("seqsal")
 
 
 def add_arguments(parser) -> None:
-    """The options of ``seqsal train``."""
+    """The options of ``seqsal train``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+    """
     parser.add_argument("--onehot", nargs="+", required=True)
     add_options(parser, OPTIONS)
     parser.add_argument("--out-dir", required=True)
 
 
 def run(args) -> None:
-    """Train or load, score, and write ``model.pt``, ``metrics.json``, ``curves.png``."""
+    """Train or load, score, and write ``model.pt``, ``metrics.json``, ``curves.png``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`add_arguments`.
+    """
     from ..io.shards import read_shards
     from ..io.tables import read_names
     from ..models import load_checkpoint, resolve_device

@@ -36,17 +36,37 @@ def atomic_path(path):
 
 
 def write_text(text: str, path) -> None:
-    """Write ``text`` to ``path`` atomically."""
+    """Write ``text`` to ``path`` atomically.
+
+    Parameters
+    ----------
+    text : str
+    path : str or Path
+    """
     with atomic_path(path) as tmp, open(tmp, "w") as handle:
         handle.write(text)
 
 
 def write_tsv(df: pd.DataFrame, path, *, header: bool = True) -> None:
-    """Write a DataFrame as tab-separated text, atomically, without the index."""
+    """Write a DataFrame as tab-separated text, atomically, without the index.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    path : str or Path
+    header : bool, optional
+        Default is True.
+    """
     write_text(df.to_csv(sep="\t", index=False, header=header, lineterminator="\n"), path)
 
 
 def save_figure(fig, path) -> None:
-    """Save a matplotlib figure as PNG, atomically."""
+    """Save a matplotlib figure as PNG, atomically.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str or Path
+    """
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")

@@ -139,6 +139,19 @@ def read_regions(path, *, shard: int = 0, n_shards: int = 1) -> pd.DataFrame:
 
     Shard ``k`` of ``n`` holds the ``k``-th of ``n`` contiguous, nearly equal slices (as
     ``numpy.array_split``); only its rows are parsed, so memory follows the shard size.
+
+    Parameters
+    ----------
+    path : str or Path
+    shard : int, optional
+        Default is 0.
+    n_shards : int, optional
+        Default is 1.
+
+    Returns
+    -------
+    regions : pandas.DataFrame
+        ``chrom, start, end, name, score, strand, pad_left, pad_right``.
     """
     offset, rows = 0, None
     if n_shards > 1:
@@ -211,7 +224,12 @@ def read_seqlets(path) -> pd.DataFrame:
 
 def write_tabix(bed_path) -> None:
     """bgzip a sorted BED file beside itself (``.gz``) and index it with tabix
-    (``.gz.tbi``), atomically; a leading ``track`` line is kept as a header."""
+    (``.gz.tbi``), atomically; a leading ``track`` line is kept as a header.
+
+    Parameters
+    ----------
+    bed_path : str or Path
+    """
     import shutil
     import tempfile
 
@@ -237,7 +255,16 @@ def write_tabix(bed_path) -> None:
 
 
 def bedgraph_text(frame: pd.DataFrame) -> str:
-    """bedGraph lines, one per base, of a per-base frame (``chrom, start, value``)."""
+    """bedGraph lines, one per base, of a per-base frame (``chrom, start, value``).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+
+    Returns
+    -------
+    text : str
+    """
     bedgraph = pd.DataFrame(
         {
             "chrom": frame["chrom"],
@@ -250,16 +277,41 @@ def bedgraph_text(frame: pd.DataFrame) -> str:
 
 
 def write_bedgraph(track, path, *, name: str = "attribution") -> None:
-    """Write a :class:`~seqsal.tracks.Track` as bedGraph text (one line per base), atomically."""
+    """Write a :class:`~seqsal.tracks.Track` as bedGraph text (one line per base), atomically.
+
+    Parameters
+    ----------
+    track : seqsal.tracks.Track
+    path : str or Path
+    name : str, optional
+        The track line's name. Default is "attribution".
+    """
     write_text(f'track type=bedGraph name="{name}"\n' + bedgraph_text(track.to_frame()), path)
 
 
 def bed_text(bed: pd.DataFrame) -> str:
-    """BED lines of a DataFrame (its columns in order, no header)."""
+    """BED lines of a DataFrame (its columns in order, no header).
+
+    Parameters
+    ----------
+    bed : pandas.DataFrame
+
+    Returns
+    -------
+    text : str
+    """
     return bed.to_csv(sep="\t", header=False, index=False, lineterminator="\n")
 
 
 def write_bed(bed: pd.DataFrame, path, *, track_line: str | None = None) -> None:
-    """Write a BED DataFrame with at most one ``track`` line, atomically."""
+    """Write a BED DataFrame with at most one ``track`` line, atomically.
+
+    Parameters
+    ----------
+    bed : pandas.DataFrame
+    path : str or Path
+    track_line : str or None, optional
+        Default is None.
+    """
     header = f"{track_line}\n" if track_line else ""
     write_text(header + bed_text(bed), path)

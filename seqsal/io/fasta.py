@@ -23,6 +23,15 @@ def open_fasta(path):
     InputError
         When the file is absent, plain gzip (pyfaidx needs bgzip), or its index cannot
         be written.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    fasta : pyfaidx.Fasta
+        Raw (str) records, upper-cased.
     """
     import pyfaidx
 
@@ -50,7 +59,17 @@ def open_fasta(path):
 
 
 def contig_sizes(fasta) -> dict:
-    """Return ``{contig: length}`` in FASTA order for an open pyfaidx.Fasta."""
+    """Return ``{contig: length}`` in FASTA order for an open pyfaidx.Fasta.
+
+    Parameters
+    ----------
+    fasta : pyfaidx.Fasta
+        Opened by :func:`open_fasta`.
+
+    Returns
+    -------
+    sizes : dict
+    """
     return {name: len(record) for name, record in fasta.records.items()}
 
 
@@ -59,6 +78,16 @@ def read_contig(fasta, chrom: str) -> np.ndarray:
 
     A plain FASTA is read straight from its bytes with the index's line layout; a bgzip
     one through pyfaidx.
+
+    Parameters
+    ----------
+    fasta : pyfaidx.Fasta
+        Opened by :func:`open_fasta`.
+    chrom : str
+
+    Returns
+    -------
+    codes : numpy.ndarray of uint8, shape=(length,)
     """
     record = fasta.faidx.index[chrom]
     if fasta.faidx._bgzf or record.lenc == 0:
@@ -77,7 +106,17 @@ def read_contig(fasta, chrom: str) -> np.ndarray:
 
 
 def window_width(regions: pd.DataFrame) -> int:
-    """Bases of the widest window (N padding included): the one-hot's length."""
+    """Bases of the widest window (N padding included): the one-hot's length.
+
+    Parameters
+    ----------
+    regions : pandas.DataFrame
+        ``start, end, pad_left, pad_right``.
+
+    Returns
+    -------
+    width : int
+    """
     pads = regions.reindex(columns=PAD_COLUMNS, fill_value=0).to_numpy()
     widths = (regions["end"] - regions["start"]).to_numpy() + pads.sum(axis=1)
     return int(widths.max()) if len(regions) else 0
@@ -89,6 +128,18 @@ def iter_onehot(fasta, regions: pd.DataFrame, *, chunk: int = 8192):
 
     Each contig is read once when the regions come contig by contig (a sorted BED);
     otherwise a contig is read again wherever the regions return to it.
+
+    Parameters
+    ----------
+    fasta : pyfaidx.Fasta
+        Opened by :func:`open_fasta`.
+    regions : pandas.DataFrame
+    chunk : int, optional
+        Rows per block. Default is 8192.
+
+    Yields
+    ------
+    X : numpy.ndarray, shape=(B, 4, L), dtype=uint8
     """
     cache = {}
     for start in range(0, len(regions), chunk):
@@ -107,6 +158,17 @@ def fetch_onehot(fasta, regions: pd.DataFrame, *, chunk: int = 8192, cache=None)
     -------
     X : numpy.ndarray, shape=(N, 4, L), dtype=uint8
         In the order of ``regions`` (all of one width ``L``).
+
+    Parameters
+    ----------
+    fasta : pyfaidx.Fasta
+        Opened by :func:`open_fasta`.
+    regions : pandas.DataFrame
+        ``chrom, start, end, strand, name`` and the pads.
+    chunk : int, optional
+        Default is 8192.
+    cache : dict or None, optional
+        Default is None.
     """
     pads = regions.reindex(columns=PAD_COLUMNS, fill_value=0).to_numpy()
     X = np.empty((len(regions), 4, window_width(regions)), dtype=np.uint8)
@@ -166,7 +228,24 @@ def _padded_onehot(fasta, regions: pd.DataFrame, pads: np.ndarray) -> np.ndarray
 
 
 def fetch_sequences(fasta, regions: pd.DataFrame) -> list:
-    """Fetch each region's + strand sequence (upper case), checking every window is whole."""
+    """Fetch each region's + strand sequence (upper case), checking every window is whole.
+
+    Parameters
+    ----------
+    fasta : pyfaidx.Fasta
+        Opened by :func:`open_fasta`.
+    regions : pandas.DataFrame
+        ``chrom, start, end``.
+
+    Returns
+    -------
+    sequences : list of str
+
+    Raises
+    ------
+    InputError
+        When a window runs past its contig.
+    """
     sequences = []
     for chrom, start, end, name in regions[["chrom", "start", "end", "name"]].itertuples(
         index=False
@@ -186,6 +265,15 @@ def read_sequences(path) -> dict:
 
     For sequence libraries, where every record is one sequence. Lowercase is kept (the
     encoder upper-cases); characters outside the IUPAC codes are refused with their line.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    sequences : dict
+        In file order.
     """
     import re
 
@@ -232,7 +320,15 @@ def _is_gzip(path) -> bool:
 
 
 def write_fasta(sequences: dict, path, *, width: int = 80) -> None:
-    """Write ``{name: sequence}`` as a FASTA file with lines of ``width`` bases."""
+    """Write ``{name: sequence}`` as a FASTA file with lines of ``width`` bases.
+
+    Parameters
+    ----------
+    sequences : dict
+    path : str or Path
+    width : int, optional
+        Default is 80.
+    """
     chunks = []
     for name, sequence in sequences.items():
         chunks.append(f">{name}\n")

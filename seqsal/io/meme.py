@@ -13,7 +13,21 @@ from .atomic import write_text
 
 
 def read_meme(path) -> dict:
-    """Read a MEME v4 file into ``{"<id> <name>": PPM of shape (4, L)}``, file order."""
+    """Read a MEME v4 file into ``{"<id> <name>": PPM of shape (4, L)}``, file order.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    motifs : dict
+
+    Raises
+    ------
+    InputError
+        When a matrix row does not read as numbers, or the file holds no motif.
+    """
     motifs, key, rows, width = {}, None, [], None
     with open(path) as handle:
         for number, raw in enumerate(handle, start=1):
@@ -60,6 +74,11 @@ def load_motif_database(database: str) -> MotifDatabase:
     motifs : MotifDatabase
         ``{"<matrix id> <TF name>": PPM of shape (4, L)}``; JASPAR's TF families in
         ``motifs.families`` (none for a MEME file).
+
+    Parameters
+    ----------
+    database : str
+        A name as above, or a MEME file's path.
     """
     if Path(database).suffix or os.sep in database:
         return MotifDatabase(read_meme(database))
@@ -98,7 +117,20 @@ def load_motif_database(database: str) -> MotifDatabase:
 
 
 def write_meme(motifs: dict, path=None, *, nsites=None):
-    """Write ``{name: PPM (4, L)}`` as MEME v4; return the text when ``path`` is None."""
+    """Write ``{name: PPM (4, L)}`` as MEME v4; return the text when ``path`` is None.
+
+    Parameters
+    ----------
+    motifs : dict
+    path : str, Path or None, optional
+        Default is None.
+    nsites : dict or None, optional
+        ``{name: sites}``. Default is None: 20 each.
+
+    Returns
+    -------
+    text : str or None
+    """
     lines = [
         "MEME version 4",
         "",

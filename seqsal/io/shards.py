@@ -19,6 +19,14 @@ def write_npz(path, *, compress: bool = False, **arrays) -> None:
 
     Uncompressed members are written straight from the arrays' memory, without the
     copies ``numpy.savez`` makes, and can be memory-mapped by :func:`read_shards`.
+
+    Parameters
+    ----------
+    path : str or Path
+    compress : bool, optional
+        zlib-compress the members. Default is False.
+    **arrays
+        ``{name: array}``.
     """
     if compress:
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
@@ -32,7 +40,16 @@ def write_npz(path, *, compress: bool = False, **arrays) -> None:
 @contextlib.contextmanager
 def npz_stream(path):
     """Write an uncompressed ``.npz`` member by member, atomically: yields an
-    :class:`NpzStream`. On an error nothing is written."""
+    :class:`NpzStream`. On an error nothing is written.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Yields
+    ------
+    stream : NpzStream
+    """
     import zipfile
 
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
@@ -47,13 +64,32 @@ class NpzStream:
         self.archive = archive
 
     def add(self, key, array) -> None:
+        """Add the whole ``array`` as the member ``key``.
+
+        Parameters
+        ----------
+        key : str
+        array : array-like
+        """
         array = np.ascontiguousarray(array)
         with self.rows(key, array.shape, array.dtype) as append:
             append(array)
 
     @contextlib.contextmanager
     def rows(self, key, shape, dtype):
-        """Yield ``append(block)``: rows of ``key`` (``shape``, ``dtype``), in order."""
+        """Yield ``append(block)``: rows of ``key`` (``shape``, ``dtype``), in order.
+
+        Parameters
+        ----------
+        key : str
+        shape : tuple of int
+        dtype : numpy.dtype or str
+
+        Yields
+        ------
+        append : callable
+            ``append(block)`` writes the next rows; the context checks that all were written.
+        """
         shape, dtype = tuple(shape), np.dtype(dtype)
         header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False}
         written = 0
@@ -106,6 +142,14 @@ def npz_writer(path):
     ``add(key, array=...)`` stores a whole array. On a clean exit the arrays are streamed
     into ``path`` atomically; on an error nothing is written. The result is what
     :func:`write_npz` writes.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Yields
+    ------
+    add : callable
     """
     import shutil
     import zipfile
@@ -127,8 +171,10 @@ def npz_writer(path):
         for file in files:
             file.close()
         with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
-            for file in sorted(scratch.iterdir()):
-                archive.write(file, arcname=file.name)
+            for file in sorted(scratch.iterdir()):  # dated 1980, as numpy's own members
+                member = zipfile.ZipInfo(file.name)
+                with open(file, "rb") as source, archive.open(member, "w", force_zip64=True) as out:
+                    shutil.copyfileobj(source, out, 1 << 24)
     finally:
         for file in files:
             file.close()
@@ -158,7 +204,18 @@ class NpzRows:
 
 
 def read_npz(path, *, skip=()) -> dict:
-    """Read every array of an ``.npz`` file into a dict, but ``skip`` (a name or names)."""
+    """Read every array of an ``.npz`` file into a dict, but ``skip`` (a name or names).
+
+    Parameters
+    ----------
+    path : str or Path
+    skip : str or sequence of str, optional
+        Default is none.
+
+    Returns
+    -------
+    arrays : dict
+    """
     skip = {skip} if isinstance(skip, str) else set(skip)
     with np.load(path, allow_pickle=False) as data:
         return {key: data[key] for key in data.files if key not in skip}
@@ -207,7 +264,18 @@ def _read_member(path, key) -> np.ndarray:
 
 
 def npz_rows(path, key):
-    """One ``.npz`` member as :class:`NpzRows` (read as used), or whole if compressed."""
+    """One ``.npz`` member as :class:`NpzRows` (read as used), or whole if compressed.
+
+    Parameters
+    ----------
+    path : str or Path
+    key : str
+        The member's name, without ``.npy``.
+
+    Returns
+    -------
+    rows : NpzRows or numpy.ndarray
+    """
     layout = _npz_member_layout(path, key)
     return _read_member(path, key) if layout is None else NpzRows(path, layout)
 

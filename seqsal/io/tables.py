@@ -10,7 +10,21 @@ from ..errors import InputError
 
 
 def read_table(path) -> pd.DataFrame:
-    """Read a TSV with a header as text, indexed by its ``name`` column (else its first)."""
+    """Read a TSV with a header as text, indexed by its ``name`` column (else its first).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    table : pandas.DataFrame
+
+    Raises
+    ------
+    InputError
+        When a name repeats.
+    """
     table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     key = "name" if "name" in table.columns else table.columns[0]
     table = table.set_index(key)
@@ -23,7 +37,18 @@ def read_table(path) -> pd.DataFrame:
 
 
 def read_library_table(path, *, sequence_column: str = "sequence") -> dict:
-    """Sequences of a library table (TSV): ``{name: sequence}`` in file order."""
+    """Sequences of a library table (TSV): ``{name: sequence}`` in file order.
+
+    Parameters
+    ----------
+    path : str or Path
+    sequence_column : str, optional
+        Default is "sequence".
+
+    Returns
+    -------
+    sequences : dict
+    """
     table = read_table(path)
     if sequence_column not in table.columns:
         raise InputError(
