@@ -255,7 +255,7 @@ def dinucleotide_shuffle(sequence: str, *, rng) -> str:
     return "".join(walk)
 
 
-def shard_arrays(regions, labels=None, *, group_by=None, split_column=None) -> dict:
+def build_shard_arrays(regions, labels=None, *, group_by=None, split_column=None) -> dict:
     """The per-region arrays an encode shard stores beside its one-hot ``X``.
 
     Parameters

@@ -226,7 +226,7 @@ def receptive_field(fields: pd.DataFrame) -> Figure:
     return fig
 
 
-def motif_figures(motifs: list, table: pd.DataFrame, database: dict) -> dict:
+def draw_motif_figures(motifs: list, table: pd.DataFrame, database: dict) -> dict:
     """The logo figure of each discovered motif, beside its best match's own logo.
 
     Parameters

@@ -306,7 +306,7 @@ def unique_names(names: pd.Series) -> pd.Series:
     return names.str.cat(pd.Series(suffix, index=names.index))
 
 
-def genome_regions(
+def build_genome_regions(
     bed: pd.DataFrame,
     sizes: dict,
     *,
@@ -372,7 +372,7 @@ def genome_regions(
     return regions, rejected, labels
 
 
-def library_regions(
+def build_library_regions(
     sequences: dict,
     *,
     labels: pd.DataFrame | None = None,
@@ -411,7 +411,7 @@ def library_regions(
     library : dict
         ``{contig: sequence}`` of the library FASTA.
     regions, rejected : pandas.DataFrame
-        As from :func:`genome_regions`.
+        As from :func:`build_genome_regions`.
     labels : pandas.DataFrame or None
         The labels, with ``bound`` when ``negatives`` made them.
     """

@@ -63,16 +63,16 @@ def test_dinucleotide_shuffle_keeps_counts_ends_and_is_seeded():
 def test_shard_arrays_keep_the_regions_order_and_split_helpers_apart():
     import pandas as pd
 
-    from seqsal.encode import shard_arrays
+    from seqsal.encode import build_shard_arrays
 
     regions = pd.DataFrame({"name": ["b", "a"], "chrom": ["c2", "c1"]})
     labels = pd.DataFrame(
         {"y1": [1.0, 2.0], "y2": [0.0, 1.0], "family": ["f1", "f2"]}, index=["a", "b"]
     )
-    arrays = shard_arrays(regions, labels, group_by="family")
+    arrays = build_shard_arrays(regions, labels, group_by="family")
     assert arrays["names"].tolist() == ["b", "a"] and arrays["chroms"].tolist() == ["c2", "c1"]
     assert arrays["targets"].tolist() == ["y1", "y2"]
     np.testing.assert_array_equal(arrays["y"], [[2.0, 1.0], [1.0, 0.0]])
     assert arrays["y"].dtype == np.float32 and arrays["groups"].tolist() == ["f2", "f1"]
     assert "split" not in arrays
-    assert sorted(shard_arrays(regions)) == ["chroms", "names"]
+    assert sorted(build_shard_arrays(regions)) == ["chroms", "names"]

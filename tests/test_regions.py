@@ -134,7 +134,7 @@ def test_windows_past_a_contig_end_can_be_padded_with_n():
 
 def test_genome_regions_use_or_reject_every_row_and_name_duplicates(tmp_path):
     from seqsal.io.bed import read_bed
-    from seqsal.regions import genome_regions
+    from seqsal.regions import build_genome_regions
 
     path = tmp_path / "peaks.bed"
     path.write_text(
@@ -144,7 +144,7 @@ def test_genome_regions_use_or_reject_every_row_and_name_duplicates(tmp_path):
         "c1\t50\t70\tblank\t0\t+\tnan\n"  # no label
     )
     bed = read_bed(path, label_columns=(7,))
-    regions, rejected, labels = genome_regions(bed, {"c1": 100}, width=20, source=str(path))
+    regions, rejected, labels = build_genome_regions(bed, {"c1": 100}, width=20, source=str(path))
     assert regions["name"].tolist() == ["peak", "peak_2"]
     assert len(regions) + len(rejected) == len(bed)
     assert rejected["name"].tolist() == ["edge", "blank"]
@@ -152,10 +152,10 @@ def test_genome_regions_use_or_reject_every_row_and_name_duplicates(tmp_path):
 
 
 def test_library_regions_add_shuffled_negatives_only_without_labels():
-    from seqsal.regions import library_regions
+    from seqsal.regions import build_library_regions
 
     sequences = {"s1": "ACGTACGTAC", "s2": "GGGCCCAAAT"}
-    library, regions, rejected, labels = library_regions(
+    library, regions, rejected, labels = build_library_regions(
         sequences, negatives="dinucleotide_shuffle", width=10
     )
     assert regions["name"].tolist() == ["s1", "s2", "s1_shuffled", "s2_shuffled"]
@@ -164,4 +164,4 @@ def test_library_regions_add_shuffled_negatives_only_without_labels():
         assert sorted(library[f"{name}_shuffled"]) == sorted(library[name])
     given = pd.DataFrame({"y": [1.0, 2.0]}, index=["s1", "s2"])
     with pytest.raises(InputError, match="input.negatives"):
-        library_regions(sequences, labels=given, negatives="dinucleotide_shuffle", width=10)
+        build_library_regions(sequences, labels=given, negatives="dinucleotide_shuffle", width=10)

@@ -44,7 +44,13 @@ from .gradients import (
     integrated_gradients_step,
 )
 from .ism import ism_step
-from .references import ShuffledRows, null_sample, region_keys, shuffled_null, shuffled_references
+from .references import (
+    ShuffledRows,
+    null_sample,
+    region_keys,
+    shuffle_null_regions,
+    shuffled_references,
+)
 
 # each method: a context that yields its batch function, step(x, x_np, rows) -> (hyp, pred)
 STEPS = {
@@ -76,7 +82,7 @@ __all__ = [
     "iter_attributions",
     "null_sample",
     "region_keys",
-    "shuffled_null",
+    "shuffle_null_regions",
     "shuffled_references",
 ]
 

@@ -107,7 +107,7 @@ def null_sample(keys, fraction: float, *, seed: int = 0) -> np.ndarray:
     return np.flatnonzero(np.asarray(draws) < fraction)
 
 
-def shuffled_null(X, names, fraction: float, *, seed: int = 0):
+def shuffle_null_regions(X, names, fraction: float, *, seed: int = 0):
     """The seqlet null's inputs: one dinucleotide shuffle of each of some regions.
 
     Parameters

@@ -102,7 +102,7 @@ def run(args) -> None:
     args : argparse.Namespace
         Parsed by :func:`add_arguments`.
     """
-    from ..attribute import region_keys, shuffled_null
+    from ..attribute import region_keys, shuffle_null_regions
     from ..io.shards import npz_rows, read_npz
     from ..models import load_checkpoint
 
@@ -111,7 +111,7 @@ def run(args) -> None:
     model, meta = load_checkpoint(args.model, input_length=X.shape[-1])
     kwargs = run_kwargs(args, meta)
     if args.shuffled is not None:  # the seqlet null: one shuffle of some regions, no hyp
-        X, names, keys = shuffled_null(X, names, args.shuffled, seed=args.seed)
+        X, names, keys = shuffle_null_regions(X, names, args.shuffled, seed=args.seed)
     else:
         keys = region_keys(names)  # shuffled references seeded by name
     _stream(args, model, X, names, len(meta["targets"]), keys=keys, **kwargs)

@@ -9,7 +9,7 @@ import numpy as np
 from .options import add_options
 
 HELP = "one-hot encode one shard of the regions"
-STAGE = "seqsal.encode:shard_arrays"
+STAGE = "seqsal.encode:build_shard_arrays"
 OPTIONS = {"targets": "input.targets", "group_by": "split.group_by", "split_column": "split.column"}
 READ_BY_CLI = ("targets",)
 
@@ -41,7 +41,7 @@ def run(args) -> None:
     args : argparse.Namespace
         Parsed by :func:`add_arguments`.
     """
-    from ..encode import shard_arrays
+    from ..encode import build_shard_arrays
     from ..io.bed import read_regions
     from ..io.fasta import iter_onehot, open_fasta, window_width
     from ..io.shards import npz_stream
@@ -52,7 +52,7 @@ def run(args) -> None:
     labels = None
     if args.labels:
         labels = read_label_table(args.labels, targets=args.targets, helpers=helpers.values())
-    arrays = shard_arrays(regions, labels, **helpers)
+    arrays = build_shard_arrays(regions, labels, **helpers)
     width = window_width(regions)
     with npz_stream(args.out) as out:  # the one-hot streams to disk block by block
         with out.rows("X", (len(regions), 4, width), np.uint8) as append:

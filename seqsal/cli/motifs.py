@@ -70,7 +70,7 @@ def _save(motifs, table, assignments, database, out: Path) -> None:
     """``motifs.meme`` (PPMs, named ``<motif_id> <name>``), the two tables, the logos."""
     from ..io.atomic import save_figure, write_tsv
     from ..io.meme import write_meme
-    from ..plots import motif_figures
+    from ..plots import draw_motif_figures
 
     (out / "logos").mkdir(parents=True, exist_ok=True)
     keys = [f"{i} {n}" for i, n in zip(table["motif_id"], table["name"])]
@@ -81,5 +81,5 @@ def _save(motifs, table, assignments, database, out: Path) -> None:
     )
     write_tsv(table, out / "motifs.tsv")
     write_tsv(assignments, out / "seqlet_motifs.tsv")
-    for motif_id, figure in motif_figures(motifs, table, database).items():
+    for motif_id, figure in draw_motif_figures(motifs, table, database).items():
         save_figure(figure, out / "logos" / f"{motif_id}.png")

@@ -9,7 +9,7 @@ from ..errors import InputError
 from .options import add_options
 
 HELP = "validate and resize regions; report rejected rows"
-STAGE = ("seqsal.regions:genome_regions", "seqsal.regions:library_regions")  # by mode
+STAGE = ("seqsal.regions:build_genome_regions", "seqsal.regions:build_library_regions")  # by mode
 OPTIONS = {
     "mode": "input.mode",
     "bed": "input.bed",
@@ -56,12 +56,12 @@ def run(args) -> None:
     """
     from ..io.atomic import write_tsv
     from ..io.fasta import write_fasta
-    from ..regions import genome_regions, library_regions
+    from ..regions import build_genome_regions, build_library_regions
 
     out, shaping = Path(args.out_dir), _shaping(args)
     if args.mode == "library":
         sequences, labels = _read_library(args)
-        library, regions, rejected, labels = library_regions(
+        library, regions, rejected, labels = build_library_regions(
             sequences,
             labels=labels,
             negatives=args.negatives,
@@ -73,7 +73,7 @@ def run(args) -> None:
         write_fasta(library, out / "library.fa")
     else:
         bed, sizes, labels = _read_genome(args)
-        regions, rejected, labels = genome_regions(
+        regions, rejected, labels = build_genome_regions(
             bed, sizes, labels=labels, source=args.bed, label_source=args.labels, **shaping
         )
     _check_some(args, regions, rejected)
