@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .io.bigwig import within_runs
 from .metrics import auprc, auroc, pearson, spearman
 from .models import predict
-from .tracks import genome_positions, within_runs
+from .tracks import genome_positions
 
 GOLDEN = (5**0.5 - 1) / 2
 

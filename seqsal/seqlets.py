@@ -35,18 +35,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-SEQLET_COLUMNS = [
-    "chrom",
-    "start",
-    "end",
-    "name",
-    "score",
-    "strand",
-    "region",
-    "attr_sum",
-    "p_value",
-    "q_value",
-]
+from .io.bed import SEQLET_COLUMNS
 
 
 def _window_sums(a: np.ndarray, window: int) -> np.ndarray:

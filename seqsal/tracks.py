@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .io.bigwig import within_runs
+
 PALETTE = [
     "#1f77b4",
     "#d62728",
@@ -85,21 +87,6 @@ def genome_positions(regions: pd.DataFrame, length: int) -> np.ndarray:
     first, last = starts - pads[:, :1], ends + pads[:, 1:]  # the window, N padding included
     positions = np.where(minus, last - 1 - offsets, first + offsets).astype(np.int64)
     return np.where((positions >= starts) & (positions < ends), positions, -1)
-
-
-def within_runs(lengths: np.ndarray) -> np.ndarray:
-    """For runs of ``lengths`` laid end to end, each element's offset in its run.
-
-    Parameters
-    ----------
-    lengths : numpy.ndarray of int, shape=(n,)
-
-    Returns
-    -------
-    offsets : numpy.ndarray of int, shape=(lengths.sum(),)
-    """
-    lengths = np.asarray(lengths, dtype=np.int64)
-    return np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
 
 
 @dataclass

@@ -446,3 +446,24 @@ def test_shuffled_null_attributions_do_not_depend_on_shards(capsys, tmp_path):
         capsys, *seqlets, "--null-attributions", tmp_path / "empty.npz", "--out", tmp_path / "s.bed"
     )
     assert status == 1 and len(lines) == 1 and "found none (raise seqlets.null_regions)" in lines[0]
+
+
+def test_every_subcommand_parses_loads_calls_its_stage_and_saves_in_30_lines():
+    import ast
+    import inspect
+
+    from seqsal.cli import STAGES, stage_module
+
+    for stage in STAGES:
+        module = stage_module(stage)
+        source = inspect.getsource(module)
+        run = next(
+            node
+            for node in ast.parse(source).body
+            if isinstance(node, ast.FunctionDef) and node.name == "run"
+        )
+        body = run.body[1:]  # after the docstring
+        assert run.end_lineno - body[0].lineno + 1 <= 30, stage
+        stages = (module.STAGE,) if isinstance(module.STAGE, str) else module.STAGE
+        for name in stages:
+            assert name.split(":")[1] in source, (stage, name)

@@ -330,3 +330,20 @@ def test_npz_stream_refuses_a_wrong_row_count_and_writes_nothing(tmp_path):
 def test_read_bed_names_an_empty_chromosome_field(write):
     with pytest.raises(InputError, match=r"line 2: expected a chromosome name, found an empty"):
         read_bed(write("e.bed", "chrA\t0\t5\n\t0\t1\n"))
+
+
+def test_io_imports_nothing_above_it():
+    """seqsal.io reads and writes formats: it imports the errors, the codec
+    (seqsal.encode) and itself, never a stage, so a stage can import any io module."""
+    import ast
+    from pathlib import Path
+
+    import seqsal.io
+
+    allowed = {"seqsal.errors", "seqsal.encode"}
+    for path in Path(seqsal.io.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                name = "seqsal." * (node.level == 2) + "seqsal.io." * (node.level == 1)
+                name += node.module or ""
+                assert name.startswith("seqsal.io") or name in allowed, (path.name, name)

@@ -17,6 +17,19 @@ from .atomic import write_text
 BED_COLUMNS = ["chrom", "start", "end", "name", "score", "strand"]
 PAD_COLUMNS = ["pad_left", "pad_right"]  # N added before/after a region clipped at a contig end
 REJECTED_COLUMNS = ["source", "line", "name", "reason"]
+# seqlets.bed: BED6, then the region, attribution sum, p-value and q-value
+SEQLET_COLUMNS = [
+    "chrom",
+    "start",
+    "end",
+    "name",
+    "score",
+    "strand",
+    "region",
+    "attr_sum",
+    "p_value",
+    "q_value",
+]
 
 
 def _bed_fields(path):
@@ -209,10 +222,8 @@ def read_seqlets(path) -> pd.DataFrame:
     Returns
     -------
     seqlets : pandas.DataFrame
-        One row per seqlet, the columns of :data:`seqsal.seqlets.SEQLET_COLUMNS`.
+        One row per seqlet, the columns of :data:`SEQLET_COLUMNS`.
     """
-    from ..seqlets import SEQLET_COLUMNS
-
     return pd.read_csv(
         path,
         sep="\t",

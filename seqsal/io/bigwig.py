@@ -18,7 +18,6 @@ import zlib
 
 import numpy as np
 
-from ..tracks import within_runs
 from .atomic import atomic_path
 
 BIGWIG_MAGIC = 0x888FFC26
@@ -41,6 +40,21 @@ RECORD = np.dtype(
         ("sumsq", "<f4"),
     ]
 )
+
+
+def within_runs(lengths: np.ndarray) -> np.ndarray:
+    """For runs of ``lengths`` laid end to end, each element's offset in its run.
+
+    Parameters
+    ----------
+    lengths : numpy.ndarray of int, shape=(n,)
+
+    Returns
+    -------
+    offsets : numpy.ndarray of int, shape=(lengths.sum(),)
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    return np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
 
 
 def write_bigwig(track, sizes: dict, path, *, compress: bool = False) -> None:
