@@ -50,3 +50,28 @@ def config_errors(config: dict, schema) -> list:
         expected = describe(error.validator_value) if describe else error.message
         errors.append(f"config {key}: expected {expected}, found {error.instance!r}")
     return errors
+
+
+def input_errors(mode: str, *, bed=None, fasta=None, table=None) -> list:
+    """What a mode lacks among its input files, as ``key: expected ..., found ...``.
+
+    Parameters
+    ----------
+    mode : str
+        ``simulate``, ``genome`` or ``library`` (``input.mode``).
+    bed, fasta, table : str or None, optional
+        ``input.bed``, ``input.fasta``, ``input.table``. Default is None.
+
+    Returns
+    -------
+    errors : list of str
+        Empty when the mode has what it needs (the demo makes its own files).
+    """
+    if mode == "genome" and not (bed and fasta):
+        return [
+            f"input.bed, input.fasta: expected both in genome mode, found "
+            f"bed={bed!r}, fasta={fasta!r}"
+        ]
+    if mode == "library" and not (table or fasta):
+        return ["input.table, input.fasta: expected one of them in library mode, found neither"]
+    return []

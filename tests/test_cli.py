@@ -467,3 +467,12 @@ def test_every_subcommand_parses_loads_calls_its_stage_and_saves_in_30_lines():
         stages = (module.STAGE,) if isinstance(module.STAGE, str) else module.STAGE
         for name in stages:
             assert name.split(":")[1] in source, (stage, name)
+
+
+def test_regions_names_the_files_a_mode_lacks_in_one_line(tmp_path, capsys):
+    assert main(["regions", "--mode", "library", "--out-dir", str(tmp_path)]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        "seqsal regions: error: input.table, input.fasta: expected one of them in library "
+        "mode, found neither"
+    )

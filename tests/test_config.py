@@ -179,3 +179,18 @@ def test_config_errors_name_key_expected_and_found():
         "'weight_decay'], found ['colour']",
         "config seqlets.alpha: expected a number <= 1, found 2",
     ]
+
+
+def test_each_mode_names_the_input_files_it_lacks():
+    from seqsal.config import input_errors
+
+    assert input_errors("simulate") == []
+    assert input_errors("genome", bed="a.bed", fasta="ref.fa") == []
+    assert input_errors("library", table="lib.tsv") == input_errors("library", fasta="l.fa") == []
+    (genome,) = input_errors("genome", bed="a.bed")
+    assert (
+        genome
+        == "input.bed, input.fasta: expected both in genome mode, found bed='a.bed', fasta=None"
+    )
+    (library,) = input_errors("library", bed="a.bed")
+    assert library.startswith("input.table, input.fasta: expected one of them in library mode")

@@ -59,7 +59,7 @@ def run(args) -> None:
     from ..regions import build_genome_regions, build_library_regions
 
     out, shaping = Path(args.out_dir), _shaping(args)
-    if args.mode == "library":
+    if _mode(args) == "library":
         sequences, labels = _read_library(args)
         library, regions, rejected, labels = build_library_regions(
             sequences,
@@ -82,6 +82,16 @@ def run(args) -> None:
     if labels is not None:
         write_tsv(labels.loc[regions["name"]].rename_axis("name").reset_index(), out / "labels.tsv")
     log.info("kept %d regions, rejected %d rows", len(regions), len(rejected))
+
+
+def _mode(args) -> str:
+    """``genome`` or ``library`` (the demo's regions are genome mode), its files checked."""
+    from ..config import input_errors
+
+    mode = "genome" if args.mode == "simulate" else args.mode
+    for problem in input_errors(mode, bed=args.bed, fasta=args.fasta, table=args.table):
+        raise InputError(problem)
+    return mode
 
 
 def _check_some(args, regions, rejected) -> None:
@@ -110,11 +120,6 @@ def _read_genome(args):
     from ..io.bed import read_bed
     from ..io.fasta import contig_sizes, open_fasta
 
-    if not (args.bed and args.fasta):
-        raise InputError(
-            f"input.bed, input.fasta: expected both in genome mode, found "
-            f"bed={args.bed!r}, fasta={args.fasta!r}"
-        )
     bed = read_bed(args.bed, label_columns=args.bed_targets or ())
     labels = _labels(args, args.labels) if args.labels and not args.bed_targets else None
     return bed, contig_sizes(open_fasta(args.fasta)), labels
@@ -128,11 +133,7 @@ def _read_library(args):
     if args.table:
         sequences = read_library_table(args.table, sequence_column=args.sequence_column)
         labels = _labels(args, args.table, exclude=[args.sequence_column])
-    elif args.fasta:
+    else:
         sequences = read_sequences(args.fasta)
         labels = _labels(args, args.labels) if args.labels else None
-    else:
-        raise InputError(
-            "input.table, input.fasta: expected one of them in library mode, found neither"
-        )
     return sequences, labels

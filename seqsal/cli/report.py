@@ -44,14 +44,14 @@ def run(args) -> None:
     args : argparse.Namespace
         Parsed by :func:`add_arguments`.
     """
-    import pandas as pd
 
     from ..io.atomic import write_text
     from ..io.bed import read_regions, read_seqlets
     from ..io.shards import read_attributions, read_shards
+    from ..io.tables import read_motif_table
     from ..report import build_report
 
-    table = pd.read_csv(args.motifs_tsv, sep="\t", dtype=str, keep_default_na=False)
+    table = read_motif_table(args.motifs_tsv)
     # only the example regions' rows are read: the report's memory does not grow with N
     data, regions = read_attributions(
         args.attributions, read_regions(args.regions), skip=("attr",), mmap_key="hyp"
@@ -61,7 +61,7 @@ def run(args) -> None:
         metrics=json.loads(Path(args.metrics).read_text()),
         summary=json.loads(Path(args.summary).read_text()),
         table=table,
-        assignments=pd.read_csv(args.seqlet_motifs, sep="\t"),
+        assignments=read_motif_table(args.seqlet_motifs),
         seqlets=read_seqlets(args.seqlets),
         regions=regions,
         contrib=lambda i: data["hyp"][i].astype(np.float32) * X[i],

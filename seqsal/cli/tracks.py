@@ -53,11 +53,11 @@ def run(args) -> None:
     args : argparse.Namespace
         Parsed by :func:`add_arguments`.
     """
-    import pandas as pd
 
     from ..io.bed import read_regions, read_seqlets
     from ..io.fasta import contig_sizes, open_fasta
     from ..io.shards import read_attributions
+    from ..io.tables import read_motif_table
     from ..tracks import build_tracks
 
     # attributions memory-mapped: each bigWig reads them as it writes
@@ -65,14 +65,14 @@ def run(args) -> None:
     data, regions = read_attributions(
         args.attributions, read_regions(args.regions), skip=skip, mmap_key="attr"
     )
-    fasta, table = open_fasta(args.fasta), pd.read_csv(args.motifs_tsv, sep="\t", dtype=str)
+    fasta, table = open_fasta(args.fasta), read_motif_table(args.motifs_tsv)
     sizes = contig_sizes(fasta)
     built = build_tracks(
         regions,
         _maps(args, regions, data),
         sizes,
         read_seqlets(args.seqlets),
-        pd.read_csv(args.seqlet_motifs, sep="\t"),
+        read_motif_table(args.seqlet_motifs),
         dict(zip(table["motif_id"], table["name"])),
         _ppms(args.motifs_meme) if len(table) else {},
         _blocks(args, data["names"]),

@@ -172,3 +172,18 @@ def read_names(path, names) -> np.ndarray:
             f"among the regions (first listed: {sorted(listed)[:2]})"
         )
     return mask
+
+
+def read_motif_table(path) -> pd.DataFrame:
+    """Read ``motifs.tsv`` or ``seqlet_motifs.tsv`` (written by ``seqsal motifs``) as text.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Every cell a string; an empty cell stays "" (and a TF named NA stays "NA").
+    """
+    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)

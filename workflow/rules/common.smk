@@ -8,7 +8,7 @@ import sys
 
 from seqsal.cli import stage_module
 from seqsal.cli.options import config_to_flags
-from seqsal.config import config_errors
+from seqsal.config import config_errors, input_errors
 
 # One line per problem, naming the key, instead of a schema dump; then fill the defaults.
 PROBLEMS = config_errors(config, workflow.source_path("../schemas/config.schema.yaml"))
@@ -20,15 +20,12 @@ MODE = config["input"]["mode"]
 DEMO = "results/simulate"
 INPUT = config["input"]
 
-if MODE == "genome" and not (INPUT["bed"] and INPUT["fasta"]):
-    PROBLEMS.append(
-        f"config input.bed, input.fasta: expected both in genome mode, found "
-        f"bed={INPUT['bed']!r}, fasta={INPUT['fasta']!r}"
+PROBLEMS += [
+    f"config {problem}"
+    for problem in input_errors(
+        MODE, bed=INPUT["bed"], fasta=INPUT["fasta"], table=INPUT["table"]
     )
-if MODE == "library" and not (INPUT["table"] or INPUT["fasta"]):
-    PROBLEMS.append(
-        "config input.table, input.fasta: expected one of them in library mode, found neither"
-    )
+]
 if MODE != "simulate" and str(config["truth"] or "").startswith(DEMO):
     print(
         f"config truth: {config['truth']} is the demo's; not used in {MODE} mode",
