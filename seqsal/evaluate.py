@@ -1029,10 +1029,8 @@ def evaluate_maps(
         ``summary`` (``summary.json``), ``curves`` and ``fields`` (the plots' data).
     """
     from .models import strand_averaged
-    from .seqlets import bed_to_offsets
 
-    method, target = run["method"], run["target"]
-    attr = attrs[method]
+    method, names = run["method"], regions["name"].to_numpy()
     explained = strand_averaged(model) if run.get("rc_average") else model
     rows = select_regions(pred, labels, max_regions=max_regions)
     if not len(rows):
@@ -1042,14 +1040,14 @@ def evaluate_maps(
         X,
         attrs,
         rows,
-        target=target,
+        target=run["target"],
         n_steps=n_steps,
         n_random=n_random,
         background=background,
         seed=run["seed"],
         device=run["device"],
     )
-    per_region.insert(0, "region", regions["name"].to_numpy()[per_region["region_index"]])
+    per_region.insert(0, "region", names[per_region["region_index"]])
     summary = {
         "tested": "positive regions, highest outputs first"
         if labels is not None
@@ -1058,40 +1056,15 @@ def evaluate_maps(
         "faithfulness": summarize_faithfulness(per_region),
     }
     # stability of the first method's map: other strand, small substitutions, other seeds
-    options = run
-    stability = [
-        strand_stability(model, X, attr, rows, top_k=top_k, **options),
-        perturbation_stability(
-            model, X, attr, rows, n_substitutions=n_substitutions, top_k=top_k, **options
-        ),
-    ]
-    by_seed = seed_stability(seed_models or {}, X, attr, rows, top_k=top_k, **options)
-    stability = pd.concat(stability, axis=1)
-    stability.insert(0, "region", regions["name"].to_numpy()[rows])
-    summary["stability"] = {
-        **summarize_stability(stability.drop(columns="region"), top_k),
-        "n_substitutions": n_substitutions,
-    }
-    if len(by_seed):
-        summary["stability"]["seeds"] = {
-            name: summarize_stability(table, top_k) for name, table in by_seed.groupby("model")
-        }
-    # saturation: binary targets only (a probability to saturate)
-    first = per_region[per_region["method"] == method].set_index("region_index")
-    if binary:
-        saturated = saturation(
-            model,
-            X,
-            rows,
-            background_output=first.loc[rows, "background_output"].to_numpy(),
-            **options,
+    stability, summary["stability"] = _stability_tests(
+        model, X, attrs[method], rows, names, run, seed_models or {}, n_substitutions, top_k
+    )
+    if binary:  # saturation: binary targets only (a probability to saturate)
+        first = per_region[per_region["method"] == method].set_index("region_index")
+        background_output = first.loc[rows, "background_output"].to_numpy()
+        stability, summary["saturation"] = _saturation_test(
+            model, X, rows, background_output, stability, run
         )
-        stability = pd.concat([stability, saturated], axis=1)
-        summary["saturation"] = {
-            "n_regions": len(saturated),
-            "n_saturated": int(saturated["saturated"].sum()),
-            "regions": stability.loc[saturated["saturated"].to_numpy(), "region"].tolist()[:20],
-        }
     else:
         summary["saturation"] = {"skipped": "regression target: no probability to saturate"}
     # effective receptive field of the model's convolutions
@@ -1100,17 +1073,7 @@ def evaluate_maps(
         "layers": fields.to_dict(orient="records"),
         **({"fits": growth_law(fields["depth"], fields["sigma"])} if len(fields) >= 3 else {}),
     }
-    # shortcuts: attribution in nuisance intervals, seqlet k-mers from artefact sequences
-    kmers = None
-    if artefacts and len(seqlets):
-        top = seqlets.reindex(seqlets["attr_sum"].abs().sort_values(ascending=False).index)
-        top = top.head(1000)
-        index, offset = bed_to_offsets(top, regions)
-        kmers = seqlet_kmers(X, index, offset, (top["end"] - top["start"]).to_numpy())
-    summary["shortcuts"] = {
-        **shortcut_audit(attr, list(nuisance), kmers=kmers, artefacts=list(artefacts)),
-        "artefacts_given": bool(artefacts),
-    }
+    summary["shortcuts"] = _shortcuts(X, attrs[method], seqlets, regions, nuisance, artefacts)
     if truth is not None:
         summary["truth"] = {
             **{m: truth_recovery(a[:], regions, truth) for m, a in attrs.items()},
@@ -1122,4 +1085,58 @@ def evaluate_maps(
         "summary": summary,
         "curves": curves,
         "fields": fields,
+    }
+
+
+def _stability_tests(model, X, attr, rows, names, run, seed_models, n_substitutions, top_k):
+    """Strand and perturbation stability per tested region (a frame) and their summary,
+    with the other seeds' agreement when ``seed_models`` are given."""
+    stability = pd.concat(
+        [
+            strand_stability(model, X, attr, rows, top_k=top_k, **run),
+            perturbation_stability(
+                model, X, attr, rows, n_substitutions=n_substitutions, top_k=top_k, **run
+            ),
+        ],
+        axis=1,
+    )
+    by_seed = seed_stability(seed_models, X, attr, rows, top_k=top_k, **run)
+    stability.insert(0, "region", names[rows])
+    summary = {
+        **summarize_stability(stability.drop(columns="region"), top_k),
+        "n_substitutions": n_substitutions,
+    }
+    if len(by_seed):
+        summary["seeds"] = {
+            name: summarize_stability(table, top_k) for name, table in by_seed.groupby("model")
+        }
+    return stability, summary
+
+
+def _saturation_test(model, X, rows, background_output, stability, run):
+    """The stability frame with the saturation columns, and the saturation summary."""
+    saturated = saturation(model, X, rows, background_output=background_output, **run)
+    stability = pd.concat([stability, saturated], axis=1)
+    summary = {
+        "n_regions": len(saturated),
+        "n_saturated": int(saturated["saturated"].sum()),
+        "regions": stability.loc[saturated["saturated"].to_numpy(), "region"].tolist()[:20],
+    }
+    return stability, summary
+
+
+def _shortcuts(X, attr, seqlets, regions, nuisance, artefacts) -> dict:
+    """The shortcut audit: attribution in nuisance intervals, and seqlet k-mers (of the
+    1,000 strongest seqlets) from artefact sequences."""
+    from .seqlets import bed_to_offsets
+
+    kmers = None
+    if artefacts and len(seqlets):
+        top = seqlets.reindex(seqlets["attr_sum"].abs().sort_values(ascending=False).index)
+        top = top.head(1000)
+        index, offset = bed_to_offsets(top, regions)
+        kmers = seqlet_kmers(X, index, offset, (top["end"] - top["start"]).to_numpy())
+    return {
+        **shortcut_audit(attr, list(nuisance), kmers=kmers, artefacts=list(artefacts)),
+        "artefacts_given": bool(artefacts),
     }
