@@ -1,5 +1,6 @@
 """Real clients: IGV desktop and igv.js load seqsal's genome and tracks and draw them."""
 
+import re
 import shutil
 import subprocess
 
@@ -107,3 +108,60 @@ def test_igv_js_page_draws_the_tracks_offline(tmp_path):
     image = image[..., :3]
     for color in ((31, 119, 180), (214, 39, 40)):  # bars of both signs drawn
         assert np.all(np.abs(image - np.array(color) / 255) < 0.02, axis=-1).sum() > 50
+
+
+# Names a hostile (or unlucky) file can hold: each would run script if written raw.
+HOSTILE = [
+    '<img src=x onerror="document.body.dataset.pwned=1">',
+    '"><script>document.body.dataset.pwned=2</script>',
+    "</script><script>document.body.dataset.pwned=3</script>",
+]
+
+
+def test_igv_page_escapes_every_user_string():
+    chrom, name, target = HOSTILE
+    loci = pd.DataFrame({"chrom": [chrom], "start": [0], "end": [20], "name": [name]})
+    html = igv_page(
+        loci=loci,
+        sequences=["ACGT" * 5],
+        sizes={chrom: 100},
+        tracks=[{"name": target, "format": "bed", "text": f"{chrom}\t1\t5\t{name}\n"}],
+    )
+    for hostile in HOSTILE:
+        assert hostile not in html
+    assert html.count("<script>") == 2  # igv.js and the page's own
+
+
+@needs_chromium
+def test_igv_page_with_hostile_names_runs_no_injected_script(tmp_path):
+    chrom, name, target = HOSTILE
+    loci = pd.DataFrame({"chrom": [chrom], "start": [0], "end": [20], "name": [name]})
+    page = tmp_path / "igv.html"
+    page.write_text(
+        igv_page(
+            loci=loci,
+            sequences=["ACGT" * 5],
+            sizes={chrom: 100},
+            tracks=[{"name": target, "format": "bed", "text": f"{chrom}\t1\t5\t{name}\n"}],
+        )
+    )
+    dom, _, _ = render_in_chromium(page, tmp_path, width=1000, height=600)
+    body = re.search(r"<body[^>]*>", dom).group()
+    assert 'data-ready="true"' in body and "pwned" not in body  # igv.js ran, nothing else
+
+
+def test_igv_session_keeps_hostile_names_as_attribute_values(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from seqsal.io.igv import igv_session
+
+    name = HOSTILE[1] + "&'"
+    xml = igv_session(
+        genome=tmp_path / f"{name}.fa",
+        locus=f"{name}:1-20",
+        folder=tmp_path,
+        tracks=[{"path": tmp_path / "a.bw", "name": name}],
+    )
+    session = ET.fromstring(xml)
+    assert session.get("locus") == f"{name}:1-20" and session.get("genome") == f"{name}.fa"
+    assert session.find("Panel/Track").get("name") == name

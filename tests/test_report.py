@@ -215,3 +215,45 @@ def test_build_report_is_the_report_of_the_run_outputs(tmp_path):
         summary=SUMMARY,
     )
     assert html == expected and "MA0035.5 GATA1 (0.001)" in html
+
+
+@needs_chromium
+def test_report_with_hostile_names_runs_no_injected_script(tmp_path):
+    import re
+
+    from seqsal.report import build_report
+
+    hostile = '<img src=x onerror="document.body.dataset.pwned=1">'
+    quote = '"><script>document.body.dataset.pwned=2</script>'
+    ppm = np.random.default_rng(0).dirichlet(np.ones(4) * 0.3, size=8).T
+    logo = png_base64(motif_logos(ppm, ppm - 0.25, title="motif"))
+    table = pd.DataFrame(
+        {"motif_id": ["motif_1"], "n_seqlets": ["40"], "sign": ["positive"], "length": ["8"]}
+        | {"status": ["named"], "name": [hostile], "match_1": [f"MA0035.5 {quote}"]}
+        | {"match_1_q": ["0.001"], "family": [hostile]}
+        | {f"match_{k}{s}": [""] for k in (2, 3) for s in ("", "_q")}
+    )
+    regions = pd.DataFrame(
+        {"chrom": [quote], "start": [0], "end": [20], "name": [hostile], "score": 0}
+        | {"strand": "+"}
+    )
+    seqlets = pd.DataFrame({"name": [f"{hostile}:0"], "region": [hostile], "attr_sum": [1.0]})
+    assignments = pd.DataFrame({"seqlet": [f"{hostile}:0"], "motif_id": ["motif_1"]})
+    html = build_report(
+        metrics={"test": {quote: {"n": 10, "pearson": 0.91}}},
+        summary=SUMMARY,
+        table=table,
+        assignments=assignments,
+        seqlets=seqlets,
+        regions=regions,
+        contrib=lambda i: np.linspace(-1, 1, 80).reshape(4, 20),
+        images={"curves": logo, "faithfulness_plot": logo, "field_plot": logo}
+        | {"logos": {"motif_1": logo}},
+        database=hostile,
+        genome=quote,
+    )
+    assert hostile not in html and quote not in html
+    page = tmp_path / "report.html"
+    page.write_text(html)
+    dom, _, _ = render_in_chromium(page, tmp_path)
+    assert "pwned" not in re.search(r"<body[^>]*>", dom).group()

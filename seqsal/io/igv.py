@@ -64,6 +64,28 @@ def igv_js() -> str:
     return library.read_text().replace("</script", "<\\/script")  # safe inside <script>
 
 
+def script_json(value) -> str:
+    """``value`` as JSON that is safe inside an HTML ``<script>``: ``<``, ``>`` and ``&``
+    are written as escapes (and, as ``json.dumps`` does, every non-ASCII character, the
+    JavaScript line separators included), so no string from a user's file (a contig or a
+    target named ``</script><script>...``) can end the script.
+
+    Parameters
+    ----------
+    value : object
+        JSON-serialisable.
+
+    Returns
+    -------
+    text : str
+        A JavaScript literal equal to ``value``.
+    """
+    text = json.dumps(value)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escape)
+    return text
+
+
 def _data_uri(text: str) -> str:
     """``text`` gzipped as a base64 data URI, the way igv.js reads embedded files."""
     packed = base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
@@ -114,7 +136,8 @@ def igv_page(*, loci: pd.DataFrame, sequences: list, sizes: dict, tracks: list) 
         ],
     }
     buttons = "\n".join(
-        f'<button data-locus="{c}:{s + 1}-{e}">{html.escape(str(n))} ({c}:{s + 1:,}-{e:,})</button>'
+        f'<button data-locus="{html.escape(f"{c}:{s + 1}-{e}")}">'
+        f"{html.escape(f'{n} ({c}:{s + 1:,}-{e:,})')}</button>"
         for c, s, e, n in zip(loci["chrom"], loci["start"], loci["end"], loci["name"])
     )
     return f"""<!DOCTYPE html>
@@ -136,7 +159,7 @@ The whole genome's tracks open in IGV desktop from <code>igv_session.xml</code>.
 <div id="igv"></div>
 <script>{igv_js()}</script>
 <script>
-const config = {json.dumps(config)};
+const config = {script_json(config)};
 igv.createBrowser(document.getElementById("igv"), config).then(browser => {{
   document.querySelectorAll("#loci button").forEach(button =>
     button.addEventListener("click", () => browser.search(button.dataset.locus)));
