@@ -26,6 +26,17 @@ log = logging.getLogger("seqsal")
 PAD_COLUMNS = ["pad_left", "pad_right"]
 
 
+def _unreadable(names) -> np.ndarray:
+    """Which names hold a character other than printable ASCII: BED readers (bedtools
+    refuses a non-ASCII name) and genome browsers cannot take them."""
+    names = pd.Series(names, dtype=object).astype(str)
+    return ~names.str.fullmatch(r"[ -~]+").to_numpy(bool)
+
+
+def _unreadable_reason(kind: str, name: str) -> str:
+    return f"{kind} {name!r} is not printable ASCII, which BED readers refuse; rename it"
+
+
 def _suggest_contig(chrom: str, sizes: dict) -> str:
     if chrom.startswith("chr") and chrom[3:] in sizes:
         return f"; did you mean {chrom[3:]!r} (drop the 'chr' prefix)?"
@@ -148,6 +159,13 @@ def prepare_regions(
             )
         )
     keep = ~(outside | longer).to_numpy()
+    for kind in ("chrom", "name"):
+        unreadable = _unreadable(regions[kind]) & keep
+        for row in regions[unreadable].itertuples():
+            label = "contig" if kind == "chrom" else "name"
+            reason = _unreadable_reason(label, getattr(row, kind))
+            rejected.append((source, row.line, row.name, reason))
+        keep &= ~unreadable
     if labels is not None:
         keep &= _match_labels(regions, labels, keep, source, label_source, rejected)
     kept = regions[keep].reset_index(drop=True)
@@ -190,9 +208,12 @@ def prepare_library(
     _validate_policy(policy, width, flank, out_of_bounds)
     window = width + 2 * flank
     library, rows, rejected = {}, [], []
+    unreadable = _unreadable(list(sequences))
     for record, (name, sequence) in enumerate(sequences.items(), start=1):
         length = len(sequence)
-        if length == 0:
+        if unreadable[record - 1]:
+            rejected.append((source, record, name, _unreadable_reason("name", name)))
+        elif length == 0:
             rejected.append((source, record, name, "empty sequence"))
         elif policy == "pad" and length > width + 2 * flank:
             rejected.append(
@@ -216,7 +237,8 @@ def prepare_library(
     regions = pd.DataFrame(rows, columns=BED_COLUMNS + ["line"])
     keep = np.ones(len(regions), dtype=bool)
     if labels is not None:
-        keep &= _match_labels(regions, labels, keep, source, label_source, rejected)
+        names = list(sequences)
+        keep &= _match_labels(regions, labels, keep, source, label_source, rejected, names)
     rejected = pd.DataFrame(rejected, columns=REJECTED_COLUMNS).sort_values(
         ["source", "line"], kind="stable"
     )
@@ -268,24 +290,35 @@ def _validate_policy(policy: str, width: int, flank: int, out_of_bounds: str) ->
         )
 
 
-def _match_labels(regions, labels, keep, source, label_source, rejected) -> np.ndarray:
+def _match_labels(regions, labels, keep, source, label_source, rejected, names=None):
     """Which regions have every label; adds a rejected row for each one that does not,
-    and for each labelled name that is not a region."""
+    and for each labelled name that is not among ``names`` (the input's; default: the
+    regions'), so that a row rejected for itself is not reported again by its label."""
     values = labels.reindex(regions["name"])
     has_row = regions["name"].isin(labels.index).to_numpy()
-    complete = values.notna().all(axis=1).to_numpy()
+    missing = values.isna().to_numpy()
+    numbers = values.select_dtypes("number")  # the targets (split helpers are text)
+    infinite = pd.DataFrame(False, index=values.index, columns=values.columns)
+    infinite[numbers.columns] = np.isinf(numbers.to_numpy(float))
+    complete = ~(missing | infinite.to_numpy()).any(axis=1)
     for i, row in enumerate(regions.itertuples()):
         if not keep[i]:
             continue
         if not has_row[i]:
             rejected.append((source, row.line, row.name, f"no label in {label_source}"))
-        elif not complete[i]:
-            empty = ", ".join(values.columns[values.iloc[i].isna().to_numpy()])
+        elif missing[i].any():
+            empty = ", ".join(values.columns[missing[i]])
             rejected.append(
                 (source, row.line, row.name, f"label {empty} missing in {label_source}")
             )
+        elif not complete[i]:
+            bad = infinite.iloc[i].to_numpy()
+            found = ", ".join(f"{c}={values.iloc[i][c]}" for c in values.columns[bad])
+            reason = f"label not a finite number in {label_source}: {found}"
+            rejected.append((source, row.line, row.name, reason))
     lines = {name: i + 2 for i, name in enumerate(labels.index)}
-    for name in labels.index[~labels.index.isin(regions["name"])]:
+    names = regions["name"] if names is None else names
+    for name in labels.index[~labels.index.isin(names)]:
         rejected.append((label_source, lines[name], name, f"name not in {source}"))
     return complete
 

@@ -459,7 +459,7 @@ def sort_bed(bed: pd.DataFrame) -> pd.DataFrame:
             *ties,
             bed["end"].to_numpy(),
             bed["start"].to_numpy(),
-            bed["chrom"].astype(str).to_numpy().astype(bytes),
+            np.char.encode(bed["chrom"].to_numpy().astype(str), "utf-8"),  # C sort: bytes
         )
     )
     return bed.iloc[order].reset_index(drop=True)

@@ -476,3 +476,29 @@ def test_regions_names_the_files_a_mode_lacks_in_one_line(tmp_path, capsys):
         "seqsal regions: error: input.table, input.fasta: expected one of them in library "
         "mode, found neither"
     )
+
+
+def test_names_with_quotes_are_names_from_the_library_to_the_shards(capsys, write, tmp_path):
+    """TSV has no quoting: a name that starts with a quote swallows no line."""
+    rows = [('"s1', "ACGTACGTAC", 1.0), ('s"2', "GGGCCCAAAT", 2.0), ("s3", "TTTTACGTAC", 3.0)]
+    table = write(
+        "lib.tsv", "name\tsequence\tactivity\n" + "".join(f"{n}\t{s}\t{y}\n" for n, s, y in rows)
+    )
+    status, _ = run(
+        capsys,
+        "regions",
+        "--mode",
+        "library",
+        "--table",
+        table,
+        "--width",
+        10,
+        "--out-dir",
+        tmp_path,
+    )
+    assert status == 0
+    assert (tmp_path / "rejected.tsv").read_text().count("\n") == 1  # the header alone
+    assert encode_library(capsys, tmp_path) == 0
+    data = read_npz(tmp_path / "x.npz")
+    assert data["names"].tolist() == ['"s1', 's"2', "s3"]
+    assert data["y"][:, 0].tolist() == [1.0, 2.0, 3.0]

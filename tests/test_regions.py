@@ -165,3 +165,46 @@ def test_library_regions_add_shuffled_negatives_only_without_labels():
     given = pd.DataFrame({"y": [1.0, 2.0]}, index=["s1", "s2"])
     with pytest.raises(InputError, match="input.negatives"):
         build_library_regions(sequences, labels=given, negatives="dinucleotide_shuffle", width=10)
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "Infinity"])
+def test_a_label_that_is_not_finite_is_rejected_with_its_reason(write, value):
+    from seqsal.io.tables import read_label_table
+
+    labels = read_label_table(
+        write("labels.tsv", f"name\ty\tgroup\na\t1.5\tg1\nb\t{value}\tg2\n"), helpers=["group"]
+    )
+    bed = read_bed(write("r.bed", "c1\t0\t10\ta\nc1\t20\t30\tb\n"))
+    regions, rejected = prepare_regions(bed, {"c1": 100}, width=10, labels=labels)
+    assert regions["name"].tolist() == ["a"]
+    (reason,) = rejected["reason"]
+    assert reason.startswith("label not a finite number in labels: y=") and "inf" in reason
+    library, regions, rejected = prepare_library(
+        {"a": "ACGT" * 3, "b": "ACGT" * 3}, width=12, labels=labels
+    )
+    assert regions["name"].tolist() == ["a"] and rejected["name"].tolist() == ["b"]
+
+
+def test_names_that_bed_readers_refuse_are_rejected_with_their_reason(write):
+    sequences = {"β-globin": "ACGT" * 3, "ok_1": "ACGT" * 3, "tab\there": "ACGT" * 3}
+    library, regions, rejected = prepare_library(sequences, width=12)
+    assert regions["name"].tolist() == ["ok_1"] and list(library) == ["ok_1"]
+    assert rejected["name"].tolist() == ["β-globin", "tab\there"]
+    assert (rejected["reason"].str.contains("not printable ASCII")).all()
+    bed = read_bed(write("r.bed", "c1\t0\t10\tséq\nc1\t20\t30\tplain\n"))
+    regions, rejected = prepare_regions(bed, {"c1": 100}, width=10)
+    assert regions["name"].tolist() == ["plain"]
+    assert rejected["reason"].tolist() == [
+        "name 'séq' is not printable ASCII, which BED readers refuse; rename it"
+    ]
+
+
+def test_a_sequence_rejected_for_itself_is_not_reported_again_by_its_label():
+    labels = pd.DataFrame({"y": [1.0, 2.0, 3.0]}, index=["a", "empty", "elsewhere"])
+    library, regions, rejected = prepare_library(
+        {"a": "ACGT" * 3, "empty": ""}, width=12, labels=labels, source="lib", label_source="y"
+    )
+    assert rejected[["name", "reason"]].values.tolist() == [
+        ["empty", "empty sequence"],
+        ["elsewhere", "name not in lib"],
+    ]

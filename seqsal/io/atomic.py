@@ -4,11 +4,15 @@ interrupted run never leaves a truncated file that looks complete."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+# TSV in this field has no quoting: a " is part of a name, never the start of a quoted field
+NO_QUOTES = csv.QUOTE_NONE
 
 
 @contextlib.contextmanager
@@ -43,7 +47,7 @@ def write_text(text: str, path) -> None:
     text : str
     path : str or Path
     """
-    with atomic_path(path) as tmp, open(tmp, "w") as handle:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
         handle.write(text)
 
 
@@ -57,7 +61,8 @@ def write_tsv(df: pd.DataFrame, path, *, header: bool = True) -> None:
     header : bool, optional
         Default is True.
     """
-    write_text(df.to_csv(sep="\t", index=False, header=header, lineterminator="\n"), path)
+    text = df.to_csv(sep="\t", index=False, header=header, lineterminator="\n", quoting=NO_QUOTES)
+    write_text(text, path)
 
 
 def save_figure(fig, path) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .atomic import write_text
+from .atomic import NO_QUOTES, write_text
 
 BED_COLUMNS = ["chrom", "start", "end", "name", "score", "strand"]
 PAD_COLUMNS = ["pad_left", "pad_right"]  # N added before/after a region clipped at a contig end
@@ -174,7 +174,9 @@ def read_regions(path, *, shard: int = 0, n_shards: int = 1) -> pd.DataFrame:
         rows = size + (shard < extra)
     with open(path, "rb") as handle:
         handle.seek(offset)  # the shard's first line: the lines before it are never parsed
-        regions = pd.read_csv(handle, sep="\t", header=None, nrows=rows, dtype={0: str, 3: str})
+        regions = pd.read_csv(
+            handle, sep="\t", header=None, nrows=rows, dtype={0: str, 3: str}, quoting=NO_QUOTES
+        )
     regions.columns = (BED_COLUMNS + PAD_COLUMNS)[: regions.shape[1]]
     for column in PAD_COLUMNS:
         if column not in regions:
@@ -230,6 +232,7 @@ def read_seqlets(path) -> pd.DataFrame:
         header=None,
         names=SEQLET_COLUMNS,
         dtype={"chrom": str, "name": str, "region": str},
+        quoting=NO_QUOTES,
     )
 
 
@@ -284,7 +287,9 @@ def bedgraph_text(frame: pd.DataFrame) -> str:
             "value": frame["value"],
         }
     )
-    return bedgraph.to_csv(sep="\t", header=False, index=False, float_format="%.6g")
+    return bedgraph.to_csv(
+        sep="\t", header=False, index=False, float_format="%.6g", quoting=NO_QUOTES
+    )
 
 
 def write_bedgraph(track, path, *, name: str = "attribution") -> None:
@@ -311,7 +316,7 @@ def bed_text(bed: pd.DataFrame) -> str:
     -------
     text : str
     """
-    return bed.to_csv(sep="\t", header=False, index=False, lineterminator="\n")
+    return bed.to_csv(sep="\t", header=False, index=False, lineterminator="\n", quoting=NO_QUOTES)
 
 
 def write_bed(bed: pd.DataFrame, path, *, track_line: str | None = None) -> None:

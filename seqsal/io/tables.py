@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .atomic import NO_QUOTES
 
 
 def read_table(path) -> pd.DataFrame:
@@ -25,7 +26,7 @@ def read_table(path) -> pd.DataFrame:
     InputError
         When a name repeats.
     """
-    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=NO_QUOTES)
     key = "name" if "name" in table.columns else table.columns[0]
     table = table.set_index(key)
     if table.index.has_duplicates:
@@ -164,7 +165,8 @@ def read_names(path, names) -> np.ndarray:
     InputError
         When the file lists none of ``names``.
     """
-    listed = set(pd.read_csv(path, header=None, dtype=str)[0].str.strip())
+    names_read = pd.read_csv(path, sep="\t", header=None, dtype=str, quoting=NO_QUOTES)
+    listed = set(names_read[0].str.strip())
     mask = np.isin(names, list(listed))
     if not mask.any():
         raise InputError(
@@ -186,4 +188,4 @@ def read_motif_table(path) -> pd.DataFrame:
     table : pandas.DataFrame
         Every cell a string; an empty cell stays "" (and a TF named NA stays "NA").
     """
-    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=NO_QUOTES)
