@@ -1,3 +1,4 @@
+import gzip
 import json
 
 import numpy as np
@@ -5,6 +6,7 @@ import pandas as pd
 import pytest
 
 from seqsal.cli import main
+from seqsal.errors import InputError
 from seqsal.io import read_npz
 
 
@@ -502,3 +504,76 @@ def test_names_with_quotes_are_names_from_the_library_to_the_shards(capsys, writ
     data = read_npz(tmp_path / "x.npz")
     assert data["names"].tolist() == ['"s1', 's"2', "s3"]
     assert data["y"][:, 0].tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"\x00\x01\x02\xff\xfe binary", "line 1: expected text (UTF-8), found bytes that are not"),
+        (b"c1\t0\t10\tok\nc1\t5\t15\tna\xefve\n", "line 2: expected text (UTF-8)"),
+        (
+            gzip.compress(
+                "".join(f"chrA\t{i % 30}\t{i % 30 + 1}\tr{i}\n" for i in range(9000)).encode()
+            )[:2000],
+            "expected a complete gzip file",
+        ),
+    ],
+)
+def test_a_bed_that_is_not_text_gets_one_line_naming_it(capsys, fasta, tmp_path, content, expected):
+    bed = tmp_path / "regions.bed"
+    bed.write_bytes(content)
+    status, err = run(
+        capsys, "regions", "--bed", bed, "--fasta", fasta, "--width", 10, "--out-dir", tmp_path
+    )
+    (line,) = err
+    assert status == 1 and f"{bed}, line " in line and expected in line
+
+
+def test_unreadable_inputs_and_a_full_disk_get_one_line(
+    capsys, write, fasta, tmp_path, monkeypatch
+):
+    import errno
+
+    import seqsal.io.atomic
+
+    bed = write("r.bed", "chrA\t0\t10\tr1\n")
+    labels = write("labels.tsv", "")
+    cases = [
+        (["--bed", bed, "--fasta", tmp_path], f"{tmp_path}: expected a"),  # a directory
+        (["--bed", bed, "--fasta", fasta, "--labels", labels], "found an empty file"),
+    ]
+    for extra, expected in cases:
+        status, err = run(capsys, "regions", *extra, "--width", 10, "--out-dir", tmp_path / "o")
+        (line,) = err
+        assert status == 1 and expected in line, line
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(seqsal.io.atomic.os, "replace", full)
+    status, err = run(
+        capsys,
+        "regions",
+        "--bed",
+        bed,
+        "--fasta",
+        fasta,
+        "--width",
+        10,
+        "--out-dir",
+        tmp_path / "o",
+    )
+    (line,) = err
+    assert status == 1 and line.endswith(
+        "no space left on device while writing it; free space and rerun"
+    )
+    assert "regions.bed" in line and not list((tmp_path / "o").glob("*.bed"))
+
+
+def test_a_meme_file_of_random_bytes_gets_one_line(write, tmp_path):
+    from seqsal.io import load_motif_database
+
+    path = tmp_path / "db.meme"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 500, dtype=np.uint8).tobytes())
+    with pytest.raises(InputError, match=r"db.meme, line \d+: expected text \(UTF-8\)"):
+        load_motif_database(str(path))

@@ -347,3 +347,31 @@ def test_io_imports_nothing_above_it():
                 name = "seqsal." * (node.level == 2) + "seqsal.io." * (node.level == 1)
                 name += node.module or ""
                 assert name.startswith("seqsal.io") or name in allowed, (path.name, name)
+
+
+def test_a_damaged_shard_is_named_with_the_stage_to_rerun(tmp_path):
+    import pandas as pd
+
+    from seqsal.io.shards import read_attributions, read_shards
+
+    folder = tmp_path / "results" / "attribute"
+    path = folder / "000.npz"
+    names = np.array(["a", "b", "c"])
+    attr = np.arange(12, dtype=np.float32).reshape(3, 4)
+    write_npz(path, attr=attr, pred=np.zeros((3, 1), np.float32), names=names)
+    regions = pd.DataFrame({"name": names})
+    data, _ = read_attributions([path], regions, mmap_key="attr")
+    assert data["attr"][1].tolist() == attr[1].tolist()
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])  # truncated: no central directory
+    for read in (lambda: read_npz(path), lambda: read_shards([path], mmap_key="attr")):
+        with pytest.raises(InputError, match=r"000.npz: expected a complete .npz shard.*attribute"):
+            read()
+    bad = attr.copy()
+    bad[2, 1] = np.inf  # a value overwritten inside an intact archive
+    write_npz(path, attr=bad, pred=np.zeros((3, 1), np.float32), names=names)
+    for mmap_key in ("attr", None):
+        with pytest.raises(
+            InputError, match="expected finite attr values, found NaN or infinity in row 2"
+        ):
+            read_attributions([path], regions, mmap_key=mmap_key)

@@ -11,6 +11,7 @@ expected, found) and exit status 1, never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
@@ -85,16 +86,41 @@ def main(argv=None) -> int:
     )
     try:
         args.run(args)
-    except InputError as error:
-        print(f"seqsal {args.command}: error: {error}", file=sys.stderr)
-        return 1
-    except FileNotFoundError as error:
-        print(
-            f"seqsal {args.command}: error: {error.filename}: expected a file, found none",
-            file=sys.stderr,
-        )
+    except (InputError, OSError) as error:
+        line = one_line(error)
+        if line is None:
+            raise  # not known: its traceback goes to the rule's log
+        print(f"seqsal {args.command}: error: {line}", file=sys.stderr)
         return 1
     return 0
+
+
+def one_line(error: Exception) -> str | None:
+    """The one line a known failure gets: the file, what was expected, what was found.
+
+    Parameters
+    ----------
+    error : Exception
+        An :class:`~seqsal.errors.InputError` (its message is that line), or an OSError
+        of a kind a user can act on.
+
+    Returns
+    -------
+    line : str or None
+        None for an error of no known kind.
+    """
+    if isinstance(error, InputError):
+        return str(error)
+    where = error.filename or "a file"
+    if isinstance(error, FileNotFoundError):
+        return f"{where}: expected a file, found none"
+    if isinstance(error, IsADirectoryError):
+        return f"{where}: expected a file, found a directory"
+    if isinstance(error, PermissionError):
+        return f"{where}: expected a file seqsal may read or write, found no permission"
+    if error.errno == errno.ENOSPC:
+        return f"{where}: no space left on device while writing it; free space and rerun"
+    return None
 
 
 if __name__ == "__main__":

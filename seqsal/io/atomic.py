@@ -34,6 +34,10 @@ def atomic_path(path):
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as error:
+        if error.filename is None:  # a failed write names no file: name the output
+            error.filename = str(path)
+        raise
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -4,7 +4,6 @@ tabix files written for genome browsers."""
 
 from __future__ import annotations
 
-import gzip
 import os
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .atomic import NO_QUOTES, write_text
+from .text import text_lines
 
 BED_COLUMNS = ["chrom", "start", "end", "name", "score", "strand"]
 PAD_COLUMNS = ["pad_left", "pad_right"]  # N added before/after a region clipped at a contig end
@@ -34,13 +34,11 @@ SEQLET_COLUMNS = [
 
 def _bed_fields(path):
     """Yield ``(line number, fields)`` for each data line of a BED file."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip() or line.startswith(("#", "track", "browser")):
-                continue
-            yield number, line.rstrip("\t").split("\t")
+    for number, raw in text_lines(path):
+        line = raw.rstrip("\r\n")
+        if not line.strip() or line.startswith(("#", "track", "browser")):
+            continue
+        yield number, line.rstrip("\t").split("\t")
 
 
 def _parse_int(value: str, *, path, number: int, column: str) -> int:

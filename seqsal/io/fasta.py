@@ -3,7 +3,6 @@ sequence libraries read and written."""
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from ..encode import all_iupac, ascii_upper, encode_regions, encode_windows
 from ..errors import InputError, SequenceError
 from .atomic import write_text
 from .bed import PAD_COLUMNS
+from .text import text_lines
 
 
 def open_fasta(path):
@@ -277,46 +277,37 @@ def read_sequences(path) -> dict:
     """
     import re
 
-    opener = gzip.open if _is_gzip(path) else open
     sequences, name, chunks, first_line = {}, None, [], {}
     bad = re.compile(r"[^ACGTNRYSWKMBDHVacgtnryswkmbdhv]")
-    with opener(path, "rt") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.strip()
-            if line.startswith(">"):
-                if name is not None:
-                    sequences[name] = "".join(chunks)
-                name, chunks = (line[1:].split() or [""])[0], []
-                if not name or name in first_line:
-                    found = (
-                        f"{name!r} again (first on line {first_line.get(name)})" if name else "none"
-                    )
-                    raise InputError(
-                        f"{path}, line {number}: expected a unique sequence name, found {found}"
-                    )
-                first_line[name] = number
-            elif line and not line.startswith(";"):
-                if name is None:
-                    raise InputError(
-                        f"{path}, line {number}: expected a '>' header first, found {line[:20]!r}"
-                    )
-                match = bad.search(line)
-                if match:
-                    raise InputError(
-                        f"{path}, line {number}: expected IUPAC bases in {name!r}, "
-                        f"found {match.group()!r}"
-                    )
-                chunks.append(line)
+    for number, raw in text_lines(path):
+        line = raw.strip()
+        if line.startswith(">"):
+            if name is not None:
+                sequences[name] = "".join(chunks)
+            name, chunks = (line[1:].split() or [""])[0], []
+            if not name or name in first_line:
+                found = f"{name!r} again (first on line {first_line.get(name)})" if name else "none"
+                raise InputError(
+                    f"{path}, line {number}: expected a unique sequence name, found {found}"
+                )
+            first_line[name] = number
+        elif line and not line.startswith(";"):
+            if name is None:
+                raise InputError(
+                    f"{path}, line {number}: expected a '>' header first, found {line[:20]!r}"
+                )
+            match = bad.search(line)
+            if match:
+                raise InputError(
+                    f"{path}, line {number}: expected IUPAC bases in {name!r}, "
+                    f"found {match.group()!r}"
+                )
+            chunks.append(line)
     if name is not None:
         sequences[name] = "".join(chunks)
     if not sequences:
         raise InputError(f"{path}: expected FASTA records, found none")
     return sequences
-
-
-def _is_gzip(path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(2) == b"\x1f\x8b"
 
 
 def write_fasta(sequences: dict, path, *, width: int = 80) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import InputError
 from .atomic import write_text
+from .text import text_lines
 
 
 def read_meme(path) -> dict:
@@ -29,24 +30,23 @@ def read_meme(path) -> dict:
         When a matrix row does not read as numbers, or the file holds no motif.
     """
     motifs, key, rows, width = {}, None, [], None
-    with open(path) as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.strip()
-            if line.startswith("MOTIF"):
-                key, rows, width = " ".join(line.split()[1:]), [], None
-            elif key is not None and line.startswith("letter-probability"):
-                fields = line.replace("= ", "=").split()
-                width = int(dict(f.split("=") for f in fields if "=" in f).get("w", 0))
-            elif key is not None and width and len(rows) < width and line:
-                try:
-                    rows.append([float(value) for value in line.split()])
-                except ValueError:
-                    raise InputError(
-                        f"{path}, line {number}: expected 4 probabilities of motif {key!r}, "
-                        f"found {line!r}"
-                    ) from None
-                if len(rows) == width:
-                    motifs[key] = np.asarray(rows).T
+    for number, raw in text_lines(path):
+        line = raw.strip()
+        if line.startswith("MOTIF"):
+            key, rows, width = " ".join(line.split()[1:]), [], None
+        elif key is not None and line.startswith("letter-probability"):
+            fields = line.replace("= ", "=").split()
+            width = int(dict(f.split("=") for f in fields if "=" in f).get("w", 0))
+        elif key is not None and width and len(rows) < width and line:
+            try:
+                rows.append([float(value) for value in line.split()])
+            except ValueError:
+                raise InputError(
+                    f"{path}, line {number}: expected 4 probabilities of motif {key!r}, "
+                    f"found {line!r}"
+                ) from None
+            if len(rows) == width:
+                motifs[key] = np.asarray(rows).T
     if not motifs:
         raise InputError(f"{path}: expected MEME motifs, found none")
     return motifs

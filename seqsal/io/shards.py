@@ -175,6 +175,10 @@ def npz_writer(path):
                 member = zipfile.ZipInfo(file.name)
                 with open(file, "rb") as source, archive.open(member, "w", force_zip64=True) as out:
                     shutil.copyfileobj(source, out, 1 << 24)
+    except OSError as error:
+        if error.filename is None:  # the scratch files are this output's
+            error.filename = str(path)
+        raise
     finally:
         for file in files:
             file.close()
@@ -203,6 +207,26 @@ class NpzRows:
         return out
 
 
+@contextlib.contextmanager
+def _intact(path):
+    """Turn what a truncated or overwritten ``.npz`` raises into one line naming it and
+    the stage that wrote it (a missing file is left to the caller's message)."""
+    import zipfile
+
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError) as error:
+        parts = Path(path).parts
+        stage = parts[parts.index("results") + 1] if "results" in parts[:-2] else "the stage"
+        raise InputError(
+            f"{path}: expected a complete .npz shard, found a damaged one "
+            f"({type(error).__name__}: {error}); delete it and rerun {stage} "
+            "(snakemake remakes a missing file)"
+        ) from None
+
+
 def read_npz(path, *, skip=()) -> dict:
     """Read every array of an ``.npz`` file into a dict, but ``skip`` (a name or names).
 
@@ -217,7 +241,7 @@ def read_npz(path, *, skip=()) -> dict:
     arrays : dict
     """
     skip = {skip} if isinstance(skip, str) else set(skip)
-    with np.load(path, allow_pickle=False) as data:
+    with _intact(path), open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
         return {key: data[key] for key in data.files if key not in skip}
 
 
@@ -259,7 +283,7 @@ class RowStack:
 
 
 def _read_member(path, key) -> np.ndarray:
-    with np.load(path, allow_pickle=False) as data:
+    with _intact(path), open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
         return data[key]
 
 
@@ -285,7 +309,7 @@ def _npz_member_layout(path, key):
     import struct
     import zipfile
 
-    with zipfile.ZipFile(path) as archive:
+    with _intact(path), zipfile.ZipFile(path) as archive:
         info = archive.getinfo(f"{key}.npy")
     if info.compress_type != zipfile.ZIP_STORED:
         return None
@@ -311,10 +335,39 @@ def _memmap_npz_member(path, key):
     if layout is None:
         return None
     offset, shape, dtype = layout
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+    with _intact(path):  # a member cut short does not fit the file
+        return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
 
 
-def read_shards(paths, *, mmap_key: str | None = None, skip=()) -> dict:
+def check_finite(array, path, key: str) -> None:
+    """Refuse an array holding NaN or infinity, a row block at a time.
+
+    Parameters
+    ----------
+    array : array-like, shape=(N, ...)
+        In memory or memory-mapped.
+    path : str or Path
+        Its shard, named in the error.
+    key : str
+        Its member's name.
+
+    Raises
+    ------
+    InputError
+        Naming the shard, the member and the first row that is not finite.
+    """
+    rows = max(1, (1 << 23) // max(1, int(np.prod(array.shape[1:], dtype=np.int64))))
+    for start in range(0, len(array), rows):
+        bad = ~np.isfinite(np.asarray(array[start : start + rows], dtype=np.float32))
+        if bad.any():
+            row = start + int(np.flatnonzero(bad.reshape(len(bad), -1).any(axis=1))[0])
+            raise InputError(
+                f"{path}: expected finite {key} values, found NaN or infinity in row {row}; "
+                "the shard is damaged: delete it and rerun the stage that wrote it"
+            )
+
+
+def read_shards(paths, *, mmap_key: str | None = None, skip=(), finite=()) -> dict:
     """Read several ``.npz`` shards and concatenate their per-region arrays.
 
     Parameters
@@ -325,6 +378,15 @@ def read_shards(paths, *, mmap_key: str | None = None, skip=()) -> dict:
         :class:`RowStack`, so that only the rows used are read. Default is None.
     skip : tuple of str, optional
         Arrays not read at all. Default is none.
+    finite : tuple of str, optional
+        Arrays that must hold finite numbers (:func:`check_finite`, shard by shard).
+        Default is none.
+
+    Returns
+    -------
+    data : dict
+        Per-region arrays concatenated in shard order (``mmap_key`` as a RowStack);
+        per-file arrays (``targets``) once.
     """
     shards = [read_npz(path, skip=(*skip, *([mmap_key] if mmap_key else []))) for path in paths]
     data = {}
@@ -333,6 +395,12 @@ def read_shards(paths, *, mmap_key: str | None = None, skip=()) -> dict:
         if any(part is None for part in parts):  # compressed: read that array only
             parts = [_read_member(path, mmap_key) for path in paths]
         data[mmap_key] = RowStack(parts)
+        if mmap_key in finite:
+            for path, part in zip(paths, parts):
+                check_finite(part, path, mmap_key)
+    for path, shard in zip(paths, shards):
+        for key in set(finite) & set(shard):
+            check_finite(shard[key], path, key)
     for key in shards[0]:
         if key in PER_FILE_KEYS:
             if any(not np.array_equal(s[key], shards[0][key]) for s in shards):
@@ -371,7 +439,7 @@ def read_attributions(paths, regions, *, skip=(), mmap_key=None):
     """
     import pandas as pd
 
-    data = read_shards(paths, skip=skip, mmap_key=mmap_key)
+    data = read_shards(paths, skip=skip, mmap_key=mmap_key, finite=("attr", "pred"))
     for key in ("hyp", "attr"):  # float16 storage is widened once, here
         if key in data and key != mmap_key and data[key].dtype == np.float16:
             data[key] = data[key].astype(np.float32)

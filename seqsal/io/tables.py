@@ -10,6 +10,22 @@ from ..errors import InputError
 from .atomic import NO_QUOTES
 
 
+def _read_tsv(path, **options) -> pd.DataFrame:
+    """``pandas.read_csv`` of a TSV without quoting; an empty file or one that is not
+    text ends with one line naming it."""
+    try:
+        return pd.read_csv(path, sep="\t", quoting=NO_QUOTES, **options)
+    except pd.errors.EmptyDataError:
+        raise InputError(
+            f"{path}: expected a table with a header line, found an empty file"
+        ) from None
+    except UnicodeDecodeError as error:
+        found = error.object[error.start : error.start + 4]
+        raise InputError(
+            f"{path}: expected a text table (UTF-8), found bytes that are not ({found!r})"
+        ) from None
+
+
 def read_table(path) -> pd.DataFrame:
     """Read a TSV with a header as text, indexed by its ``name`` column (else its first).
 
@@ -26,7 +42,7 @@ def read_table(path) -> pd.DataFrame:
     InputError
         When a name repeats.
     """
-    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=NO_QUOTES)
+    table = _read_tsv(path, dtype=str, keep_default_na=False)
     key = "name" if "name" in table.columns else table.columns[0]
     table = table.set_index(key)
     if table.index.has_duplicates:
@@ -165,7 +181,7 @@ def read_names(path, names) -> np.ndarray:
     InputError
         When the file lists none of ``names``.
     """
-    names_read = pd.read_csv(path, sep="\t", header=None, dtype=str, quoting=NO_QUOTES)
+    names_read = _read_tsv(path, header=None, dtype=str)
     listed = set(names_read[0].str.strip())
     mask = np.isin(names, list(listed))
     if not mask.any():
@@ -188,4 +204,4 @@ def read_motif_table(path) -> pd.DataFrame:
     table : pandas.DataFrame
         Every cell a string; an empty cell stays "" (and a TF named NA stays "NA").
     """
-    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=NO_QUOTES)
+    return _read_tsv(path, dtype=str, keep_default_na=False)
