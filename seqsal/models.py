@@ -596,12 +596,14 @@ def load_checkpoint(path, *, input_length: int | None = None):
     """
     if not os.path.exists(path):
         raise InputError(f"{path}: expected a model checkpoint, found no such file")
+    if os.path.isdir(path):
+        raise InputError(f"{path}: expected a model checkpoint file, found a directory")
     if _is_torchscript(path):
         model, checkpoint = _load_torchscript(path)
     else:
         checkpoint = _load_plain(path)
-        model = build_model(checkpoint["arch"], **checkpoint["hparams"])
-        model.load_state_dict(checkpoint.pop("state_dict"))
+        model = _build_checkpointed(path, checkpoint)
+    _check_outputs(path, model.eval(), checkpoint)
     if checkpoint.get("alphabet", ALPHABET) != ALPHABET:
         raise InputError(f"{path}: expected alphabet {ALPHABET}, found {checkpoint['alphabet']!r}")
     if input_length is not None and checkpoint["input_length"] != input_length:
@@ -642,13 +644,7 @@ def _load_torchscript(path):
             f"{path}: expected a TorchScript model with a {TORCHSCRIPT_META} extra file declaring "
             f"input_length and targets, found {extra[TORCHSCRIPT_META][:80]!r}"
         ) from None
-    with torch.no_grad():
-        outputs = model(torch.zeros(1, 4, meta["input_length"])).shape[-1]
-    if outputs != len(meta["targets"]):
-        raise InputError(
-            f"{path}: expected {len(meta['targets'])} outputs (its targets), found {outputs}"
-        )
-    meta.setdefault("tasks", ["regression"] * outputs)
+    meta.setdefault("tasks", ["regression"] * len(meta["targets"]))
     meta.update(arch="torchscript", hparams={"input_length": meta["input_length"]})
     return model, meta
 
@@ -658,16 +654,66 @@ def _load_plain(path) -> dict:
         with warnings.catch_warnings():  # torch warns about pickle protocols it then refuses
             warnings.simplefilter("ignore", UserWarning)
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:
+        first = (str(error).splitlines() or [type(error).__name__])[0][:120]  # "" when empty
         raise InputError(
             f"{path}: expected a plain-dict checkpoint loadable with weights_only=True, found "
-            f"an untrusted pickle or another file ({str(error).splitlines()[0][:120]})"
+            f"an untrusted pickle or another file ({first})"
         ) from None
     required = {"arch", "hparams", "state_dict", "input_length", "alphabet", "targets", "tasks"}
     if not isinstance(checkpoint, dict) or not required <= set(checkpoint):
         found = sorted(checkpoint) if isinstance(checkpoint, dict) else type(checkpoint).__name__
         raise InputError(f"{path}: expected checkpoint keys {sorted(required)}, found {found}")
     return checkpoint
+
+
+def _build_checkpointed(path, checkpoint: dict) -> nn.Module:
+    """The checkpoint's architecture with its weights; weights that do not fit it, or
+    hyperparameters it does not take, are refused in one line."""
+    if not isinstance(checkpoint["hparams"], dict):
+        raise InputError(f"{path}: expected hparams as a dict, found {checkpoint['hparams']!r}")
+    try:
+        model = build_model(checkpoint["arch"], **checkpoint["hparams"])
+        model.load_state_dict(checkpoint.pop("state_dict"))
+    except (RuntimeError, TypeError, ValueError) as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[-1].strip()[:160]
+        raise InputError(
+            f"{path}: expected weights that fit {checkpoint['arch']} with its hparams, "
+            f"found: {first}"
+        ) from None
+    return model
+
+
+def _check_outputs(path, model: nn.Module, meta: dict) -> None:
+    """Refuse, before any work, a model that does not run on its declared input or whose
+    outputs are not (N, T) with one column per target (and one task per target)."""
+    length, targets = meta["input_length"], list(meta["targets"])
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        raise InputError(f"{path}: expected a positive input_length, found {length!r}")
+    if len(meta.get("tasks") or targets) != len(targets):
+        raise InputError(
+            f"{path}: expected one task per target ({len(targets)}), found {meta['tasks']!r}"
+        )
+    try:
+        with torch.no_grad():
+            outputs = model(torch.zeros(2, 4, length))
+    except Exception as error:  # a user's model can raise anything on a wrong shape
+        first = (str(error).strip().splitlines() or [type(error).__name__])[-1].strip()[:160]
+        raise InputError(
+            f"{path}: expected a model that runs on input of shape (N, 4, {length}) "
+            f"(its declared input_length), found: {first}"
+        ) from None
+    shape = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__
+    if isinstance(shape, tuple) and len(shape) == 2 and shape[0] == 2:
+        if shape[1] != len(targets):
+            raise InputError(
+                f"{path}: expected {len(targets)} outputs (its targets), found {shape[1]}"
+            )
+    else:
+        raise InputError(
+            f"{path}: expected outputs of shape (N, {len(targets)}) (one per target "
+            f"{targets[:5]}), found {shape} for N = 2"
+        )
 
 
 def resolve_target(target, names) -> int:

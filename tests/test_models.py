@@ -219,3 +219,106 @@ def test_fold_batch_norm_without_affine_parameters():
     norm.eval()
     x = torch.randn(2, 4, 20)
     torch.testing.assert_close(fold_batch_norm(conv, norm)(x), norm(conv(x)), atol=1e-5, rtol=1e-5)
+
+
+class _Flat(torch.nn.Module):
+    """Needs input length 40 exactly (a dense layer on the flattened one-hot)."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = torch.nn.Linear(160, 1)
+
+    def forward(self, X):
+        return self.dense(X.flatten(1))
+
+
+class _Pair(torch.nn.Module):
+    def forward(self, X):
+        return X.sum((1, 2))[:, None], X.mean((1, 2))[:, None]
+
+
+class _Flat1D(torch.nn.Module):
+    def forward(self, X):
+        return X.sum((1, 2))
+
+
+def _bad_checkpoints(tmp_path):
+    """Every kind of bad model file a user has handed over, and what its line says."""
+    good = tmp_path / "good.pt"
+    save_checkpoint(
+        build_model("cnn", input_length=40, n_outputs=1),
+        good,
+        arch="cnn",
+        hparams={"input_length": 40, "n_outputs": 1},
+        targets=["y"],
+        tasks=["regression"],
+        metrics={},
+    )
+    plain = torch.load(good, weights_only=True)
+
+    def saved(name, checkpoint):
+        torch.save(checkpoint, tmp_path / name)
+        return tmp_path / name
+
+    def scripted(name, module, meta):
+        meta = {"seqsal.json": json.dumps(meta)}
+        torch.jit.save(torch.jit.script(module), tmp_path / name, _extra_files=meta)
+        return tmp_path / name
+
+    (tmp_path / "empty.pt").write_bytes(b"")
+    (tmp_path / "half.pt").write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    (tmp_path / "noise.pt").write_bytes(np.random.default_rng(0).bytes(3000))
+    (tmp_path / "folder.pt").mkdir()
+    wide = build_model("cnn", input_length=40, n_outputs=1, n_filters=8).state_dict()
+    return {
+        tmp_path / "empty.pt": "plain-dict checkpoint",
+        tmp_path / "half.pt": "plain-dict checkpoint",
+        tmp_path / "noise.pt": "plain-dict checkpoint",
+        tmp_path / "folder.pt": "found a directory",
+        saved("shapes.pt", {**plain, "state_dict": wide}): "expected weights that fit cnn",
+        saved(
+            "hparams.pt", {**plain, "hparams": {"input_length": 40, "n_outputs": 1, "colour": 1}}
+        ): "hyperparameters",
+        saved(
+            "targets.pt", {**plain, "targets": ["a", "b"], "tasks": ["regression"] * 2}
+        ): r"expected 2 outputs \(its targets\), found 1",
+        saved("tasks.pt", {**plain, "tasks": ["regression", "binary"]}): "one task per target",
+        saved("negative.pt", {**plain, "input_length": -5}): "positive input_length",
+        scripted(
+            "length.pt", _Flat(), {"input_length": 50, "targets": ["y"]}
+        ): r"runs on input of shape \(N, 4, 50\)",
+        scripted(
+            "tuple.pt", _Pair(), {"input_length": 40, "targets": ["y"]}
+        ): r"expected outputs of shape \(N, 1\).*found tuple",
+        scripted("flat.pt", _Flat1D(), {"input_length": 40, "targets": ["y"]}): r"found \(2,\)",
+        scripted(
+            "zero.pt", _Flat1D(), {"input_length": 0, "targets": ["y"]}
+        ): "positive input_length",
+    }
+
+
+@SCRIPTING
+def test_every_bad_model_file_is_refused_before_any_work_in_one_line(tmp_path, capsys):
+    from seqsal.cli import main
+    from seqsal.io import write_npz
+
+    onehot = tmp_path / "x.npz"
+    X = np.zeros((4, 4, 40), np.uint8)
+    write_npz(onehot, X=X, names=np.array(list("abcd")))
+    for path, expected in _bad_checkpoints(tmp_path).items():
+        with pytest.raises(InputError, match=expected):
+            load_checkpoint(path)
+        status = main(
+            [
+                "attribute",
+                "--model",
+                str(path),
+                "--onehot",
+                str(onehot),
+                "--out",
+                str(tmp_path / "a.npz"),
+            ]
+        )
+        lines = [line for line in capsys.readouterr().err.splitlines() if " INFO " not in line]
+        assert status == 1 and len(lines) == 1 and str(path) in lines[0], (path, lines)
+    assert not (tmp_path / "a.npz").exists()
