@@ -75,3 +75,86 @@ def input_errors(mode: str, *, bed=None, fasta=None, table=None) -> list:
     if mode == "library" and not (table or fasta):
         return ["input.table, input.fasta: expected one of them in library mode, found neither"]
     return []
+
+
+FILE_KEYS = (
+    "input.bed",
+    "input.fasta",
+    "input.table",
+    "input.labels",
+    "model.checkpoint",
+    "split.test_names",
+    "truth",
+)
+
+
+def early_errors(config: dict) -> list:
+    """What can be known wrong before any job runs: files named in the config that are
+    not there, a motif database that does not exist, a target that is not a label.
+
+    Parameters
+    ----------
+    config : dict
+        The workflow's validated config (defaults filled in), paths relative to the
+        working directory.
+
+    Returns
+    -------
+    errors : list of str
+        ``key: expected ..., found ...``, one per problem.
+    """
+    from pathlib import Path
+
+    from .errors import InputError
+    from .io.meme import is_database_file, jaspar_release
+
+    def value(key):
+        section, _, name = key.rpartition(".")
+        return (config[section] if section else config)[name]
+
+    errors = []
+    paths = [(key, value(key)) for key in FILE_KEYS]
+    paths += [("evaluate.seed_models", path) for path in config["evaluate"]["seed_models"]]
+    database = config["motifs"]["database"]
+    if is_database_file(database):
+        paths.append(("motifs.database", database))
+    else:
+        try:
+            jaspar_release(database)
+        except InputError as error:
+            errors.append(str(error))
+    for key, path in paths:
+        if path and not Path(path).is_file():
+            found = "a directory" if Path(path).is_dir() else "no such file"
+            errors.append(f"{key}: expected a file, found {found}: {path!r}")
+    return errors + _target_errors(config)
+
+
+def _target_errors(config: dict) -> list:
+    """``attribute.target`` names that are not among the configured label columns."""
+    target = config["attribute"]["target"]
+    named = [t for t in (target if isinstance(target, list) else [target]) if isinstance(t, str)]
+    columns = config["input"]["targets"]
+    if named and columns is None:  # the label columns, from the table's header
+        header = _header(config["input"]["table"] or config["input"]["labels"])
+        columns = header and [c for c in header[1:] if c != config["input"]["sequence_column"]]
+    missing = [t for t in named if columns and t not in columns and not t.isdigit()]
+    if not missing:
+        return []
+    return [f"attribute.target: expected label columns {columns}, found {missing}"]
+
+
+def _header(path):
+    """The first line's fields of a TSV (plain or gzip), or None when it cannot be read."""
+    import gzip
+    from pathlib import Path
+
+    if not path or not Path(path).is_file():
+        return None
+    with open(path, "rb") as handle:
+        opener = gzip.open if handle.read(2) == b"\x1f\x8b" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as handle:
+            return handle.readline().rstrip("\r\n").split("\t")
+    except (OSError, UnicodeDecodeError, EOFError):
+        return None  # the reader of that file says what is wrong with it

@@ -194,3 +194,31 @@ def test_each_mode_names_the_input_files_it_lacks():
     )
     (library,) = input_errors("library", bed="a.bed")
     assert library.startswith("input.table, input.fasta: expected one of them in library mode")
+
+
+def test_what_can_be_known_wrong_is_found_before_any_job(tmp_path):
+    from seqsal.config import early_errors
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["truth"] = None
+    assert early_errors(config) == []
+    table = tmp_path / "lib.tsv"
+    table.write_text("name\tsequence\ttask1\ttask2\ns1\tACGT\t1\t0\n")
+    config["input"].update(mode="library", table=str(table), fasta=str(tmp_path / "no.fa"))
+    config["model"]["checkpoint"] = str(tmp_path)
+    config["motifs"]["database"] = "jaspar2099_vertebrates"
+    config["attribute"]["target"] = ["task1", "task9"]
+    database, *errors = early_errors(config)
+    assert database.startswith("motifs.database: expected a JASPAR release pyjaspar ships (")
+    assert "JASPAR2024" in database and database.endswith(
+        "found JASPAR2099 in 'jaspar2099_vertebrates'"
+    )
+    assert errors == [
+        f"input.fasta: expected a file, found no such file: '{tmp_path / 'no.fa'}'",
+        f"model.checkpoint: expected a file, found a directory: '{tmp_path}'",
+        "attribute.target: expected label columns ['task1', 'task2'], found ['task9']",
+    ]
+    config["motifs"]["database"] = str(tmp_path / "mine.meme")
+    assert f"motifs.database: expected a file, found no such file: '{tmp_path / 'mine.meme'}'" in (
+        early_errors(config)
+    )

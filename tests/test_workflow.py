@@ -329,3 +329,15 @@ def test_tal_gata_example_learns_every_task(shared_data, tmp_path):
     for family in ("C4-GATA-related", "Tal-related"):
         hits = named[named["family"].str.contains(family)]
         assert len(hits) and hits["match_1_q"].astype(float).min() < 0.01, family
+
+
+def test_a_config_naming_a_missing_file_stops_before_any_job(tmp_path):
+    config = "input: {mode: genome, bed: no/such.bed, fasta: no/such.fa}\ntruth: null\n"
+    done = snakemake(tmp_path, "-n", "--cores", "1", config=config, check=False)
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if line.startswith("config ")]
+    assert lines == [
+        "config input.bed: expected a file, found no such file: 'no/such.bed'",
+        "config input.fasta: expected a file, found no such file: 'no/such.fa'",
+    ]
+    assert "Traceback" not in done.stderr

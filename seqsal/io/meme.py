@@ -61,6 +61,58 @@ class MotifDatabase(dict):
         self.families = dict(families or {})
 
 
+def is_database_file(database: str) -> bool:
+    """Whether ``motifs.database`` names a MEME file (it has a suffix or a folder), not a
+    JASPAR release.
+
+    Parameters
+    ----------
+    database : str
+
+    Returns
+    -------
+    is_file : bool
+    """
+    return bool(Path(database).suffix) or os.sep in database
+
+
+def jaspar_release(database: str) -> tuple:
+    """The pyjaspar release and taxon a name ``jaspar<year>_<taxon>`` stands for.
+
+    Parameters
+    ----------
+    database : str
+        e.g. ``jaspar2024_vertebrates``.
+
+    Returns
+    -------
+    release : str
+        e.g. ``JASPAR2024``.
+    taxon : str
+
+    Raises
+    ------
+    InputError
+        When the name has not that form, or pyjaspar ships no such release (pyjaspar
+        itself only prints that, and fails later).
+    """
+    from pyjaspar import jaspar_releases
+
+    prefix, _, taxon = database.partition("_")
+    if not prefix.lower().startswith("jaspar") or not taxon:
+        raise InputError(
+            f"motifs.database: expected 'jaspar<year>_<taxon>' or a MEME file path, "
+            f"found {database!r}"
+        )
+    release = "JASPAR" + prefix[len("jaspar") :]
+    if release not in jaspar_releases:
+        raise InputError(
+            f"motifs.database: expected a JASPAR release pyjaspar ships "
+            f"({', '.join(sorted(jaspar_releases))}), found {release} in {database!r}"
+        )
+    return release, taxon
+
+
 def load_motif_database(database: str) -> MotifDatabase:
     """Load target motifs by name (``jaspar2024_vertebrates``) or from a MEME file.
 
@@ -80,21 +132,12 @@ def load_motif_database(database: str) -> MotifDatabase:
     database : str
         A name as above, or a MEME file's path.
     """
-    if Path(database).suffix or os.sep in database:
+    if is_database_file(database):
         return MotifDatabase(read_meme(database))
-    prefix, _, taxon = database.partition("_")
-    if not prefix.lower().startswith("jaspar") or not taxon:
-        raise InputError(
-            f"motifs.database: expected 'jaspar<year>_<taxon>' or a MEME file path, "
-            f"found {database!r}"
-        )
     from pyjaspar import jaspardb
 
-    release = "JASPAR" + prefix[len("jaspar") :]
-    try:
-        db = jaspardb(release=release)
-    except Exception as error:  # pyjaspar raises bare exceptions on unknown releases
-        raise InputError(f"motifs.database: unknown JASPAR release {release}: {error}") from None
+    release, taxon = jaspar_release(database)
+    db = jaspardb(release=release)
     query = {} if taxon == "all" else {"tax_group": [taxon]}
     records = db.fetch_motifs(collection="CORE", all_versions=False, **query)
     if not records:

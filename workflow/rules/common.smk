@@ -8,7 +8,7 @@ import sys
 
 from seqsal.cli import stage_module
 from seqsal.cli.options import config_to_flags
-from seqsal.config import config_errors, input_errors
+from seqsal.config import config_errors, early_errors, input_errors
 
 # One line per problem, naming the key, instead of a schema dump; then fill the defaults.
 PROBLEMS = config_errors(config, workflow.source_path("../schemas/config.schema.yaml"))
@@ -32,6 +32,14 @@ if MODE != "simulate" and str(config["truth"] or "").startswith(DEMO):
         file=sys.stderr,
     )
     config["truth"] = None
+# files, the motif database and targets, checked before any job runs (the demo's truth
+# is made by the simulate rule)
+PROBLEMS += [
+    f"config {problem}"
+    for problem in early_errors(
+        {**config, "truth": None} if MODE == "simulate" else config
+    )
+]
 if PROBLEMS:
     sys.exit("\n".join(PROBLEMS))
 
