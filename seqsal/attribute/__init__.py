@@ -52,7 +52,12 @@ from .references import (
     shuffled_references,
 )
 
-# each method: a context that yields its batch function, step(x, x_np, rows) -> (hyp, pred)
+# Each method's step: ``STEPS[method](f, run)``, given the explained scalar ``f``
+# (:class:`Explained`) and the run's options ``run`` (a namespace of
+# :func:`iter_attributions`' keywords), is a context that yields
+# ``step(x, x_np, rows) -> (hyp, pred)``: one batch (a tensor (B, 4, L) on the device, the
+# same as read, and its slice of rows) to its hypothetical contributions (B, 4, L) and
+# outputs (B, T).
 STEPS = {
     "grad_x_input": gradient_step,
     "saliency": gradient_step,

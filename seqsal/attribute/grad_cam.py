@@ -53,16 +53,8 @@ def grad_cam_step(f, run):
 
     Parameters
     ----------
-    f : Explained
-        The scalar explained.
-    run : types.SimpleNamespace
-        The run's options, as gathered by :func:`seqsal.attribute.iter_attributions`.
-
-    Yields
-    ------
-    step : callable
-        ``step(x, x_np, rows)``: one batch (a tensor (B, 4, L) on the device, the same as
-        read, and its slice of rows) to ``(hyp (B, 4, L), pred (B, T))``.
+    f, run
+        The explained scalar and the run's options: see :data:`seqsal.attribute.STEPS`.
     """
     conv = _conv_layer(run.model, run.grad_cam_layer)
     yield lambda x, x_np, rows: _grad_cam(f, x, conv)

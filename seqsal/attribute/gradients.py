@@ -184,16 +184,8 @@ def gradient_step(f: Explained, run):
 
     Parameters
     ----------
-    f : Explained
-        The scalar explained.
-    run : types.SimpleNamespace
-        The run's options, as gathered by :func:`seqsal.attribute.iter_attributions`.
-
-    Yields
-    ------
-    step : callable
-        ``step(x, x_np, rows)``: one batch (a tensor (B, 4, L) on the device, the same as
-        read, and its slice of rows) to ``(hyp (B, 4, L), pred (B, T))``.
+    f, run
+        The explained scalar and the run's options: see :data:`seqsal.attribute.STEPS`.
     """
     low = None
     if run.precision != "fp32":
@@ -223,16 +215,8 @@ def integrated_gradients_step(f: Explained, run):
 
     Parameters
     ----------
-    f : Explained
-        The scalar explained.
-    run : types.SimpleNamespace
-        The run's options, as gathered by :func:`seqsal.attribute.iter_attributions`.
-
-    Yields
-    ------
-    step : callable
-        ``step(x, x_np, rows)``: one batch (a tensor (B, 4, L) on the device, the same as
-        read, and its slice of rows) to ``(hyp (B, 4, L), pred (B, T))``.
+    f, run
+        The explained scalar and the run's options: see :data:`seqsal.attribute.STEPS`.
     """
     from .references import batch_references
 

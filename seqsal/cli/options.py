@@ -74,15 +74,11 @@ def _argument(entry: dict) -> dict:
         return {**keywords, "action": argparse.BooleanOptionalAction}
     if kind == "object":
         return {**keywords, "type": json.loads, "metavar": "JSON"}
-    if kind == "array":
-        item = entry["items"]
-        keywords["nargs"] = (
-            entry.get("maxItems")
-            if entry.get("minItems") == entry.get("maxItems") and entry.get("maxItems")
-            else "+"
-        )
-        entry = item
-        kind = item["type"]
+    if kind == "array":  # a fixed length (ism_window: START END), or one or more
+        fixed = entry.get("maxItems") if entry.get("minItems") == entry.get("maxItems") else None
+        keywords["nargs"] = fixed or "+"
+        entry = entry["items"]
+        kind = entry["type"]
     keywords["type"] = _TYPES[kind]
     choices = [value for value in entry.get("enum", []) if value is not None]
     if choices:

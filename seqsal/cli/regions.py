@@ -76,7 +76,7 @@ def run(args) -> None:
         regions, rejected, labels = build_genome_regions(
             bed, sizes, labels=labels, source=args.bed, label_source=args.labels, **shaping
         )
-    _check_some(args, regions, rejected)
+    _require_regions(args, regions, rejected)
     write_tsv(regions, out / "regions.bed", header=False)
     write_tsv(rejected, out / "rejected.tsv")
     if labels is not None:
@@ -89,12 +89,13 @@ def _mode(args) -> str:
     from ..config import input_errors
 
     mode = "genome" if args.mode == "simulate" else args.mode
-    for problem in input_errors(mode, bed=args.bed, fasta=args.fasta, table=args.table):
-        raise InputError(problem)
+    problems = input_errors(mode, bed=args.bed, fasta=args.fasta, table=args.table)
+    if problems:
+        raise InputError(problems[0])
     return mode
 
 
-def _check_some(args, regions, rejected) -> None:
+def _require_regions(args, regions, rejected) -> None:
     if regions.empty:
         first = rejected["reason"].iloc[0] if len(rejected) else "none"
         raise InputError(
