@@ -7,7 +7,6 @@ import copy
 import inspect
 import json
 import os
-import pickle
 import warnings
 
 import numpy as np
@@ -654,7 +653,8 @@ def _load_plain(path) -> dict:
         with warnings.catch_warnings():  # torch warns about pickle protocols it then refuses
             warnings.simplefilter("ignore", UserWarning)
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:
+    except Exception as error:  # torch's parser of a file that is not a checkpoint raises
+        # anything (UnpicklingError, RuntimeError, EOFError, KeyError, struct.error, ...)
         first = (str(error).splitlines() or [type(error).__name__])[0][:120]  # "" when empty
         raise InputError(
             f"{path}: expected a plain-dict checkpoint loadable with weights_only=True, found "

@@ -64,3 +64,97 @@ def test_random_labels_read_or_raise_input_error(tmp_path, rows):
         read_labels(path, targets=["y"])
     except InputError as error:
         assert str(path) in str(error)
+
+
+BYTES = st.binary(max_size=400)
+
+
+def _one_line(error, path):
+    return str(path) in str(error) and "\n" not in str(error)
+
+
+@SETTINGS
+@given(data=BYTES, cut=st.integers(0, 2000))
+def test_random_or_cut_shards_read_or_raise_input_error(tmp_path, data, cut):
+    import numpy as np
+
+    from seqsal.io import read_npz, read_shards, write_npz
+
+    path = tmp_path / "results" / "encode" / "000.npz"
+    write_npz(path, X=np.zeros((3, 4, 10), np.uint8), names=np.array(["a", "b", "c"]))
+    whole = path.read_bytes()
+    for content in (data, whole[:cut], whole[:cut] + data):  # noise, a cut, a cut and noise
+        path.write_bytes(content)
+        for read in (lambda: read_npz(path), lambda: read_shards([path], mmap_key="X")):
+            try:
+                read()
+            except InputError as error:
+                assert _one_line(error, path)
+
+
+@SETTINGS
+@given(data=BYTES, cut=st.integers(0, 4000))
+def test_random_or_cut_checkpoints_are_refused_in_one_line(tmp_path, data, cut):
+    import pytest
+
+    from seqsal.models import build_model, load_checkpoint, save_checkpoint
+
+    path = tmp_path / "model.pt"
+    model = build_model("cnn", input_length=40, n_outputs=1)
+    hparams = {"input_length": 40, "n_outputs": 1}
+    save_checkpoint(
+        model, path, arch="cnn", hparams=hparams, targets=["y"], tasks=["regression"], metrics={}
+    )
+    whole = path.read_bytes()
+    for content in (data, whole[:cut]):
+        if content == whole:
+            continue
+        path.write_bytes(content)
+        with pytest.raises(InputError) as raised:
+            load_checkpoint(path)
+        assert _one_line(raised.value, path)
+
+
+@SETTINGS
+@given(data=BYTES)
+def test_random_meme_files_read_or_raise_input_error(tmp_path, data):
+    from seqsal.io import read_meme
+
+    path = tmp_path / "db.meme"
+    path.write_bytes(b"MEME version 4\n\nMOTIF m1 X\nletter-probability matrix: w= 2\n" + data)
+    try:
+        read_meme(path)
+    except InputError as error:
+        assert _one_line(error, path)
+
+
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 10**6),
+    st.floats(allow_nan=True),
+    st.text(max_size=8),
+    st.lists(st.integers(-2, 5), max_size=3),
+)
+
+
+@SETTINGS
+@given(
+    section=st.sampled_from(["input", "model", "attribute", "seqlets", "motifs", "evaluate"]),
+    key=st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=14),
+    value=VALUES,
+)
+def test_random_config_values_give_lines_naming_the_key(section, key, value):
+    from pathlib import Path
+
+    import yaml
+
+    from seqsal.config import config_errors
+
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    known = list(config[section])
+    target = known[hash(key) % len(known)] if key not in config[section] else key
+    config[section][target if len(key) % 2 else key] = value
+    for line in config_errors(config, root / "workflow" / "schemas" / "config.schema.yaml"):
+        assert line.startswith(f"config {section}") and "\n" not in line
