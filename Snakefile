@@ -5,6 +5,22 @@ from snakemake.utils import min_version
 
 min_version("8.0")
 
+import os
+import sys
+
+from seqsal.config import read_config_file
+from seqsal.errors import InputError
+
+# Snakemake's own message for broken YAML gives no line, and it keeps the last of a key
+# given twice: say where, for this file and every --configfile (Snakemake reads those
+# first, so for their broken YAML `python -m seqsal.config FILE` says where).
+try:
+    for path in ["config/config.yaml", *workflow.overwrite_configfiles]:
+        if os.path.isfile(path):
+            read_config_file(path)
+except InputError as error:
+    sys.exit(str(error))
+
 
 configfile: "config/config.yaml"
 

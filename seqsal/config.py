@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import yaml
 
 _EXPECTED = {
@@ -158,3 +160,130 @@ def _header(path):
             return handle.readline().rstrip("\r\n").split("\t")
     except (OSError, UnicodeDecodeError, EOFError):
         return None  # the reader of that file says what is wrong with it
+
+
+def read_config_file(path) -> dict:
+    """A config file's keys, or one line saying where its YAML is broken.
+
+    Snakemake reads ``--configfile`` itself and says only "not valid JSON or YAML";
+    this names the line and column (``python -m seqsal.config FILE``).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    config : dict
+
+    Raises
+    ------
+    InputError
+        ``FILE, line L, column C: expected YAML, found ...``, or a file that is not
+        UTF-8 text or not a mapping of keys.
+    """
+    from pathlib import Path
+
+    from .errors import InputError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        line = Path(path).read_bytes()[: error.start].count(b"\n") + 1
+        raise InputError(
+            f"{path}, line {line}: expected text (UTF-8), found bytes that are not"
+        ) from None
+    try:
+        config = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.MarkedYAMLError as error:
+        raise InputError(f"{path}{_yaml_problem(error)}") from None
+    except yaml.YAMLError as error:
+        raise InputError(f"{path}: expected YAML, found {str(error).splitlines()[0]}") from None
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise InputError(
+            f"{path}: expected config keys (a YAML mapping), found a {type(config).__name__}"
+        )
+    return config
+
+
+class _DuplicateKey(yaml.MarkedYAMLError):
+    """A key given twice in one mapping (``problem`` is the key)."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML keeps the
+    last one silently, so the first value a user wrote would be ignored)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue  # the safe loader itself refuses it, with its mark
+            if key in seen:
+                raise _DuplicateKey(problem=key, problem_mark=key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_problem(error) -> str:
+    """``, line L, column C: expected YAML, found ...`` from a PyYAML error with marks."""
+
+    def at(mark):
+        return f"line {mark.line + 1}, column {mark.column + 1}"
+
+    mark = error.problem_mark or error.context_mark
+    if isinstance(error, _DuplicateKey):
+        return f", {at(mark)}: expected each key once, found {error.problem!r} a second time"
+    problem = error.problem or error.context or "no detail"
+    found = problem[6:] if problem.startswith("found ") else f"a syntax error: {problem}"
+    line = f", {at(mark)}: expected YAML, found {found}"
+    if error.context and error.context_mark and error.problem_mark:
+        line += f" ({error.context} at {at(error.context_mark)})"
+    return line
+
+
+def main(argv=None) -> int:
+    """``python -m seqsal.config FILE...``: check config files before a run.
+
+    Each file's broken YAML (line and column) or schema problems (key, expected, found),
+    one line each.
+
+    Parameters
+    ----------
+    argv : list of str or None, optional
+        The files. Default is None: the command line.
+
+    Returns
+    -------
+    status : int
+        0 when every file is a valid config, else 1.
+    """
+    import argparse
+    import sys
+    from importlib.resources import files
+
+    from .errors import InputError
+
+    parser = argparse.ArgumentParser(
+        prog="python -m seqsal.config", description=main.__doc__.split("\n")[0]
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="a config file (YAML)")
+    schema = str(files(__package__) / "config.schema.yaml")
+    problems = []
+    for path in parser.parse_args(argv).files:
+        try:
+            problems += [f"{path}: {p}" for p in config_errors(read_config_file(path), schema)]
+        except (InputError, OSError) as error:
+            from .cli import one_line
+
+            problems.append(one_line(error) or f"{path}: {error}")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -88,7 +88,11 @@ def test_a_killed_run_with_another_shard_size_resumes_to_the_same_results(refere
     assert first.exists() and not (tmp_path / "results" / "report").exists()
     done = {p: p.stat().st_mtime_ns for p in (tmp_path / "results").glob("*/*.npz")}
     assert len([p for p in done if p.parent.name == "encode"]) == 3
-    # a killed Snakemake leaves its lock: --unlock, then the same command
+    # a killed Snakemake leaves its lock, which keeps a second run out of the folder as a
+    # live run's does: refused, nothing written; --unlock, then the same command
+    second = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert second.returncode != 0 and "Directory cannot be locked" in second.stderr
+    assert all(path.stat().st_mtime_ns == mtime for path, mtime in done.items())
     subprocess.run([*command, "--unlock"], env=env, capture_output=True, check=True)
     again = subprocess.run(command, env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-3000:]

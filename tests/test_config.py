@@ -5,6 +5,7 @@ import inspect
 import shlex
 from pathlib import Path
 
+import pytest
 import yaml
 from snakemake.utils import validate
 
@@ -222,3 +223,54 @@ def test_what_can_be_known_wrong_is_found_before_any_job(tmp_path):
     assert f"motifs.database: expected a file, found no such file: '{tmp_path / 'mine.meme'}'" in (
         early_errors(config)
     )
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        (
+            "model:\n  max_epochs: [1, 2\nseed: 3\n",
+            ", line 3, column 5: expected YAML, found a syntax error: expected ',' or ']', but got "
+            "':' (while parsing a flow sequence at line 2, column 15)",
+        ),
+        ("model:\n\tmax_epochs: 3\n", ", line 2, column 1: expected YAML, found character '\\t'"),
+        (
+            "seed: 1\nmodel: {}\nseed: 2\n",
+            ", line 3, column 1: expected each key once, found 'seed'",
+        ),
+        ("- seed\n", ": expected config keys (a YAML mapping), found a list"),
+        ("seed: '\xff'\n".encode("latin-1"), ", line 1: expected text (UTF-8), found bytes"),
+    ],
+)
+def test_broken_config_yaml_names_its_line(tmp_path, text, line):
+    from seqsal.config import read_config_file
+    from seqsal.errors import InputError
+
+    path = tmp_path / "my.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(InputError) as raised:
+        read_config_file(path)
+    assert str(raised.value).startswith(f"{path}{line}") and "\n" not in str(raised.value)
+
+
+def test_config_check_command_says_every_problem_once(tmp_path, capsys):
+    from seqsal.config import main
+
+    assert main([str(ROOT / "config" / "config.yaml")]) == 0
+    assert read_config_equals_yaml(ROOT / "config" / "config.yaml")
+    broken, wrong = tmp_path / "broken.yaml", tmp_path / "wrong.yaml"
+    broken.write_text("seed: [\n")
+    wrong.write_text("seqlets: {alpha: 2}\n")
+    assert main([str(broken), str(wrong), str(tmp_path)]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith(f"{broken}, line 2, column 1: expected YAML, found a syntax error")
+    assert lines[1] == f"{wrong}: config seqlets.alpha: expected a number <= 1, found 2"
+    assert lines[2] == f"{tmp_path}: expected a file, found a directory"
+
+
+def read_config_equals_yaml(path):
+    """seqsal's config reader gives what PyYAML gives on a valid file."""
+    from seqsal.config import read_config_file
+
+    return read_config_file(path) == yaml.safe_load(Path(path).read_text())

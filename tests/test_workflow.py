@@ -79,6 +79,13 @@ def test_bad_config_names_the_key(tmp_path):
     assert done.returncode != 0 and message in done.stderr.splitlines()
 
 
+def test_a_key_given_twice_in_a_configfile_is_named(tmp_path):
+    """YAML keeps the last of two values silently; seqsal says where the second one is."""
+    done = snakemake(tmp_path, "-n", config="seed: 1\nseed: 2\n", check=False)
+    line = f"{tmp_path / 'overlay.yaml'}, line 2, column 1: expected each key once, found 'seed'"
+    assert done.returncode != 0 and done.stderr.splitlines()[-1].startswith(line)
+
+
 def check_outputs(workdir):
     """Every DESIGN.md output exists and holds what it should."""
     results = workdir / "results"
