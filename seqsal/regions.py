@@ -19,7 +19,7 @@ import pandas as pd
 
 from .encode import dinucleotide_shuffle
 from .errors import InputError
-from .io.bed import BED_COLUMNS, REJECTED_COLUMNS
+from .io.bed import BED_COLUMNS, REJECTED_COLUMNS, sort_bed
 
 POLICIES = ("center", "pad")
 log = logging.getLogger("seqsal")
@@ -372,7 +372,8 @@ def build_genome_regions(
     Returns
     -------
     regions : pandas.DataFrame
-        BED6 + ``pad_left``, ``pad_right`` of the regions kept.
+        BED6 + ``pad_left``, ``pad_right`` of the regions kept, sorted as ``bedtools
+        sort`` sorts (:func:`seqsal.io.bed.sort_bed`).
     rejected : pandas.DataFrame
         Every row not used, with its reason (:data:`~seqsal.io.bed.REJECTED_COLUMNS`).
     labels : pandas.DataFrame or None
@@ -402,7 +403,7 @@ def build_genome_regions(
         source=source,
         label_source=label_source or source,
     )
-    return regions, rejected, labels
+    return sort_bed(regions), rejected, labels
 
 
 def build_library_regions(
@@ -465,4 +466,4 @@ def build_library_regions(
         source=source,
         label_source=label_source or source,
     )
-    return library, regions, rejected, labels
+    return library, sort_bed(regions), rejected, labels

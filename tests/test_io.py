@@ -112,7 +112,9 @@ def test_meme_round_trip_through_memelite_and_biopython(tmp_path):
     rng = np.random.default_rng(0)
     ppms = {f"motif_{i} name{i}": rng.dirichlet(np.ones(4), size=5 + i).T for i in range(3)}
     path = tmp_path / "m.meme"
-    write_meme(ppms, path)
+    background = [0.3, 0.2, 0.2, 0.3]
+    write_meme(ppms, path, background=background)
+    assert "E=" not in path.read_text()  # no E-value claimed where no search gave one
     for read in (read_meme, memelite_read):
         back = read(path)
         assert list(back) == list(ppms)
@@ -121,7 +123,8 @@ def test_meme_round_trip_through_memelite_and_biopython(tmp_path):
     with open(path) as handle:
         parsed = biomotifs.parse(handle, "minimal")
     assert [m.name for m in parsed] == [k.split()[0] for k in ppms]
-    assert write_meme(ppms) == path.read_text()
+    assert [parsed.background[b] for b in "ACGT"] == pytest.approx(background)
+    assert write_meme(ppms, background=background) == path.read_text()
 
 
 def test_npz_round_trip_and_atomic_write_leaves_no_temp(tmp_path):
@@ -375,3 +378,29 @@ def test_a_damaged_shard_is_named_with_the_stage_to_rerun(tmp_path):
             InputError, match="expected finite attr values, found NaN or infinity in row 2"
         ):
             read_attributions([path], regions, mmap_key=mmap_key)
+
+
+def test_bed_files_are_written_sorted_and_seqlets_name_their_columns(tmp_path):
+    from seqsal.io.bed import SEQLET_COLUMNS, read_regions, read_seqlets, write_bed
+
+    seqlets = pd.DataFrame(
+        [
+            ["chr2", 5, 15, "b:0", 10, ".", "b", 1.5, 0.01, 0.02],
+            ["chr10", 7, 17, "c:0", 20, ".", "c", -2.0, 0.001, 0.01],
+            ["chr2", 1, 11, "a:0", 30, ".", "a", 0.5, 0.1, 0.2],
+        ],
+        columns=SEQLET_COLUMNS,
+    )
+    write_bed(seqlets, tmp_path / "seqlets.bed", column_names=True)
+    lines = (tmp_path / "seqlets.bed").read_text().splitlines()
+    assert lines[0] == "#" + "\t".join(SEQLET_COLUMNS)
+    assert [line.split("\t")[3] for line in lines[1:]] == ["c:0", "a:0", "b:0"]  # C order
+    back = read_seqlets(tmp_path / "seqlets.bed")
+    assert back["name"].tolist() == ["c:0", "a:0", "b:0"] and back["q_value"].iloc[0] == 0.01
+    # regions.bed with a column line (a user's edit) reads whole and by shard
+    regions = seqlets.iloc[:, :6].assign(pad_left=0, pad_right=0)
+    write_bed(regions, tmp_path / "regions.bed", column_names=True)
+    whole = read_regions(tmp_path / "regions.bed")
+    shards = [read_regions(tmp_path / "regions.bed", shard=k, n_shards=2) for k in (0, 1)]
+    assert whole["name"].tolist() == ["c:0", "a:0", "b:0"]
+    assert pd.concat(shards)["name"].tolist() == whole["name"].tolist()

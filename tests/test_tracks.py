@@ -7,6 +7,7 @@ import pyBigWig
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from seqsal.io.bed import sort_bed
 from seqsal.io.bigwig import write_bigwig
 from seqsal.io.igv import igv_session
 from seqsal.tracks import (
@@ -18,7 +19,6 @@ from seqsal.tracks import (
     page_loci,
     region_owners,
     seqlet_track,
-    sort_bed,
     track_in,
 )
 

@@ -55,6 +55,7 @@ def run(args) -> None:
         Parsed by :func:`add_arguments`.
     """
     from ..io.atomic import write_tsv
+    from ..io.bed import write_bed
     from ..io.fasta import write_fasta
     from ..regions import build_genome_regions, build_library_regions
 
@@ -77,7 +78,7 @@ def run(args) -> None:
             bed, sizes, labels=labels, source=args.bed, label_source=args.labels, **shaping
         )
     _require_regions(args, regions, rejected)
-    write_tsv(regions, out / "regions.bed", header=False)
+    write_bed(regions, out / "regions.bed")
     write_tsv(rejected, out / "rejected.tsv")
     if labels is not None:
         write_tsv(labels.loc[regions["name"]].rename_axis("name").reset_index(), out / "labels.tsv")

@@ -48,8 +48,7 @@ def run(args) -> None:
     args : argparse.Namespace
         Parsed by :func:`add_arguments`.
     """
-    from ..io.atomic import write_tsv
-    from ..io.bed import read_regions
+    from ..io.bed import read_regions, write_bed
     from ..io.shards import read_attributions, read_shards
     from ..seqlets import call_seqlets, seqlets_to_bed
 
@@ -68,5 +67,5 @@ def run(args) -> None:
             )
     options = {k: getattr(args, k) for k in OPTIONS}
     seqlets = call_seqlets(data["attr"], null_attr=null_attr, **options)
-    write_tsv(seqlets_to_bed(seqlets, regions, window=args.window), args.out, header=False)
+    write_bed(seqlets_to_bed(seqlets, regions, window=args.window), args.out, column_names=True)
     log.info("called %d seqlets in %d regions", len(seqlets), len(regions))

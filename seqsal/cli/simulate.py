@@ -44,6 +44,7 @@ def run(args) -> None:
         Parsed by :func:`add_arguments`.
     """
     from ..io.atomic import write_tsv
+    from ..io.bed import write_bed
     from ..io.fasta import write_fasta
     from ..io.meme import load_motif_database
     from ..simulate import select_motifs, simulate_demo
@@ -59,7 +60,7 @@ def run(args) -> None:
     )
     out = Path(args.out_dir)
     write_fasta(genome, out / "genome.fa")
-    write_tsv(regions, out / "regions.bed", header=False)
+    write_bed(regions, out / "regions.bed")
     write_tsv(labels, out / "labels.tsv")
-    write_tsv(truth.drop(columns="region"), out / "truth.bed", header=False)
+    write_bed(truth.drop(columns="region"), out / "truth.bed")
     log.info("simulated %d regions with %d planted sites", len(regions), len(truth))

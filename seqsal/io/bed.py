@@ -164,11 +164,14 @@ def read_regions(path, *, shard: int = 0, n_shards: int = 1) -> pd.DataFrame:
     regions : pandas.DataFrame
         ``chrom, start, end, name, score, strand, pad_left, pad_right``.
     """
-    offset, rows = 0, None
+    with open(path, "rb") as handle:
+        first = handle.readline()
+    header = int(first.startswith(b"#"))  # the line naming the columns
+    offset, rows = (len(first) if header else 0), None
     if n_shards > 1:
         counts = _newline_counts(path)
-        size, extra = divmod(int(counts.sum()), n_shards)
-        offset = _line_offset(path, counts, shard * size + min(shard, extra))
+        size, extra = divmod(int(counts.sum()) - header, n_shards)
+        offset = _line_offset(path, counts, header + shard * size + min(shard, extra))
         rows = size + (shard < extra)
     with open(path, "rb") as handle:
         handle.seek(offset)  # the shard's first line: the lines before it are never parsed
@@ -211,6 +214,32 @@ def _line_offset(path, counts: np.ndarray, line: int) -> int:
     return block * _BLOCK + int(np.flatnonzero(data == 10)[line - before - 1]) + 1
 
 
+def sort_bed(bed: pd.DataFrame) -> pd.DataFrame:
+    """Sort as ``LC_COLLATE=C sort -k1,1 -k2,2n``, ties broken by end, name, then strand
+    (``+`` first: a motif hit on both strands of one interval).
+
+    Parameters
+    ----------
+    bed : pandas.DataFrame
+        ``chrom, start, end`` (and ``name``, ``strand`` where present).
+
+    Returns
+    -------
+    bed : pandas.DataFrame
+        Sorted, with a fresh index.
+    """
+    ties = [bed[column].to_numpy() for column in ("strand", "name") if column in bed]
+    order = np.lexsort(
+        (
+            *ties,
+            bed["end"].to_numpy(),
+            bed["start"].to_numpy(),
+            np.char.encode(bed["chrom"].to_numpy().astype(str), "utf-8"),  # C sort: bytes
+        )
+    )
+    return bed.iloc[order].reset_index(drop=True)
+
+
 def read_seqlets(path) -> pd.DataFrame:
     """Read ``seqlets.bed`` (BED6 + region, attribution sum, p-value, q-value).
 
@@ -224,10 +253,13 @@ def read_seqlets(path) -> pd.DataFrame:
     seqlets : pandas.DataFrame
         One row per seqlet, the columns of :data:`SEQLET_COLUMNS`.
     """
+    with open(path, "rb") as handle:
+        header = int(handle.read(1) == b"#")  # the line naming the columns
     return pd.read_csv(
         path,
         sep="\t",
         header=None,
+        skiprows=header,
         names=SEQLET_COLUMNS,
         dtype={"chrom": str, "name": str, "region": str},
         quoting=NO_QUOTES,
@@ -236,32 +268,23 @@ def read_seqlets(path) -> pd.DataFrame:
 
 def write_tabix(bed_path) -> None:
     """bgzip a sorted BED file beside itself (``.gz``) and index it with tabix
-    (``.gz.tbi``), atomically; a leading ``track`` line is kept as a header.
+    (``.gz.tbi``), atomically. ``track`` and ``browser`` lines are left out, so that
+    stock ``tabix -p bed`` reads (and re-indexes) the copy; ``#`` lines are kept.
 
     Parameters
     ----------
     bed_path : str or Path
     """
-    import shutil
     import tempfile
 
     import pysam
 
     bed_path = Path(bed_path)
-    with bed_path.open() as handle:
-        first = handle.readline()
+    lines = bed_path.read_text().splitlines(keepends=True)
     with tempfile.TemporaryDirectory(dir=bed_path.parent) as scratch:
         copy = Path(scratch) / bed_path.name
-        shutil.copyfile(bed_path, copy)
-        pysam.tabix_index(  # the bed preset, spelled out: a preset ignores line_skip
-            str(copy),
-            seq_col=0,
-            start_col=1,
-            end_col=2,
-            zerobased=True,
-            line_skip=int(first.startswith("track")),
-            force=True,
-        )
+        copy.write_text("".join(x for x in lines if not x.startswith(("track", "browser"))))
+        pysam.tabix_index(str(copy), preset="bed", force=True)
         os.replace(f"{copy}.gz.tbi", f"{bed_path}.gz.tbi")
         os.replace(f"{copy}.gz", f"{bed_path}.gz")
 
@@ -317,15 +340,22 @@ def bed_text(bed: pd.DataFrame) -> str:
     return bed.to_csv(sep="\t", header=False, index=False, lineterminator="\n", quoting=NO_QUOTES)
 
 
-def write_bed(bed: pd.DataFrame, path, *, track_line: str | None = None) -> None:
-    """Write a BED DataFrame with at most one ``track`` line, atomically.
+def write_bed(
+    bed: pd.DataFrame, path, *, track_line: str | None = None, column_names: bool = False
+) -> None:
+    """Write a BED DataFrame, sorted as ``bedtools sort`` sorts, atomically.
 
     Parameters
     ----------
     bed : pandas.DataFrame
     path : str or Path
     track_line : str or None, optional
-        Default is None.
+        A ``track`` line for genome browsers. Default is None.
+    column_names : bool, optional
+        Start with ``#chrom<TAB>start<TAB>...``, naming every column (for files with
+        columns beyond BED6; BED tools skip ``#`` lines). Default is False.
     """
     header = f"{track_line}\n" if track_line else ""
-    write_text(header + bed_text(bed), path)
+    if column_names:
+        header += "#" + "\t".join(bed.columns) + "\n"
+    write_text(header + bed_text(sort_bed(bed)), path)
