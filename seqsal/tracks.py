@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .io.bed import BED_COLUMNS, sort_bed
 from .io.bigwig import within_runs
 
 PALETTE = [
@@ -116,6 +117,30 @@ class Track:
                 "value": np.concatenate(self.values) if self.values else np.zeros(0, np.float32),
             }
         )
+
+    def symmetric_range(self, quantile: float = 0.999, sample: int = 1_000_000) -> tuple:
+        """``(-m, m)``, ``m`` the ``quantile`` of |value|: one scale for every locus, with
+        the negative bars as visible as the positive ones.
+
+        Parameters
+        ----------
+        quantile : float, optional
+            Default is 0.999 (a few outlying bases are clipped, not the scale set by them).
+        sample : int, optional
+            Bases the quantile is estimated from, evenly spaced. Default is 1,000,000.
+
+        Returns
+        -------
+        range : tuple of float
+        """
+        total = sum(len(v) for v in self.values)
+        step = max(1, total // sample)
+        picked = [np.abs(np.asarray(v[::step], dtype=np.float64)) for v in self.values]
+        values = np.concatenate(picked) if picked else np.zeros(1)
+        values = values[np.isfinite(values)]
+        top = float(np.quantile(values, quantile)) if len(values) else 0.0
+        top = top or float(values.max(initial=0.0)) or 1.0
+        return (-top, top)
 
 
 def region_owners(regions: pd.DataFrame, *, contigs) -> pd.DataFrame:
@@ -439,32 +464,6 @@ def motif_hit_track(hits: pd.DataFrame, regions: pd.DataFrame, motif_names: dict
     return sort_bed(bed.drop_duplicates(["chrom", "start", "end", "name", "strand"]))
 
 
-def sort_bed(bed: pd.DataFrame) -> pd.DataFrame:
-    """Sort as ``LC_COLLATE=C sort -k1,1 -k2,2n``, ties broken by end, name, then strand
-    (``+`` first: a motif hit on both strands of one interval).
-
-    Parameters
-    ----------
-    bed : pandas.DataFrame
-        ``chrom, start, end`` (and ``name``, ``strand`` where present).
-
-    Returns
-    -------
-    bed : pandas.DataFrame
-        Sorted, with a fresh index.
-    """
-    ties = [bed[column].to_numpy() for column in ("strand", "name") if column in bed]
-    order = np.lexsort(
-        (
-            *ties,
-            bed["end"].to_numpy(),
-            bed["start"].to_numpy(),
-            np.char.encode(bed["chrom"].to_numpy().astype(str), "utf-8"),  # C sort: bytes
-        )
-    )
-    return bed.iloc[order].reset_index(drop=True)
-
-
 def seqlet_track(
     seqlets: pd.DataFrame, assignments: pd.DataFrame, motif_names: dict
 ) -> pd.DataFrame:
@@ -517,6 +516,7 @@ def build_tracks(
     blocks,
     *,
     hyp=None,
+    truth: pd.DataFrame | None = None,
     motif_hit_p: float = 1e-4,
     igv_loci: int = 12,
 ) -> dict:
@@ -543,6 +543,8 @@ def build_tracks(
         The regions' one-hot sequences, block after block, in order.
     hyp : array-like or None, shape=(N, 4, L), optional
         Hypothetical contributions: also one track per base. Default is None.
+    truth : pandas.DataFrame or None, optional
+        Known sites (BED6, the config's ``truth``), shown on igv.html. Default is None.
     motif_hit_p : float, optional
         FIMO's p-value threshold for motif hits. Default is 1e-4.
     igv_loci : int, optional
@@ -552,6 +554,7 @@ def build_tracks(
     -------
     tracks : dict
         ``bigwigs`` (``{name: Track}``: the maps, then ``hypothetical_{A,C,G,T}``),
+        ``ranges`` (``{map name: (-m, m)}``, a symmetric scale for the browsers),
         ``seqlets`` and ``motif_hits`` (BED9 frames, sorted), ``locus`` (where IGV
         opens, 1-based), ``loci`` (igv.html's regions) and ``page_tracks`` (their
         data there, for :func:`seqsal.io.igv.igv_page`).
@@ -563,8 +566,9 @@ def build_tracks(
     bigwigs = {
         name: attribution_track(regions, a, contigs=contigs, runs=runs) for name, a in maps.items()
     }
+    ranges = {name: track.symmetric_range() for name, track in bigwigs.items()}
     page = [
-        {"name": name, "format": "bedgraph", "track": track, **ATTRIBUTION_COLORS}
+        {"name": name, "format": "bedgraph", "track": track, "range": ranges[name]}
         for name, track in bigwigs.items()
     ]
     if hyp is not None:
@@ -580,13 +584,17 @@ def build_tracks(
     first = bed.iloc[0] if len(bed) else regions.iloc[0]
     loci = page_loci(seqlets, regions, igv_loci)
     for entry in page:
-        entry["text"] = bedgraph_text(track_in(entry.pop("track"), loci))
+        entry.update(text=bedgraph_text(track_in(entry.pop("track"), loci)), **ATTRIBUTION_COLORS)
     page += [
         {"name": "seqlets", "format": "bed", "text": bed_text(bed_in(bed, loci))},
         {"name": "motif hits", "format": "bed", "text": bed_text(bed_in(motif_hits, loci))},
     ]
+    if truth is not None:
+        known = sort_bed(truth[BED_COLUMNS])
+        page.append({"name": "known sites", "format": "bed", "text": bed_text(bed_in(known, loci))})
     return {
         "bigwigs": bigwigs,
+        "ranges": ranges,
         "seqlets": bed,
         "motif_hits": motif_hits,
         "locus": f"{first['chrom']}:{max(1, first['start'] - 100)}-{first['end'] + 100}",

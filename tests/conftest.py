@@ -54,6 +54,49 @@ def render_in_chromium(page: Path, folder: Path, *, width=1200, height=1600):
     return dom, console, matplotlib.image.imread(shot)
 
 
+needs_igv = pytest.mark.skipif(
+    shutil.which("igv") is None or shutil.which("xvfb-run") is None,
+    reason="IGV desktop or xvfb-run is not installed (apt-get install igv xvfb)",
+)
+# IGV desktop's colors for the bases of its sequence track
+IGV_BASES = {"A": (0, 150, 0), "C": (0, 0, 255), "G": (209, 113, 5), "T": (255, 0, 0)}
+
+
+def igv_snapshot(session: Path, fasta: Path, locus: str, folder: Path):
+    """IGV desktop (under Xvfb) opens ``session`` and snapshots ``locus``; the pixels.
+
+    IGV 2.16 fetches its default genome from the internet at start-up unless told
+    otherwise: a throw-away home (Java's user.home, not only $HOME) whose preferences
+    name the local FASTA."""
+    import matplotlib.image
+
+    home = folder / "igv-home"
+    (home / "igv").mkdir(parents=True, exist_ok=True)
+    (home / "igv" / "prefs.properties").write_text(f"DEFAULT_GENOME_KEY={fasta}\n")
+    batch = folder / "igv-batch.txt"
+    batch.write_text(
+        f"new\ngenome {fasta}\nload {session}\ngoto {locus}\n"
+        f"snapshotDirectory {folder}\nsnapshot igv.png\nexit\n"
+    )
+    done = subprocess.run(
+        ["xvfb-run", "-a", "igv", "-b", str(batch)],
+        env={"HOME": str(home), "_JAVA_OPTIONS": f"-Duser.home={home}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    png = folder / "igv.png"
+    assert png.exists(), done.stdout[-2000:] + done.stderr[-2000:]
+    return matplotlib.image.imread(png)[..., :3]
+
+
+def pixels_of(image, rgb, tolerance=0.02) -> int:
+    """How many pixels of ``image`` have the color ``rgb`` (0-255)."""
+    import numpy as np
+
+    return int(np.all(np.abs(image - np.array(rgb) / 255) < tolerance, axis=-1).sum())
+
+
 def pytest_generate_tests(metafunc):
     if "device" in metafunc.fixturenames:
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

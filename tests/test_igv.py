@@ -1,13 +1,17 @@
 """Real clients: IGV desktop and igv.js load seqsal's genome and tracks and draw them."""
 
 import re
-import shutil
-import subprocess
 
 import numpy as np
 import pandas as pd
-import pytest
-from conftest import needs_chromium, render_in_chromium
+from conftest import (
+    IGV_BASES,
+    igv_snapshot,
+    needs_chromium,
+    needs_igv,
+    pixels_of,
+    render_in_chromium,
+)
 
 from seqsal.io import write_fasta
 from seqsal.io.bed import bedgraph_text, write_bed, write_tabix
@@ -16,9 +20,8 @@ from seqsal.io.igv import igv_page, igv_session
 from seqsal.tracks import Track
 
 
-def test_igv_desktop_draws_the_tracks(tmp_path):
-    if shutil.which("igv") is None or shutil.which("xvfb-run") is None:
-        pytest.skip("IGV desktop or xvfb-run is not installed (apt-get install igv xvfb)")
+@needs_igv
+def test_igv_desktop_draws_the_tracks_over_the_bases(tmp_path):
     rng = np.random.default_rng(0)
     fasta = tmp_path / "genome.fa"
     write_fasta({"chr1": "".join(rng.choice(list("ACGT"), size=5000))}, fasta)
@@ -40,38 +43,25 @@ def test_igv_desktop_draws_the_tracks(tmp_path):
     write_bed(seqlets, tmp_path / "seqlets.bed", track_line='track name="seqlets" itemRgb="On"')
     write_tabix(tmp_path / "seqlets.bed")
     tracks = [
-        {"path": tmp_path / "attribution.bw", "name": "attribution", "color": "31,119,180"},
+        {
+            "path": tmp_path / "attribution.bw",
+            "name": "attribution",
+            "color": "31,119,180",
+            "altColor": "214,39,40",
+            "range": track.symmetric_range(),
+        },
         {"path": tmp_path / "seqlets.bed.gz", "name": "seqlets"},
     ]
     session = tmp_path / "igv_session.xml"
     session.write_text(
         igv_session(genome=fasta, locus="chr1:1050-1300", folder=tmp_path, tracks=tracks)
     )
-    # IGV 2.16 fetches its default genome from the internet at start-up unless told
-    # otherwise: a throw-away home (Java's user.home, not only $HOME) whose preferences
-    # name the local FASTA
-    home = tmp_path / "home"
-    (home / "igv").mkdir(parents=True)
-    (home / "igv" / "prefs.properties").write_text(f"DEFAULT_GENOME_KEY={fasta}\n")
-    batch = tmp_path / "batch.txt"
-    batch.write_text(
-        f"new\ngenome {fasta}\nload {session}\ngoto chr1:1095-1265\n"
-        f"snapshotDirectory {tmp_path}\nsnapshot igv.png\nexit\n"
-    )
-    done = subprocess.run(
-        ["xvfb-run", "-a", "igv", "-b", str(batch)],
-        env={"HOME": str(home), "_JAVA_OPTIONS": f"-Duser.home={home}", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    png = tmp_path / "igv.png"
-    assert png.exists(), done.stdout[-2000:] + done.stderr[-2000:]
-    import matplotlib.image
-
-    image = matplotlib.image.imread(png)[..., :3]
-    blue = np.all(np.abs(image - np.array([31, 119, 180]) / 255) < 0.02, axis=-1)
-    assert image.std() > 0.05 and blue.sum() > 50  # drawn, with the attribution's color
+    wide = igv_snapshot(session, fasta, "chr1:1095-1265", tmp_path)
+    assert wide.std() > 0.05
+    for color in ((31, 119, 180), (214, 39, 40)):  # bars of both signs: a symmetric scale
+        assert pixels_of(wide, color) > 50, color
+    close = igv_snapshot(session, fasta, "chr1:1100-1140", tmp_path)  # 41 bp: letters
+    assert all(pixels_of(close, rgb) > 20 for rgb in IGV_BASES.values())
 
 
 @needs_chromium
@@ -165,3 +155,41 @@ def test_igv_session_keeps_hostile_names_as_attribute_values(tmp_path):
     session = ET.fromstring(xml)
     assert session.get("locus") == f"{name}:1-20" and session.get("genome") == f"{name}.fa"
     assert session.find("Panel/Track").get("name") == name
+
+
+def test_igv_js_is_shipped_pinned_and_licensed():
+    import hashlib
+    from importlib.resources import files
+
+    from seqsal.io.igv import IGV_JS_SHA256, IGV_JS_VERSION
+
+    folder = files("seqsal") / "js"
+    library = (folder / "igv.min.js").read_bytes()
+    assert hashlib.sha256(library).hexdigest() == IGV_JS_SHA256
+    assert f'"{IGV_JS_VERSION}"'.encode() in library
+    assert "MIT License" in (folder / "igv.LICENSE").read_text()
+    assert IGV_JS_VERSION in (folder / "README.md").read_text()
+
+
+def test_a_fresh_install_pulls_no_notebook_stack():
+    """seqsal's runtime dependencies, followed through every installed distribution's own
+    requirements (extras left out), hold neither IPython nor ipykernel."""
+    import re
+    from importlib.metadata import PackageNotFoundError, requires
+
+    def name(requirement):
+        return re.split(r"[ ;<>=!~\[(]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+    seen, todo = set(), ["seqsal"]
+    while todo:
+        package = todo.pop()
+        if package in seen:
+            continue
+        seen.add(package)
+        try:
+            needed = requires(package) or []
+        except PackageNotFoundError:
+            continue
+        todo += [name(r) for r in needed if "extra ==" not in r]
+    assert "torch" in seen and "pybigwig" in seen  # the walk found the real tree
+    assert not {"ipython", "ipykernel", "igv-notebook", "jupyter"} & seen, sorted(seen)

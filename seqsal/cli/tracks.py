@@ -41,6 +41,7 @@ def add_arguments(parser) -> None:
         help="shards of further runs, .../<run>/<shard>.npz: one bigWig per run",
     )
     parser.add_argument("--onehot", nargs="+", required=True, help="encode shards, for the scan")
+    parser.add_argument("--truth", help="known sites (BED): a track in the session and the page")
     add_options(parser, OPTIONS)
     parser.add_argument("--out-dir", required=True)
 
@@ -54,7 +55,7 @@ def run(args) -> None:
         Parsed by :func:`add_arguments`.
     """
 
-    from ..io.bed import read_regions, read_seqlets
+    from ..io.bed import read_bed, read_regions, read_seqlets
     from ..io.fasta import contig_sizes, open_fasta
     from ..io.shards import read_attributions
     from ..io.tables import read_motif_table
@@ -77,6 +78,7 @@ def run(args) -> None:
         _ppms(args.motifs_meme) if len(table) else {},
         _blocks(args, data["names"]),
         hyp=data["hyp"] if args.hypothetical else None,
+        truth=read_bed(args.truth) if args.truth else None,
         motif_hit_p=args.motif_hit_p,
         igv_loci=args.igv_loci,
     )
@@ -140,13 +142,21 @@ def _save(args, built, fasta, sizes, out) -> None:
 
     maps = [name for name in built["bigwigs"] if name.startswith("attribution")]
     tracks = [
-        {"path": out / f"{name}.bw", "name": name, **ATTRIBUTION_COLORS, "renderer": "BAR_CHART"}
+        {
+            "path": out / f"{name}.bw",
+            "name": name,
+            **ATTRIBUTION_COLORS,
+            "renderer": "BAR_CHART",
+            "range": built["ranges"][name],
+        }
         for name in maps
     ]
     tracks += [
         {"path": out / "seqlets.bed", "name": "seqlets"},
         {"path": out / "motif_hits.bed", "name": "motif hits"},
     ]
+    if args.truth:
+        tracks.append({"path": args.truth, "name": "known sites"})
     session = igv_session(genome=args.fasta, locus=built["locus"], folder=out, tracks=tracks)
     write_text(session, out / "igv_session.xml")
     loci = built["loci"]

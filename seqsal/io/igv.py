@@ -7,61 +7,107 @@ import gzip
 import html
 import json
 import os
-from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
 import pandas as pd
+
+SEQUENCE_TRACK = {
+    "attributeKey": "Reference sequence",
+    "clazz": "org.broad.igv.track.SequenceTrack",
+    "id": "Reference sequence",
+    "name": "Reference sequence",
+    "sequenceTranslationStrandValue": "POSITIVE",
+    "shouldShowTranslation": "false",
+    "visible": "true",
+}
 
 
 def igv_session(*, genome, tracks: list, locus: str, folder) -> str:
     """An IGV desktop session (XML) with paths relative to ``folder``.
+
+    One panel: the signal tracks (bigWig), then the reference sequence right under their
+    bars, then the feature tracks (BED).
 
     Parameters
     ----------
     genome : str or Path
         The reference FASTA.
     tracks : list of dict
-        Each with ``path`` and ``name``, optionally ``color``, ``altColor``, ``renderer``.
+        Each with ``path`` and ``name``, optionally ``color``, ``altColor``, ``renderer``
+        and ``range`` (a ``(minimum, maximum)`` fixed data range instead of autoscale).
     locus : str
         Where IGV opens, ``chrom:start-end`` (1-based, as IGV reads it).
     folder : str or Path
         Where the session file lives; paths are written relative to it.
+
+    Returns
+    -------
+    xml : str
     """
+    import xml.etree.ElementTree as ET
 
     def rel(path):
         return os.path.relpath(os.path.abspath(path), os.path.abspath(folder))
 
-    resources = "\n".join(f"    <Resource path={quoteattr(rel(t['path']))}/>" for t in tracks)
-    entries = []
-    for t in tracks:
-        attrs = {
-            "id": rel(t["path"]),
-            "name": t["name"],
-            "autoScale": "true",
-            "visible": "true",
-            **{k: t[k] for k in ("color", "altColor", "renderer") if k in t},
-        }
-        entries.append(
-            "    <Track " + " ".join(f"{k}={quoteattr(str(v))}" for k, v in attrs.items()) + "/>"
-        )
-    return (
-        '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
-        f'<Session genome={quoteattr(rel(genome))} locus={quoteattr(locus)} version="8">\n'
-        f"  <Resources>\n{resources}\n  </Resources>\n"
-        '  <Panel name="DataPanel">\n' + "\n".join(entries) + "\n  </Panel>\n</Session>\n"
+    session = ET.Element(
+        "Session",
+        genome=rel(genome),
+        hasGeneTrack="false",
+        hasSequenceTrack="true",
+        locus=locus,
+        version="8",
     )
+    resources = ET.SubElement(session, "Resources")
+    panel = ET.SubElement(session, "Panel", name="DataPanel")
+
+    def is_signal(t):
+        return str(t["path"]).endswith((".bw", ".bigWig", ".bedGraph"))
+
+    signals = [t for t in tracks if is_signal(t)]
+    for t in [*signals, None, *(t for t in tracks if not is_signal(t))]:
+        if t is None:
+            ET.SubElement(panel, "Track", SEQUENCE_TRACK)
+            continue
+        ET.SubElement(resources, "Resource", path=rel(t["path"]))
+        attrs = {"id": rel(t["path"]), "name": t["name"], "visible": "true"}
+        attrs.update({k: t[k] for k in ("color", "altColor", "renderer") if k in t})
+        attrs["autoScale"] = "false" if "range" in t else "true"
+        if is_signal(t):
+            attrs["height"] = "80"
+        track = ET.SubElement(panel, "Track", attrs)
+        if "range" in t:
+            low, high = t["range"]
+            ET.SubElement(
+                track,
+                "DataRange",
+                baseline="0.0",
+                drawBaseline="true",
+                flipAxis="false",
+                minimum=f"{low:.6g}",
+                maximum=f"{high:.6g}",
+                type="LINEAR",
+            )
+    ET.indent(session)
+    xml = ET.tostring(session, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n{xml}\n'
+
+
+IGV_JS_VERSION = "3.8.10"
+# sha256 of seqsal/js/igv.min.js, the file of igv.js's npm release (see seqsal/js/README.md)
+IGV_JS_SHA256 = "87b991ae2a720978172e269dd5127c495e56df5af31144dff19c83124e2f5744"
 
 
 def igv_js() -> str:
-    """The igv.js library (MIT) shipped by the ``igv-notebook`` package, found without
-    importing that package (which would import IPython)."""
-    import importlib.util
+    """The igv.js library (MIT, shipped with seqsal as package data), safe inside
+    ``<script>``.
 
-    spec = importlib.util.find_spec("igv_notebook")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("igv-notebook is not installed: pip install igv-notebook")
-    library = Path(spec.submodule_search_locations[0]) / "js" / "igv.min.js"
-    return library.read_text().replace("</script", "<\\/script")  # safe inside <script>
+    Returns
+    -------
+    text : str
+    """
+    from importlib.resources import files
+
+    library = (files("seqsal") / "js" / "igv.min.js").read_text(encoding="utf-8")
+    return library.replace("</script", "<\\/script")
 
 
 def script_json(value) -> str:
@@ -106,7 +152,8 @@ def igv_page(*, loci: pd.DataFrame, sequences: list, sizes: dict, tracks: list) 
         ``{contig: length}``: each contig keeps its real length and coordinates.
     tracks : list of dict
         Each with ``name``, ``format`` (``bedgraph`` or ``bed``), ``text`` (the file's
-        lines within the loci), and optionally ``color``, ``altColor``.
+        lines within the loci), and optionally ``color``, ``altColor`` and ``range``
+        (a fixed ``(min, max)`` instead of autoscale).
     """
     fasta = "".join(
         f">{c}:{s + 1}-{e} @len={sizes[c]}\n{seq}\n"
@@ -131,6 +178,7 @@ def igv_page(*, loci: pd.DataFrame, sequences: list, sizes: dict, tracks: list) 
                 "height": 80 if t["format"] == "bedgraph" else 40,
                 **({"displayMode": "EXPANDED"} if t["format"] == "bed" else {}),
                 **{k: f"rgb({t[k]})" for k in ("color", "altColor") if k in t},
+                **({"min": t["range"][0], "max": t["range"][1]} if "range" in t else {}),
             }
             for t in tracks
         ],

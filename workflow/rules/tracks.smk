@@ -9,6 +9,7 @@ rule tracks:
         meme="results/motifs/motifs.meme",
         onehot=shard_files("encode"),
         fasta=fasta_path(),
+        truth=config["truth"] or [],
     output:
         bigwig="results/tracks/attribution.bw",
         bed="results/tracks/seqlets.bed",
@@ -33,9 +34,10 @@ rule tracks:
             "method-attributions", list(input.methods)
         ),
         options=options("tracks"),
+        truth=flag("truth", config["truth"]),
     shell:
         "seqsal tracks --attributions {input.attributions} {params.methods} "
         "--regions {input.regions} --seqlets {input.seqlets} "
         "--seqlet-motifs {input.assignments} --motifs-tsv {input.table} "
-        "--motifs-meme {input.meme} --onehot {input.onehot} --fasta {input.fasta:q} "
+        "--motifs-meme {input.meme} --onehot {input.onehot} --fasta {input.fasta:q} {params.truth} "
         "{params.options} --out-dir results/tracks 2> {log}"
