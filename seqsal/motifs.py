@@ -12,11 +12,15 @@ reported as novel.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from .encode import reverse_complement
 from .seqlets import benjamini_hochberg
+
+log = logging.getLogger(__name__)
 
 
 def extract_windows(arrays, region_index, offset, *, width: int) -> np.ndarray:
@@ -406,6 +410,29 @@ def assign_seqlets(seqlets: pd.DataFrame, region_strands, labels, strand) -> pd.
     )
 
 
+def sequence_background(X, *, block: int = 4096) -> np.ndarray:
+    """ACGT frequencies of one-hot sequences, averaged with their reverse complements
+    (motifs are matched on both strands), for a MEME file's background.
+
+    Parameters
+    ----------
+    X : array-like, shape=(N, 4, L)
+        One-hot sequences (arrays or a memory-mapped stack, read ``block`` rows at a time).
+    block : int, optional
+        Default is 4096.
+
+    Returns
+    -------
+    freqs : numpy.ndarray, shape=(4,)
+        Sums to 1; uniform when ``X`` holds no base.
+    """
+    counts = np.zeros(4)
+    for start in range(0, len(X), block):
+        counts += np.asarray(X[start : start + block]).sum(axis=(0, 2), dtype=np.int64)
+    counts = (counts + counts[::-1]) / 2  # ACGT reversed is its complement
+    return counts / counts.sum() if counts.sum() else np.full(4, 0.25)
+
+
 def discover_motifs(
     X,
     hyp,
@@ -457,6 +484,7 @@ def discover_motifs(
     width = int((seqlets["end"] - seqlets["start"]).max()) + 2 * flank if len(seqlets) else 1
     onehot = extract_windows(X, index, offset - flank, width=width)
     contrib = extract_windows(hyp, index, offset - flank, width=width).astype(np.float32) * onehot
+    log.info("clustering %d seqlets of up to %d bp", len(seqlets), width)
     labels, shift, strand = cluster_seqlets(
         contrib,
         np.abs(seqlets["attr_sum"].to_numpy()),
@@ -465,6 +493,9 @@ def discover_motifs(
         min_seqlets=min_seqlets,
     )
     motifs = build_motifs(onehot, contrib, labels, shift, strand, max_shift=max_shift)
+    log.info(
+        "%d motifs; matching them against %d database motifs (TOMTOM)", len(motifs), len(database)
+    )
     matches = match_motifs([m["ppm"] for m in motifs], database, max_q=max_q)
     for k, motif in enumerate(motifs):
         best = matches[(matches["query"] == k) & (matches["rank"] == 1)]

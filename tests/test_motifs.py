@@ -11,6 +11,7 @@ from seqsal.motifs import (
     extract_windows,
     match_motifs,
     motif_table,
+    sequence_background,
     trim_span,
 )
 
@@ -139,3 +140,11 @@ def test_unknown_database_name():
 
     with pytest.raises(InputError, match="motifs.database: expected 'jaspar<year>_<taxon>'"):
         load_motif_database("hocomoco")
+
+
+def test_sequence_background_is_the_composition_of_both_strands():
+    X = one_hot_encode(["AAAC", "ACGN"])  # 4 A, 2 C, 1 G, 0 T
+    freqs = sequence_background(X, block=1)
+    assert freqs == pytest.approx(np.array([4, 3, 3, 4]) / 14)  # averaged with the RC
+    assert freqs.sum() == pytest.approx(1) and freqs == pytest.approx(freqs[::-1])
+    assert sequence_background(np.zeros((2, 4, 5), np.uint8)) == pytest.approx([0.25] * 4)

@@ -49,7 +49,7 @@ def run(args) -> None:
     from ..io.bed import read_regions, read_seqlets
     from ..io.meme import load_motif_database
     from ..io.shards import read_attributions, read_shards
-    from ..motifs import discover_motifs
+    from ..motifs import discover_motifs, sequence_background
 
     # memory-mapped: only the rows holding seqlets are read
     data, regions = read_attributions(
@@ -60,13 +60,13 @@ def run(args) -> None:
     options = {k: getattr(args, k) for k in (*OPTIONS, "max_shift", "flank") if k != "database"}
     X = read_shards(args.onehot, mmap_key="X")["X"]
     found = discover_motifs(X, data["hyp"], seqlets, regions, database, **options)
-    _save(*found, database, Path(args.out_dir))
+    _save(*found, database, sequence_background(X), Path(args.out_dir))
     log.info(
         "%d motifs from %d seqlets: %s", len(found[0]), len(seqlets), found[1]["name"].tolist()
     )
 
 
-def _save(motifs, table, assignments, database, out: Path) -> None:
+def _save(motifs, table, assignments, database, background, out: Path) -> None:
     """``motifs.meme`` (PPMs, named ``<motif_id> <name>``), the two tables, the logos."""
     from ..io.atomic import save_figure, write_tsv
     from ..io.meme import write_meme
@@ -78,6 +78,7 @@ def _save(motifs, table, assignments, database, out: Path) -> None:
         {k: m["ppm"] for k, m in zip(keys, motifs)},
         out / "motifs.meme",
         nsites={k: m["n_seqlets"] for k, m in zip(keys, motifs)},
+        background=background,
     )
     write_tsv(table, out / "motifs.tsv")
     write_tsv(assignments, out / "seqlet_motifs.tsv")

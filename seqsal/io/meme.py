@@ -159,8 +159,11 @@ def load_motif_database(database: str) -> MotifDatabase:
     return motifs
 
 
-def write_meme(motifs: dict, path=None, *, nsites=None):
+def write_meme(motifs: dict, path=None, *, nsites=None, background=None):
     """Write ``{name: PPM (4, L)}`` as MEME v4; return the text when ``path`` is None.
+
+    No E-value is written: seqsal's motifs come from seqlets, not from a MEME search
+    that would give one.
 
     Parameters
     ----------
@@ -169,11 +172,15 @@ def write_meme(motifs: dict, path=None, *, nsites=None):
         Default is None.
     nsites : dict or None, optional
         ``{name: sites}``. Default is None: 20 each.
+    background : array-like or None, shape=(4,), optional
+        Letter frequencies (ACGT) of the sequences the motifs come from. Default is None:
+        uniform.
 
     Returns
     -------
     text : str or None
     """
+    freqs = np.full(4, 0.25) if background is None else np.asarray(background, dtype=float)
     lines = [
         "MEME version 4",
         "",
@@ -182,15 +189,13 @@ def write_meme(motifs: dict, path=None, *, nsites=None):
         "strands: + -",
         "",
         "Background letter frequencies",
-        "A 0.25 C 0.25 G 0.25 T 0.25",
+        " ".join(f"{base} {f:.4f}" for base, f in zip("ACGT", freqs)),
         "",
     ]
     for name, ppm in motifs.items():
         sites = (nsites or {}).get(name, 20)
         lines.append(f"MOTIF {name}")
-        lines.append(
-            f"letter-probability matrix: alength= 4 w= {ppm.shape[1]} nsites= {sites} E= 0"
-        )
+        lines.append(f"letter-probability matrix: alength= 4 w= {ppm.shape[1]} nsites= {sites}")
         lines.extend(" ".join(f"{p:.6f}" for p in column) for column in ppm.T)
         lines.append("")
     text = "\n".join(lines) + "\n"
