@@ -78,7 +78,16 @@ def training_curves(
             )
         else:
             ax.scatter(y, p, s=4, alpha=0.4)
-            ax.set(xlabel="measured (test)", ylabel="predicted", title=f"{targets[t]}: test")
+            if len(y) > 1:
+                low, high = float(min(y.min(), p.min())), float(max(y.max(), p.max()))
+                ax.plot([low, high], [low, high], color="grey", linestyle=":", label="y = x")
+                ax.legend(frameon=False, loc="upper left", fontsize=8)
+            r = np.corrcoef(y, p)[0, 1] if len(y) > 1 and np.ptp(y) and np.ptp(p) else np.nan
+            ax.set(
+                xlabel="measured (test)",
+                ylabel="predicted",
+                title=f"{targets[t]}: test (Pearson r {r:.3f}, n {len(y)})",
+            )
     return fig
 
 
@@ -158,7 +167,9 @@ def motif_logos(
     return fig
 
 
-def attribution_logo(contrib: np.ndarray, *, title: str = "") -> Figure:
+def attribution_logo(
+    contrib: np.ndarray, *, title: str = "", positions=None, axis_label: str = ""
+) -> Figure:
     """Logo of one region's actual contributions (4, L).
 
     Parameters
@@ -166,14 +177,34 @@ def attribution_logo(contrib: np.ndarray, *, title: str = "") -> Figure:
     contrib : numpy.ndarray, shape=(4, L)
     title : str, optional
         Default is "".
+    positions : array-like of int or None, shape=(L,), optional
+        The coordinate shown under each column (e.g. 1-based genome positions; -1 where
+        there is none, as in padding). Default is None: no axis.
+    axis_label : str, optional
+        Default is "".
 
     Returns
     -------
     figure : matplotlib.figure.Figure
     """
-    fig = Figure(figsize=(10, 1.6), dpi=90, layout="constrained")
-    _draw_logo(fig.subplots(), contrib, title, "attribution")
+    fig = Figure(figsize=(10, 1.9 if positions is not None else 1.6), dpi=90, layout="constrained")
+    ax = fig.subplots()
+    _draw_logo(ax, contrib, title, "attribution")
+    if positions is not None:
+        positions = np.asarray(positions)
+        step = _tick_step(len(positions))
+        ticks = [i for i, x in enumerate(positions) if x >= 0 and x % step == 0]
+        ax.set_xticks(ticks, [f"{positions[i]:,}" for i in ticks], fontsize=7)
+        ax.set_xlabel(axis_label, fontsize=8)
     return fig
+
+
+def _tick_step(length: int) -> int:
+    """A round step giving 5 to 12 ticks over ``length`` columns."""
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000):
+        if length / step <= 12:
+            return step
+    return 10_000
 
 
 def faithfulness_curves(curves: pd.DataFrame) -> Figure:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 
 import jinja2
 import numpy as np
@@ -26,10 +27,28 @@ table { border-collapse: collapse; margin: 0.6em 0; } td, th { border: 1px solid
 .novel { color: #a05a00; font-style: italic; } img { max-width: 100%; }
 .warning { background: #fff0e0; border-left: 4px solid #c05000; padding: 6px 10px; }
 code { background: #f4f4f4; padding: 1px 4px; } .small { font-size: 0.85em; color: #555; }
+.verdict { background: #f3f7fb; border: 1px solid #b8cce0; padding: 0 1em 0.6em; }
+.verdict h2 { margin-top: 0.6em; border: none; }
 </style></head><body>
 <h1>seqsal report</h1>
 <p class="small">seqsal {{ version }} · {{ n_regions }} regions ·
  attribution: {{ method }} · motif database: {{ database }}</p>
+
+<section id="verdict" class="verdict">
+<h2>Verdict</h2>
+<ul>
+<li id="verdict-model"><b>Model: {{ verdict.model.grade }}.</b> {{ verdict.model.text }}</li>
+<li id="verdict-motifs"><b>Motifs:</b> {{ verdict.motifs }}</li>
+<li id="verdict-trust"><b>Maps: {{ verdict.trust.grade }}.</b> {{ verdict.trust.text }}</li>
+</ul>
+<p><b>Open next:</b>
+<a href="../tracks/igv.html">tracks in the browser</a> (igv.html, offline) ·
+<a href="../tracks/igv_session.xml">IGV desktop session</a> ·
+<a href="../motifs/motifs.tsv">motifs.tsv</a> ·
+<a href="../seqlets/seqlets.bed">seqlets.bed</a> ·
+<a href="../evaluate/faithfulness.tsv">faithfulness.tsv</a> ·
+<a href="../regions/rejected.tsv">rejected input rows</a></p>
+</section>
 
 <h2>Model</h2>
 <table id="metrics"><tr><th>split</th><th>target</th><th>n</th>
@@ -43,16 +62,18 @@ code { background: #f4f4f4; padding: 1px 4px; } .small { font-size: 0.85em; colo
 the attributions of dinucleotide-shuffled regions{% else %}, against a block bootstrap of
 the maps themselves: anti-conservative, read the q-values as a ranking{% endif %});
 {{ n_assigned }} assigned to a motif.
-A motif is named only when TOMTOM finds a database match with q &lt; 0.05; otherwise it is
-reported as <span class="novel">novel</span>.</p>
+A motif is named only when TOMTOM finds a database match with q &lt; {{ max_q }}
+(<code>motifs.max_q</code>); otherwise it is reported as <span class="novel">novel</span>.
+A <i>positive</i> motif raises the model's output where it occurs, a <i>negative</i> one
+lowers it (the sign of its seqlets' attribution sum).</p>
 <table id="motif-table"><tr><th>motif</th><th>seqlets</th><th>best matches (q-value)</th>
 <th>contribution and PPM logos; the best match's logo, aligned</th></tr>
 {% for m in motifs %}<tr><td><span class="swatch" style="background: {{ m.color }}"></span>
 <b>{{ m.motif_id }}</b><br>{% if m.status == 'novel' %}<span class="novel">novel</span>
 {% else %}{{ m.name }}{% if m.family %}<br><span class="small">family: {{ m.family }}</span>{% endif %}
 {% endif %}<br><span class="small">{{ m.sign }}, {{ m.length }} bp</span></td>
-<td>{{ m.n_seqlets }}</td><td>{% for hit in m.matches %}{{ hit.target }} ({{ hit.q }})<br>
-{% else %}no match at q &lt; 0.05{% endfor %}</td>
+<td>{{ m.n_seqlets }}</td><td>{% for hit in m.matches %}{% if hit.url %}<a href="{{ hit.url }}">{{ hit.target }}</a>{% else %}{{ hit.target }}{% endif %} ({{ hit.q }})<br>
+{% else %}no match at q &lt; {{ max_q }}{% endfor %}</td>
 <td><img alt="logos of {{ m.motif_id }}" src="data:image/png;base64,{{ m.logo }}" width="560"></td></tr>
 {% else %}<tr><td colspan="4">No motif had enough seqlets.</td></tr>{% endfor %}</table>
 
@@ -123,12 +144,14 @@ primers, padding, flanks).</p>{% endif %}
 {% else %}No artefact sequences were given (<code>evaluate.artefacts</code>).{% endif %}</p>
 
 <h2>Tracks in IGV</h2>
-<p>In IGV desktop: <i>File &rarr; Open Session...</i> and pick
+<p>In a browser, offline: <a href="../tracks/igv.html">igv.html</a>, the regions with the
+strongest seqlets. In IGV desktop: <i>File &rarr; Open Session...</i> and pick
 <code>results/tracks/igv_session.xml</code>; it loads the reference
-(<code>{{ genome }}</code>), <code>attribution.bw</code> (per-base attribution; blue
-positive, red negative) and <code>seqlets.bed</code> (seqlets colored as in the motif table
-above). Or load the reference with <i>Genomes &rarr; Load Genome from File</i> and the two
-tracks with <i>File &rarr; Load from File</i>.</p>
+(<code>{{ genome }}</code>), <code>attribution.bw</code> (per-base attribution on a fixed
+symmetric scale; blue positive, red negative), the reference sequence under it,
+<code>seqlets.bed</code> (seqlets colored as in the motif table above) and the motif hits.
+Loaded by hand, a bigWig gets IGV's default range, which hides negative bars: set the data
+range, or use the session.</p>
 </body></html>
 """
 
@@ -188,6 +211,182 @@ def metric_rows(metrics: dict):
     return names, rows
 
 
+def jaspar_url(target: str) -> str | None:
+    """The JASPAR page of a match named ``MA0035.5 GATA1``, or None for another database.
+
+    Parameters
+    ----------
+    target : str
+
+    Returns
+    -------
+    url : str or None
+    """
+    found = re.match(r"(MA\d{4}\.\d+)(\s|$)", str(target))
+    return f"https://jaspar.elixir.no/matrix/{found.group(1)}/" if found else None
+
+
+# What the verdict calls good or fair: stated in the report beside each verdict.
+MODEL_GRADES = {"pearson": (0.7, 0.4), "auroc": (0.9, 0.75)}
+TRUST_BARS = {"beats_random": 0.95, "rc_pearson": 0.7, "perturbed_pearson": 0.9}
+
+
+def _grade(value: float, bars: tuple) -> str:
+    good, fair = bars
+    return "good" if value >= good else "fair" if value >= fair else "weak"
+
+
+def model_verdict(metrics: dict) -> dict:
+    """How good the model is on its held-out regions, in words.
+
+    Parameters
+    ----------
+    metrics : dict
+        ``metrics.json``.
+
+    Returns
+    -------
+    verdict : dict
+        ``grade`` (good, fair, weak or not scored) and ``text``.
+    """
+    test = metrics.get("test", {})
+    scores = []
+    for target, values in test.items():
+        metric = "auroc" if "auroc" in values else "pearson"
+        if values.get(metric) is not None and values[metric] == values[metric]:
+            scores.append((target, metric, float(values[metric])))
+    if not scores:
+        return {
+            "grade": "not scored",
+            "text": "No held-out labels to score the model on (a loaded checkpoint without "
+            "labels, or an empty test split).",
+        }
+    grades = [_grade(v, MODEL_GRADES[m]) for _, m, v in scores]
+    worst = min(grades, key=["weak", "fair", "good"].index)
+    names = {"pearson": "Pearson r", "auroc": "AUROC"}
+    if len(scores) <= 4:
+        shown = "; ".join(f"{t}: {names[m]} {v:.2f}" for t, m, v in scores)
+    else:
+        values = np.array([v for *_, v in scores])
+        shown = (
+            f"median {names[scores[0][1]]} {np.median(values):.2f} over {len(scores)} "
+            f"targets ({values.min():.2f} to {values.max():.2f})"
+        )
+    used = dict.fromkeys(m for _, m, _ in scores)
+    bars = ", ".join(
+        f"{names[m]} ≥ {MODEL_GRADES[m][0]} good, ≥ {MODEL_GRADES[m][1]} fair" for m in used
+    )
+    split = metrics.get("split", "held-out regions")
+    return {
+        "grade": worst if len(scores) == 1 else f"{worst} at worst",
+        "text": f"On {split}, never seen in training: {shown} ({bars}).",
+    }
+
+
+def motif_verdict(table: pd.DataFrame, n_seqlets: int, database: str, max_q: float) -> str:
+    """How many motifs were found and named, in words.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``motifs.tsv``.
+    n_seqlets : int
+    database : str
+    max_q : float
+
+    Returns
+    -------
+    text : str
+    """
+    if not len(table):
+        return (
+            f"none: {n_seqlets} seqlets, too few to form a motif (see the Troubleshooting "
+            "section of the README: few or no seqlets)."
+        )
+    named = table[table["status"] == "named"]
+    novel = len(table) - len(named)
+    names = ", ".join(dict.fromkeys(named["name"]))
+    return (
+        f"{len(table)} found from {n_seqlets} seqlet{'' if n_seqlets == 1 else 's'}; "
+        f"{len(named)} named against {database} "
+        f"(TOMTOM q < {max_q}){': ' + names if names else ''}; {novel} novel."
+    )
+
+
+def trust_verdict(summary: dict, method: str) -> dict:
+    """Whether the maps passed their trust tests, in words.
+
+    Parameters
+    ----------
+    summary : dict
+        ``summary.json``.
+    method : str
+        The first attribution method.
+
+    Returns
+    -------
+    verdict : dict
+        ``grade`` (passed, or failed ...) and ``text``.
+    """
+    faith = summary["faithfulness"][method]
+    stability = summary["stability"]
+    tests = {
+        "faithful": min(
+            faith["deletion_fraction_beats_random"], faith["insertion_fraction_beats_random"]
+        )
+        >= TRUST_BARS["beats_random"],
+        "stable": stability["median_rc_pearson"] >= TRUST_BARS["rc_pearson"]
+        and stability["median_perturbed_pearson"] >= TRUST_BARS["perturbed_pearson"],
+        "free of flagged shortcuts": not summary["shortcuts"].get("flagged"),
+    }
+    failed = [name for name, ok in tests.items() if not ok]
+    text = (
+        f"{method}: deleting its top bases first beats random orders in "
+        f"{_pct(faith['deletion_fraction_beats_random'])} of the tested regions, inserting them "
+        f"first in {_pct(faith['insertion_fraction_beats_random'])} (bar: "
+        f"{_pct(TRUST_BARS['beats_random'])}); the map of the reverse complement agrees with "
+        f"a median Pearson of {stability['median_rc_pearson']:.2f} (bar "
+        f"{TRUST_BARS['rc_pearson']}), after a few random substitutions "
+        f"{stability['median_perturbed_pearson']:.2f} (bar {TRUST_BARS['perturbed_pearson']}); "
+        f"{'no' if tests['free of flagged shortcuts'] else 'a'} shortcut flagged."
+    )
+    truth = summary.get("truth")
+    if truth:
+        text += (
+            f" Known sites: {_pct(truth['seqlet_recall'])} found by a seqlet, "
+            f"{_pct(truth['seqlet_precision'])} of seqlets on one."
+        )
+    grade = "passed their trust tests" if not failed else "not " + " and not ".join(failed)
+    return {"grade": grade, "text": text + " Details below, under Can you trust these maps?"}
+
+
+def report_verdict(metrics, summary, table, n_seqlets, method, database, max_q) -> dict:
+    """The verdict at the top of the report: model, motifs and maps, in words.
+
+    Parameters
+    ----------
+    metrics, summary : dict
+        ``metrics.json`` and ``summary.json``.
+    table : pandas.DataFrame
+        ``motifs.tsv``.
+    n_seqlets : int
+    method : str
+        The first attribution method.
+    database : str
+    max_q : float
+
+    Returns
+    -------
+    verdict : dict
+        ``model`` and ``trust`` (each ``grade`` and ``text``), ``motifs`` (text).
+    """
+    return {
+        "model": model_verdict(metrics),
+        "motifs": motif_verdict(table, n_seqlets, database, max_q),
+        "trust": trust_verdict(summary, method),
+    }
+
+
 def motif_rows(table: pd.DataFrame, logos: dict) -> list:
     """One dict per motif of ``motifs.tsv``: its matches, logo (base64 PNG) and color.
 
@@ -205,7 +404,11 @@ def motif_rows(table: pd.DataFrame, logos: dict) -> list:
     rows = []
     for row in table.to_dict("records"):
         matches = [
-            {"target": row[f"match_{i}"], "q": row[f"match_{i}_q"]}
+            {
+                "target": row[f"match_{i}"],
+                "q": row[f"match_{i}_q"],
+                "url": jaspar_url(row[f"match_{i}"]),
+            }
             for i in (1, 2, 3)
             if row.get(f"match_{i}")
         ]
@@ -232,15 +435,29 @@ def example_regions(table, assignments, seqlets, regions, contrib) -> list:
         ``contrib(i)``: the actual contributions (``hyp * X``, shape (4, L)) of the
         region ``i`` of ``regions``.
     """
+    from .tracks import genome_positions
+
     index = pd.Series(np.arange(len(regions)), index=regions["name"].to_numpy())
     examples = []
     for motif_id, name in zip(table["motif_id"], table["name"]):
         members = assignments.loc[assignments["motif_id"] == motif_id, "seqlet"]
         for region in seqlets[seqlets["name"].isin(members)].nlargest(1, "attr_sum")["region"]:
-            figure = attribution_logo(contrib(index[region]), title=region)
+            row = regions.iloc[[index[region]]]
+            r = row.iloc[0]
+            where = f"{r['chrom']}:{r['start'] + 1:,}-{r['end']:,} ({r['strand']} strand)"
+            contribution = contrib(index[region])
+            positions = genome_positions(row, contribution.shape[1])[0]
+            figure = attribution_logo(
+                contribution,
+                title=f"{region}  {where}",
+                positions=np.where(positions >= 0, positions + 1, -1),
+                axis_label=f"{r['chrom']} position (1-based; read 5' to 3' on the "
+                f"{'reverse' if r['strand'] == '-' else 'forward'} strand)",
+            )
             examples.append(
                 {
-                    "title": f"{motif_id} ({name}): region {region}, attribution x sequence",
+                    "title": f"{motif_id} ({name}): region {region}, {where}, "
+                    "attribution × sequence",
                     "image": png_base64(figure),
                 }
             )
@@ -407,6 +624,7 @@ def build_report(
     database: str = "jaspar2024_vertebrates",
     alpha: float = 0.2,
     null_model: str = "shuffle",
+    max_q: float = 0.05,
     genome: str = "",
 ) -> str:
     """The report stage: the self-contained HTML page of one run.
@@ -436,6 +654,8 @@ def build_report(
         ``seqlets.alpha``, the seqlets' FDR. Default is 0.2.
     null_model : str, optional
         ``seqlets.null_model``. Default is "shuffle".
+    max_q : float, optional
+        ``motifs.max_q``, the q-value a match must beat to name a motif. Default is 0.05.
     genome : str, optional
         The reference FASTA's path, as shown. Default is "".
 
@@ -458,6 +678,8 @@ def build_report(
         n_seqlets=len(seqlets),
         alpha=alpha,
         null_model=null_model,
+        max_q=max_q,
+        verdict=report_verdict(metrics, summary, table, len(seqlets), method, database, max_q),
         examples=example_regions(table, assignments, seqlets, regions, contrib),
         n_assigned=int((assignments["motif_id"] != "none").sum()),
         summary=summary,

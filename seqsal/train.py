@@ -225,7 +225,14 @@ def train_model(
         valid_loss = loss_fn(valid_pred, y_valid).item()
         history.append((epoch, torch.stack(losses).mean().item(), valid_loss))
         bar.set_postfix(train_loss=f"{history[-1][1]:.4f}", valid_loss=f"{valid_loss:.4f}")
-        log.info("epoch %d: train loss %.4f, valid loss %.4f", *history[-1])
+        kept = history[int(np.argmin([h[2] for h in history]))][0]
+        log.info(
+            "epoch %d of at most %d: train loss %.4f, valid loss %.4f (best: epoch %d)",
+            epoch,
+            max_epochs,
+            *history[-1][1:],
+            kept,
+        )
         if valid_loss < best - 1e-5:
             best, stale = valid_loss, 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -259,6 +266,40 @@ def score_splits(y, pred, split, *, tasks, targets) -> dict:
             scores = score_predictions(y[rows], pred[rows], tasks)
             metrics[part] = {t: {"n": int(rows.sum()), **s} for t, s in zip(targets, scores)}
     return metrics
+
+
+def describe_split(split, chroms, *, assigned=False, grouped=False, named=False) -> str:
+    """How the test set was held out, in words, for the report.
+
+    Parameters
+    ----------
+    split : array-like of str
+        Each region's split, from :func:`split_regions`.
+    chroms : array-like of str
+        Each region's contig.
+    assigned, grouped, named : bool, optional
+        Whether the split came from ``split.column``, ``split.group_by`` or
+        ``split.test_names``. Defaults are False.
+
+    Returns
+    -------
+    text : str
+        E.g. "500 test regions on held-out contigs chr3, chr7".
+    """
+    split, chroms = np.asarray(split), np.asarray(chroms)
+    n = int((split == "test").sum())
+    if assigned:
+        return f"{n} test regions, as the labels' split column assigns them"
+    if named:
+        return f"{n} test regions named in split.test_names"
+    if grouped:
+        return f"{n} test regions in whole groups of split.group_by, never in training"
+    held = sorted(set(chroms[split == "test"]))
+    one_per_contig = len(set(chroms)) == len(chroms)  # library mode: a contig per sequence
+    if held and not one_per_contig and not set(held) & set(chroms[split != "test"]):
+        shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+        return f"{n} test regions on held-out contigs {shown}"
+    return f"{n} test regions drawn at random"
 
 
 def fit(
@@ -360,6 +401,13 @@ def fit(
         tasks=dict(zip(meta["targets"], meta["tasks"])),
         device=str(device),
         epochs=0 if history is None else len(history),
+        split=describe_split(
+            split,
+            data["chroms"],
+            assigned=data.get("split") is not None,
+            grouped=data.get("groups") is not None,
+            named=test is not None,
+        ),
     )
     return {
         "model": model,

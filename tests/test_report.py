@@ -5,7 +5,14 @@ import pandas as pd
 from conftest import needs_chromium, render_in_chromium
 
 from seqsal.plots import motif_logos
-from seqsal.report import example_regions, metric_rows, motif_rows, png_base64, render_report
+from seqsal.report import (
+    example_regions,
+    metric_rows,
+    motif_rows,
+    png_base64,
+    render_report,
+    report_verdict,
+)
 
 FAITHFULNESS = {
     "n_regions": 10,
@@ -99,8 +106,11 @@ def make_report(tmp_path):
     )
     seqlets = pd.DataFrame({"name": ["r1:0"], "region": ["r1"], "attr_sum": [1.0]})
     assignments = pd.DataFrame({"seqlet": ["r1:0"], "motif_id": ["motif_1"]})
-    names, rows = metric_rows({"test": {"activity": {"n": 10, "pearson": 0.91, "spearman": 0.9}}})
+    metrics = {"test": {"activity": {"n": 10, "pearson": 0.91, "spearman": 0.9}}}
+    names, rows = metric_rows(metrics)
     html = render_report(
+        verdict=report_verdict(metrics, SUMMARY, table, 1, "grad_x_input", "jaspar", 0.05),
+        max_q=0.05,
         version="test",
         n_regions=1,
         method="grad_x_input",
@@ -130,7 +140,8 @@ def test_report_is_self_contained_and_says_novel(tmp_path):
     _, html = make_report(tmp_path)
     assert 'id="motif-table"' in html and html.count("data:image/png;base64,") >= 4
     assert 'src="http' not in html and "<script" not in html
-    assert "MA0035.5 GATA1 (0.001)" in html and 'class="novel">novel' in html
+    link = '<a href="https://jaspar.elixir.no/matrix/MA0035.5/">MA0035.5 GATA1</a> (0.001)'
+    assert link in html and 'class="novel">novel' in html
     assert "0.91" in html and "75%" in html and "95%" in html
     assert "(FDR &lt; 0.05, against\nthe attributions of dinucleotide-shuffled regions)" in html
 
@@ -151,12 +162,35 @@ def test_trust_section_reports_every_test_and_warns_of_shortcuts(tmp_path):
 
 
 @needs_chromium
-def test_report_renders_in_headless_chromium(tmp_path):
+def test_report_renders_in_headless_chromium_verdict_first(tmp_path):
+    import re
+
     path, _ = make_report(tmp_path)
     dom, console, pixels = render_in_chromium(path, tmp_path)
     assert 'id="motif-table"' in dom and "GATA1" in dom
     assert console == ""  # no errors, no messages
     assert pixels.shape[:2] == (1600, 1200) and pixels.std() > 0.05  # not a blank page
+    # the verdict comes first, in words, with the split and the bars it was judged by
+    verdict = dom[dom.index('id="verdict"') : dom.index("</section>")]
+    assert dom.index('id="verdict"') < dom.index('id="metrics"')
+    assert "Model: good." in verdict and "Pearson r 0.91" in verdict
+    assert "2 found from 1 seqlet; 1 named against jaspar (TOMTOM q &lt; 0.05): GATA1; 1 novel" in (
+        verdict
+    )
+    assert "Maps: not faithful" in verdict and "(bar: 95%)" in verdict
+    links = re.findall(r'href="([^"]+)"', verdict)
+    assert links == [
+        "../tracks/igv.html",
+        "../tracks/igv_session.xml",
+        "../motifs/motifs.tsv",
+        "../seqlets/seqlets.bed",
+        "../evaluate/faithfulness.tsv",
+        "../regions/rejected.tsv",
+    ]
+    # drawn at the top of the page: the verdict box's color fills a band under the title
+    box = np.all(np.abs(pixels[..., :3] - np.array([243, 247, 251]) / 255) < 0.01, axis=-1)
+    rows = np.flatnonzero(box.sum(axis=1) > 600)
+    assert len(rows) > 50 and rows[0] < 300, rows[:5]
 
 
 def test_build_report_is_the_report_of_the_run_outputs(tmp_path):
@@ -196,6 +230,10 @@ def test_build_report_is_the_report_of_the_run_outputs(tmp_path):
     )
     names, rows = metric_rows(metrics)
     expected = render_report(
+        verdict=report_verdict(
+            metrics, SUMMARY, table, 2, "grad_x_input", "jaspar2024_vertebrates", 0.05
+        ),
+        max_q=0.05,
         version=__version__,
         n_regions=1,
         method="grad_x_input",
@@ -214,7 +252,7 @@ def test_build_report_is_the_report_of_the_run_outputs(tmp_path):
         genome="genome.fa",
         summary=SUMMARY,
     )
-    assert html == expected and "MA0035.5 GATA1 (0.001)" in html
+    assert html == expected and "MA0035.5 GATA1</a> (0.001)" in html
 
 
 @needs_chromium

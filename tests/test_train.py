@@ -181,3 +181,17 @@ def test_fit_scores_a_given_model_and_checks_labels_and_tasks():
         fit({**data, "y": np.ones_like(data["y"])}, max_epochs=1)
     with pytest.raises(InputError, match="give labels or model.checkpoint"):
         fit({k: v for k, v in data.items() if k != "y"}, max_epochs=1)
+
+
+def test_describe_split_says_how_the_test_set_was_held_out():
+    from seqsal.train import describe_split
+
+    chroms = np.array(["c1", "c1", "c2", "c3", "c3"])
+    split = np.array(["train", "train", "valid", "test", "test"])
+    assert describe_split(split, chroms) == "2 test regions on held-out contigs c3"
+    mixed = np.array(["train", "test", "valid", "test", "train"])
+    assert describe_split(mixed, chroms) == "2 test regions drawn at random"
+    library = np.array(["s1", "s2", "s3", "s4", "s5"])
+    assert describe_split(split, library) == "2 test regions drawn at random"
+    assert "split.group_by" in describe_split(split, chroms, grouped=True)
+    assert "split column" in describe_split(split, chroms, assigned=True)

@@ -15,6 +15,7 @@ OPTIONS = {
     "database": "motifs.database",
     "alpha": "seqlets.alpha",
     "null_model": "seqlets.null_model",
+    "max_q": "motifs.max_q",
 }
 FILES = ("metrics", "curves", "motifs-tsv", "seqlet-motifs", "logos", "seqlets", "regions")
 FILES += ("summary", "faithfulness-plot", "receptive-field-plot", "fasta", "out")
