@@ -16,6 +16,8 @@ trained with other seeds.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
@@ -23,9 +25,12 @@ from .errors import InputError
 from .io.bigwig import within_runs
 from .metrics import auprc, auroc, pearson, spearman
 from .models import predict
+from .progress import Progress
 from .tracks import genome_positions
 
 GOLDEN = (5**0.5 - 1) / 2
+
+log = logging.getLogger(__name__)
 
 
 def uniform_order(length: int) -> np.ndarray:
@@ -194,6 +199,7 @@ def faithfulness(
     totals = {kind: np.zeros((len(names), n_steps + 1)) for kind in ("deletion", "insertion")}
     counted = 0
     out_rows = []
+    progress = Progress(log, "faithfulness", len(rows))
     for chunk in np.array_split(rows, max(1, len(rows) // 8)):
         inputs = []
         xs, bgs = np.asarray(X[chunk], np.float32), backgrounds(X, chunk, background, seed=seed)
@@ -245,6 +251,7 @@ def faithfulness(
                 row["deletion_left_half"] = half[k]
                 row["deletion_left_half_random"] = half[len(methods) : -1].mean()
                 out_rows.append(row)
+        progress.update(len(chunk))
     curves = []
     for kind, total in totals.items():
         mean = total / max(counted, 1)
@@ -1035,6 +1042,11 @@ def evaluate_maps(
     rows = select_regions(pred, labels, max_regions=max_regions)
     if not len(rows):
         raise InputError(f"{source}: expected positive regions to test, found none")
+    log.info(
+        "faithfulness: deletion and insertion curves of %d regions, %d map(s)",
+        len(rows),
+        len(attrs),
+    )
     per_region, curves = faithfulness(
         explained,
         X,
@@ -1056,6 +1068,9 @@ def evaluate_maps(
         "faithfulness": summarize_faithfulness(per_region),
     }
     # stability of the first method's map: other strand, small substitutions, other seeds
+    log.info(
+        "stability: the other strand, small substitutions, %d other seed(s)", len(seed_models or {})
+    )
     stability, summary["stability"] = _stability_tests(
         model, X, attrs[method], rows, names, run, seed_models or {}, n_substitutions, top_k
     )
@@ -1068,11 +1083,13 @@ def evaluate_maps(
     else:
         summary["saturation"] = {"skipped": "regression target: no probability to saturate"}
     # effective receptive field of the model's convolutions
+    log.info("receptive field of the convolutions")
     fields = receptive_fields(model, X.shape[-1])
     summary["receptive_field"] = {
         "layers": fields.to_dict(orient="records"),
         **({"fits": growth_law(fields["depth"], fields["sigma"])} if len(fields) >= 3 else {}),
     }
+    log.info("shortcut audit: nuisance intervals and artefact k-mers")
     summary["shortcuts"] = _shortcuts(X, attrs[method], seqlets, regions, nuisance, artefacts)
     if truth is not None:
         summary["truth"] = {

@@ -26,6 +26,7 @@ contribution of the base present, ``attr = (hyp * X).sum(axis=1)`` (N, L).
 from __future__ import annotations
 
 import inspect
+import logging
 import types
 
 import numpy as np
@@ -34,6 +35,7 @@ from tqdm import tqdm
 
 from ..errors import ConvergenceError, InputError
 from ..models import simplified
+from ..progress import Progress
 from .deeplift import check_deeplift_support, deeplift_shap_step
 from .grad_cam import grad_cam_step
 from .gradients import (
@@ -253,6 +255,7 @@ def iter_attributions(
     for parameter in parameters:  # no weight gradients (ScriptModules included)
         parameter.requires_grad_(False)
     bar = tqdm(total=N, disable=not verbose, desc=method, unit="region", smoothing=0.1)
+    progress = Progress(log or logging.getLogger(__name__), method, N)
     try:
         with STEPS[method](f, run) as step, full_fp32():
             for start in range(0, N, regions_per_batch):
@@ -264,6 +267,7 @@ def iter_attributions(
                 attr = (hyp * x).sum(1)
                 yield rows, hyp.cpu().numpy(), attr.cpu().numpy(), pred.cpu().numpy()
                 bar.update(rows.stop - rows.start)
+                progress.update(rows.stop - rows.start)
     finally:
         bar.close()
         for parameter, flag in zip(parameters, flags):
