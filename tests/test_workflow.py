@@ -13,6 +13,7 @@ import pandas as pd
 import pyBigWig
 import pysam
 import pytest
+from conftest import IGV_BASES, igv_snapshot, pixels_of
 
 from seqsal.io import read_bed, read_regions, read_shards
 from seqsal.tracks import genome_positions
@@ -199,8 +200,17 @@ def check_optional_tracks(results):
     )
     if shutil.which("bedtools") is None:
         pytest.skip("bedtools is not installed (.ci/run installs it): BED validation skipped")
-    for name in ("seqlets.bed", "motif_hits.bed", "attribution.bedGraph"):
-        path = results / "tracks" / name
+    every_bed = [
+        "tracks/seqlets.bed",
+        "tracks/motif_hits.bed",
+        "tracks/attribution.bedGraph",
+        "seqlets/seqlets.bed",
+        "regions/regions.bed",
+        "simulate/regions.bed",
+        "simulate/truth.bed",
+    ]
+    for name in every_bed:
+        path = results / name
         resorted = subprocess.run(
             ["bedtools", "sort", "-header", "-i", str(path)], capture_output=True, text=True
         )
@@ -210,6 +220,30 @@ def check_optional_tracks(results):
         assert [line.split("\t")[:2] for line in resorted.stdout.splitlines()] == keys, name
         merged = subprocess.run(["bedtools", "merge", "-i", str(path)], capture_output=True)
         assert merged.returncode == 0 and merged.stdout, name
+    if shutil.which("tabix"):  # the bgzip copy re-indexes with stock tabix
+        copy = results.parent / "seqlets.bed.gz"
+        shutil.copyfile(results / "tracks/seqlets.bed.gz", copy)
+        assert subprocess.run(["tabix", "-p", "bed", str(copy)]).returncode == 0
+
+
+def read_motif_ids(results) -> list:
+    """The motif ids of ``motifs.tsv``."""
+    return pd.read_csv(results / "motifs/motifs.tsv", sep="\t")["motif_id"].tolist()
+
+
+def check_igv_draws_a_seqlet_over_its_bases(results):
+    """IGV desktop opens the run's session and, at a seqlet, draws the bars over letters."""
+    seqlet = read_bed(results / "tracks/seqlets.bed").iloc[0]
+    middle = (seqlet["start"] + seqlet["end"]) // 2
+    locus = f"{seqlet['chrom']}:{middle - 20}-{middle + 20}"
+    image = igv_snapshot(
+        results / "tracks/igv_session.xml",
+        results / "simulate/genome.fa",
+        locus,
+        results.parent,
+    )
+    assert all(pixels_of(image, rgb) > 20 for rgb in IGV_BASES.values()), locus
+    assert pixels_of(image, (31, 119, 180)) + pixels_of(image, (214, 39, 40)) > 50, locus
 
 
 def test_tiny_sharded_run(tmp_path):
@@ -219,6 +253,8 @@ def test_tiny_sharded_run(tmp_path):
     )
     snakemake(tmp_path, "--cores", "2", config=config)
     results = check_outputs(tmp_path)
+    if shutil.which("igv") and shutil.which("xvfb-run"):
+        check_igv_draws_a_seqlet_over_its_bases(results)
     check_optional_tracks(results)
     assert sorted(p.name for p in (results / "encode").glob("*.npz")) == ["000.npz", "001.npz"]
     first = read_shards(sorted((results / "attribute").glob("*.npz")))
@@ -234,6 +270,12 @@ def test_tiny_sharded_run(tmp_path):
         assert f"attribution_{method}.bw" in (results / "tracks/igv_session.xml").read_text()
     again = snakemake(tmp_path, "-n", "--cores", "2", config=config)
     assert "Nothing to be done" in again.stdout + again.stderr
+    # Snakemake's own report carries seqsal's report, logos, curves and trust plots
+    snakemake(tmp_path, "--report", str(tmp_path / "workflow_report.html"), config=config)
+    carried = (tmp_path / "workflow_report.html").read_text()
+    for name in ("report.html", "curves.png", "faithfulness_curves.png", "receptive_field.png"):
+        assert name in carried, name
+    assert all(f"{motif}.png" in carried for motif in read_motif_ids(results))
     # a lost shard of one method is the only attribution redone
     (results / "attribute" / "ism" / "001.npz").unlink()
     again = snakemake(tmp_path, "-n", "--cores", "2", config=config)

@@ -17,8 +17,16 @@ rule evaluate:
         faithfulness="results/evaluate/faithfulness.tsv",
         stability="results/evaluate/stability.tsv",
         summary="results/evaluate/summary.json",
-        curves="results/evaluate/faithfulness_curves.png",
-        receptive_field="results/evaluate/receptive_field.png",
+        curves=report(
+            "results/evaluate/faithfulness_curves.png",
+            caption="../report/faithfulness.rst",
+            category="Trust",
+        ),
+        receptive_field=report(
+            "results/evaluate/receptive_field.png",
+            caption="../report/receptive_field.rst",
+            category="Trust",
+        ),
     log:
         "logs/evaluate/evaluate.log",
     benchmark:

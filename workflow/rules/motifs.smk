@@ -8,7 +8,12 @@ rule motifs:
         meme="results/motifs/motifs.meme",
         table="results/motifs/motifs.tsv",
         assignments="results/motifs/seqlet_motifs.tsv",
-        logos=directory("results/motifs/logos"),
+        logos=report(
+            directory("results/motifs/logos"),
+            patterns=["{motif}.png"],
+            caption="../report/logos.rst",
+            category="Motifs",
+        ),
     log:
         "logs/motifs/motifs.log",
     benchmark:

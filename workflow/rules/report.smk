@@ -15,7 +15,11 @@ rule report:
         tracks="results/tracks/igv_session.xml",
         fasta=fasta_path(),
     output:
-        "results/report/report.html",
+        report(
+            "results/report/report.html",
+            caption="../report/report.rst",
+            category="Report",
+        ),
     log:
         "logs/report/report.log",
     benchmark:

@@ -4,7 +4,11 @@ rule train:
     output:
         model="results/train/model.pt",
         metrics="results/train/metrics.json",
-        curves="results/train/curves.png",
+        curves=report(
+            "results/train/curves.png",
+            caption="../report/curves.rst",
+            category="Model",
+        ),
     log:
         "logs/train/train.log",
     benchmark:
