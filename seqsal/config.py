@@ -245,6 +245,55 @@ def _yaml_problem(error) -> str:
     return line
 
 
+def schema_markdown(schema) -> str:
+    """The config keys of ``schema`` as Markdown (``config/README.md``): one table per
+    section, key, default and meaning, in the schema's order.
+
+    Parameters
+    ----------
+    schema : str, Path or dict
+        The JSON schema (YAML file or loaded).
+
+    Returns
+    -------
+    text : str
+    """
+    import json
+
+    if not isinstance(schema, dict):
+        with open(schema) as handle:
+            schema = yaml.safe_load(handle)
+
+    def cell(text) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = [
+        "# Configuring seqsal",
+        "",
+        "`config/config.yaml` is the default run, the embedded demo; it needs no edits.",
+        "For your data, write a config file of your own with only the keys you change and",
+        "run `snakemake --cores N --configfile my.yaml` (a key given on the command line",
+        "with `--config` wins over both). `python -m seqsal.config my.yaml` checks a file",
+        "without starting a run. `config/examples/` holds configs for the real data sets.",
+        "Threads, memory and the SLURM executor are not here: they live in",
+        "`config/profiles/<name>/config.yaml`. The main README explains when to change what.",
+        "",
+        "This file is generated from `workflow/schemas/config.schema.yaml` (a test keeps it",
+        "in step).",
+    ]
+    top = [(k, v) for k, v in schema["properties"].items() if v.get("type") != "object"]
+    sections = [(k, v) for k, v in schema["properties"].items() if v.get("type") == "object"]
+    for title, keys in [("Top-level keys", top)] + [
+        (f"`{name}:` {section.get('description', '')}", list(section["properties"].items()))
+        for name, section in sections
+    ]:
+        lines += ["", f"## {title}", "", "| key | default | meaning |", "|---|---|---|"]
+        for key, spec in keys:
+            default = json.dumps(spec.get("default"))
+            lines.append(f"| `{key}` | `{cell(default)}` | {cell(spec.get('description', ''))} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     """``python -m seqsal.config FILE...``: check config files before a run.
 

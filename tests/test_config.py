@@ -274,3 +274,17 @@ def read_config_equals_yaml(path):
     from seqsal.config import read_config_file
 
     return read_config_file(path) == yaml.safe_load(Path(path).read_text())
+
+
+def test_config_readme_is_the_schema_and_the_catalog_file_parses():
+    from seqsal.config import schema_markdown
+
+    readme = (ROOT / "config" / "README.md").read_text()
+    assert readme == schema_markdown(SCHEMA), (
+        "config/README.md is out of step with the schema: regenerate it with "
+        'python -c "from seqsal.config import schema_markdown as m; '
+        "open('config/README.md', 'w').write(m('seqsal/config.schema.yaml'))\""
+    )
+    catalog = yaml.safe_load((ROOT / ".snakemake-workflow-catalog.yml").read_text())
+    assert set(catalog["usage"]) >= {"mandatory-flags", "software-stack-deployment", "report"}
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
