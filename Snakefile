@@ -8,6 +8,13 @@ min_version("8.0")
 import os
 import sys
 
+# the workflow's own checkout of seqsal, for what the workflow reads at parse time (config
+# checks, each stage's options): Snakemake's environment needs only Snakemake, and the
+# jobs run wherever seqsal is installed (--sdm conda: envs/seqsal.yaml installs it from
+# SEQSAL_ROOT)
+sys.path.insert(0, workflow.basedir)
+os.environ.setdefault("SEQSAL_ROOT", workflow.basedir)
+
 from seqsal.config import read_config_file
 from seqsal.errors import InputError
 

@@ -125,6 +125,8 @@ def early_errors(config: dict) -> list:
             jaspar_release(database)
         except InputError as error:
             errors.append(str(error))
+        except ModuleNotFoundError:  # Snakemake's own environment (--sdm conda): the job checks
+            pass
     for key, path in paths:
         if path and not Path(path).is_file():
             found = "a directory" if Path(path).is_dir() else "no such file"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
-
 from ..errors import InputError
 from .options import add_options
 
@@ -123,6 +121,8 @@ def run(args) -> None:
 
 def _stream(args, model, X, names, n_targets, **kwargs) -> None:
     """Write each batch's attributions to ``--out`` as they come (no ``hyp`` for the null)."""
+    import numpy as np
+
     from ..attribute import iter_attributions
     from ..errors import ConvergenceError
     from ..io.shards import npz_writer

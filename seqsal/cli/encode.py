@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
-
 from .options import add_options
 
 HELP = "one-hot encode one shard of the regions"
@@ -41,6 +39,8 @@ def run(args) -> None:
     args : argparse.Namespace
         Parsed by :func:`add_arguments`.
     """
+    import numpy as np
+
     from ..encode import build_shard_arrays
     from ..io.bed import read_regions
     from ..io.fasta import iter_onehot, open_fasta, window_width

@@ -7,8 +7,6 @@ import json
 import logging
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import InputError
 from . import attribute
 from .options import add_options
@@ -72,6 +70,8 @@ def run(args) -> None:
 
 def _load(args) -> dict:
     """:func:`seqsal.evaluate.evaluate_maps`' inputs, read and checked before the long work."""
+    import numpy as np
+
     from ..evaluate import parse_interval
     from ..io.bed import read_bed, read_regions, read_seqlets
     from ..io.shards import read_attributions, read_other_attributions, read_shards

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
 from .options import add_options
 
 HELP = "the self-contained HTML report"
@@ -45,6 +43,7 @@ def run(args) -> None:
     args : argparse.Namespace
         Parsed by :func:`add_arguments`.
     """
+    import numpy as np
 
     from ..io.atomic import write_text
     from ..io.bed import read_regions, read_seqlets

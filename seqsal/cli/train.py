@@ -6,8 +6,6 @@ import json
 import logging
 from pathlib import Path
 
-import numpy as np
-
 from .options import add_options
 
 HELP = "train the CNN (or load a checkpoint) and score it"
@@ -77,6 +75,8 @@ def run(args) -> None:
 
 def _save(args, result: dict, y, out: Path) -> None:
     """The checkpoint (with its metrics), ``metrics.json`` and the training curves."""
+    import numpy as np
+
     from ..io.atomic import save_figure, write_text
     from ..models import save_checkpoint
     from ..plots import training_curves

@@ -5,106 +5,89 @@ one line that names the file, the line or key, what was expected and what was fo
 Every writer writes atomically (:mod:`seqsal.io.atomic`), so an interrupted run never
 leaves a truncated file that looks complete.
 
+The names below load their module when first used, so importing one format (e.g.
+``seqsal.io.meme`` while Snakemake parses the workflow) does not import them all.
+
 - :mod:`~seqsal.io.atomic`: atomic writes of text, tables and figures
 - :mod:`~seqsal.io.shards`: ``.npz`` shards (streamed, memory-mapped, stacked)
 - :mod:`~seqsal.io.bed`: BED regions, seqlets, BED/bedGraph/tabix tracks
 - :mod:`~seqsal.io.fasta`: FASTA references and libraries, one-hot windows
 - :mod:`~seqsal.io.tables`: label and library tables
 - :mod:`~seqsal.io.meme`: MEME files and JASPAR databases
+- :mod:`~seqsal.io.modisco`: motifs in TF-MoDISco's h5 layout
 - :mod:`~seqsal.io.bigwig`: the bigWig writer
 - :mod:`~seqsal.io.igv`: the IGV session and the igv.js page
 """
 
-from ..errors import InputError
-from .atomic import atomic_path, save_figure, write_text, write_tsv
-from .bed import (
-    BED_COLUMNS,
-    NARROWPEAK_NAMES,
-    PAD_COLUMNS,
-    REJECTED_COLUMNS,
-    bed_text,
-    bedgraph_text,
-    read_bed,
-    read_regions,
-    read_seqlets,
-    write_bed,
-    write_bedgraph,
-    write_tabix,
-)
-from .bigwig import write_bigwig
-from .fasta import (
-    contig_sizes,
-    fetch_onehot,
-    fetch_sequences,
-    iter_onehot,
-    open_fasta,
-    read_contig,
-    read_sequences,
-    window_width,
-    write_fasta,
-)
-from .igv import igv_js, igv_page, igv_session
-from .meme import MotifDatabase, load_motif_database, read_meme, write_meme
-from .shards import (
-    PER_FILE_KEYS,
-    NpzRows,
-    NpzStream,
-    RowStack,
-    npz_rows,
-    npz_stream,
-    npz_writer,
-    read_npz,
-    read_shards,
-    write_npz,
-)
-from .tables import read_labels, read_library_table, read_table
+from __future__ import annotations
 
-__all__ = [
-    "BED_COLUMNS",
-    "InputError",
-    "MotifDatabase",
-    "NARROWPEAK_NAMES",
-    "NpzRows",
-    "NpzStream",
-    "PAD_COLUMNS",
-    "PER_FILE_KEYS",
-    "REJECTED_COLUMNS",
-    "RowStack",
-    "atomic_path",
-    "bed_text",
-    "bedgraph_text",
-    "contig_sizes",
-    "fetch_onehot",
-    "fetch_sequences",
-    "igv_js",
-    "igv_page",
-    "igv_session",
-    "iter_onehot",
-    "load_motif_database",
-    "npz_rows",
-    "npz_stream",
-    "npz_writer",
-    "open_fasta",
-    "read_bed",
-    "read_contig",
-    "read_labels",
-    "read_library_table",
-    "read_meme",
-    "read_npz",
-    "read_regions",
-    "read_seqlets",
-    "read_sequences",
-    "read_shards",
-    "read_table",
-    "save_figure",
-    "window_width",
-    "write_bed",
-    "write_bedgraph",
-    "write_bigwig",
-    "write_fasta",
-    "write_meme",
-    "write_npz",
-    "write_tabix",
-    "write_text",
-    "write_tsv",
-]
+import importlib
+
+from ..errors import InputError
+
+# name -> the module of seqsal.io that defines it
+_WHERE = {
+    "BED_COLUMNS": "bed",
+    "MotifDatabase": "meme",
+    "NARROWPEAK_NAMES": "bed",
+    "NpzRows": "shards",
+    "NpzStream": "shards",
+    "PAD_COLUMNS": "bed",
+    "PER_FILE_KEYS": "shards",
+    "REJECTED_COLUMNS": "bed",
+    "RowStack": "shards",
+    "atomic_path": "atomic",
+    "bed_text": "bed",
+    "bedgraph_text": "bed",
+    "contig_sizes": "fasta",
+    "fetch_onehot": "fasta",
+    "fetch_sequences": "fasta",
+    "igv_js": "igv",
+    "igv_page": "igv",
+    "igv_session": "igv",
+    "iter_onehot": "fasta",
+    "load_motif_database": "meme",
+    "npz_rows": "shards",
+    "npz_stream": "shards",
+    "npz_writer": "shards",
+    "open_fasta": "fasta",
+    "read_bed": "bed",
+    "read_contig": "fasta",
+    "read_labels": "tables",
+    "read_library_table": "tables",
+    "read_meme": "meme",
+    "read_modisco_h5": "modisco",
+    "read_npz": "shards",
+    "read_regions": "bed",
+    "read_seqlets": "bed",
+    "read_sequences": "fasta",
+    "read_shards": "shards",
+    "read_table": "tables",
+    "save_figure": "atomic",
+    "window_width": "fasta",
+    "write_bed": "bed",
+    "write_bedgraph": "bed",
+    "write_bigwig": "bigwig",
+    "write_fasta": "fasta",
+    "write_meme": "meme",
+    "write_modisco_h5": "modisco",
+    "write_npz": "shards",
+    "write_tabix": "bed",
+    "write_text": "atomic",
+    "write_tsv": "atomic",
+}
+
+__all__ = ["InputError", *sorted(_WHERE)]
+
+
+def __getattr__(name: str):
+    """Load ``name`` from its module on first use (PEP 562)."""
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -8,8 +8,11 @@ import csv
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 # TSV in this field has no quoting: a " is part of a name, never the start of a quoted field
 NO_QUOTES = csv.QUOTE_NONE

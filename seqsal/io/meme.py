@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import InputError
 from .atomic import write_text
 from .text import text_lines
@@ -29,6 +27,8 @@ def read_meme(path) -> dict:
     InputError
         When a matrix row does not read as numbers, or the file holds no motif.
     """
+    import numpy as np
+
     motifs, key, rows, width = {}, None, [], None
     for number, raw in text_lines(path):
         line = raw.strip()
@@ -132,6 +132,8 @@ def load_motif_database(database: str) -> MotifDatabase:
     database : str
         A name as above, or a MEME file's path.
     """
+    import numpy as np
+
     if is_database_file(database):
         return MotifDatabase(read_meme(database))
     from pyjaspar import jaspardb
@@ -180,6 +182,8 @@ def write_meme(motifs: dict, path=None, *, nsites=None, background=None):
     -------
     text : str or None
     """
+    import numpy as np
+
     freqs = np.full(4, 0.25) if background is None else np.asarray(background, dtype=float)
     lines = [
         "MEME version 4",
