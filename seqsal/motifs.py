@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .encode import reverse_complement
+from .errors import InputError
 from .seqlets import benjamini_hochberg
 
 log = logging.getLogger(__name__)
@@ -433,6 +434,180 @@ def sequence_background(X, *, block: int = 4096) -> np.ndarray:
     return counts / counts.sum() if counts.sum() else np.full(4, 0.25)
 
 
+def modisco_layout(motifs, aligned, index, start, labels, shift, strand, max_shift) -> list:
+    """Each motif in modisco-lite's h5 layout, from its seqlets' aligned windows.
+
+    Parameters
+    ----------
+    motifs : list of dict
+        As from :func:`build_motifs` (``span``, ``sign``).
+    aligned : dict
+        ``sequence``, ``contrib_scores``, ``hypothetical_contribs``: the seqlet windows
+        (n, 4, W) as clustered.
+    index, start : numpy.ndarray of int, shape=(n,)
+        Each window's region (row of the regions) and first base there (own strand).
+    labels, shift, strand : numpy.ndarray of int, shape=(n,)
+        As from :func:`cluster_seqlets`.
+    max_shift : int
+
+    Returns
+    -------
+    patterns : list of dict
+        As :func:`seqsal.io.modisco.write_modisco_h5` takes them, one per motif.
+    """
+    width = next(iter(aligned.values())).shape[-1]
+    oriented = {key: _align(a, shift, strand, max_shift) for key, a in aligned.items()}
+    patterns = []
+    for k, motif in enumerate(motifs):
+        members = np.flatnonzero(labels == k)
+        a, b = motif["span"].start, motif["span"].stop
+        rc = strand[members] == 1
+        # aligned column j is column shift + j of the window, read backwards when flipped
+        first = start[members] + np.where(rc, width - shift[members] - b, shift[members] + a)
+        arrays = {key: v[members][:, :, a:b].transpose(0, 2, 1) for key, v in oriented.items()}
+        patterns.append(
+            {
+                "motif_id": f"motif_{k + 1}",
+                "sign": motif["sign"],
+                **{key: v.mean(axis=0) for key, v in arrays.items()},
+                "seqlets": {
+                    "start": first,
+                    "end": first + (b - a),
+                    "example_idx": index[members],
+                    "is_revcomp": rc,
+                    **arrays,
+                },
+            }
+        )
+    return patterns
+
+
+def modisco_motifs(X, hyp, *, min_seqlets: int = 20, pseudocount: float = 0.5) -> list:
+    """Motifs of modisco-lite's TF-MoDISco (its defaults) on the same maps.
+
+    Parameters
+    ----------
+    X, hyp : array-like, shape=(N, 4, L)
+        One-hot sequences and hypothetical contributions of every region.
+    min_seqlets : int, optional
+        TF-MoDISco's ``final_min_cluster_size``. Default is 20.
+    pseudocount : float, optional
+        Added to each base count of the PPM, as in :func:`build_motifs`. Default is 0.5.
+
+    Returns
+    -------
+    motifs : list of dict
+        As from :func:`build_motifs`, each with its ``pattern`` (modisco-lite's own, in
+        its h5 layout).
+
+    Raises
+    ------
+    InputError
+        When modisco-lite is not installed.
+    """
+    try:
+        from modiscolite.tfmodisco import TFMoDISco
+    except ImportError:
+        raise InputError(
+            "motifs.engine: expected modisco-lite installed for 'modisco' "
+            "(pip install 'seqsal[modisco]'), found it missing"
+        ) from None
+
+    def channels_last(a):
+        return np.ascontiguousarray(np.asarray(a, np.float32).transpose(0, 2, 1))
+
+    log.info("TF-MoDISco (modisco-lite) on %d regions", len(X))
+    positive, negative = TFMoDISco(
+        one_hot=channels_last(X[:]),
+        hypothetical_contribs=channels_last(hyp[:]),
+        final_min_cluster_size=min_seqlets,
+    )
+    motifs = []
+    for sign, found in ((1, positive or []), (-1, negative or [])):
+        for pattern in found:
+            n = len(pattern.seqlets)
+            counts = pattern.sequence.T * n + pseudocount  # its sequence: the mean one-hot
+            ppm, cwm = counts / counts.sum(axis=0), pattern.contrib_scores.T
+            span = trim_span(cwm, ppm)
+            seqlets = pattern.seqlets
+            layout = {
+                "motif_id": f"motif_{len(motifs) + 1}",
+                "sign": sign,
+                "sequence": pattern.sequence,
+                "contrib_scores": pattern.contrib_scores,
+                "hypothetical_contribs": pattern.hypothetical_contribs,
+                "seqlets": {
+                    "start": np.array([x.start for x in seqlets]),
+                    "end": np.array([x.end for x in seqlets]),
+                    "example_idx": np.array([x.example_idx for x in seqlets]),
+                    "is_revcomp": np.array([x.is_revcomp for x in seqlets]),
+                    **{
+                        key: np.array([getattr(x, key) for x in seqlets])
+                        for key in ("sequence", "contrib_scores", "hypothetical_contribs")
+                    },
+                },
+            }
+            motifs.append(
+                {
+                    "ppm": ppm[:, span],
+                    "cwm": cwm[:, span],
+                    "n_seqlets": n,
+                    "sign": sign,
+                    "span": span,
+                    "pattern": layout,
+                }
+            )
+    return motifs
+
+
+def assign_by_overlap(motifs: list, index, offset, lengths) -> tuple:
+    """Each of seqsal's seqlets takes the motif of the modisco seqlet it overlaps most (in
+    the same region, on its own strand); none (-1) where it overlaps none.
+
+    Parameters
+    ----------
+    motifs : list of dict
+        As from :func:`modisco_motifs` (their ``pattern["seqlets"]``).
+    index, offset, lengths : numpy.ndarray of int, shape=(S,)
+        Each seqsal seqlet's region, first base (own strand) and length.
+
+    Returns
+    -------
+    labels, strand : numpy.ndarray of int, shape=(S,)
+        As from :func:`cluster_seqlets`: the motif (or -1) and 1 where the motif reads
+        on the region's other strand.
+    """
+    theirs = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "region": m["pattern"]["seqlets"]["example_idx"],
+                    "start": m["pattern"]["seqlets"]["start"],
+                    "end": m["pattern"]["seqlets"]["end"],
+                    "rc": m["pattern"]["seqlets"]["is_revcomp"].astype(int),
+                    "motif": k,
+                }
+            )
+            for k, m in enumerate(motifs)
+        ]
+        or [pd.DataFrame(columns=["region", "start", "end", "rc", "motif"])]
+    )
+    ours = pd.DataFrame(
+        {"region": np.asarray(index), "first": np.asarray(offset), "seqlet": np.arange(len(index))}
+    ).assign(last=lambda d: d["first"] + np.asarray(lengths))
+    pairs = ours.merge(theirs.astype({"region": np.int64}), on="region")
+    pairs["overlap"] = np.minimum(pairs["last"], pairs["end"]) - np.maximum(
+        pairs["first"], pairs["start"]
+    )
+    best = pairs[pairs["overlap"] > 0].sort_values(["seqlet", "overlap"], ascending=[True, False])
+    best = best.drop_duplicates("seqlet")
+    labels = np.full(len(index), -1)
+    strand = np.zeros(len(index), dtype=int)
+    labels[best["seqlet"].to_numpy()] = best["motif"].to_numpy()
+    strand[best["seqlet"].to_numpy()] = best["rc"].to_numpy()
+    return labels, strand
+
+
 def discover_motifs(
     X,
     hyp,
@@ -445,6 +620,7 @@ def discover_motifs(
     min_similarity: float = 0.6,
     min_seqlets: int = 20,
     max_q: float = 0.05,
+    engine: str = "seqsal",
 ):
     """From seqlets to named motifs: cut windows, cluster, build, match.
 
@@ -467,12 +643,18 @@ def discover_motifs(
         As in :func:`cluster_seqlets`.
     max_q : float, optional
         As in :func:`match_motifs`. Default is 0.05.
+    engine : str, optional
+        ``seqsal`` (cluster the seqlets) or ``modisco`` (modisco-lite's TF-MoDISco on the
+        same maps, which calls its own seqlets; each of ``seqlets`` then takes the motif
+        of the modisco seqlet it overlaps most, see :func:`assign_by_overlap`). Default
+        is "seqsal".
 
     Returns
     -------
     motifs : list of dict
         As returned by :func:`build_motifs`, plus ``match``: the best match's row of
-        :func:`match_motifs` (a dict), or None for a novel motif.
+        :func:`match_motifs` (a dict), or None for a novel motif, and ``pattern``: the
+        motif in modisco-lite's h5 layout (:func:`seqsal.io.modisco.write_modisco_h5`).
     table : pandas.DataFrame
         As returned by :func:`motif_table` (``motifs.tsv``).
     assignments : pandas.DataFrame
@@ -481,18 +663,29 @@ def discover_motifs(
     from .seqlets import bed_to_offsets
 
     index, offset = bed_to_offsets(seqlets, regions)
-    width = int((seqlets["end"] - seqlets["start"]).max()) + 2 * flank if len(seqlets) else 1
-    onehot = extract_windows(X, index, offset - flank, width=width)
-    contrib = extract_windows(hyp, index, offset - flank, width=width).astype(np.float32) * onehot
-    log.info("clustering %d seqlets of up to %d bp", len(seqlets), width)
-    labels, shift, strand = cluster_seqlets(
-        contrib,
-        np.abs(seqlets["attr_sum"].to_numpy()),
-        min_similarity=min_similarity,
-        max_shift=max_shift,
-        min_seqlets=min_seqlets,
-    )
-    motifs = build_motifs(onehot, contrib, labels, shift, strand, max_shift=max_shift)
+    if engine == "modisco":
+        motifs = modisco_motifs(X, hyp, min_seqlets=min_seqlets)
+        lengths = (seqlets["end"] - seqlets["start"]).to_numpy()
+        labels, strand = assign_by_overlap(motifs, index, offset, lengths)
+    else:
+        width = int((seqlets["end"] - seqlets["start"]).max()) + 2 * flank if len(seqlets) else 1
+        onehot = extract_windows(X, index, offset - flank, width=width)
+        hyp_windows = extract_windows(hyp, index, offset - flank, width=width).astype(np.float32)
+        contrib = hyp_windows * onehot
+        log.info("clustering %d seqlets of up to %d bp", len(seqlets), width)
+        labels, shift, strand = cluster_seqlets(
+            contrib,
+            np.abs(seqlets["attr_sum"].to_numpy()),
+            min_similarity=min_similarity,
+            max_shift=max_shift,
+            min_seqlets=min_seqlets,
+        )
+        motifs = build_motifs(onehot, contrib, labels, shift, strand, max_shift=max_shift)
+        aligned = {"sequence": onehot.astype(np.float32), "contrib_scores": contrib}
+        aligned["hypothetical_contribs"] = hyp_windows
+        windows = (index, offset - flank, labels, shift, strand)
+        for motif, pattern in zip(motifs, modisco_layout(motifs, aligned, *windows, max_shift)):
+            motif["pattern"] = pattern
     log.info(
         "%d motifs; matching them against %d database motifs (TOMTOM)", len(motifs), len(database)
     )

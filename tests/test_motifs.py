@@ -148,3 +148,140 @@ def test_sequence_background_is_the_composition_of_both_strands():
     assert freqs == pytest.approx(np.array([4, 3, 3, 4]) / 14)  # averaged with the RC
     assert freqs.sum() == pytest.approx(1) and freqs == pytest.approx(freqs[::-1])
     assert sequence_background(np.zeros((2, 4, 5), np.uint8)) == pytest.approx([0.25] * 4)
+
+
+def test_modisco_layout_places_each_seqlet_on_its_region():
+    """Each seqlet of the h5 layout, cut from its region at start:end (reverse-complemented
+    when is_revcomp), is the aligned, trimmed window the motif was built from."""
+    from seqsal.encode import reverse_complement
+    from seqsal.motifs import modisco_layout
+
+    rng = np.random.default_rng(0)
+    X = one_hot_encode(["".join(rng.choice(list("ACGT"), 60)) for _ in range(5)])
+    n, width, max_shift = 40, 14, 2
+    index, start = rng.integers(0, 5, n), rng.integers(5, 40, n)
+    onehot = extract_windows(X, index, start, width=width).astype(np.float32)
+    labels, shift, strand = rng.integers(0, 2, n), rng.integers(-2, 3, n), rng.integers(0, 2, n)
+    motifs = build_motifs(onehot, onehot, labels, shift, strand, max_shift=max_shift)
+    for motif in motifs:  # random windows do not trim: trim by hand, clear of the padding
+        motif["span"] = slice(max_shift, width - max_shift)
+    aligned = {key: onehot for key in ("sequence", "contrib_scores", "hypothetical_contribs")}
+    patterns = modisco_layout(motifs, aligned, index, start, labels, shift, strand, max_shift)
+    checked = 0
+    for k, pattern in enumerate(patterns):
+        s = pattern["seqlets"]
+        assert len(s["start"]) == (labels == k).sum() == motifs[k]["n_seqlets"]
+        np.testing.assert_allclose(pattern["sequence"], s["sequence"].mean(axis=0))
+        for i in range(len(s["start"])):
+            a, b = s["start"][i], s["end"][i]
+            cut = X[s["example_idx"][i]][:, a:b].astype(np.float32)
+            if s["is_revcomp"][i]:
+                cut = reverse_complement(cut[None])[0]
+            np.testing.assert_array_equal(cut.T, s["sequence"][i])
+            checked += 1
+    assert checked == n
+
+
+def test_modisco_h5_round_trip_and_modisco_lite_reads_it(tmp_path):
+    from seqsal.io.modisco import read_modisco_h5, write_modisco_h5
+
+    rng = np.random.default_rng(1)
+
+    def pattern(motif_id, sign, n, length=8):
+        arrays = {k: rng.random((n, length, 4)) for k in ("sequence", "contrib_scores")}
+        arrays["hypothetical_contribs"] = rng.normal(size=(n, length, 4))
+        seqlets = {"start": rng.integers(0, 90, n), "example_idx": rng.integers(0, 9, n)}
+        seqlets.update(end=seqlets["start"] + length, is_revcomp=rng.random(n) < 0.5)
+        return {
+            "motif_id": motif_id,
+            "sign": sign,
+            **{k: v.mean(axis=0) for k, v in arrays.items()},
+            "seqlets": {**seqlets, **arrays},
+        }
+
+    patterns = [pattern("motif_1", 1, 30), pattern("motif_2", -1, 25), pattern("motif_3", 1, 20)]
+    write_modisco_h5(patterns, tmp_path / "modisco.h5", window_size=10)
+    back = read_modisco_h5(tmp_path / "modisco.h5")
+    assert [p["motif_id"] for p in back] == ["motif_1", "motif_3", "motif_2"]  # pos, then neg
+    for ours in back:
+        original = next(p for p in patterns if p["motif_id"] == ours["motif_id"])
+        assert ours["sign"] == original["sign"]
+        np.testing.assert_allclose(ours["contrib_scores"], original["contrib_scores"], rtol=1e-6)
+        assert ours["seqlets"]["start"].tolist() == original["seqlets"]["start"].tolist()
+    modisco_io = pytest.importorskip("modiscolite.io", reason="modisco-lite is not installed")
+    from modiscolite.util import MemeDataType
+
+    meme = tmp_path / "from_h5.meme"
+    modisco_io.write_meme_from_h5(str(tmp_path / "modisco.h5"), MemeDataType.PFM, str(meme), True)
+    assert meme.read_text().count("MOTIF ") == 3  # modisco-lite's own reader takes the file
+
+
+def test_seqlets_take_the_modisco_motif_they_overlap_most():
+    from seqsal.motifs import assign_by_overlap
+
+    def motif(regions, starts, rc):
+        starts = np.array(starts)
+        seqlets = {"example_idx": np.array(regions), "start": starts, "end": starts + 10}
+        return {"pattern": {"seqlets": {**seqlets, "is_revcomp": np.array(rc)}}}
+
+    motifs = [motif([0, 1], [10, 50], [False, True]), motif([0], [16], [True])]
+    # seqlet 0 overlaps motif 0 by 6 and motif 1 by 10; seqlet 1 only motif 0 (region 1);
+    # seqlet 2 lies in region 1 but outside; seqlet 3 is in a region without any
+    labels, strand = assign_by_overlap(motifs, [0, 1, 1, 2], [16, 55, 80, 10], [10, 10, 10, 10])
+    assert labels.tolist() == [1, 0, -1, -1] and strand.tolist() == [1, 1, 0, 0]
+    assert assign_by_overlap([], [0], [3], [10])[0].tolist() == [-1]
+
+
+def test_modisco_engine_turns_patterns_into_named_motifs(monkeypatch):
+    """motifs.engine: modisco, with TF-MoDISco replaced by a stand-in that returns one
+    positive pattern (GATA) found at known places: the motif, its name, its h5 layout and
+    each of seqsal's seqlets' assignment follow from them."""
+    import sys
+    import types
+
+    from seqsal.motifs import discover_motifs
+
+    gata = one_hot_encode(["AGATAAGG"])[0].astype(np.float32)  # (4, 8)
+    sites = [(0, 10, False), (1, 30, True), (2, 5, False)]
+    seqlets = [
+        types.SimpleNamespace(
+            example_idx=r,
+            start=a,
+            end=a + 8,
+            is_revcomp=rc,
+            sequence=gata.T,
+            contrib_scores=gata.T,
+            hypothetical_contribs=gata.T,
+        )
+        for r, a, rc in sites
+    ]
+    pattern = types.SimpleNamespace(
+        sequence=gata.T, contrib_scores=gata.T, hypothetical_contribs=gata.T, seqlets=seqlets
+    )
+    fake = types.ModuleType("modiscolite.tfmodisco")
+    fake.TFMoDISco = lambda **kwargs: ([pattern], None)
+    monkeypatch.setitem(sys.modules, "modiscolite", types.ModuleType("modiscolite"))
+    monkeypatch.setitem(sys.modules, "modiscolite.tfmodisco", fake)
+    X = one_hot_encode(["ACGT" * 15] * 3)
+    regions = pd.DataFrame(
+        {"chrom": ["c1", "c2", "c3"], "start": 0, "end": 60, "name": ["a", "b", "c"]}
+        | {"score": 0, "strand": ["+", "-", "+"], "pad_left": 0, "pad_right": 0}
+    )
+    seqlets_bed = pd.DataFrame(
+        {"chrom": ["c1", "c2", "c3"], "start": [12, 20, 50], "end": [22, 30, 60]}
+        | {"name": ["a:0", "b:0", "c:0"], "region": ["a", "b", "c"], "attr_sum": 1.0}
+    )
+    rng = np.random.default_rng(0)
+    database = {f"MA9{k:03d}.1 decoy{k}": rng.dirichlet(np.ones(4), 8).T for k in range(40)}
+    database["MA0035.5 GATA1"] = gata * 0.9 + 0.025
+    motifs, table, assignments = discover_motifs(
+        X, X.astype(np.float32), seqlets_bed, regions, database, engine="modisco", min_seqlets=2
+    )
+    assert len(motifs) == 1 and motifs[0]["n_seqlets"] == 3 and motifs[0]["sign"] == 1
+    assert table["name"].tolist() == ["GATA1"] and table["status"].tolist() == ["named"]
+    np.testing.assert_allclose(motifs[0]["ppm"].sum(axis=0), 1)
+    assert motifs[0]["pattern"]["seqlets"]["start"].tolist() == [10, 30, 5]
+    # a:0 (12-22) overlaps the site at 10-18; b:0 lies at 30-40 on its own strand (the
+    # region is '-': genome 20-30), over the site 30-38, read reversed there; c:0 none
+    assert assignments["motif_id"].tolist() == ["motif_1", "motif_1", "none"]
+    assert assignments["strand"].tolist() == ["+", "+", "."]

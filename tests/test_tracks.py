@@ -4,6 +4,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pyBigWig
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -316,3 +317,13 @@ def test_build_tracks_maps_every_region_and_scans_block_by_block():
     names = [t["name"] for t in whole["page_tracks"]]
     assert names == ["attribution", "seqlets", "motif hits"]
     assert len(whole["page_tracks"][0]["text"].splitlines()) == 30  # the locus's bases
+
+
+def test_symmetric_range_is_one_scale_for_both_signs():
+    values = [np.linspace(-1, 3, 1001), np.array([np.nan, -2.0])]
+    track = Track(np.array(["c1", "c2"]), np.array([0, 5000]), values)
+    low, high = track.symmetric_range(quantile=1.0)
+    assert low == -high and high == pytest.approx(3.0)
+    assert track.symmetric_range(quantile=0.5)[1] < 3.0  # outliers clip, not set, the scale
+    zero = Track(np.array(["c1"]), np.array([0]), [np.zeros(10)])
+    assert zero.symmetric_range() == (-1.0, 1.0)  # nothing to scale: a unit range

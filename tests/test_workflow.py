@@ -13,6 +13,7 @@ import pandas as pd
 import pyBigWig
 import pysam
 import pytest
+import yaml
 from conftest import IGV_BASES, igv_snapshot, pixels_of
 
 from seqsal.io import read_bed, read_regions, read_shards
@@ -104,6 +105,7 @@ def check_outputs(workdir):
         "motifs/motifs.meme",
         "motifs/motifs.tsv",
         "motifs/seqlet_motifs.tsv",
+        "motifs/modisco.h5",
         "tracks/attribution.bw",
         "tracks/seqlets.bed",
         "tracks/igv_session.xml",
@@ -390,3 +392,94 @@ def test_a_config_naming_a_missing_file_stops_before_any_job(tmp_path):
         "config input.fasta: expected a file, found no such file: 'no/such.fa'",
     ]
     assert "Traceback" not in done.stderr
+
+
+# pyproject's names for what conda-forge/bioconda call otherwise
+CONDA_NAMES = {
+    "torch": "pytorch",
+    "snakemake": "snakemake-minimal",
+    "matplotlib": "matplotlib-base",
+}
+
+
+def test_conda_env_covers_every_dependency_and_pins_torch():
+    """envs/seqsal.yaml: every runtime dependency from conda-forge/bioconda or pinned pip,
+    torch never unpinned, seqsal from the checkout (not a path relative to Snakemake's
+    copy of the file). No conda channel is reachable here: the solve itself is untested."""
+    import tomllib
+
+    env = yaml.safe_load((ROOT / "envs" / "seqsal.yaml").read_text())
+    assert env["channels"][:2] == ["conda-forge", "bioconda"]
+    conda = {
+        re.split(r"[=<>!]", d)[0].lower(): d for d in env["dependencies"] if isinstance(d, str)
+    }
+    (pip,) = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
+    assert "-e ${SEQSAL_ROOT}" in pip and not any(".." in line for line in pip)
+    pinned = {line.split("==")[0].lower() for line in pip if "==" in line}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for requirement in project["dependencies"]:
+        name = re.split(r"[=<>!~ ]", requirement)[0].lower()
+        assert CONDA_NAMES.get(name, name) in conda or name in pinned, name
+    assert re.search(r"[<>=]", conda["pytorch"]), "torch unpinned pulls a multi-GB CUDA build"
+
+
+def fresh_venv(folder: Path, *packages):
+    """A new virtual environment in ``folder`` with ``packages`` from the package index;
+    skips the test, saying why, when the index cannot be reached."""
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+    python = folder / "bin" / "python"
+    if packages:
+        done = subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", *packages],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode:
+            pytest.skip(
+                f"pip could not install {packages} (no package index?): {done.stderr[-300:]}"
+            )
+    return python
+
+
+@pytest.mark.slow
+def test_the_workflow_parses_where_only_snakemake_is_installed(tmp_path):
+    """Snakemake's own environment under --sdm conda holds Snakemake, not seqsal nor its
+    dependencies (numpy, torch, ...): the workflow still parses and plans, from its
+    checkout; and the conda env's pip section resolves there with SEQSAL_ROOT set as the
+    Snakefile sets it."""
+    from importlib.metadata import version
+
+    python = fresh_venv(tmp_path / "venv", f"snakemake=={version('snakemake')}")
+    missing = subprocess.run(
+        [str(python), "-c", "import seqsal"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert missing.returncode != 0  # seqsal is not installed there
+    genome = tmp_path / "genome"  # genome mode: the early checks read files and headers
+    genome.mkdir()
+    (genome / "g.fa").write_text(">c1\n" + "ACGT" * 100 + "\n")
+    (genome / "r.bed").write_text("c1\t10\t60\tr1\nc1\t100\t150\tr2\n")
+    (genome / "labels.tsv").write_text("name\ty\nr1\t1\nr2\t0\n")
+    (genome / "overlay.yaml").write_text(
+        "input: {mode: genome, bed: r.bed, fasta: g.fa, labels: labels.tsv, width: 40}\n"
+        "attribute: {target: y}\ntruth: null\n"
+    )
+    for run, overlay in ((tmp_path / "demo", []), (genome, [str(genome / "overlay.yaml")])):
+        run.mkdir(exist_ok=True)
+        done = subprocess.run(
+            [str(python), "-m", "snakemake", "-n", "-s", str(ROOT / "Snakefile"), "-d", str(run)]
+            + ["--configfile", str(ROOT / "config" / "config.yaml"), *overlay],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0 and "regions" in done.stdout, done.stderr[-2000:]
+    env = yaml.safe_load((ROOT / "envs" / "seqsal.yaml").read_text())
+    (pip,) = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
+    (tmp_path / "requirements.txt").write_text("\n".join(pip) + "\n")
+    resolved = subprocess.run(
+        [str(python), "-m", "pip", "install", "--dry-run", "--no-deps", "--quiet"]
+        + ["-r", str(tmp_path / "requirements.txt")],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, SEQSAL_ROOT=str(ROOT)),
+    )
+    assert resolved.returncode == 0, resolved.stderr[-2000:]

@@ -14,6 +14,7 @@ OPTIONS = {
     "max_q": "motifs.max_q",
     "min_seqlets": "motifs.min_seqlets",
     "min_similarity": "motifs.min_similarity",
+    "engine": "motifs.engine",
 }
 READ_BY_CLI = ("database",)
 
@@ -39,7 +40,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> None:
-    """Write ``motifs.meme``, ``motifs.tsv``, ``seqlet_motifs.tsv`` and ``logos/``.
+    """Write ``motifs.meme``, ``modisco.h5``, ``motifs.tsv``, ``seqlet_motifs.tsv`` and
+    ``logos/``.
 
     Parameters
     ----------
@@ -60,16 +62,19 @@ def run(args) -> None:
     options = {k: getattr(args, k) for k in (*OPTIONS, "max_shift", "flank") if k != "database"}
     X = read_shards(args.onehot, mmap_key="X")["X"]
     found = discover_motifs(X, data["hyp"], seqlets, regions, database, **options)
-    _save(*found, database, sequence_background(X), Path(args.out_dir))
+    window = int((seqlets["end"] - seqlets["start"]).max()) if len(seqlets) else 0
+    _save(*found, database, sequence_background(X), window, Path(args.out_dir))
     log.info(
         "%d motifs from %d seqlets: %s", len(found[0]), len(seqlets), found[1]["name"].tolist()
     )
 
 
-def _save(motifs, table, assignments, database, background, out: Path) -> None:
-    """``motifs.meme`` (PPMs, named ``<motif_id> <name>``), the two tables, the logos."""
+def _save(motifs, table, assignments, database, background, window, out: Path) -> None:
+    """``motifs.meme`` (PPMs, named ``<motif_id> <name>``), ``modisco.h5`` (the motifs in
+    modisco-lite's layout), the two tables, the logos."""
     from ..io.atomic import save_figure, write_tsv
     from ..io.meme import write_meme
+    from ..io.modisco import write_modisco_h5
     from ..plots import draw_motif_figures
 
     (out / "logos").mkdir(parents=True, exist_ok=True)
@@ -80,6 +85,7 @@ def _save(motifs, table, assignments, database, background, out: Path) -> None:
         nsites={k: m["n_seqlets"] for k, m in zip(keys, motifs)},
         background=background,
     )
+    write_modisco_h5([m["pattern"] for m in motifs], out / "modisco.h5", window_size=window)
     write_tsv(table, out / "motifs.tsv")
     write_tsv(assignments, out / "seqlet_motifs.tsv")
     for motif_id, figure in draw_motif_figures(motifs, table, database).items():

@@ -8,6 +8,7 @@ rule motifs:
         meme="results/motifs/motifs.meme",
         table="results/motifs/motifs.tsv",
         assignments="results/motifs/seqlet_motifs.tsv",
+        modisco="results/motifs/modisco.h5",
         logos=report(
             directory("results/motifs/logos"),
             patterns=["{motif}.png"],
