@@ -187,6 +187,8 @@ def test_report_renders_in_headless_chromium_verdict_first(tmp_path):
         "../evaluate/faithfulness.tsv",
         "../regions/rejected.tsv",
     ]
+    # example regions give their genome coordinates
+    assert "region r1, c:1-20 (+ strand)" in dom
     # drawn at the top of the page: the verdict box's color fills a band under the title
     box = np.all(np.abs(pixels[..., :3] - np.array([243, 247, 251]) / 255) < 0.01, axis=-1)
     rows = np.flatnonzero(box.sum(axis=1) > 600)
