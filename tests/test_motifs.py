@@ -201,6 +201,8 @@ def test_modisco_h5_round_trip_and_modisco_lite_reads_it(tmp_path):
 
     patterns = [pattern("motif_1", 1, 30), pattern("motif_2", -1, 25), pattern("motif_3", 1, 20)]
     write_modisco_h5(patterns, tmp_path / "modisco.h5", window_size=10)
+    write_modisco_h5(patterns, tmp_path / "again.h5", window_size=10)
+    assert (tmp_path / "again.h5").read_bytes() == (tmp_path / "modisco.h5").read_bytes()
     back = read_modisco_h5(tmp_path / "modisco.h5")
     assert [p["motif_id"] for p in back] == ["motif_1", "motif_3", "motif_2"]  # pos, then neg
     for ours in back:

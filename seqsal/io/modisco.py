@@ -34,6 +34,9 @@ def write_modisco_h5(patterns: list, path, *, window_size: int) -> None:
     import h5py
     import numpy as np
 
+    def dataset(group, name, values):  # no object times: the same motifs, the same bytes
+        group.create_dataset(name, data=values, track_times=False)
+
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
         h5.attrs["window_size"] = window_size
         for group, sign in (("pos_patterns", 1), ("neg_patterns", -1)):
@@ -45,15 +48,14 @@ def write_modisco_h5(patterns: list, path, *, window_size: int) -> None:
                 node = parent.create_group(f"pattern_{k}")
                 node.attrs["motif_id"] = pattern["motif_id"]
                 for key in ARRAY_KEYS:
-                    node.create_dataset(key, data=np.asarray(pattern[key], np.float32))
+                    dataset(node, key, np.asarray(pattern[key], np.float32))
                 seqlets = node.create_group("seqlets")
                 n = len(pattern["seqlets"]["start"])
-                seqlets.create_dataset("n_seqlets", data=np.array([n]))
+                dataset(seqlets, "n_seqlets", np.array([n]))
                 for key in SEQLET_KEYS:
-                    seqlets.create_dataset(key, data=np.asarray(pattern["seqlets"][key]))
+                    dataset(seqlets, key, np.asarray(pattern["seqlets"][key]))
                 for key in ARRAY_KEYS:
-                    values = np.asarray(pattern["seqlets"][key], np.float32)
-                    seqlets.create_dataset(key, data=values)
+                    dataset(seqlets, key, np.asarray(pattern["seqlets"][key], np.float32))
 
 
 def read_modisco_h5(path) -> list:
