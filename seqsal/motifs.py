@@ -22,6 +22,8 @@ from .errors import InputError
 from .seqlets import benjamini_hochberg
 
 log = logging.getLogger(__name__)
+# a motif database of fewer motifs gets background decoys for TOMTOM (see match_motifs)
+SMALL_DATABASE = 100
 
 
 def extract_windows(arrays, region_index, offset, *, width: int) -> np.ndarray:
@@ -288,12 +290,20 @@ def information_bits(ppm: np.ndarray) -> np.ndarray:
 
 
 def match_motifs(
-    ppms: list, database: dict, *, max_q: float = 0.05, n_matches: int = 3, min_bits: float = 4.0
+    ppms: list,
+    database: dict,
+    *,
+    max_q: float = 0.05,
+    n_matches: int = 3,
+    min_bits: float = 4.0,
+    decoys: dict | None = None,
 ) -> pd.DataFrame:
     """Match PPMs to a motif database with TOMTOM; BH q-values over each query's targets.
 
-    TOMTOM matches a flat query to the flat columns of long targets with tiny p-values,
-    so a query with less than ``min_bits`` of information in all is never named.
+    Every query keeps its ``n_matches`` best matches, significant or not, so a motif left
+    novel still shows its nearest database motifs. TOMTOM matches a flat query to the flat
+    columns of long targets with tiny p-values, so a query with less than ``min_bits`` of
+    information in all is never named.
 
     Parameters
     ----------
@@ -302,47 +312,56 @@ def match_motifs(
     database : dict
         ``{"<id> <name>": PPM (4, L)}`` target motifs.
     max_q : float, optional
-        A match needs q below this to be reported. Default is 0.05.
+        A match names its query only with q below this. Default is 0.05.
     n_matches : int, optional
-        Most matches reported per query. Default is 3.
+        Matches kept per query. Default is 3.
     min_bits : float, optional
         Least total information content (bits) of a query that may be named.
         Default is 4.0.
+    decoys : dict or None, optional
+        Motifs that join TOMTOM's targets as background, never reported as matches: its
+        p-values take their background from the target columns, and its q-values count
+        every target, so a database of a few motifs gives unstable, too small q-values
+        without them. Default is None.
 
     Returns
     -------
     matches : pandas.DataFrame
-        Columns ``query, rank, target, p_value, q_value, offset, strand`` for the matches
-        kept: query column ``i`` aligns with column ``i + offset`` of the target, read on
-        ``strand`` (``-``: the target's reverse complement).
+        Columns ``query, rank, target, p_value, q_value, offset, strand, significant``
+        (q below ``max_q`` and the query informative enough): query column ``i`` aligns
+        with column ``i + offset`` of the target, read on ``strand`` (``-``: the target's
+        reverse complement).
     """
     from memelite import tomtom
 
     rows = []
     if ppms:
         targets = list(database)
+        background = [np.asarray(m, np.float64) for m in (decoys or {}).values()]
         p_values, _, offsets, _, strands = tomtom(
             [np.asarray(p, np.float64) for p in ppms],
-            [np.asarray(database[t], np.float64) for t in targets],
+            [np.asarray(database[t], np.float64) for t in targets] + background,
         )
         for query, p in enumerate(p_values):
-            if information_bits(ppms[query]).sum() < min_bits:
-                continue
-            q = benjamini_hochberg(p)
+            informative = information_bits(ppms[query]).sum() >= min_bits
+            q = benjamini_hochberg(p)[: len(targets)]  # over every target, decoys included
+            p = p[: len(targets)]
             for rank, t in enumerate(np.argsort(p, kind="stable")[:n_matches]):
-                if q[t] < max_q:
-                    strand = "-" if strands[query, t] else "+"
-                    offset = int(offsets[query, t])
-                    rows.append((query, rank + 1, targets[t], p[t], q[t], offset, strand))
-    columns = ["query", "rank", "target", "p_value", "q_value", "offset", "strand"]
-    return pd.DataFrame(rows, columns=columns).astype({"p_value": float, "q_value": float})
+                strand = "-" if strands[query, t] else "+"
+                significant = bool(informative and q[t] < max_q)
+                offset = int(offsets[query, t])
+                rows.append((query, rank + 1, targets[t], p[t], q[t], offset, strand, significant))
+    columns = ["query", "rank", "target", "p_value", "q_value", "offset", "strand", "significant"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype({"p_value": float, "q_value": float, "significant": bool})
 
 
 def motif_table(
     motifs: list, matches: pd.DataFrame, *, n_matches: int = 3, families: dict | None = None
 ) -> pd.DataFrame:
     """One row per motif: id, seqlet count, sign, length, status, name, the best match's
-    TF family (from ``families``, ``{target: family}``; empty when unknown) and top matches.
+    TF family (from ``families``, ``{target: family}``; empty when unknown), the top
+    matches with their q-values (named or novel alike), then their p-values.
 
     Parameters
     ----------
@@ -369,17 +388,21 @@ def motif_table(
             "length": motif["ppm"].shape[1],
         }
         hits = matches[matches["query"] == k].sort_values("rank")
-        row["status"] = "named" if len(hits) else "novel"
-        row["name"] = hits["target"].iloc[0].split(" ", 1)[-1] if len(hits) else "novel"
-        row["family"] = (families or {}).get(hits["target"].iloc[0], "") if len(hits) else ""
+        named = bool(len(hits)) and bool(hits["significant"].iloc[0])
+        row["status"] = "named" if named else "novel"
+        row["name"] = hits["target"].iloc[0].split(" ", 1)[-1] if named else "novel"
+        row["family"] = (families or {}).get(hits["target"].iloc[0], "") if named else ""
         for i in range(n_matches):
             hit = hits.iloc[i] if i < len(hits) else None
             row[f"match_{i + 1}"] = hit["target"] if hit is not None else ""
             row[f"match_{i + 1}_q"] = f"{hit['q_value']:.3g}" if hit is not None else ""
+        for i in range(n_matches):
+            hit = hits.iloc[i] if i < len(hits) else None
+            row[f"match_{i + 1}_p"] = f"{hit['p_value']:.3g}" if hit is not None else ""
         rows.append(row)
-    columns = ["motif_id", "n_seqlets", "sign", "length", "status", "name", "family"] + [
-        f"match_{i + 1}{s}" for i in range(n_matches) for s in ("", "_q")
-    ]
+    columns = ["motif_id", "n_seqlets", "sign", "length", "status", "name", "family"]
+    columns += [f"match_{i + 1}{s}" for i in range(n_matches) for s in ("", "_q")]
+    columns += [f"match_{i + 1}_p" for i in range(n_matches)]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -621,6 +644,7 @@ def discover_motifs(
     min_seqlets: int = 20,
     max_q: float = 0.05,
     engine: str = "seqsal",
+    decoys: dict | None = None,
 ):
     """From seqlets to named motifs: cut windows, cluster, build, match.
 
@@ -648,12 +672,15 @@ def discover_motifs(
         same maps, which calls its own seqlets; each of ``seqlets`` then takes the motif
         of the modisco seqlet it overlaps most, see :func:`assign_by_overlap`). Default
         is "seqsal".
+    decoys : dict or None, optional
+        Background motifs for TOMTOM (see :func:`match_motifs`). Default is None.
 
     Returns
     -------
     motifs : list of dict
         As returned by :func:`build_motifs`, plus ``match``: the best match's row of
-        :func:`match_motifs` (a dict), or None for a novel motif, and ``pattern``: the
+        :func:`match_motifs` (a dict; for a novel motif its nearest, ``significant``
+        False), or None when the database gave none, and ``pattern``: the
         motif in modisco-lite's h5 layout (:func:`seqsal.io.modisco.write_modisco_h5`).
     table : pandas.DataFrame
         As returned by :func:`motif_table` (``motifs.tsv``).
@@ -689,10 +716,10 @@ def discover_motifs(
     log.info(
         "%d motifs; matching them against %d database motifs (TOMTOM)", len(motifs), len(database)
     )
-    matches = match_motifs([m["ppm"] for m in motifs], database, max_q=max_q)
+    matches = match_motifs([m["ppm"] for m in motifs], database, max_q=max_q, decoys=decoys)
     for k, motif in enumerate(motifs):
         best = matches[(matches["query"] == k) & (matches["rank"] == 1)]
-        motif["match"] = best.iloc[0].to_dict() if len(best) else None
+        motif["match"] = best.iloc[0].to_dict() if len(best) else None  # named or nearest
     table = motif_table(motifs, matches, families=getattr(database, "families", None))
     assignments = assign_seqlets(seqlets, regions["strand"].to_numpy()[index], labels, strand)
     return motifs, table, assignments

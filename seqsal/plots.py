@@ -122,7 +122,8 @@ def motif_logos(
 
     ``match``, when given, adds the logo of the motif's best database match, aligned as
     TOMTOM aligned it: a dict with ``label``, ``ppm`` (the target's PPM), ``offset`` and
-    ``strand`` (as in :func:`seqsal.motifs.match_motifs`).
+    ``strand`` (as in :func:`seqsal.motifs.match_motifs`), and optionally ``caption``
+    (default "best match").
 
     Parameters
     ----------
@@ -143,7 +144,8 @@ def motif_logos(
         target = match["ppm"]
         if match["strand"] == "-":
             target = reverse_complement(target[None])[0]
-        rows.append((f"best match: {match['label']}", target, int(match["offset"])))
+        caption = match.get("caption", "best match")
+        rows.append((f"{caption}: {match['label']}", target, int(match["offset"])))
     # every panel on one axis: the motif's columns at 0.., the match's where it aligns
     first = min(0, *(-offset for _, _, offset in rows))
     last = max(length, *(m.shape[1] - offset for _, m, offset in rows))
@@ -281,6 +283,7 @@ def draw_motif_figures(motifs: list, table: pd.DataFrame, database: dict) -> dic
         match = motif["match"]
         if match is not None:
             label = f"{match['target']}, q = {match['q_value']:.2g}"
-            match = {**match, "label": label, "ppm": database[match["target"]]}
+            caption = "best match" if match.get("significant", True) else "nearest (not named)"
+            match = {**match, "label": label, "caption": caption, "ppm": database[match["target"]]}
         figures[motif_id] = motif_logos(motif["ppm"], motif["cwm"], title=title, match=match)
     return figures

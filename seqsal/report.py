@@ -66,14 +66,14 @@ A motif is named only when TOMTOM finds a database match with q &lt; {{ max_q }}
 (<code>motifs.max_q</code>); otherwise it is reported as <span class="novel">novel</span>.
 A <i>positive</i> motif raises the model's output where it occurs, a <i>negative</i> one
 lowers it (the sign of its seqlets' attribution sum).</p>
-<table id="motif-table"><tr><th>motif</th><th>seqlets</th><th>best matches (q-value)</th>
+<table id="motif-table"><tr><th>motif</th><th>seqlets</th><th>nearest database motifs (TOMTOM q-value)</th>
 <th>contribution and PPM logos; the best match's logo, aligned</th></tr>
 {% for m in motifs %}<tr><td><span class="swatch" style="background: {{ m.color }}"></span>
 <b>{{ m.motif_id }}</b><br>{% if m.status == 'novel' %}<span class="novel">novel</span>
 {% else %}{{ m.name }}{% if m.family %}<br><span class="small">family: {{ m.family }}</span>{% endif %}
 {% endif %}<br><span class="small">{{ m.sign }}, {{ m.length }} bp</span></td>
-<td>{{ m.n_seqlets }}</td><td>{% for hit in m.matches %}{% if hit.url %}<a href="{{ hit.url }}">{{ hit.target }}</a>{% else %}{{ hit.target }}{% endif %} ({{ hit.q }})<br>
-{% else %}no match at q &lt; {{ max_q }}{% endfor %}</td>
+<td>{{ m.n_seqlets }}</td><td>{% for hit in m.matches %}{% if hit.url %}<a href="{{ hit.url }}">{{ hit.target }}</a>{% else %}{{ hit.target }}{% endif %} (q {{ hit.q }}{% if not hit.significant %}, not significant{% endif %})<br>
+{% else %}no database match{% endfor %}</td>
 <td><img alt="logos of {{ m.motif_id }}" src="data:image/png;base64,{{ m.logo }}" width="560"></td></tr>
 {% else %}<tr><td colspan="4">No motif had enough seqlets.</td></tr>{% endfor %}</table>
 
@@ -387,8 +387,9 @@ def report_verdict(metrics, summary, table, n_seqlets, method, database, max_q) 
     }
 
 
-def motif_rows(table: pd.DataFrame, logos: dict) -> list:
-    """One dict per motif of ``motifs.tsv``: its matches, logo (base64 PNG) and color.
+def motif_rows(table: pd.DataFrame, logos: dict, max_q: float = 0.05) -> list:
+    """One dict per motif of ``motifs.tsv``: its matches (each ``significant`` or only
+    the nearest), logo (base64 PNG) and color.
 
     Parameters
     ----------
@@ -396,6 +397,8 @@ def motif_rows(table: pd.DataFrame, logos: dict) -> list:
         ``motifs.tsv``, read as text.
     logos : dict
         ``{motif_id: base64 PNG}``.
+    max_q : float, optional
+        ``motifs.max_q``. Default is 0.05.
 
     Returns
     -------
@@ -408,6 +411,7 @@ def motif_rows(table: pd.DataFrame, logos: dict) -> list:
                 "target": row[f"match_{i}"],
                 "q": row[f"match_{i}_q"],
                 "url": jaspar_url(row[f"match_{i}"]),
+                "significant": row["status"] == "named" and _below(row[f"match_{i}_q"], max_q),
             }
             for i in (1, 2, 3)
             if row.get(f"match_{i}")
@@ -462,6 +466,14 @@ def example_regions(table, assignments, seqlets, regions, contrib) -> list:
                 }
             )
     return examples
+
+
+def _below(text, bar: float) -> bool:
+    """Whether a table's number (text) is below ``bar``; False for no number."""
+    try:
+        return float(text) < bar
+    except (TypeError, ValueError):
+        return False
 
 
 def _format(value):
@@ -674,7 +686,7 @@ def build_report(
         metric_names=names,
         metric_rows=rows,
         curves=images["curves"],
-        motifs=motif_rows(table, images["logos"]),
+        motifs=motif_rows(table, images["logos"], max_q),
         n_seqlets=len(seqlets),
         alpha=alpha,
         null_model=null_model,

@@ -102,6 +102,30 @@ def test_tomtom_names_planted_jaspar_motifs_and_not_noise(shared_data):
     assert table["name"].tolist()[0] == "GATA1" and float(table["match_1_q"][0]) < 0.05
     assert table["status"].tolist() == ["named", "novel"]
     assert table["family"].tolist() == ["C4-GATA-related", ""]
+    # the novel motif still lists its three nearest database motifs, with q and p
+    novel = table.iloc[1]
+    assert all(novel[f"match_{k}"] for k in (1, 2, 3)) and novel["name"] == "novel"
+    assert all(float(novel[f"match_{k}_p"]) <= float(novel[f"match_{k}_q"]) for k in (1, 2, 3))
+
+
+def test_a_small_user_database_gets_q_values_as_with_jaspar_beside_it(shared_data):
+    """Two motifs of the user's own: with JASPAR as TOMTOM's background decoys, a query's
+    q-values are those it gets against the two motifs plus JASPAR (within 2x), not the
+    far smaller ones a two-target search gives."""
+    jaspar = read_meme(shared_data / "jaspar" / "JASPAR2024_CORE_vertebrates_nonredundant.meme")
+    mine = {k: v for k, v in jaspar.items() if k.endswith((" GATA1", " TAL1::TCF3"))}
+    mine = {f"USER{i} {k.split()[1]}": v for i, (k, v) in enumerate(mine.items())}
+    rng = np.random.default_rng(0)
+    gata = next(v for k, v in mine.items() if k.endswith("GATA1"))
+    query = np.clip(gata + rng.normal(0, 0.05, gata.shape), 0.01, None)
+    query /= query.sum(axis=0)
+    padded = match_motifs([query], mine, decoys=jaspar)
+    together = match_motifs([query], {**mine, **jaspar}, n_matches=len(jaspar) + 2)
+    for target in mine:
+        ours = padded.set_index("target").loc[target, "q_value"]
+        theirs = together.set_index("target").loc[target, "q_value"]
+        assert theirs / 2 <= ours <= 2 * theirs, (target, ours, theirs)
+    assert padded["target"].isin(list(mine)).all()  # decoys are never reported
 
 
 @pytest.mark.parametrize("strand", ["+", "-"])

@@ -92,8 +92,8 @@ def make_report(tmp_path):
             "length": ["8", "8"],
             "status": ["named", "novel"],
             "name": ["GATA1", "novel"],
-            "match_1": ["MA0035.5 GATA1", ""],
-            "match_1_q": ["0.001", ""],
+            "match_1": ["MA0035.5 GATA1", "MA0108.3 TBP"],
+            "match_1_q": ["0.001", "0.18"],
             "match_2": ["", ""],
             "match_2_q": ["", ""],
             "match_3": ["", ""],
@@ -140,8 +140,10 @@ def test_report_is_self_contained_and_says_novel(tmp_path):
     _, html = make_report(tmp_path)
     assert 'id="motif-table"' in html and html.count("data:image/png;base64,") >= 4
     assert 'src="http' not in html and "<script" not in html
-    link = '<a href="https://jaspar.elixir.no/matrix/MA0035.5/">MA0035.5 GATA1</a> (0.001)'
+    link = '<a href="https://jaspar.elixir.no/matrix/MA0035.5/">MA0035.5 GATA1</a> (q 0.001)'
     assert link in html and 'class="novel">novel' in html
+    # a novel motif still shows its nearest database motif, said to be not significant
+    assert "MA0108.3 TBP</a> (q 0.18, not significant)" in html
     assert "0.91" in html and "75%" in html and "95%" in html
     assert "(FDR &lt; 0.05, against\nthe attributions of dinucleotide-shuffled regions)" in html
 
@@ -254,7 +256,7 @@ def test_build_report_is_the_report_of_the_run_outputs(tmp_path):
         genome="genome.fa",
         summary=SUMMARY,
     )
-    assert html == expected and "MA0035.5 GATA1</a> (0.001)" in html
+    assert html == expected and "MA0035.5 GATA1</a> (q 0.001)" in html
 
 
 @needs_chromium

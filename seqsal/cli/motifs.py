@@ -17,6 +17,7 @@ OPTIONS = {
     "engine": "motifs.engine",
 }
 READ_BY_CLI = ("database",)
+DECOY_DATABASE = "jaspar2024_vertebrates"
 
 log = logging.getLogger("seqsal")
 
@@ -61,12 +62,34 @@ def run(args) -> None:
     database = load_motif_database(args.database)
     options = {k: getattr(args, k) for k in (*OPTIONS, "max_shift", "flank") if k != "database"}
     X = read_shards(args.onehot, mmap_key="X")["X"]
-    found = discover_motifs(X, data["hyp"], seqlets, regions, database, **options)
+    found = discover_motifs(
+        X, data["hyp"], seqlets, regions, database, decoys=_decoys(args, database), **options
+    )
     window = int((seqlets["end"] - seqlets["start"]).max()) if len(seqlets) else 0
     _save(*found, database, sequence_background(X), window, Path(args.out_dir))
     log.info(
         "%d motifs from %d seqlets: %s", len(found[0]), len(seqlets), found[1]["name"].tolist()
     )
+
+
+def _decoys(args, database):
+    """JASPAR's vertebrate motifs as TOMTOM's background for a database of few motifs
+    (under :data:`seqsal.motifs.SMALL_DATABASE`), else None."""
+    from ..io.meme import load_motif_database
+    from ..motifs import SMALL_DATABASE
+
+    if len(database) >= SMALL_DATABASE:
+        return None
+    decoys = load_motif_database(DECOY_DATABASE)
+    log.info(
+        "%s holds %d motifs: TOMTOM's p- and q-values take %s's %d motifs as background "
+        "(never reported as matches)",
+        args.database,
+        len(database),
+        DECOY_DATABASE,
+        len(decoys),
+    )
+    return decoys
 
 
 def _save(motifs, table, assignments, database, background, window, out: Path) -> None:
