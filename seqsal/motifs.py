@@ -321,8 +321,8 @@ def match_motifs(
     decoys : dict or None, optional
         Motifs that join TOMTOM's targets as background, never reported as matches: its
         p-values take their background from the target columns, and its q-values count
-        every target, so a database of a few motifs gives unstable, too small q-values
-        without them. Default is None.
+        every target, so without them a database of a few motifs gives q-values that
+        depend on which few motifs it holds. Default is None.
 
     Returns
     -------
