@@ -277,9 +277,10 @@ def model_verdict(metrics: dict) -> dict:
         f"{names[m]} ≥ {MODEL_GRADES[m][0]} good, ≥ {MODEL_GRADES[m][1]} fair" for m in used
     )
     split = metrics.get("split", "held-out regions")
+    warning = f" Note: {metrics['split_warning']}." if metrics.get("split_warning") else ""
     return {
         "grade": worst if len(scores) == 1 else f"{worst} at worst",
-        "text": f"On {split}, never seen in training: {shown} ({bars}).",
+        "text": f"On {split}, never seen in training: {shown} ({bars}).{warning}",
     }
 
 

@@ -302,6 +302,32 @@ def describe_split(split, chroms, *, assigned=False, grouped=False, named=False)
     return f"{n} test regions drawn at random"
 
 
+def split_warning(split, test_fraction: float) -> str | None:
+    """A warning when whole groups (contigs, ``split.group_by``) made the test share far
+    from ``test_fraction``: under half or over twice it.
+
+    Parameters
+    ----------
+    split : array-like of str
+        Each region's split.
+    test_fraction : float
+        ``split.test_fraction``.
+
+    Returns
+    -------
+    warning : str or None
+    """
+    split = np.asarray(split)
+    share = float((split == "test").mean()) if len(split) else 0.0
+    if test_fraction <= 0 or test_fraction / 2 <= share <= 2 * test_fraction:
+        return None
+    return (
+        f"the test split holds {100 * share:.1f}% of the regions, against split.test_fraction "
+        f"{100 * test_fraction:.0f}%: whole groups were held out (name the test contigs with "
+        "split.test_chroms, or group by a finer column)"
+    )
+
+
 def fit(
     data: dict,
     *,
@@ -408,7 +434,13 @@ def fit(
             grouped=data.get("groups") is not None,
             named=test is not None,
         ),
+        split_sizes={part: int((split == part).sum()) for part in ("train", "valid", "test")},
     )
+    chosen = data.get("split") is not None or test is not None or test_chroms
+    warning = None if chosen else split_warning(split, test_fraction)
+    if warning:
+        log.warning(warning)
+        metrics["split_warning"] = warning
     return {
         "model": model,
         "meta": meta,

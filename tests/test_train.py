@@ -195,3 +195,14 @@ def test_describe_split_says_how_the_test_set_was_held_out():
     assert describe_split(split, library) == "2 test regions drawn at random"
     assert "split.group_by" in describe_split(split, chroms, grouped=True)
     assert "split column" in describe_split(split, chroms, assigned=True)
+
+
+def test_split_warning_when_whole_groups_miss_the_test_fraction():
+    from seqsal.train import split_warning
+
+    split = np.array(["train"] * 80 + ["valid"] * 10 + ["test"] * 10)
+    assert split_warning(split, 0.1) is None
+    few = np.array(["train"] * 96 + ["valid"] * 2 + ["test"] * 2)
+    assert "holds 2.0% of the regions, against split.test_fraction 10%" in split_warning(few, 0.1)
+    many = np.array(["train"] * 60 + ["test"] * 40)
+    assert split_warning(many, 0.1).startswith("the test split holds 40.0%")

@@ -100,6 +100,7 @@ def check_outputs(workdir):
         "regions/rejected.tsv",
         "train/model.pt",
         "train/metrics.json",
+        "train/split.tsv",
         "train/curves.png",
         "seqlets/seqlets.bed",
         "motifs/motifs.meme",

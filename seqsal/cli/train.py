@@ -70,14 +70,16 @@ def run(args) -> None:
     result = fit(
         data, model=model, meta=meta, test=test, device=device, verbose=args.verbose, **options
     )
-    _save(args, result, data.get("y"), Path(args.out_dir))
+    _save(args, result, data.get("y"), data["names"], Path(args.out_dir))
 
 
-def _save(args, result: dict, y, out: Path) -> None:
-    """The checkpoint (with its metrics), ``metrics.json`` and the training curves."""
+def _save(args, result: dict, y, names, out: Path) -> None:
+    """The checkpoint (with its metrics), ``metrics.json``, ``split.tsv`` (each region's
+    split) and the training curves."""
     import numpy as np
+    import pandas as pd
 
-    from ..io.atomic import save_figure, write_text
+    from ..io.atomic import save_figure, write_text, write_tsv
     from ..models import save_checkpoint
     from ..plots import training_curves
 
@@ -90,6 +92,8 @@ def _save(args, result: dict, y, out: Path) -> None:
         **{k: meta[k] for k in ("arch", "hparams", "targets", "tasks")},
     )
     write_text(json.dumps(metrics, indent=2) + "\n", out / "metrics.json")
+    write_tsv(pd.DataFrame({"name": names, "split": result["split"]}), out / "split.tsv")
+    log.info("split: %s", ", ".join(f"{k} {v:,}" for k, v in metrics["split_sizes"].items()))
     test, targets = result["split"] == "test", meta["targets"]
     scored = y is not None and y.shape[1] == len(targets)
     y_test = y[test] if scored else np.zeros((0, len(targets)))

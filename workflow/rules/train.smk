@@ -4,6 +4,7 @@ rule train:
     output:
         model="results/train/model.pt",
         metrics="results/train/metrics.json",
+        split="results/train/split.tsv",
         curves=report(
             "results/train/curves.png",
             caption="../report/curves.rst",
