@@ -231,6 +231,9 @@ def build_motifs(
     trim_fraction: float = 0.25,
     ic_fraction: float = 0.35,
     pseudocount: float = 0.5,
+    hyp=None,
+    index=None,
+    start=None,
 ):
     """Build each motif's trimmed PPM and CWM from its aligned seqlets.
 
@@ -246,12 +249,19 @@ def build_motifs(
         See :func:`trim_span`. Defaults are 0.25 and 0.35.
     pseudocount : float, optional
         Added to each base count of the PPM. Default is 0.5.
+    hyp : numpy.ndarray or None, shape=(n, 4, W), optional
+        The hypothetical contributions of the windows: each motif then also gets its
+        ``pattern`` (:func:`modisco_layout`), with ``index`` and ``start``, each
+        window's region and first base there. Default is None.
+    index, start : numpy.ndarray of int or None, shape=(n,), optional
+        Default is None.
 
     Returns
     -------
     motifs : list of dict
-        Per motif: ``ppm`` and ``cwm`` (4, w), ``n_seqlets``, ``sign`` (+1/-1) and
-        ``span`` (the trimmed slice of the aligned window).
+        Per motif: ``ppm`` and ``cwm`` (4, w), ``n_seqlets``, ``sign`` (+1/-1),
+        ``span`` (the trimmed slice of the aligned window) and, with ``hyp``,
+        ``pattern``.
     """
     seqs = _align(onehot.astype(np.float32), shift, strand, max_shift)
     cwms = _align(contrib, shift, strand, max_shift)
@@ -271,6 +281,13 @@ def build_motifs(
                 "span": span,
             }
         )
+    if hyp is not None:
+        oriented = {"sequence": seqs, "contrib_scores": cwms}
+        oriented["hypothetical_contribs"] = _align(hyp, shift, strand, max_shift)
+        for motif, pattern in zip(
+            motifs, modisco_layout(motifs, oriented, index, start, labels, shift, strand)
+        ):
+            motif["pattern"] = pattern
     return motifs
 
 
@@ -457,29 +474,27 @@ def sequence_background(X, *, block: int = 4096) -> np.ndarray:
     return counts / counts.sum() if counts.sum() else np.full(4, 0.25)
 
 
-def modisco_layout(motifs, aligned, index, start, labels, shift, strand, max_shift) -> list:
+def modisco_layout(motifs, oriented, index, start, labels, shift, strand) -> list:
     """Each motif in modisco-lite's h5 layout, from its seqlets' aligned windows.
 
     Parameters
     ----------
     motifs : list of dict
         As from :func:`build_motifs` (``span``, ``sign``).
-    aligned : dict
+    oriented : dict
         ``sequence``, ``contrib_scores``, ``hypothetical_contribs``: the seqlet windows
-        (n, 4, W) as clustered.
+        (n, 4, W), each flipped and shifted as clustered (``_align``).
     index, start : numpy.ndarray of int, shape=(n,)
         Each window's region (row of the regions) and first base there (own strand).
     labels, shift, strand : numpy.ndarray of int, shape=(n,)
         As from :func:`cluster_seqlets`.
-    max_shift : int
 
     Returns
     -------
     patterns : list of dict
         As :func:`seqsal.io.modisco.write_modisco_h5` takes them, one per motif.
     """
-    width = next(iter(aligned.values())).shape[-1]
-    oriented = {key: _align(a, shift, strand, max_shift) for key, a in aligned.items()}
+    width = next(iter(oriented.values())).shape[-1]
     patterns = []
     for k, motif in enumerate(motifs):
         members = np.flatnonzero(labels == k)
@@ -707,12 +722,17 @@ def discover_motifs(
             max_shift=max_shift,
             min_seqlets=min_seqlets,
         )
-        motifs = build_motifs(onehot, contrib, labels, shift, strand, max_shift=max_shift)
-        aligned = {"sequence": onehot.astype(np.float32), "contrib_scores": contrib}
-        aligned["hypothetical_contribs"] = hyp_windows
-        windows = (index, offset - flank, labels, shift, strand)
-        for motif, pattern in zip(motifs, modisco_layout(motifs, aligned, *windows, max_shift)):
-            motif["pattern"] = pattern
+        motifs = build_motifs(
+            onehot,
+            contrib,
+            labels,
+            shift,
+            strand,
+            max_shift=max_shift,
+            hyp=hyp_windows,
+            index=index,
+            start=offset - flank,
+        )
     log.info(
         "%d motifs; matching them against %d database motifs (TOMTOM)", len(motifs), len(database)
     )

@@ -145,6 +145,13 @@ def read_bed(path, *, label_columns=()) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=BED_COLUMNS + ["summit", "line"] + names)
 
 
+def _column_line(path) -> bytes:
+    """The file's first line when it names the columns (``#chrom ...``), else ``b""``."""
+    with open(path, "rb") as handle:
+        first = handle.readline()
+    return first if first.startswith(b"#") else b""
+
+
 def read_regions(path, *, shard: int = 0, n_shards: int = 1) -> pd.DataFrame:
     """Read seqsal's own ``regions.bed`` (BED6 + pads, validated upstream), or one shard.
 
@@ -164,10 +171,9 @@ def read_regions(path, *, shard: int = 0, n_shards: int = 1) -> pd.DataFrame:
     regions : pandas.DataFrame
         ``chrom, start, end, name, score, strand, pad_left, pad_right``.
     """
-    with open(path, "rb") as handle:
-        first = handle.readline()
-    header = int(first.startswith(b"#"))  # the line naming the columns
-    offset, rows = (len(first) if header else 0), None
+    first = _column_line(path)
+    header = int(bool(first))
+    offset, rows = len(first), None
     if n_shards > 1:
         counts = _newline_counts(path)
         size, extra = divmod(int(counts.sum()) - header, n_shards)
@@ -253,13 +259,11 @@ def read_seqlets(path) -> pd.DataFrame:
     seqlets : pandas.DataFrame
         One row per seqlet, the columns of :data:`SEQLET_COLUMNS`.
     """
-    with open(path, "rb") as handle:
-        header = int(handle.read(1) == b"#")  # the line naming the columns
     return pd.read_csv(
         path,
         sep="\t",
         header=None,
-        skiprows=header,
+        skiprows=int(bool(_column_line(path))),
         names=SEQLET_COLUMNS,
         dtype={"chrom": str, "name": str, "region": str},
         quoting=NO_QUOTES,
