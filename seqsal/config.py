@@ -108,7 +108,7 @@ def early_errors(config: dict) -> list:
     from pathlib import Path
 
     from .errors import InputError
-    from .io.meme import is_database_file, jaspar_release
+    from .io.meme import database_parts, is_database_file, jaspar_release
 
     def value(key):
         section, _, name = key.rpartition(".")
@@ -117,10 +117,10 @@ def early_errors(config: dict) -> list:
     errors = []
     paths = [(key, value(key)) for key in FILE_KEYS]
     paths += [("evaluate.seed_models", path) for path in config["evaluate"]["seed_models"]]
-    database = config["motifs"]["database"]
-    if is_database_file(database):
-        paths.append(("motifs.database", database))
-    else:
+    for database in database_parts(config["motifs"]["database"]):
+        if is_database_file(database):
+            paths.append(("motifs.database", database))
+            continue
         try:
             jaspar_release(database)
         except InputError as error:
@@ -131,7 +131,54 @@ def early_errors(config: dict) -> list:
         if path and not Path(path).is_file():
             found = "a directory" if Path(path).is_dir() else "no such file"
             errors.append(f"{key}: expected a file, found {found}: {path!r}")
-    return errors + _target_errors(config)
+    return errors + _target_errors(config) + _strand_errors(config)
+
+
+def is_oriented(oriented, mode: str) -> bool:
+    """Whether the sequences act in the orientation given (``input.oriented``).
+
+    Parameters
+    ----------
+    oriented : bool or None
+        ``input.oriented``; None follows the mode.
+    mode : str
+        ``input.mode``: library constructs (MPRA, STARR-seq) are oriented, genomic
+        regions (and the demo's) are not.
+
+    Returns
+    -------
+    oriented : bool
+    """
+    return mode == "library" if oriented is None else bool(oriented)
+
+
+def _strand_errors(config: dict) -> list:
+    """Strand averaging asked for on oriented data, where the two strands differ."""
+    if not is_oriented(config["input"]["oriented"], config["input"]["mode"]):
+        return []
+    return [
+        strand_error(key)
+        for key in ("model.rc_average", "attribute.rc_average")
+        if config[key.split(".")[0]][key.split(".")[1]]
+    ]
+
+
+def strand_error(key: str) -> str:
+    """The line refusing strand averaging (``key``) on oriented sequences.
+
+    Parameters
+    ----------
+    key : str
+        ``model.rc_average`` or ``attribute.rc_average``.
+
+    Returns
+    -------
+    line : str
+    """
+    return (
+        f"{key}: expected false for oriented sequences (input.oriented), found true; set "
+        "input.oriented: false if both strands of your sequences act alike"
+    )
 
 
 def _target_errors(config: dict) -> list:
@@ -140,8 +187,11 @@ def _target_errors(config: dict) -> list:
     named = [t for t in (target if isinstance(target, list) else [target]) if isinstance(t, str)]
     columns = config["input"]["targets"]
     if named and columns is None:  # the label columns, from the table's header
-        header = _header(config["input"]["table"] or config["input"]["labels"])
-        columns = header and [c for c in header[1:] if c != config["input"]["sequence_column"]]
+        header = _header(config["input"]["table"] or config["input"]["labels"]) or []
+        first = header[0] if header else None
+        names = config["input"]["name_column"] or ("name" if "name" in header else first)
+        skip = (names, config["input"]["sequence_column"])
+        columns = [c for c in header if c not in skip]
     missing = [t for t in named if columns and t not in columns and not t.isdigit()]
     if not missing:
         return []

@@ -551,6 +551,77 @@ def saturation(
     )
 
 
+def flatness(
+    model,
+    X,
+    rows,
+    *,
+    target: int = 0,
+    max_share: float = 0.25,
+    seed: int = 0,
+    **options,
+) -> pd.DataFrame:
+    """Regions where the output is flat around the sequence (saturated): the gradient's
+    first-order estimate of what replacing the region by a dinucleotide shuffle of it
+    changes, ``gradient . (x - shuffle)``, is under ``max_share`` of the true change, while the
+    true change is at least the median over ``rows``. A gradient map then under-reads the
+    bases the model relies on (a strong promoter on the plateau of the output, weak
+    variants on its slope); this works for any output, regression included.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X : array-like, shape=(N, 4, L)
+    rows : array-like of int
+    target : int, optional
+        Default is 0.
+    max_share : float, optional
+        Default is 0.25.
+    seed : int, optional
+        Seeds the backgrounds. Default is 0.
+    options
+        :func:`seqsal.attribute.attribute` keywords: ``rc_average``, ``batch_size`` and
+        ``device`` are used (the output explained is the pre-activation one).
+
+    Returns
+    -------
+    flatness : pandas.DataFrame
+        ``output_change``, ``first_order`` and ``first_order_share`` per row, and
+        ``saturated``.
+    """
+    from .attribute import attribute
+    from .models import predict
+
+    rows = np.asarray(rows)
+    x = np.asarray(X[rows]).astype(np.float32)
+    # a one-hot reference: (x - reference) sums to 0 at each position, so the map's
+    # per-position centring of the gradient leaves the estimate unchanged
+    reference = backgrounds(X, rows, "shuffle", seed=seed)
+    keep = ("rc_average", "batch_size", "device")
+    gradient, _, output = attribute(  # grad_x_input's hypothetical map is the gradient
+        model,
+        x,
+        method="grad_x_input",
+        target=target,
+        **{k: v for k, v in options.items() if k in keep},
+    )
+    change = (
+        output[:, target]
+        - predict(model, reference, device=options.get("device", "cpu"))[:, target]
+    )
+    first_order = (gradient * (x - reference)).sum(axis=(1, 2))
+    share = first_order / np.where(change == 0, np.nan, change)
+    strong = np.abs(change) >= np.median(np.abs(change))
+    return pd.DataFrame(
+        {
+            "output_change": change,
+            "first_order": first_order,
+            "first_order_share": share,
+            "saturated": strong & (np.nan_to_num(share, nan=1.0) < max_share),
+        }
+    )
+
+
 def receptive_fields(model, length: int, *, n_backgrounds: int = 8, seed: int = 0) -> pd.DataFrame:
     """Effective and theoretical receptive field of each layer, in forward order.
 
@@ -984,6 +1055,7 @@ def evaluate_maps(
     max_regions: int = 256,
     n_substitutions: int = 3,
     top_k: int = 20,
+    oriented: bool = False,
     source: str = "onehot",
 ) -> dict:
     """The evaluate stage: every test of the maps, summarised.
@@ -1026,6 +1098,9 @@ def evaluate_maps(
         As in :func:`perturbation_stability`. Default is 3.
     top_k : int, optional
         Strongest bases compared in the stability tests. Default is 20.
+    oriented : bool, optional
+        The sequences act in the orientation given: their reverse complements are other
+        sequences, so the strand-stability test is skipped. Default is False.
     source : str, optional
         What ``X`` was read from, named in errors. Default is "onehot".
 
@@ -1069,19 +1144,38 @@ def evaluate_maps(
     }
     # stability of the first method's map: other strand, small substitutions, other seeds
     log.info(
-        "stability: the other strand, small substitutions, %d other seed(s)", len(seed_models or {})
+        "stability: %ssmall substitutions, %d other seed(s)",
+        "" if oriented else "the other strand, ",
+        len(seed_models or {}),
     )
     stability, summary["stability"] = _stability_tests(
-        model, X, attrs[method], rows, names, run, seed_models or {}, n_substitutions, top_k
+        model,
+        X,
+        attrs[method],
+        rows,
+        names,
+        run,
+        seed_models or {},
+        n_substitutions,
+        top_k,
+        oriented,
     )
-    if binary:  # saturation: binary targets only (a probability to saturate)
+    if binary:  # a saturated sigmoid: the probability map vanishes
         first = per_region[per_region["method"] == method].set_index("region_index")
         background_output = first.loc[rows, "background_output"].to_numpy()
         stability, summary["saturation"] = _saturation_test(
             model, X, rows, background_output, stability, run
         )
-    else:
-        summary["saturation"] = {"skipped": "regression target: no probability to saturate"}
+    else:  # a flat output: the gradient misses what deleting the region changes
+        flat = flatness(explained, X, rows, **{**run, "rc_average": False})
+        stability = pd.concat([stability, flat], axis=1)
+        summary["saturation"] = {
+            "kind": "flat output",
+            "n_regions": len(flat),
+            "n_saturated": int(flat["saturated"].sum()),
+            "median_first_order_share": float(np.nanmedian(flat["first_order_share"])),
+            "regions": stability.loc[flat["saturated"].to_numpy(), "region"].tolist()[:20],
+        }
     # effective receptive field of the model's convolutions
     log.info("receptive field of the convolutions")
     fields = receptive_fields(model, X.shape[-1])
@@ -1105,23 +1199,28 @@ def evaluate_maps(
     }
 
 
-def _stability_tests(model, X, attr, rows, names, run, seed_models, n_substitutions, top_k):
-    """Strand and perturbation stability per tested region (a frame) and their summary,
-    with the other seeds' agreement when ``seed_models`` are given."""
-    stability = pd.concat(
-        [
-            strand_stability(model, X, attr, rows, top_k=top_k, **run),
-            perturbation_stability(
-                model, X, attr, rows, n_substitutions=n_substitutions, top_k=top_k, **run
-            ),
-        ],
-        axis=1,
+ORIENTED_STRANDS = "oriented sequences: the reverse complement is another sequence"
+
+
+def _stability_tests(
+    model, X, attr, rows, names, run, seed_models, n_substitutions, top_k, oriented
+):
+    """Strand (unless ``oriented``) and perturbation stability per tested region (a
+    frame) and their summary, with the other seeds' agreement when ``seed_models`` are
+    given."""
+    tables = [] if oriented else [strand_stability(model, X, attr, rows, top_k=top_k, **run)]
+    tables.append(
+        perturbation_stability(
+            model, X, attr, rows, n_substitutions=n_substitutions, top_k=top_k, **run
+        )
     )
+    stability = pd.concat(tables, axis=1)
     by_seed = seed_stability(seed_models, X, attr, rows, top_k=top_k, **run)
     stability.insert(0, "region", names[rows])
     summary = {
         **summarize_stability(stability.drop(columns="region"), top_k),
         "n_substitutions": n_substitutions,
+        **({"strand_skipped": ORIENTED_STRANDS} if oriented else {}),
     }
     if len(by_seed):
         summary["seeds"] = {
@@ -1135,6 +1234,8 @@ def _saturation_test(model, X, rows, background_output, stability, run):
     saturated = saturation(model, X, rows, background_output=background_output, **run)
     stability = pd.concat([stability, saturated], axis=1)
     summary = {
+        "kind": "saturated sigmoid",
+        "output": run.get("output", "logit"),
         "n_regions": len(saturated),
         "n_saturated": int(saturated["saturated"].sum()),
         "regions": stability.loc[saturated["saturated"].to_numpy(), "region"].tolist()[:20],

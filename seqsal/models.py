@@ -523,11 +523,44 @@ def build_model(arch: str, **hparams) -> nn.Module:
     return ARCHITECTURES[arch](**hparams)
 
 
+def fold_output_scale(model: nn.Module, scale) -> nn.Module:
+    """Fold ``outputs * scale`` into the last linear layer of a built-in model, so that a
+    model trained on scaled targets predicts in the labels' units.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model of :data:`ARCHITECTURES` (its ``head`` ends with a linear layer).
+    scale : array-like, shape=(n_outputs,)
+        Per output.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The same model, changed in place: its old outputs times ``scale``, exactly.
+    """
+    last = model.head[-1] if isinstance(model.head, nn.Sequential) else model.head
+    scale = torch.tensor(np.array(scale, dtype=np.float64), dtype=last.weight.dtype)
+    with torch.no_grad():
+        last.weight.mul_(scale.to(last.weight.device)[:, None])
+        last.bias.mul_(scale.to(last.bias.device))
+    return model
+
+
 TORCHSCRIPT_META = "seqsal.json"
 
 
 def save_checkpoint(
-    model, path, *, arch, hparams, targets, tasks, metrics, rc_average: bool = False
+    model,
+    path,
+    *,
+    arch,
+    hparams,
+    targets,
+    tasks,
+    metrics,
+    rc_average: bool = False,
+    oriented: bool | None = None,
 ) -> None:
     """Save ``model`` as DESIGN.md's plain-dict checkpoint, atomically.
 
@@ -549,6 +582,9 @@ def save_checkpoint(
         ``metrics.json``.
     rc_average : bool, optional
         The model is to be explained averaged over strands. Default is False.
+    oriented : bool or None, optional
+        The sequences it was trained on act in the orientation given (``input.oriented``).
+        Default is None: not known.
     """
     inner = model.model if isinstance(model, RCAverage) else model
     meta = {
@@ -558,6 +594,7 @@ def save_checkpoint(
         "tasks": list(tasks),
         "metrics": metrics,
         "rc_average": bool(rc_average),
+        "oriented": oriented,
         "seqsal_version": __version__,
     }
     with atomic_path(path) as tmp:

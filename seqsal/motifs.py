@@ -51,14 +51,18 @@ def extract_windows(arrays, region_index, offset, *, width: int) -> np.ndarray:
     return pad[inverse.reshape(-1)[:, None, None], np.arange(4)[None, :, None], columns[:, None, :]]
 
 
-def _aligned_similarity(windows: np.ndarray, centroids: np.ndarray, max_shift: int):
-    """Best cosine similarity of each window to each centroid over shifts and strands.
+def _aligned_similarity(
+    windows: np.ndarray, centroids: np.ndarray, max_shift: int, both_strands: bool = True
+):
+    """Best cosine similarity of each window to each centroid over shifts and strands
+    (only as given, for oriented sequences, without ``both_strands``).
 
     Returns arrays of shape (n, k): similarity, shift and strand (0 = as is, 1 = reverse
     complement) of the best alignment.
     """
     n, _, width = windows.shape
-    both = np.stack([windows, reverse_complement(windows)], axis=1)  # (n, 2, 4, W)
+    strands = [windows, reverse_complement(windows)] if both_strands else [windows]
+    both = np.stack(strands, axis=1)  # (n, strands, 4, W)
     padded = np.pad(both, ((0, 0), (0, 0), (0, 0), (max_shift, max_shift)))
     c_norm = np.linalg.norm(centroids.reshape(len(centroids), -1), axis=1) + 1e-12
     best = np.full((n, len(centroids)), -np.inf)
@@ -66,7 +70,7 @@ def _aligned_similarity(windows: np.ndarray, centroids: np.ndarray, max_shift: i
     best_strand = np.zeros((n, len(centroids)), dtype=int)
     for s in range(-max_shift, max_shift + 1):
         view = padded[..., max_shift + s : max_shift + s + width]  # (n, 2, 4, W)
-        norms = np.linalg.norm(view.reshape(n, 2, -1), axis=2) + 1e-12
+        norms = np.linalg.norm(view.reshape(n, len(strands), -1), axis=2) + 1e-12
         sim = np.einsum("nsaw,kaw->nsk", view, centroids) / norms[..., None] / c_norm
         strand = sim.argmax(axis=1)
         value = sim.max(axis=1)
@@ -86,10 +90,12 @@ def _align(windows, shift, strand, max_shift):
     return np.take_along_axis(padded, columns[:, None, :].repeat(4, axis=1), axis=2)
 
 
-def _seed_centroids(windows, order, *, min_similarity, max_shift, max_motifs):
+def _seed_centroids(windows, order, *, min_similarity, max_shift, max_motifs, both_strands):
     centroids = [windows[order[0]]]
     for i in order[1:]:
-        sim, _, _ = _aligned_similarity(windows[i : i + 1], np.stack(centroids), max_shift)
+        sim, _, _ = _aligned_similarity(
+            windows[i : i + 1], np.stack(centroids), max_shift, both_strands
+        )
         if sim.max() < min_similarity and len(centroids) < max_motifs:
             centroids.append(windows[i])
     return np.stack(centroids)
@@ -105,6 +111,7 @@ def cluster_seqlets(
     max_motifs: int = 20,
     min_seqlets: int = 20,
     n_iter: int = 5,
+    both_strands: bool = True,
 ):
     """Cluster seqlet contribution windows into motifs.
 
@@ -126,6 +133,9 @@ def cluster_seqlets(
         Clusters with fewer members are dissolved. Default is 20.
     n_iter : int, optional
         Refinement rounds. Default is 5.
+    both_strands : bool, optional
+        Align a seqlet to a motif on either strand; False for oriented sequences, where a
+        motif and its reverse complement are different elements. Default is True.
 
     Returns
     -------
@@ -139,10 +149,15 @@ def cluster_seqlets(
         return empty, empty, empty
     order = np.argsort(-np.asarray(strength), kind="stable")
     centroids = _seed_centroids(
-        windows, order, min_similarity=min_similarity, max_shift=max_shift, max_motifs=max_motifs
+        windows,
+        order,
+        min_similarity=min_similarity,
+        max_shift=max_shift,
+        max_motifs=max_motifs,
+        both_strands=both_strands,
     )
     for _ in range(n_iter):
-        sim, shifts, strands = _aligned_similarity(windows, centroids, max_shift)
+        sim, shifts, strands = _aligned_similarity(windows, centroids, max_shift, both_strands)
         labels = np.where(sim.max(axis=1) >= min_similarity, sim.argmax(axis=1), -1)
         rows = np.arange(len(windows))
         shift, strand = shifts[rows, labels.clip(0)], strands[rows, labels.clip(0)]
@@ -154,14 +169,16 @@ def cluster_seqlets(
             if len(keep)
             else centroids[:0]
         )
-        centroids = _merge_centroids(centroids, counts[keep], merge_similarity, max_shift)
+        centroids = _merge_centroids(
+            centroids, counts[keep], merge_similarity, max_shift, both_strands
+        )
         if len(centroids) == 0:
             return (
                 np.full(len(windows), -1),
                 np.zeros(len(windows), int),
                 np.zeros(len(windows), int),
             )
-    sim, shifts, strands = _aligned_similarity(windows, centroids, max_shift)
+    sim, shifts, strands = _aligned_similarity(windows, centroids, max_shift, both_strands)
     labels = np.where(sim.max(axis=1) >= min_similarity, sim.argmax(axis=1), -1)
     counts = np.bincount(labels[labels >= 0], minlength=len(centroids))
     rank = np.argsort(-counts, kind="stable")
@@ -171,12 +188,14 @@ def cluster_seqlets(
     return relabel[labels], shifts[rows, labels.clip(0)], strands[rows, labels.clip(0)]
 
 
-def _merge_centroids(centroids, counts, merge_similarity, max_shift):
+def _merge_centroids(centroids, counts, merge_similarity, max_shift, both_strands=True):
     """Drop each centroid that aligns to a larger one above ``merge_similarity``."""
     keep = []
     for k in np.argsort(-counts, kind="stable"):
         if keep:
-            sim, _, _ = _aligned_similarity(centroids[k : k + 1], centroids[keep], max_shift)
+            sim, _, _ = _aligned_similarity(
+                centroids[k : k + 1], centroids[keep], max_shift, both_strands
+            )
             if sim.max() >= merge_similarity:
                 continue
         keep.append(k)
@@ -378,7 +397,8 @@ def motif_table(
 ) -> pd.DataFrame:
     """One row per motif: id, seqlet count, sign, length, status, name, the best match's
     TF family (from ``families``, ``{target: family}``; empty when unknown), the top
-    matches with their q-values (named or novel alike), then their p-values.
+    matches with their q-values (named or novel alike), then their p-values, then the
+    strand each is read on (``-``: the motif is the match's reverse complement).
 
     Parameters
     ----------
@@ -416,10 +436,12 @@ def motif_table(
         for i in range(n_matches):
             hit = hits.iloc[i] if i < len(hits) else None
             row[f"match_{i + 1}_p"] = f"{hit['p_value']:.3g}" if hit is not None else ""
+        for i in range(n_matches):
+            row[f"match_{i + 1}_strand"] = hits["strand"].iloc[i] if i < len(hits) else ""
         rows.append(row)
     columns = ["motif_id", "n_seqlets", "sign", "length", "status", "name", "family"]
     columns += [f"match_{i + 1}{s}" for i in range(n_matches) for s in ("", "_q")]
-    columns += [f"match_{i + 1}_p" for i in range(n_matches)]
+    columns += [f"match_{i + 1}_{s}" for s in ("p", "strand") for i in range(n_matches)]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -660,6 +682,7 @@ def discover_motifs(
     max_q: float = 0.05,
     engine: str = "seqsal",
     decoys: dict | None = None,
+    oriented: bool = False,
 ):
     """From seqlets to named motifs: cut windows, cluster, build, match.
 
@@ -689,6 +712,10 @@ def discover_motifs(
         is "seqsal".
     decoys : dict or None, optional
         Background motifs for TOMTOM (see :func:`match_motifs`). Default is None.
+    oriented : bool, optional
+        The sequences act in the orientation given: the seqsal engine clusters seqlets
+        as read, so that each motif keeps the orientation in which it acts. Default is
+        False.
 
     Returns
     -------
@@ -721,6 +748,7 @@ def discover_motifs(
             min_similarity=min_similarity,
             max_shift=max_shift,
             min_seqlets=min_seqlets,
+            both_strands=not oriented,
         )
         motifs = build_motifs(
             onehot,

@@ -55,6 +55,11 @@ code { background: #f4f4f4; padding: 1px 4px; } .small { font-size: 0.85em; colo
 {% for m in metric_names %}<th>{{ m }}</th>{% endfor %}</tr>
 {% for row in metric_rows %}<tr><td>{{ row.split }}</td><td>{{ row.target }}</td><td>{{ row.n }}</td>
 {% for m in metric_names %}<td>{{ row[m] }}</td>{% endfor %}</tr>{% endfor %}</table>
+{% if training.strands %}<p id="strands">{{ training.strands }}</p>{% endif %}
+{% if training.candidates %}<p>{{ training.selection }}</p>
+<table id="selection"><tr><th>architecture</th><th>learning rate</th><th>epochs</th>
+<th>validation loss</th><th>validation scores</th></tr>{% for c in training.candidates %}<tr><td>{{ c.arch }}{% if c.chosen %} (chosen){% endif %}</td>
+<td>{{ c.learning_rate }}</td><td>{{ c.epochs }}</td><td>{{ c.valid_loss }}</td><td>{{ c.scores }}</td></tr>{% endfor %}</table>{% endif %}
 {% if curves %}<img alt="training curves" src="data:image/png;base64,{{ curves }}" width="420">{% endif %}
 
 <h2>Motifs</h2>
@@ -89,7 +94,10 @@ lowers it (the sign of its seqlets' attribution sum).</p>
 that background in the same order, and the model's output is followed, normalised to 1 for the
 sequence and 0 for the background. A faithful map makes the deletion curve fall fast (low
 AUC) and the insertion curve rise fast (high AUC), compared with random orders and the
-uniform order (a constant map).</p>
+uniform order (a constant map). An AUC can fall outside 0 to 1: part way along, the output
+can drop below the background's (activating bases deleted while repressing ones remain) or
+rise above the whole sequence's (repressing bases deleted first). That is the model's
+behaviour, not an error: the region holds elements of both signs.</p>
 <table id="faithfulness"><tr><th>method</th><th>deletion AUC (random, uniform)</th>
 <th>beats random</th><th>insertion AUC (random, uniform)</th><th>beats random</th>
 {% if trust.truth %}<th>known sites: AUROC, AUPRC</th>{% endif %}</tr>
@@ -115,11 +123,12 @@ from it.</p>{% endfor %}
 <b>{{ trust.truth.seqlet_precision }}</b>, recall <b>{{ trust.truth.seqlet_recall }}</b>;
 AUROC/AUPRC above: per-base |attribution| separating bases in known sites from the rest.</p>{% endif %}
 <h3>Stability</h3>
-<p>The {{ trust.method }} map of each tested region against the map of its reverse
+<p>{% if "strand_skipped" in trust.stability %}No strand test: {{ trust.stability.strand_skipped }}.
+{% else %}The {{ trust.method }} map of each tested region against the map of its reverse
 complement, mapped back base by base: median Pearson <b>{{ trust.stability.median_rc_pearson }}</b>
 (Spearman {{ trust.stability.median_rc_spearman }}; the {{ trust.stability.top_k }} strongest
 bases overlap by a median Jaccard index of {{ trust.stability.median_rc_top_jaccard }}).
-After {{ trust.stability.n_substitutions }} random substitutions far from the strongest bases: median
+{% endif %}After {{ trust.stability.n_substitutions }} random substitutions far from the strongest bases: median
 Pearson <b>{{ trust.stability.median_perturbed_pearson }}</b> (top-{{ trust.stability.top_k }}
 Jaccard {{ trust.stability.median_perturbed_top_jaccard }}).
 {% for name, s in trust.seeds.items() %}Against the model {{ name }} (another seed): median
@@ -284,6 +293,112 @@ def model_verdict(metrics: dict) -> dict:
     }
 
 
+def saturation_words(saturation: dict) -> str:
+    """The saturation test's result in words, with advice that fits the run.
+
+    Parameters
+    ----------
+    saturation : dict
+        ``summary.json``'s ``saturation``.
+
+    Returns
+    -------
+    text : str
+    """
+    if "skipped" in saturation:
+        return f"Not tested: {saturation['skipped']}."
+    n, total = saturation["n_saturated"], saturation["n_regions"]
+    regions = ", ".join(saturation["regions"][:10])
+    if saturation.get("kind") == "flat output":
+        test = (
+            "the gradient's first-order estimate of what replacing the region by its "
+            "background changes is under 25% of the true change, among the regions whose "
+            f"change is at least the median (median share over all: "
+            f"{_format(saturation['median_first_order_share'])})"
+        )
+        if not n:
+            return f"None of the {total} tested regions has a flat output ({test})."
+        return (
+            f"{n} of {total} tested regions sit where the output is flat: {test}. Gradient "
+            "maps under-read the bases the model relies on there (a strong element on the "
+            "plateau of the output, weaker variants on its slope); read ISM, DeepLIFT-SHAP "
+            f"or integrated gradients maps for them (attribute.methods). Regions: {regions}."
+        )
+    test = (
+        "|logit| >= 4, the map of the probability is under 5% of the map of the logit, "
+        "yet deleting the region moves the logit by at least 1"
+    )
+    if not n:
+        return f"None of the {total} tested regions is saturated ({test})."
+    advice = (
+        "the maps here are of the logit (attribute.output: logit), which keeps those bases "
+        "visible; a map of the probability would hide them"
+        if saturation.get("output", "logit") == "logit"
+        else "their probability maps hide what the model relies on; read the logit maps "
+        "(attribute.output: logit)"
+    )
+    return f"{n} of {total} tested regions are saturated: {test}. So {advice}. Regions: {regions}."
+
+
+def training_notes(metrics: dict) -> dict:
+    """How the model was trained, in words: the strands, and ``model.arch: auto``'s
+    candidates.
+
+    Parameters
+    ----------
+    metrics : dict
+        ``metrics.json``.
+
+    Returns
+    -------
+    notes : dict
+        ``strands`` (text, empty for metrics without it), ``selection`` (text) and
+        ``candidates`` (rows, empty without a selection).
+    """
+    strands = metrics.get("strands")
+    text = ""
+    if strands and strands["oriented"]:
+        text = (
+            "Oriented sequences (input.oriented): each acts in the orientation given, so the "
+            "model was trained without reverse-complement augmentation, is not averaged over "
+            "strands, and the strand-stability test is skipped."
+        )
+    elif strands:
+        text = "Both strands (input.oriented: false): " + (
+            "trained on each sequence or its reverse complement at random."
+            if strands["rc_augment"]
+            else "trained without reverse-complement augmentation."
+        )
+    selection = metrics.get("selection")
+    if not selection:
+        return {"strands": text, "selection": "", "candidates": []}
+    chosen = selection["chosen"]
+    rows = [
+        {
+            "arch": c["arch"],
+            "learning_rate": f"{c['learning_rate']:.2g}",
+            "epochs": c.get("epochs", ""),
+            "valid_loss": _format(c["valid_loss"]),
+            "scores": "; ".join(
+                f"{target}: " + ", ".join(f"{k} {_format(v)}" for k, v in s.items() if k != "n")
+                for target, s in c["valid"].items()
+            ),
+            "chosen": c["arch"] == chosen["arch"] and c["learning_rate"] == chosen["learning_rate"],
+        }
+        for c in selection["candidates"]
+    ]
+    return {
+        "strands": text,
+        "selection": (
+            "model.arch auto trained the default in full and each other candidate for "
+            f"{selection['epochs']} epochs (the best of them on to early stopping if it led), "
+            f"and chose {chosen['arch']} at learning rate {chosen['learning_rate']:.2g}, the "
+            "lower validation loss; the test split is not looked at."
+        ),
+        "candidates": rows,
+    }
+
+
 def motif_verdict(table: pd.DataFrame, n_seqlets: int, database: str, max_q: float) -> str:
     """How many motifs were found and named, in words.
 
@@ -336,19 +451,24 @@ def trust_verdict(summary: dict, method: str) -> dict:
             faith["deletion_fraction_beats_random"], faith["insertion_fraction_beats_random"]
         )
         >= TRUST_BARS["beats_random"],
-        "stable": stability["median_rc_pearson"] >= TRUST_BARS["rc_pearson"]
+        "stable": stability.get("median_rc_pearson", 1.0) >= TRUST_BARS["rc_pearson"]
         and stability["median_perturbed_pearson"] >= TRUST_BARS["perturbed_pearson"],
         "free of flagged shortcuts": not summary["shortcuts"].get("flagged"),
     }
     failed = [name for name, ok in tests.items() if not ok]
+    strand = (
+        f"the strand test is skipped ({stability['strand_skipped']}); the map"
+        if "strand_skipped" in stability
+        else "the map of the reverse complement agrees with a median Pearson of "
+        f"{stability['median_rc_pearson']:.2f} (bar {TRUST_BARS['rc_pearson']}), and"
+    )
     text = (
         f"{method}: deleting its top bases first beats random orders in "
         f"{_pct(faith['deletion_fraction_beats_random'])} of the tested regions, inserting them "
         f"first in {_pct(faith['insertion_fraction_beats_random'])} (bar: "
-        f"{_pct(TRUST_BARS['beats_random'])}); the map of the reverse complement agrees with "
-        f"a median Pearson of {stability['median_rc_pearson']:.2f} (bar "
-        f"{TRUST_BARS['rc_pearson']}), after a few random substitutions "
-        f"{stability['median_perturbed_pearson']:.2f} (bar {TRUST_BARS['perturbed_pearson']}); "
+        f"{_pct(TRUST_BARS['beats_random'])}); {strand} after a few random substitutions "
+        f"agrees with a median Pearson of {stability['median_perturbed_pearson']:.2f} (bar "
+        f"{TRUST_BARS['perturbed_pearson']}); "
         f"{'no' if tests['free of flagged shortcuts'] else 'a'} shortcut flagged."
     )
     truth = summary.get("truth")
@@ -528,23 +648,7 @@ def trust_context(summary: dict, method: str) -> dict:
         name: {k: _format(v) for k, v in entry.items()}
         for name, entry in summary["stability"].get("seeds", {}).items()
     }
-    saturation = summary["saturation"]
-    if "skipped" in saturation:
-        saturation_text = f"Not tested: {saturation['skipped']}."
-    elif saturation["n_saturated"]:
-        saturation_text = (
-            f"{saturation['n_saturated']} of {saturation['n_regions']} tested regions are "
-            "saturated: |logit| >= 4, the map of the probability is under 5% of the map of "
-            "the logit, yet deleting the region moves the logit by at least 1. Their "
-            "probability maps hide what the model relies on; read the logit maps "
-            f"(attribute.output: logit). Regions: {', '.join(saturation['regions'][:10])}."
-        )
-    else:
-        saturation_text = (
-            f"None of the {saturation['n_regions']} tested regions is saturated (|logit| >= 4 "
-            "with a vanishing probability gradient while deletion shows the model relies "
-            "on the region)."
-        )
+    saturation_text = saturation_words(summary["saturation"])
     field = summary["receptive_field"]
     layers = field["layers"]
     field_text = (
@@ -686,6 +790,7 @@ def build_report(
         database=database,
         metric_names=names,
         metric_rows=rows,
+        training=training_notes(metrics),
         curves=images["curves"],
         motifs=motif_rows(table, images["logos"], max_q),
         n_seqlets=len(seqlets),

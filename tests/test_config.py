@@ -175,8 +175,9 @@ def test_config_errors_name_key_expected_and_found():
     config["model"]["colour"] = "red"
     assert config_errors(config, SCHEMA) == [
         "config input.mode: expected one of ['simulate', 'genome', 'library'], found 'bam'",
-        "config model: expected only the keys ['arch', 'batch_size', 'checkpoint', 'hparams', "
-        "'learning_rate', 'max_epochs', 'patience', 'rc_augment', 'rc_average', 'tasks', "
+        "config model: expected only the keys ['arch', 'auto_epochs', 'batch_size', "
+        "'checkpoint', 'hparams', 'learning_rate', 'lr_schedule', 'max_epochs', "
+        "'mutation_rate', 'patience', 'rc_augment', 'rc_average', 'standardize', 'tasks', "
         "'weight_decay'], found ['colour']",
         "config seqlets.alpha: expected a number <= 1, found 2",
     ]
@@ -223,6 +224,17 @@ def test_what_can_be_known_wrong_is_found_before_any_job(tmp_path):
     assert f"motifs.database: expected a file, found no such file: '{tmp_path / 'mine.meme'}'" in (
         early_errors(config)
     )
+    # several collections: each is checked
+    config["motifs"]["database"] = f"jaspar2024_plants, {tmp_path / 'mine.meme'}"
+    assert sum("motifs.database" in e for e in early_errors(config)) == 1
+    # strand averaging on oriented sequences (library mode's default) is refused
+    config["model"]["rc_average"] = True
+    assert early_errors(config)[-1] == (
+        "model.rc_average: expected false for oriented sequences (input.oriented), found "
+        "true; set input.oriented: false if both strands of your sequences act alike"
+    )
+    config["input"]["oriented"] = False
+    assert not any("rc_average" in e for e in early_errors(config))
 
 
 @pytest.mark.parametrize(

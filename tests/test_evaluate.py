@@ -354,24 +354,52 @@ def test_evaluate_maps_runs_every_test_of_a_linear_models_maps():
     ).assign(end=lambda r: r["start"] + 30, score=0, strand="+")
     seqlets = pd.DataFrame(columns=["chrom", "start", "end", "name", "region", "attr_sum"])
     run = {"method": "grad_x_input", "target": 0, "seed": 0, "device": "cpu"}
-    result = evaluate_maps(
-        model,
-        X,
-        {"grad_x_input": attr},
-        regions,
-        pred[:, 0],
-        seqlets,
-        run=run,
-        max_regions=5,
-        n_steps=4,
-        n_random=2,
-    )
+    inputs = (model, X, {"grad_x_input": attr}, regions, pred[:, 0], seqlets)
+    options = {"run": run, "max_regions": 5, "n_steps": 4, "n_random": 2}
+    result = evaluate_maps(*inputs, **options)
     summary = result["summary"]
     assert set(summary) >= {"faithfulness", "stability", "saturation", "receptive_field"}
-    assert "truth" not in summary and "skipped" in summary["saturation"]
+    assert "truth" not in summary
+    # a linear model's output is nowhere flat: the gradient's estimate is the change
+    assert summary["saturation"]["kind"] == "flat output"
+    assert summary["saturation"]["n_saturated"] == 0
+    np.testing.assert_allclose(result["stability"]["first_order_share"], 1.0, rtol=1e-4)
     tested = result["stability"]["region"].tolist()
     top = regions["name"].to_numpy()[np.argsort(-pred[:, 0], kind="stable")[:5]]
     assert sorted(tested) == sorted(top)  # the highest outputs are tested
     assert set(result["faithfulness"]["region"]) == set(tested)
     # the exact map of a linear model beats random deletion orders everywhere
     assert summary["faithfulness"]["grad_x_input"]["deletion_fraction_beats_random"] == 1.0
+    # oriented sequences: their reverse complements are other sequences, not tested
+    oriented = evaluate_maps(*inputs, **options, oriented=True)
+    assert "oriented" in oriented["summary"]["stability"]["strand_skipped"]
+    assert "median_rc_pearson" not in oriented["summary"]["stability"]
+    assert not oriented["stability"].columns.str.startswith("rc_").any()
+
+
+def test_flatness_flags_a_saturated_regression_output():
+    """A capped output: min(w . x, cap). Regions above the cap have zero gradient though
+    deleting them changes the output: the gradient misses it, the test says so."""
+    from seqsal.evaluate import backgrounds, flatness
+
+    class Capped(torch.nn.Module):
+        def __init__(self, length):
+            super().__init__()
+            self.linear = Linear(length)
+
+        def forward(self, X):
+            return torch.clamp(self.linear(X), max=self.cap)
+
+    X = random_onehot(40, 30, seed=5)
+    model = Capped(30)
+    raw = model.linear(torch.as_tensor(X).float())[:, 0].detach().numpy()
+    model.cap = float(np.quantile(raw, 0.7))
+    capped = raw > model.cap
+    table = flatness(model, X, np.arange(40))
+    shuffled = model.linear(torch.as_tensor(backgrounds(X, np.arange(40), "shuffle")))
+    linear = ~capped & (shuffled[:, 0].detach().numpy() <= model.cap)  # both under the cap
+    capped_strong = capped & (table["output_change"].abs() >= table["output_change"].abs().median())
+    np.testing.assert_allclose(table.loc[capped, "first_order"], 0.0, atol=1e-6)
+    assert capped_strong.any() and table.loc[capped_strong, "saturated"].all()
+    np.testing.assert_allclose(table.loc[linear, "first_order_share"], 1.0, rtol=1e-4)
+    assert linear.sum() > 10 and not table.loc[~capped, "saturated"].any()

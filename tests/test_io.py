@@ -404,3 +404,15 @@ def test_bed_files_are_written_sorted_and_seqlets_name_their_columns(tmp_path):
     shards = [read_regions(tmp_path / "regions.bed", shard=k, n_shards=2) for k in (0, 1)]
     assert whole["name"].tolist() == ["c:0", "a:0", "b:0"]
     assert pd.concat(shards)["name"].tolist() == whole["name"].tolist()
+
+
+def test_name_column_keys_the_tables_and_an_absent_one_is_named(write):
+    from seqsal.io.tables import read_label_table
+
+    path = write("t.tsv", "sequence\tid\tname\ty\nACGT\tv1\tGATA box\t1\nACGA\tv2\tTATA\t2\n")
+    assert list(read_library_table(path, name_column="id")) == ["v1", "v2"]
+    labels = read_label_table(path, exclude=["sequence"], helpers=["name"], name_column="id")
+    assert labels.index.tolist() == ["v1", "v2"] and labels["y"].tolist() == [1.0, 2.0]
+    assert list(read_library_table(path)) == ["GATA box", "TATA"]  # default: 'name'
+    with pytest.raises(InputError, match=r"expected a 'ID' column of names \(input.name_column\)"):
+        read_library_table(path, name_column="ID")

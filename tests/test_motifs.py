@@ -312,3 +312,20 @@ def test_modisco_engine_turns_patterns_into_named_motifs(monkeypatch):
     # region is '-': genome 20-30), over the site 30-38, read reversed there; c:0 none
     assert assignments["motif_id"].tolist() == ["motif_1", "motif_1", "none"]
     assert assignments["strand"].tolist() == ["+", "+", "."]
+
+
+def test_several_collections_load_as_one_database(tmp_path):
+    from seqsal.io import InputError, load_motif_database
+    from seqsal.io.meme import write_meme
+
+    plants = load_motif_database("jaspar2024_plants")
+    both = load_motif_database("jaspar2024_plants, jaspar2024_vertebrates")
+    vertebrates = load_motif_database("jaspar2024_vertebrates")
+    assert set(both) == set(plants) | set(vertebrates)
+    assert both.families.keys() >= plants.families.keys() | vertebrates.families.keys()
+    own = tmp_path / "own.meme"
+    write_meme({"box1 TATAAT": np.full((4, 6), 0.25)}, own)
+    mixed = load_motif_database(f"{own},jaspar2024_plants")
+    assert len(mixed) == len(plants) + 1 and "box1 TATAAT" in mixed
+    with pytest.raises(InputError, match="found 'hocomoco'"):
+        load_motif_database("jaspar2024_plants, hocomoco")

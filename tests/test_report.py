@@ -12,6 +12,7 @@ from seqsal.report import (
     png_base64,
     render_report,
     report_verdict,
+    training_notes,
 )
 
 FAITHFULNESS = {
@@ -106,9 +107,21 @@ def make_report(tmp_path):
     )
     seqlets = pd.DataFrame({"name": ["r1:0"], "region": ["r1"], "attr_sum": [1.0]})
     assignments = pd.DataFrame({"seqlet": ["r1:0"], "motif_id": ["motif_1"]})
-    metrics = {"test": {"activity": {"n": 10, "pearson": 0.91, "spearman": 0.9}}}
+    metrics = {
+        "test": {"activity": {"n": 10, "pearson": 0.91, "spearman": 0.9}},
+        "strands": {"oriented": True, "rc_augment": False},
+        "selection": {
+            "chosen": {"arch": "deepstarr", "learning_rate": 1e-3},
+            "epochs": 4,
+            "candidates": [
+                {"arch": a, "learning_rate": 1e-3, "valid_loss": v, "valid": {"activity": {}}}
+                for a, v in (("cnn", 0.5), ("deepstarr", 0.4))
+            ],
+        },
+    }
     names, rows = metric_rows(metrics)
     html = render_report(
+        training=training_notes(metrics),
         verdict=report_verdict(metrics, SUMMARY, table, 1, "grad_x_input", "jaspar", 0.05),
         max_q=0.05,
         version="test",
@@ -145,6 +158,9 @@ def test_report_is_self_contained_and_says_novel(tmp_path):
     # a novel motif still shows its nearest database motif, said to be not significant
     assert "MA0108.3 TBP</a> (q 0.18, not significant)" in html
     assert "0.91" in html and "75%" in html and "95%" in html
+    # how it was trained: the strands, and the candidates of model.arch auto
+    assert "Oriented sequences" in html and "strand-stability test is skipped" in html
+    assert 'id="selection"' in html and "deepstarr (chosen)" in html
     assert "(FDR &lt; 0.05, against\nthe attributions of dinucleotide-shuffled regions)" in html
 
 
@@ -234,6 +250,7 @@ def test_build_report_is_the_report_of_the_run_outputs(tmp_path):
     )
     names, rows = metric_rows(metrics)
     expected = render_report(
+        training=training_notes(metrics),
         verdict=report_verdict(
             metrics, SUMMARY, table, 2, "grad_x_input", "jaspar2024_vertebrates", 0.05
         ),

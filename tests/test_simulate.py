@@ -57,3 +57,27 @@ def test_select_motifs_by_tf_name_in_order_or_name_the_missing():
     assert list(chosen) == ["TAL1::TCF3", "GATA1"] and chosen["GATA1"].shape == (4, 5)
     with pytest.raises(InputError, match=r"simulate.motifs: .*\['GATA9'\]"):
         select_motifs(database, ["GATA1", "GATA9"])
+
+
+def test_reporter_library_plants_forward_boxes_at_their_positions():
+    from seqsal.simulate import REPORTER_BOXES, simulate_reporter
+
+    library, truth, elements = simulate_reporter(n_sequences=400, n_backgrounds=20, seed=1)
+    assert list(library.columns) == ["name", "sequence", "activity", "background"]
+    assert library["sequence"].str.len().eq(150).all() and library["background"].nunique() == 20
+    consensus = {name.split()[0]: box for name, box in REPORTER_BOXES.items()}
+    sequences = library.set_index("name")["sequence"]
+    for site in truth.itertuples():
+        planted = sequences[site.chrom][site.start : site.end]
+        mismatches = sum(a != b for a, b in zip(planted, consensus[site.name]))
+        assert site.strand == "+" and mismatches <= 2 and site.score == 1000 - 100 * mismatches
+    assert set(truth.loc[truth["name"] == "minus35", "start"]) == {50}  # A at its position
+    assert truth.loc[truth["name"] == "minus10", "start"].mode()[0] == 50 + 6 + 17
+    # the output follows the boxes: constructs with both far above those with neither
+    boxes = truth.groupby("chrom")["name"].nunique().reindex(library["name"], fill_value=0)
+    activity = library.set_index("name")["activity"]
+    assert activity[boxes.to_numpy() == 2].mean() > activity[boxes.to_numpy() == 0].mean() + 2
+    assert list(elements) == list(REPORTER_BOXES) and all(
+        p.shape == (4, 6) for p in elements.values()
+    )
+    np.testing.assert_allclose(sum(elements.values()).sum(axis=0), 2.0)

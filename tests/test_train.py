@@ -206,3 +206,76 @@ def test_split_warning_when_whole_groups_miss_the_test_fraction():
     assert "holds 2.0% of the regions, against split.test_fraction 10%" in split_warning(few, 0.1)
     many = np.array(["train"] * 60 + ["test"] * 40)
     assert split_warning(many, 0.1).startswith("the test split holds 40.0%")
+
+
+def test_scaled_targets_fold_back_into_the_labels_units():
+    from seqsal.models import fold_output_scale
+    from seqsal.train import target_scales
+
+    y = np.array([[0.0, 10.0], [1.0, 30.0], [1.0, 50.0], [0.0, 70.0]])
+    scale = target_scales(y, ["binary", "regression"])
+    np.testing.assert_allclose(scale, [1.0, np.std(y[:, 1])])  # binary labels stay 0/1
+    model = build_model("cnn", input_length=40, n_outputs=2).eval()
+    X = torch.as_tensor(_toy_data(n=12)[0]).float()
+    before = model(X).detach()
+    fold_output_scale(model, scale)
+    np.testing.assert_allclose(model(X).detach(), before * torch.tensor(scale).float(), rtol=1e-5)
+    # a model trained on labels x1000 predicts x1000: the same fit, in the labels' units
+    data, pred = _toy_data(), []
+    for factor in (1.0, 1000.0):
+        model, _, _ = train_model(
+            data[0], data[1] * factor, data[2], tasks=["regression"], max_epochs=3, seed=2
+        )
+        pred.append(predict(model, data[0]) / factor)
+    np.testing.assert_allclose(pred[0], pred[1], rtol=1e-3, atol=1e-4)
+
+
+def test_mutation_replaces_the_share_asked_with_one_hot_bases():
+    from seqsal.train import mutate
+
+    X = _toy_data(n=200, length=100)[0]
+    mutated = mutate(X, 0.1, np.random.default_rng(0))
+    assert (mutated.sum(axis=1) == 1).all() and (X.sum(axis=1) == 1).all()
+    changed = (mutated != X).any(axis=1).mean()  # a drawn base keeps its value 1 time in 4
+    assert 0.065 < changed < 0.085
+    assert mutate(X, 0.0, np.random.default_rng(0)) is not X
+
+
+def test_oriented_data_train_without_strand_augmentation_and_say_so():
+    from seqsal.train import fit
+
+    data = _toy_shards()
+    oriented = fit(data, oriented=True, max_epochs=1, seed=1)
+    assert oriented["meta"]["oriented"] is True
+    assert oriented["metrics"]["strands"] == {"oriented": True, "rc_augment": False}
+    both = fit(data, max_epochs=1, seed=1)
+    assert both["metrics"]["strands"] == {"oriented": False, "rc_augment": True}
+
+
+def test_arch_auto_chooses_on_validation_only_and_records_every_candidate(monkeypatch):
+    import seqsal.train as train
+
+    data = _toy_shards()
+    seen = []
+    real = train.score_predictions
+
+    def spy(y, pred, tasks):  # the selection scores the validation rows only
+        seen.append(len(y))
+        return real(y, pred, tasks)
+
+    monkeypatch.setattr(train, "score_predictions", spy)
+    result = train.fit(data, arch="auto", auto_epochs=1, max_epochs=2, seed=0)
+    selection = result["metrics"]["selection"]
+    n_valid = int((result["split"] == "valid").sum())
+    assert seen[:4] == [n_valid] * 4
+    assert [(c["arch"], c["learning_rate"]) for c in selection["candidates"]] == [
+        ("cnn", 1e-3),
+        ("cnn", 1e-3 / 3),
+        ("deepstarr", 1e-3),
+        ("deepstarr", 1e-3 / 3),
+    ]
+    best = min(selection["candidates"], key=lambda c: c["valid_loss"])
+    assert selection["chosen"] == {"arch": best["arch"], "learning_rate": best["learning_rate"]}
+    assert result["meta"]["arch"] == best["arch"]
+    with pytest.raises(InputError, match="model.hparams: expected none with model.arch: auto"):
+        train.fit(data, arch="auto", hparams={"n_filters": 8}, max_epochs=1)

@@ -59,9 +59,15 @@ def run_kwargs(args, meta: dict) -> dict:
         ``method``, ``target`` (an index), ``device`` (resolved) and :data:`OPTIONS` but
         ``storage``.
     """
+    from ..errors import InputError
     from ..models import resolve_device, resolve_target
 
     kwargs = {k: getattr(args, k) for k in OPTIONS if k not in READ_BY_CLI}
+    if kwargs.get("rc_average") and meta.get("oriented"):
+        raise InputError(
+            f"attribute.rc_average: expected false for a model of oriented sequences "
+            f"({args.model}: oriented), found true"
+        )
     return {
         **kwargs,
         "method": args.method,

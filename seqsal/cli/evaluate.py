@@ -105,6 +105,7 @@ def _load(args) -> dict:
         "truth": read_bed(args.truth) if args.truth else None,
         "seed_models": {p: load_checkpoint(p, input_length=length)[0] for p in args.seed_models},
         "nuisance": [parse_interval(text, length) for text in args.nuisance],
+        "oriented": bool(meta.get("oriented")),
         "source": args.onehot[0],
     }
 

@@ -15,8 +15,10 @@ OPTIONS = {
     "min_seqlets": "motifs.min_seqlets",
     "min_similarity": "motifs.min_similarity",
     "engine": "motifs.engine",
+    "oriented": "input.oriented",
+    "mode": "input.mode",
 }
-READ_BY_CLI = ("database",)
+READ_BY_CLI = ("database", "oriented", "mode")
 DECOY_DATABASE = "jaspar2024_vertebrates"
 
 log = logging.getLogger("seqsal")
@@ -49,6 +51,7 @@ def run(args) -> None:
     args : argparse.Namespace
         Parsed by :func:`add_arguments`.
     """
+    from ..config import is_oriented
     from ..io.bed import read_regions, read_seqlets
     from ..io.meme import load_motif_database
     from ..io.shards import read_attributions, read_shards
@@ -60,7 +63,10 @@ def run(args) -> None:
     )
     seqlets = read_seqlets(args.seqlets)
     database = load_motif_database(args.database)
-    options = {k: getattr(args, k) for k in (*OPTIONS, "max_shift", "flank") if k != "database"}
+    options = {
+        k: getattr(args, k) for k in (*OPTIONS, "max_shift", "flank") if k not in READ_BY_CLI
+    }
+    options["oriented"] = is_oriented(args.oriented, args.mode)
     X = read_shards(args.onehot, mmap_key="X")["X"]
     found = discover_motifs(
         X, data["hyp"], seqlets, regions, database, decoys=_decoys(args, database), **options

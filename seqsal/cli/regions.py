@@ -16,6 +16,7 @@ OPTIONS = {
     "fasta": "input.fasta",
     "table": "input.table",
     "sequence_column": "input.sequence_column",
+    "name_column": "input.name_column",
     "labels": "input.labels",
     "bed_targets": "input.bed_targets",
     "targets": "input.targets",
@@ -28,7 +29,16 @@ OPTIONS = {
     "negatives": "input.negatives",
     "seed": "seed",
 }
-READ_BY_CLI = ("mode", "bed", "fasta", "table", "sequence_column", "labels", "bed_targets")
+READ_BY_CLI = (
+    "mode",
+    "bed",
+    "fasta",
+    "table",
+    "sequence_column",
+    "name_column",
+    "labels",
+    "bed_targets",
+)
 READ_BY_CLI += ("targets", "group_by", "split_column")
 
 log = logging.getLogger("seqsal")
@@ -114,7 +124,9 @@ def _labels(args, path, exclude=()):
     from ..io.tables import read_label_table
 
     helpers = (args.group_by, args.split_column)
-    return read_label_table(path, targets=args.targets, exclude=exclude, helpers=helpers)
+    return read_label_table(
+        path, targets=args.targets, exclude=exclude, helpers=helpers, name_column=args.name_column
+    )
 
 
 def _read_genome(args):
@@ -133,7 +145,9 @@ def _read_library(args):
     from ..io.tables import read_library_table
 
     if args.table:
-        sequences = read_library_table(args.table, sequence_column=args.sequence_column)
+        sequences = read_library_table(
+            args.table, sequence_column=args.sequence_column, name_column=args.name_column
+        )
         labels = _labels(args, args.table, exclude=[args.sequence_column])
     else:
         sequences = read_sequences(args.fasta)

@@ -32,6 +32,14 @@ def add_arguments(parser) -> None:
         The subcommand's parser.
     """
     add_options(parser, OPTIONS)
+    parser.add_argument(
+        "--design",
+        choices=("genome", "reporter"),
+        default="genome",
+        help="genome: the demo (motifs planted in genomic regions); reporter: an oriented "
+        "promoter library (library.tsv, truth.bed, elements.meme; run it with "
+        "config/examples/reporter.yaml)",
+    )
     parser.add_argument("--out-dir", required=True)
 
 
@@ -49,6 +57,8 @@ def run(args) -> None:
     from ..io.meme import load_motif_database
     from ..simulate import select_motifs, simulate_demo
 
+    if args.design == "reporter":
+        return _reporter(args, Path(args.out_dir))
     motifs = select_motifs(load_motif_database(args.database), args.motifs, source=args.database)
     genome, regions, labels, truth = simulate_demo(
         motifs,
@@ -64,3 +74,17 @@ def run(args) -> None:
     write_tsv(labels, out / "labels.tsv")
     write_bed(truth.drop(columns="region"), out / "truth.bed")
     log.info("simulated %d regions with %d planted sites", len(regions), len(truth))
+
+
+def _reporter(args, out: Path) -> None:
+    """The oriented reporter library: ``library.tsv``, ``truth.bed``, ``elements.meme``."""
+    from ..io.atomic import write_tsv
+    from ..io.bed import write_bed
+    from ..io.meme import write_meme
+    from ..simulate import simulate_reporter
+
+    library, truth, elements = simulate_reporter(n_sequences=args.n_regions, seed=args.seed)
+    write_tsv(library, out / "library.tsv")
+    write_bed(truth, out / "truth.bed")
+    write_meme(elements, out / "elements.meme")
+    log.info("simulated %d reporter constructs with %d active boxes", len(library), len(truth))

@@ -18,6 +18,12 @@ OPTIONS = {
     "weight_decay": "model.weight_decay",
     "rc_augment": "model.rc_augment",
     "rc_average": "model.rc_average",
+    "mutation_rate": "model.mutation_rate",
+    "standardize": "model.standardize",
+    "lr_schedule": "model.lr_schedule",
+    "auto_epochs": "model.auto_epochs",
+    "oriented": "input.oriented",
+    "mode": "input.mode",
     "test_names": "split.test_names",
     "test_chroms": "split.test_chroms",
     "test_fraction": "split.test_fraction",
@@ -29,7 +35,7 @@ OPTIONS = {
     "device": "device",
     "seed": "seed",
 }
-READ_BY_CLI = ("checkpoint", "rc_average", "test_names", "device")
+READ_BY_CLI = ("checkpoint", "rc_average", "test_names", "device", "oriented", "mode")
 
 log = logging.getLogger("seqsal")
 
@@ -60,6 +66,8 @@ def run(args) -> None:
     from ..models import load_checkpoint, resolve_device
     from ..train import fit
 
+    oriented = _oriented(args)
+
     data = read_shards(args.onehot, mmap_key="X")  # batches read from disk as needed
     model = meta = None
     if args.checkpoint:
@@ -68,9 +76,27 @@ def run(args) -> None:
     options = {k: getattr(args, k) for k in OPTIONS if k not in READ_BY_CLI}
     device = resolve_device(args.device)
     result = fit(
-        data, model=model, meta=meta, test=test, device=device, verbose=args.verbose, **options
+        data,
+        model=model,
+        meta=meta,
+        test=test,
+        oriented=oriented,
+        device=device,
+        verbose=args.verbose,
+        **options,
     )
     _save(args, result, data.get("y"), data["names"], Path(args.out_dir))
+
+
+def _oriented(args) -> bool:
+    """``input.oriented`` resolved by the mode, refused with strand averaging."""
+    from ..config import is_oriented, strand_error
+    from ..errors import InputError
+
+    oriented = is_oriented(args.oriented, args.mode)
+    if oriented and args.rc_average:
+        raise InputError(strand_error("model.rc_average"))
+    return oriented
 
 
 def _save(args, result: dict, y, names, out: Path) -> None:
@@ -89,6 +115,7 @@ def _save(args, result: dict, y, names, out: Path) -> None:
         out / "model.pt",
         metrics=metrics,
         rc_average=args.rc_average or bool(meta.get("rc_average")),
+        oriented=meta["oriented"],
         **{k: meta[k] for k in ("arch", "hparams", "targets", "tasks")},
     )
     write_text(json.dumps(metrics, indent=2) + "\n", out / "metrics.json")

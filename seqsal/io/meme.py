@@ -113,8 +113,25 @@ def jaspar_release(database: str) -> tuple:
     return release, taxon
 
 
+def database_parts(database: str) -> list:
+    """The collections of ``motifs.database``: names or MEME paths, comma-separated.
+
+    Parameters
+    ----------
+    database : str
+        e.g. ``"jaspar2024_plants, jaspar2024_vertebrates"``.
+
+    Returns
+    -------
+    parts : list of str
+    """
+    return [part.strip() for part in database.split(",") if part.strip()]
+
+
 def load_motif_database(database: str) -> MotifDatabase:
-    """Load target motifs by name (``jaspar2024_vertebrates``) or from a MEME file.
+    """Load target motifs by name (``jaspar2024_vertebrates``) or from a MEME file, or
+    several of either, comma-separated (``jaspar2024_plants, jaspar2024_vertebrates``;
+    a matrix in two of them is kept once).
 
     Names have the form ``jaspar<year>_<taxon>``: the CORE collection of that JASPAR
     release shipped with pyjaspar, latest version of each matrix, for the taxonomic
@@ -130,8 +147,23 @@ def load_motif_database(database: str) -> MotifDatabase:
     Parameters
     ----------
     database : str
-        A name as above, or a MEME file's path.
+        Names as above, or MEME file paths, comma-separated.
     """
+    parts = database_parts(database)
+    if len(parts) == 1:
+        return _load_collection(parts[0])
+    merged = MotifDatabase()
+    for part in parts:
+        collection = _load_collection(part)
+        merged.update({k: v for k, v in collection.items() if k not in merged})
+        merged.families.update(
+            {k: v for k, v in collection.families.items() if k not in merged.families}
+        )
+    return merged
+
+
+def _load_collection(database: str) -> MotifDatabase:
+    """One JASPAR collection by name, or one MEME file."""
     import numpy as np
 
     if is_database_file(database):

@@ -26,12 +26,15 @@ def _read_tsv(path, **options) -> pd.DataFrame:
         ) from None
 
 
-def read_table(path) -> pd.DataFrame:
-    """Read a TSV with a header as text, indexed by its ``name`` column (else its first).
+def read_table(path, *, name_column: str | None = None) -> pd.DataFrame:
+    """Read a TSV with a header as text, indexed by its name column.
 
     Parameters
     ----------
     path : str or Path
+    name_column : str or None, optional
+        The column of names (``input.name_column``). Default is None: ``name`` if
+        there is one, else the first column.
 
     Returns
     -------
@@ -43,7 +46,12 @@ def read_table(path) -> pd.DataFrame:
         When a name repeats.
     """
     table = _read_tsv(path, dtype=str, keep_default_na=False)
-    key = "name" if "name" in table.columns else table.columns[0]
+    key = name_column or ("name" if "name" in table.columns else table.columns[0])
+    if key not in table.columns:
+        raise InputError(
+            f"{path}: expected a {key!r} column of names (input.name_column), found columns "
+            f"{list(table.columns)}"
+        )
     table = table.set_index(key)
     if table.index.has_duplicates:
         duplicate = table.index[table.index.duplicated()][0]
@@ -53,7 +61,9 @@ def read_table(path) -> pd.DataFrame:
     return table
 
 
-def read_library_table(path, *, sequence_column: str = "sequence") -> dict:
+def read_library_table(
+    path, *, sequence_column: str = "sequence", name_column: str | None = None
+) -> dict:
     """Sequences of a library table (TSV): ``{name: sequence}`` in file order.
 
     Parameters
@@ -61,12 +71,14 @@ def read_library_table(path, *, sequence_column: str = "sequence") -> dict:
     path : str or Path
     sequence_column : str, optional
         Default is "sequence".
+    name_column : str or None, optional
+        As in :func:`read_table`. Default is None.
 
     Returns
     -------
     sequences : dict
     """
-    table = read_table(path)
+    table = read_table(path, name_column=name_column)
     if sequence_column not in table.columns:
         raise InputError(
             f"{path}: expected a {sequence_column!r} column, found columns {list(table.columns)}"
@@ -82,7 +94,7 @@ def read_library_table(path, *, sequence_column: str = "sequence") -> dict:
     return dict(sequences)
 
 
-def read_labels(path, *, targets=None, exclude=()) -> pd.DataFrame:
+def read_labels(path, *, targets=None, exclude=(), name_column=None) -> pd.DataFrame:
     """Read a label table keyed by region name and check that targets are numbers.
 
     Parameters
@@ -96,13 +108,15 @@ def read_labels(path, *, targets=None, exclude=()) -> pd.DataFrame:
     exclude : sequence of str, optional
         Columns never taken as targets (a sequence, group or split column). Default is
         none.
+    name_column : str or None, optional
+        As in :func:`read_table`. Default is None.
 
     Returns
     -------
     labels : pandas.DataFrame
         Indexed by name, one float column per target; missing values are NaN.
     """
-    table = read_table(path)
+    table = read_table(path, name_column=name_column)
     missing = [t for t in targets or [] if t not in table.columns]
     if missing:
         raise InputError(
@@ -129,7 +143,9 @@ def read_labels(path, *, targets=None, exclude=()) -> pd.DataFrame:
     return pd.DataFrame(labels)
 
 
-def read_label_table(path, *, targets=None, exclude=(), helpers=()) -> pd.DataFrame:
+def read_label_table(
+    path, *, targets=None, exclude=(), helpers=(), name_column=None
+) -> pd.DataFrame:
     """Numeric targets of a label table, then its split helper columns as text.
 
     Parameters
@@ -143,6 +159,8 @@ def read_label_table(path, *, targets=None, exclude=(), helpers=()) -> pd.DataFr
     helpers : sequence of str, optional
         Columns read as text after the targets (``split.group_by``, ``split.column``),
         never taken as targets. Default is none.
+    name_column : str or None, optional
+        As in :func:`read_table`. Default is None.
 
     Returns
     -------
@@ -150,10 +168,12 @@ def read_label_table(path, *, targets=None, exclude=(), helpers=()) -> pd.DataFr
         Indexed by name: one float column per target, then the helper columns.
     """
     helpers = [column for column in helpers if column]
-    labels = read_labels(path, targets=targets, exclude=[*exclude, *helpers])
+    labels = read_labels(
+        path, targets=targets, exclude=[*exclude, *helpers], name_column=name_column
+    )
     if not helpers:
         return labels
-    table = read_table(path)
+    table = read_table(path, name_column=name_column)
     missing = [column for column in helpers if column not in table.columns]
     if missing:
         raise InputError(
