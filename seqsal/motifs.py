@@ -90,9 +90,16 @@ def _align(windows, shift, strand, max_shift):
     return np.take_along_axis(padded, columns[:, None, :].repeat(4, axis=1), axis=2)
 
 
-def _seed_centroids(windows, order, *, min_similarity, max_shift, max_motifs, both_strands):
-    centroids = [windows[order[0]]]
-    for i in order[1:]:
+def _seed_centroids(
+    windows, order, *, min_similarity, max_shift, max_motifs, both_strands, centroids=None
+):
+    """Greedy seeds: each window in ``order`` unlike every centroid so far starts one."""
+    centroids = [] if centroids is None else list(centroids)
+    if not centroids:
+        centroids, order = [windows[order[0]]], order[1:]
+    for i in order:
+        if len(centroids) >= max_motifs:
+            break
         sim, _, _ = _aligned_similarity(
             windows[i : i + 1], np.stack(centroids), max_shift, both_strands
         )
@@ -156,7 +163,7 @@ def cluster_seqlets(
         max_motifs=max_motifs,
         both_strands=both_strands,
     )
-    for _ in range(n_iter):
+    for iteration in range(n_iter):
         sim, shifts, strands = _aligned_similarity(windows, centroids, max_shift, both_strands)
         labels = np.where(sim.max(axis=1) >= min_similarity, sim.argmax(axis=1), -1)
         rows = np.arange(len(windows))
@@ -172,6 +179,19 @@ def cluster_seqlets(
         centroids = _merge_centroids(
             centroids, counts[keep], merge_similarity, max_shift, both_strands
         )
+        # seqlets no motif took seed again: a greedy seed can fall near a stronger motif
+        # and leave a weaker one's seqlets without a centroid of their own
+        left = order[labels[order] == -1]
+        if iteration < n_iter - 2 and len(left) >= min_seqlets and len(centroids) < max_motifs:
+            centroids = _seed_centroids(
+                windows,
+                left,
+                min_similarity=min_similarity,
+                max_shift=max_shift,
+                max_motifs=max_motifs,
+                both_strands=both_strands,
+                centroids=centroids,
+            )
         if len(centroids) == 0:
             return (
                 np.full(len(windows), -1),

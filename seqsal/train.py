@@ -433,7 +433,7 @@ def describe_split(split, chroms, *, assigned=False, grouped=False, named=False)
     if named:
         return f"{n} test regions named in split.test_names"
     if grouped:
-        return f"{n} test regions in whole groups of split.group_by, never in training"
+        return f"{n} test regions in whole groups of split.group_by"
     held = sorted(set(chroms[split == "test"]))
     one_per_contig = len(set(chroms)) == len(chroms)  # library mode: a contig per sequence
     if held and not one_per_contig and not set(held) & set(chroms[split != "test"]):

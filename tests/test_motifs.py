@@ -329,3 +329,23 @@ def test_several_collections_load_as_one_database(tmp_path):
     assert len(mixed) == len(plants) + 1 and "box1 TATAAT" in mixed
     with pytest.raises(InputError, match="found 'hocomoco'"):
         load_motif_database("jaspar2024_plants, hocomoco")
+
+
+def test_seqlets_left_by_a_stronger_motif_seed_a_motif_of_their_own():
+    """The strongest seqlet looks like A and a little like B, so B gets no greedy seed;
+    once A's centroid sharpens, B's seqlets are left over and seed their own motif."""
+    from seqsal.motifs import cluster_seqlets
+
+    def window(columns, weight=1.0):
+        w = np.zeros((4, 10), np.float32)
+        for position, base in columns:
+            w["ACGT".index(base), position] = weight
+        return w
+
+    a = window([(p, "A") for p in range(2, 8)])
+    b = window([(2, "A"), (3, "A")] + [(p, "C") for p in range(4, 8)])
+    seed = a + window([(p, "C") for p in range(4, 8)], 0.8)
+    windows = np.stack([seed] + [a] * 200 + [b] * 40)
+    strength = np.r_[10.0, np.ones(200), np.full(40, 0.5)]
+    labels, _, _ = cluster_seqlets(windows, strength, max_shift=0, both_strands=False)
+    assert (labels[1:201] == 0).all() and (labels[201:] == 1).all()
