@@ -356,16 +356,24 @@ def training_notes(metrics: dict) -> dict:
         ``candidates`` (rows, empty without a selection).
     """
     strands = metrics.get("strands")
+    loaded = metrics.get("epochs") == 0  # model.checkpoint: not trained here
     text = ""
     if strands and strands["oriented"]:
+        trained = (
+            "was loaded (model.checkpoint)"
+            if loaded
+            else "was trained without reverse-complement augmentation"
+        )
         text = (
-            "Oriented sequences (input.oriented): each acts in the orientation given, so the "
-            "model was trained without reverse-complement augmentation, is not averaged over "
-            "strands, and the strand-stability test is skipped."
+            f"Oriented sequences (input.oriented): each acts in the orientation given, so the "
+            f"model {trained}, is not averaged over strands, and the strand-stability test is "
+            "skipped."
         )
     elif strands:
         text = "Both strands (input.oriented: false): " + (
-            "trained on each sequence or its reverse complement at random."
+            "the model was loaded (model.checkpoint), not trained here."
+            if loaded
+            else "trained on each sequence or its reverse complement at random."
             if strands["rc_augment"]
             else "trained without reverse-complement augmentation."
         )

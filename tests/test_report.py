@@ -161,6 +161,8 @@ def test_report_is_self_contained_and_says_novel(tmp_path):
     # how it was trained: the strands, and the candidates of model.arch auto
     assert "Oriented sequences" in html and "strand-stability test is skipped" in html
     assert 'id="selection"' in html and "deepstarr (chosen)" in html
+    loaded = training_notes({"epochs": 0, "strands": {"oriented": False, "rc_augment": False}})
+    assert loaded["strands"].endswith("the model was loaded (model.checkpoint), not trained here.")
     assert "(FDR &lt; 0.05, against\nthe attributions of dinucleotide-shuffled regions)" in html
 
 
