@@ -103,7 +103,7 @@ def _seed_centroids(
         sim, _, _ = _aligned_similarity(
             windows[i : i + 1], np.stack(centroids), max_shift, both_strands
         )
-        if sim.max() < min_similarity and len(centroids) < max_motifs:
+        if sim.max() < min_similarity:
             centroids.append(windows[i])
     return np.stack(centroids)
 

@@ -311,8 +311,8 @@ def saturation_words(saturation: dict) -> str:
     regions = ", ".join(saturation["regions"][:10])
     if saturation.get("kind") == "flat output":
         test = (
-            "the gradient's first-order estimate of what replacing the region by its "
-            "background changes is under 25% of the true change, among the regions whose "
+            "the gradient's first-order estimate of what replacing the region by a "
+            "dinucleotide shuffle of it changes is under 25% of the true change, among the regions whose "
             f"change is at least the median (median share over all: "
             f"{_format(saturation['median_first_order_share'])})"
         )
@@ -459,7 +459,10 @@ def trust_verdict(summary: dict, method: str) -> dict:
             faith["deletion_fraction_beats_random"], faith["insertion_fraction_beats_random"]
         )
         >= TRUST_BARS["beats_random"],
-        "stable": stability.get("median_rc_pearson", 1.0) >= TRUST_BARS["rc_pearson"]
+        "stable": (
+            "strand_skipped" in stability
+            or stability["median_rc_pearson"] >= TRUST_BARS["rc_pearson"]
+        )
         and stability["median_perturbed_pearson"] >= TRUST_BARS["perturbed_pearson"],
         "free of flagged shortcuts": not summary["shortcuts"].get("flagged"),
     }

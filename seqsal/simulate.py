@@ -16,6 +16,11 @@ from .io.bed import BED_COLUMNS
 _BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
 
 
+def _text(indices: np.ndarray) -> str:
+    """Base indices (0-3) as an ACGT string."""
+    return _BASES[indices].tobytes().decode("ascii")
+
+
 def _sample_background(rng, length: int, gc: float) -> np.ndarray:
     probabilities = [(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2]
     return rng.choice(4, size=length, p=probabilities).astype(np.uint8)
@@ -152,7 +157,7 @@ def simulate_demo(
                 )
                 activity += effects[motif]
             labels.append((name, round(float(activity), 4)))
-        genome[chrom] = _BASES[contig].tobytes().decode("ascii")
+        genome[chrom] = _text(contig)
     return (
         genome,
         pd.DataFrame(regions, columns=BED_COLUMNS),
@@ -276,10 +281,8 @@ def simulate_reporter(
     rng = np.random.default_rng(seed)
     backgrounds = [_sample_background(rng, width, gc) for _ in range(n_backgrounds)]
     effects = rng.normal(0.0, 0.3, n_backgrounds)
-    consensus = {
-        name: np.searchsorted(_BASES, np.frombuffer(box.encode(), dtype=np.uint8))
-        for name, box in REPORTER_BOXES.items()
-    }
+    elements = {name: box_ppm(box) for name, box in REPORTER_BOXES.items()}
+    consensus = {name: ppm.argmax(axis=0).astype(np.uint8) for name, ppm in elements.items()}
     rows, truth = [], []
     for i in range(n_sequences):
         b = int(rng.integers(n_backgrounds))
@@ -313,11 +316,10 @@ def simulate_reporter(
         rows.append(
             (
                 name,
-                _BASES[seq].tobytes().decode("ascii"),
+                _text(seq),
                 round(float(activity), 4),
                 f"bg{b + 1:02d}",
             )
         )
     library = pd.DataFrame(rows, columns=["name", "sequence", "activity", "background"])
-    elements = {name: box_ppm(box) for name, box in REPORTER_BOXES.items()}
     return library, pd.DataFrame(truth, columns=BED_COLUMNS), elements
