@@ -45,6 +45,7 @@ include: "workflow/rules/seqlets.smk"
 include: "workflow/rules/motifs.smk"
 include: "workflow/rules/tracks.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/variants.smk"
 include: "workflow/rules/report.smk"
 
 

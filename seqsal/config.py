@@ -87,6 +87,7 @@ FILE_KEYS = (
     "model.checkpoint",
     "split.test_names",
     "truth",
+    "variants.file",
 )
 
 

@@ -201,6 +201,37 @@ def attribution_logo(
     return fig
 
 
+def allele_logos(ref: np.ndarray, alt: np.ndarray, *, title: str, start: int, label: str) -> Figure:
+    """REF's contribution logo above ALT's, on one y scale, with 1-based positions.
+
+    Parameters
+    ----------
+    ref, alt : numpy.ndarray, shape=(4, W)
+        Actual contributions around a variant (+ strand).
+    title : str
+    start : int
+        The 1-based position of the first column.
+    label : str
+        The variant, e.g. ``A>G``, shown in each panel's title.
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+    """
+    fig = Figure(figsize=(7, 2.8), dpi=90, layout="constrained")
+    axes = fig.subplots(2, 1, sharex=True, sharey=True)
+    allele = label.split(">")
+    for ax, matrix, name, which in zip(axes, (ref, alt), ("REF", "ALT"), allele):
+        _draw_logo(ax, matrix, f"{name} ({which})", "attribution")
+        middle = ref.shape[1] // 2
+        ax.axvspan(middle - 0.5, middle + 0.5, color="#f0c000", alpha=0.3, lw=0)
+    step = _tick_step(ref.shape[1])
+    ticks = [i for i in range(ref.shape[1]) if (start + i) % step == 0]
+    axes[1].set_xticks(ticks, [f"{start + i:,}" for i in ticks], fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    return fig
+
+
 def _tick_step(length: int) -> int:
     """A round step giving 5 to 12 ticks over ``length`` columns."""
     for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000):

@@ -40,6 +40,7 @@ code { background: #f4f4f4; padding: 1px 4px; } .small { font-size: 0.85em; colo
 <li id="verdict-model"><b>Model: {{ verdict.model.grade }}.</b> {{ verdict.model.text }}</li>
 <li id="verdict-motifs"><b>Motifs:</b> {{ verdict.motifs }}</li>
 <li id="verdict-trust"><b>Maps: {{ verdict.trust.grade }}.</b> {{ verdict.trust.text }}</li>
+{% if variants %}<li id="verdict-variants"><b>Variants:</b> {{ variants.verdict }}</li>{% endif %}
 </ul>
 <p><b>Open next:</b>
 <a href="../tracks/igv.html">tracks in the browser</a> (igv.html, offline) ·
@@ -47,7 +48,10 @@ code { background: #f4f4f4; padding: 1px 4px; } .small { font-size: 0.85em; colo
 <a href="../motifs/motifs.tsv">motifs.tsv</a> ·
 <a href="../seqlets/seqlets.bed">seqlets.bed</a> ·
 <a href="../evaluate/faithfulness.tsv">faithfulness.tsv</a> ·
-<a href="../regions/rejected.tsv">rejected input rows</a></p>
+<a href="../regions/rejected.tsv">rejected input rows</a>{% if variants %} ·
+<a href="../variants/variants.tsv">variants.tsv</a> ·
+<a href="../variants/variants.vcf.gz">variants.vcf.gz</a> ·
+<a href="../variants/rejected.tsv">rejected variants</a>{% endif %}</p>
 </section>
 
 <h2>Model</h2>
@@ -151,6 +155,24 @@ primers, padding, flanks).</p>{% endif %}
 {% for k in trust.artefact_kmers %}<code>{{ k.kmer }}</code> ({{ k.seqlets }} seqlets){% if not loop.last %}, {% endif %}{% endfor %}.
 {% elif trust.artefacts_given %}No frequent seqlet k-mer occurs in the artefact sequences given.
 {% else %}No artefact sequences were given (<code>evaluate.artefacts</code>).{% endif %}</p>
+
+{% if variants %}<h2 id="variants">Variant effects</h2>
+<p>{{ variants.n }} variants scored ({{ variants.n_rejected }} rejected, each with its reason in
+<code>results/variants/rejected.tsv</code>). &Delta; is the model's output on ALT minus REF
+({{ variants.target }}{% if variants.strands %}, each the mean over both strands{% endif %});
+its p-value counts the {{ variants.n_null }} random substitutions in the same regions that
+change the output at least as much. A motif is <i>broken</i> when its FIMO hit over the
+variant passes p &lt; {{ variants.motif_p }} on REF but not on ALT, <i>made</i> when the
+reverse; this run's own motifs are named first. The logos show {{ variants.method }} maps
+of REF above ALT (the variant shaded), for the variants with the largest |&Delta;|.</p>
+<table id="variant-table"><tr><th>variant</th><th>position</th><th>&Delta;</th><th>p</th>
+<th>motif</th><th>REF and ALT maps</th></tr>
+{% for v in variants.rows %}<tr><td><b>{{ v.name }}</b><br>{{ v.alleles }}</td><td>{{ v.where }}</td>
+<td>{{ v.delta }}</td><td>{{ v.p }}</td><td>{{ v.motif }}</td>
+<td>{% if v.image %}<img alt="maps of {{ v.name }}" src="data:image/png;base64,{{ v.image }}" width="520">{% endif %}</td></tr>
+{% endfor %}</table>
+{% if variants.track %}<p>The track <code>variant_effects.bed</code> (in the IGV session) marks
+every variant, red where ALT raises the output, blue where it lowers it.</p>{% endif %}{% endif %}
 
 <h2>Tracks in IGV</h2>
 <p>In a browser, offline: <a href="../tracks/igv.html">igv.html</a>, the regions with the
@@ -492,6 +514,92 @@ def trust_verdict(summary: dict, method: str) -> dict:
     return {"grade": grade, "text": text + " Details below, under Can you trust these maps?"}
 
 
+def variant_context(
+    table,
+    maps,
+    *,
+    n_rejected: int,
+    n_null: int,
+    motif_p: float,
+    method: str,
+    strands: bool,
+    n: int = 10,
+) -> dict:
+    """The report's variant section: a verdict line and the top variants with their maps.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``variants.tsv``.
+    maps : dict
+        ``maps.npz``: ``names``, ``chrom``, ``start``, ``ref``, ``alt``.
+    n_rejected, n_null : int
+    motif_p : float
+    method : str
+        The maps' attribution method.
+    strands : bool
+        Whether outputs were averaged over both strands.
+    n : int, optional
+        Variants shown. Default is 10.
+
+    Returns
+    -------
+    context : dict
+    """
+    from .plots import allele_logos
+
+    first = table[table["target"] == table["target"].iloc[0]] if len(table) else table
+    order = first.reindex(first["delta"].abs().sort_values(ascending=False).index)
+    index = {name: i for i, name in enumerate(maps["names"])}
+    rows = []
+    for v in order.head(n).itertuples(index=False):
+        image = None
+        if v.name in index:
+            i = index[v.name]
+            figure = allele_logos(
+                maps["ref"][i],
+                maps["alt"][i],
+                title=f"{v.name}  {v.chrom}:{v.pos:,}",
+                start=int(maps["start"][i]),
+                label=f"{v.ref}>{v.alt}",
+            )
+            image = png_base64(figure)
+        motif = ""
+        if isinstance(v.motif, str) and v.motif:
+            motif = f"{v.motif_effect} {v.motif} (p {_format(v.motif_p_ref)} → {_format(v.motif_p_alt)})"
+        rows.append(
+            {
+                "name": v.name,
+                "alleles": f"{v.ref}>{v.alt} ({v.kind})",
+                "where": f"{v.chrom}:{v.pos:,}",
+                "delta": f"{v.delta:+.3g}",
+                "p": _format(v.p_value),
+                "motif": motif,
+                "image": image,
+            }
+        )
+    significant = int((first["p_value"] < 0.05).sum()) if len(first) else 0
+    verdict = f"{significant} of {len(first)} change the output at p < 0.05"
+    broken = first[(first["p_value"] < 0.05) & first["motif_effect"].isin(["breaks", "makes"])]
+    if len(broken):
+        verdict += f"; {len(broken)} of them break or make a motif site"
+    if rows:
+        top = rows[0]
+        verdict += f"; the strongest, {top['name']} (Δ {top['delta']}){', ' + top['motif'] if top['motif'] else ''}."
+    return {
+        "verdict": verdict,
+        "rows": rows,
+        "n": len(first),
+        "n_rejected": n_rejected,
+        "n_null": n_null,
+        "motif_p": motif_p,
+        "method": method,
+        "strands": strands,
+        "target": f"target {first['target'].iloc[0]}" if len(first) else "",
+        "track": True,
+    }
+
+
 def report_verdict(metrics, summary, table, n_seqlets, method, database, max_q) -> dict:
     """The verdict at the top of the report: model, motifs and maps, in words.
 
@@ -733,6 +841,7 @@ def render_report(*, summary: dict, method: str, **context) -> str:
     html : str
     """
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    context.setdefault("variants", None)  # a run without variants has no section
     return env.from_string(TEMPLATE).render(
         trust=trust_context(summary, method), method=method, **context
     )
@@ -754,6 +863,7 @@ def build_report(
     null_model: str = "shuffle",
     max_q: float = 0.05,
     genome: str = "",
+    variants: dict | None = None,
 ) -> str:
     """The report stage: the self-contained HTML page of one run.
 
@@ -786,6 +896,8 @@ def build_report(
         ``motifs.max_q``, the q-value a match must beat to name a motif. Default is 0.05.
     genome : str, optional
         The reference FASTA's path, as shown. Default is "".
+    variants : dict or None, optional
+        :func:`variant_context`'s section, when the run scored variants. Default is None.
 
     Returns
     -------
@@ -815,4 +927,5 @@ def build_report(
         faithfulness_plot=images["faithfulness_plot"],
         field_plot=images["field_plot"],
         genome=genome,
+        variants=variants,
     )

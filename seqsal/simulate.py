@@ -323,3 +323,106 @@ def simulate_reporter(
         )
     library = pd.DataFrame(rows, columns=["name", "sequence", "activity", "background"])
     return library, pd.DataFrame(truth, columns=BED_COLUMNS), elements
+
+
+def demo_variants(
+    genome: dict,
+    regions: pd.DataFrame,
+    truth: pd.DataFrame,
+    motifs: dict,
+    *,
+    n_core: int = 300,
+    n_background: int = 300,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """SNVs with a known answer: at planted sites' core and far from every site.
+
+    A core SNV replaces a planted site's consensus base, at its most informative such
+    column, by the base the motif likes least; a background SNV changes a random base
+    of a region at least a motif's width from every planted site.
+
+    Parameters
+    ----------
+    genome : dict
+        ``{contig: sequence}``.
+    regions, truth : pandas.DataFrame
+        :func:`simulate_demo`'s regions and planted sites.
+    motifs : dict
+        ``{motif name: PPM (4, w)}``, the planted ones.
+    n_core, n_background : int, optional
+        Default is 300 each.
+    seed : int, optional
+        Default is 0.
+
+    Returns
+    -------
+    variants : pandas.DataFrame
+        ``chrom, pos`` (1-based), ``id, ref, alt, kind`` (``core`` or ``background``),
+        ``motif`` (the planted motif, ``.`` for background), sorted by position.
+    """
+    rng = np.random.default_rng(seed + 1)
+    rows = []
+    for i in rng.permutation(len(truth)):
+        if len(rows) == n_core:
+            break
+        chrom, start, end, motif, _, strand = truth.iloc[i][BED_COLUMNS]
+        ppm = motifs[motif]
+        site = np.frombuffer(genome[chrom][start:end].encode(), np.uint8)
+        site = np.searchsorted(_BASES, site)
+        site = site if strand == "+" else 3 - site[::-1]
+        consensus = np.flatnonzero(site == ppm.argmax(axis=0))
+        if not len(consensus):
+            continue
+        bits = 2 + (ppm * np.log2(np.maximum(ppm, 1e-9))).sum(axis=0)
+        column = consensus[np.argmax(bits[consensus])]
+        alt = int(np.argmin(ppm[:, column]))
+        pos = start + column if strand == "+" else end - 1 - column
+        alt = alt if strand == "+" else 3 - alt
+        rows.append((chrom, pos, genome[chrom][pos], "ACGT"[alt], "core", motif))
+    margin = max(ppm.shape[1] for ppm in motifs.values())
+    busy = {}
+    for chrom, start, end in truth[["chrom", "start", "end"]].itertuples(index=False):
+        busy.setdefault(chrom, []).append((start - margin, end + margin))
+    for i in rng.permutation(len(regions)):
+        if len(rows) == n_core + n_background:
+            break
+        chrom, start, end = regions.iloc[i][["chrom", "start", "end"]]
+        pos = int(rng.integers(start, end))
+        if any(a <= pos < b for a, b in busy.get(chrom, ())):
+            continue
+        ref = genome[chrom][pos]
+        alt = "ACGT"[("ACGT".index(ref) + int(rng.integers(1, 4))) % 4]
+        rows.append((chrom, pos, ref, alt, "background", "."))
+    variants = pd.DataFrame(rows, columns=["chrom", "pos", "ref", "alt", "kind", "motif"])
+    variants["pos"] += 1
+    variants.insert(2, "id", [f"{k}_{i + 1:04d}" for i, k in enumerate(variants["kind"])])
+    return variants.sort_values(["chrom", "pos"], kind="stable").reset_index(drop=True)
+
+
+def variants_vcf_text(variants: pd.DataFrame, sizes: dict) -> str:
+    """:func:`demo_variants` as VCF 4.2 text, the answer in INFO (``KIND``, ``MOTIF``).
+
+    Parameters
+    ----------
+    variants : pandas.DataFrame
+    sizes : dict
+        ``{contig: length}``.
+
+    Returns
+    -------
+    text : str
+    """
+    header = [
+        "##fileformat=VCFv4.2",
+        "##source=seqsal simulate",
+        "##INFO=<ID=KIND,Number=1,Type=String,Description=\"core: at a planted site's most "
+        'informative consensus base; background: far from every site">',
+        '##INFO=<ID=MOTIF,Number=1,Type=String,Description="The planted motif (core SNVs)">',
+        *(f"##contig=<ID={c},length={n}>" for c, n in sizes.items()),
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO",
+    ]
+    records = [
+        f"{r.chrom}\t{r.pos}\t{r.id}\t{r.ref}\t{r.alt}\t.\tPASS\tKIND={r.kind};MOTIF={r.motif}"
+        for r in variants.itertuples(index=False)
+    ]
+    return "\n".join(header + records) + "\n"

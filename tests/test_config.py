@@ -27,11 +27,14 @@ def schema_defaults(schema=None):
     }
 
 
-def test_config_yaml_is_valid_and_equals_the_schema_defaults_but_truth():
+def test_config_yaml_is_valid_and_equals_the_schema_defaults_but_the_demo_files():
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     validate(config, str(SCHEMA))
     defaults = schema_defaults()
     assert config.pop("truth") == "results/simulate/truth.bed" and defaults.pop("truth") is None
+    variants, default_variants = config["variants"], defaults["variants"]
+    assert variants.pop("file") == "results/simulate/variants.vcf"
+    assert default_variants.pop("file") is None
     assert config == defaults
 
 
@@ -101,6 +104,7 @@ WORKFLOW_KEYS = {
     "attribute.methods": "one run per method: each rule job passes its own --method",
     "attribute.target": "one run per target: each rule job passes its own --target",
     "truth": "an input file of the evaluate rule, passed as --truth",
+    "variants.file": "an input file of the variants rule, passed as --variants",
 }
 
 
@@ -202,7 +206,7 @@ def test_what_can_be_known_wrong_is_found_before_any_job(tmp_path):
     from seqsal.config import early_errors
 
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    config["truth"] = None
+    config["truth"] = config["variants"]["file"] = None  # the demo's: the workflow makes them
     assert early_errors(config) == []
     table = tmp_path / "lib.tsv"
     table.write_text("name\tsequence\ttask1\ttask2\ns1\tACGT\t1\t0\n")
@@ -210,6 +214,7 @@ def test_what_can_be_known_wrong_is_found_before_any_job(tmp_path):
     config["model"]["checkpoint"] = str(tmp_path)
     config["motifs"]["database"] = "jaspar2099_vertebrates"
     config["attribute"]["target"] = ["task1", "task9"]
+    config["variants"]["file"] = str(tmp_path / "mine.vcf")
     database, *errors = early_errors(config)
     assert database.startswith("motifs.database: expected a JASPAR release pyjaspar ships (")
     assert "JASPAR2024" in database and database.endswith(
@@ -218,6 +223,7 @@ def test_what_can_be_known_wrong_is_found_before_any_job(tmp_path):
     assert errors == [
         f"input.fasta: expected a file, found no such file: '{tmp_path / 'no.fa'}'",
         f"model.checkpoint: expected a file, found a directory: '{tmp_path}'",
+        f"variants.file: expected a file, found no such file: '{tmp_path / 'mine.vcf'}'",
         "attribute.target: expected label columns ['task1', 'task2'], found ['task9']",
     ]
     config["motifs"]["database"] = str(tmp_path / "mine.meme")

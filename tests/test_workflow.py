@@ -118,6 +118,12 @@ def check_outputs(workdir):
         "evaluate/faithfulness_curves.png",
         "evaluate/receptive_field.png",
         "report/report.html",
+        "simulate/variants.vcf",
+        "variants/variants.tsv",
+        "variants/variants.vcf.gz",
+        "variants/variants.vcf.gz.tbi",
+        "variants/rejected.tsv",
+        "tracks/variant_effects.bed",
     ]:
         assert (results / name).stat().st_size > 0, name
     assert list((results / "benchmarks" / "train").glob("*.tsv"))
@@ -176,7 +182,27 @@ def check_outputs(workdir):
     assert faithfulness[["deletion_auc", "insertion_auc"]].notna().all().all()
     assert summary["receptive_field"]["layers"] and "shortcuts" in summary
     assert 'id="trust"' in html and 'id="faithfulness"' in html and "Shortcut audit" in html
+    check_variant_outputs(results, html)
     return results
+
+
+def check_variant_outputs(results, html):
+    """Every demo SNV is scored once, in the table, the indexed VCF, the track and the
+    report."""
+    given = list(pysam.VariantFile(str(results / "simulate/variants.vcf")))
+    table = pd.read_csv(results / "variants/variants.tsv", sep="\t")
+    assert sorted(table["name"]) == sorted(r.id for r in given)
+    with pysam.VariantFile(str(results / "variants/variants.vcf.gz")) as scored:
+        records = list(scored)
+        assert len(records) == len(given) and "SEQSAL_DELTA" in scored.header.info
+        first = records[0]
+        assert len(list(scored.fetch(first.chrom, first.start, first.stop))) >= 1
+    row = table.set_index("name").loc[first.id]
+    assert first.info["SEQSAL_DELTA"][0] == pytest.approx(row["delta"], rel=1e-4)
+    track = read_bed(results / "tracks/variant_effects.bed")
+    assert len(track) == len(given)
+    assert "variant_effects.bed" in (results / "tracks/igv_session.xml").read_text()
+    assert 'id="variant-table"' in html and 'id="verdict-variants"' in html
 
 
 def check_optional_tracks(results):
@@ -211,6 +237,7 @@ def check_optional_tracks(results):
         "regions/regions.bed",
         "simulate/regions.bed",
         "simulate/truth.bed",
+        "tracks/variant_effects.bed",
     ]
     for name in every_bed:
         path = results / name
@@ -304,6 +331,27 @@ def test_default_demo_meets_its_bars(tmp_path):
     assert any(name.startswith("GATA") for name in named["name"])
     assert any(name.startswith("TAL1") for name in named["name"])
     assert (named["match_1_q"].astype(float) < 0.05).all()
+    check_demo_variants(results)
+
+
+def check_demo_variants(results):
+    """The demo's SNVs at planted-site cores change the output most, and the motif they
+    break is the planted one."""
+    from scipy.stats import mannwhitneyu
+
+    truth = {
+        r.id: (r.info["KIND"], r.info["MOTIF"])
+        for r in pysam.VariantFile(str(results / "simulate/variants.vcf"))
+    }
+    table = pd.read_csv(results / "variants/variants.tsv", sep="\t")
+    core = table["name"].map(lambda n: truth[n][0] == "core").to_numpy()
+    size = np.abs(table["delta"].to_numpy())
+    auroc = mannwhitneyu(size[core], size[~core]).statistic / (core.sum() * (~core).sum())
+    assert auroc >= 0.95  # 0.987 (seed 0)
+    flagged = table[core & table["motif"].notna().to_numpy()]
+    planted = flagged["name"].map(lambda n: truth[n][1])
+    named = [p in str(m).split(" ", 1)[-1] for p, m in zip(planted, flagged["motif"])]
+    assert len(flagged) >= 0.5 * core.sum() and np.mean(named) >= 0.9  # 248 of 300; 100%
 
 
 def test_library_mode_runs_on_a_real_table(shared_data, tmp_path):

@@ -224,22 +224,59 @@ def _ism(f, X, window, batch_size, check=True, log=None):
     seq, base, pos = todo[:, 0], todo[:, 1], todo[:, 2] + start
     outputs, y0 = f.outputs(X)
     values = y0[:, None, None].expand(B, 4, end - start).clone()
-    inner = f.model.model if isinstance(f.model, RCAverage) else f.model
-    layers = local_layers(inner)
-    if layers is not None:
-        found = _fast_variants(f, inner, layers, X, seq, pos, base, 4 * batch_size)
-        if check and not _agrees(found[:64], f, X, seq[:64], pos[:64], base[:64], log):
-            layers = None
-    if layers is None:
-        found = _plain_variants(f, X, seq, pos, base, batch_size)
-    values[~present] = found
+    found = substituted_outputs(f.model, X, seq, pos, base, batch_size, check=check, log=log)
+    found = found[:, f.target].float()
+    values[~present] = f.sigmoid(found) if f.sigmoid is not None else found
     hyp = torch.zeros_like(X)
     hyp[:, :, start:end] = values - values.mean(1, keepdim=True)
     return hyp, outputs.float()
 
 
-def _plain_variants(f, X, seq, positions, bases, batch_size):
-    """The explained scalar of each single-base variant, every variant in full."""
+@torch.no_grad()
+def substituted_outputs(model, X, seq, positions, bases, batch_size, *, check=True, log=None):
+    """Outputs (V, T) of single-base variants of the sequences ``X`` (B, 4, L).
+
+    Variant ``v`` sets position ``positions[v]`` of sequence ``seq[v]`` to ``bases[v]``.
+    Where the model's body has local rules (:func:`local_layers`; inside a strand average
+    too), each variant is computed only where it differs (fastISM), checked against the
+    plain path on its first 64 variants when ``check``; otherwise every variant runs in
+    full.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        In eval mode; an :class:`~seqsal.models.RCAverage` sees each variant on both
+        strands.
+    X : torch.Tensor, shape=(B, 4, L)
+    seq, positions, bases : torch.Tensor of int, shape=(V,)
+    batch_size : int
+        Sequences per batch of the plain path (the fast one takes four times as many).
+    check : bool, optional
+        Default is True.
+    log : logging.Logger or None, optional
+        Warned when the fast path is dropped. Default is None.
+
+    Returns
+    -------
+    outputs : torch.Tensor, shape=(V, T), dtype=float32
+    """
+    inner = model.model if isinstance(model, RCAverage) else model
+    layers = local_layers(inner)
+    if layers is not None:
+        found = variant_outputs(inner, layers, X, seq, positions, bases, 4 * batch_size)
+        if isinstance(model, RCAverage):  # the same variant, seen on the other strand
+            L = X.shape[-1]
+            rc = variant_outputs(
+                inner, layers, X.flip(1, 2), seq, L - 1 - positions, 3 - bases, 4 * batch_size
+            )
+            found = (found + rc) / 2
+        if not check or _agrees(found[:64], model, X, seq[:64], positions[:64], bases[:64], log):
+            return found
+    return _plain_outputs(model, X, seq, positions, bases, batch_size)
+
+
+def _plain_outputs(model, X, seq, positions, bases, batch_size):
+    """The outputs of each single-base variant, every variant in full."""
     out = []
     for i in range(0, len(positions), batch_size):
         rows = slice(i, i + batch_size)
@@ -247,25 +284,13 @@ def _plain_variants(f, X, seq, positions, bases, batch_size):
         index = torch.arange(len(batch), device=X.device)
         batch[index, :, positions[rows]] = 0
         batch[index, bases[rows], positions[rows]] = 1
-        out.append(f(batch).float())
-    return torch.cat(out) if out else X.new_zeros(0)
+        out.append(model(batch).float())
+    return torch.cat(out) if out else X.new_zeros(0, 0)
 
 
-def _fast_variants(f, inner, layers, X, seq, positions, bases, batch_size):
-    """As :func:`_plain_variants`, computing each variant only where it differs."""
-    y = variant_outputs(inner, layers, X, seq, positions, bases, batch_size)[:, f.target]
-    if isinstance(f.model, RCAverage):  # the same variant, seen on the other strand
-        L = X.shape[-1]
-        rc = variant_outputs(
-            inner, layers, X.flip(1, 2), seq, L - 1 - positions, 3 - bases, batch_size
-        )
-        y = (y + rc[:, f.target]) / 2
-    return f.sigmoid(y) if f.sigmoid is not None else y
-
-
-def _agrees(fast, f, X, seq, positions, bases, log):
+def _agrees(fast, model, X, seq, positions, bases, log):
     """Whether the fast path matches the plain one on a few variants (else it is dropped)."""
-    plain = _plain_variants(f, X, seq, positions, bases, len(positions) or 1)
+    plain = _plain_outputs(model, X, seq, positions, bases, len(positions) or 1)
     if not len(plain):
         return True
     error = float((fast - plain).abs().max())

@@ -29,6 +29,7 @@ STAGES = (
     "motifs",
     "tracks",
     "evaluate",
+    "variants",
     "report",
 )
 

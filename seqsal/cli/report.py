@@ -14,7 +14,10 @@ OPTIONS = {
     "alpha": "seqlets.alpha",
     "null_model": "seqlets.null_model",
     "max_q": "motifs.max_q",
+    "n_null": "variants.n_null",
+    "motif_p": "variants.motif_p",
 }
+READ_BY_CLI = ("n_null", "motif_p")  # the variant section's words
 FILES = ("metrics", "curves", "motifs-tsv", "seqlet-motifs", "logos", "seqlets", "regions")
 FILES += ("summary", "faithfulness-plot", "receptive-field-plot", "fasta", "out")
 
@@ -32,6 +35,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--attributions", nargs="+", required=True)
     parser.add_argument("--onehot", nargs="+", required=True)
     parser.add_argument("--method", default="grad_x_input", help="the first of attribute.methods")
+    parser.add_argument(
+        "--variants",
+        nargs=3,
+        metavar=("TSV", "MAPS", "REJECTED"),
+        help="the variants stage's variants.tsv, maps.npz and rejected.tsv",
+    )
     add_options(parser, OPTIONS)
 
 
@@ -57,8 +66,9 @@ def run(args) -> None:
         args.attributions, read_regions(args.regions), skip=("attr",), mmap_key="hyp"
     )
     X = read_shards(args.onehot, mmap_key="X")["X"]
+    metrics = json.loads(Path(args.metrics).read_text())
     html = build_report(
-        metrics=json.loads(Path(args.metrics).read_text()),
+        metrics=metrics,
         summary=json.loads(Path(args.summary).read_text()),
         table=table,
         assignments=read_motif_table(args.seqlet_motifs),
@@ -68,9 +78,29 @@ def run(args) -> None:
         images=_images(args, table["motif_id"]),
         method=args.method,
         genome=args.fasta,
-        **{k: getattr(args, k) for k in OPTIONS},
+        variants=_variants(args, metrics) if args.variants else None,
+        **{k: getattr(args, k) for k in OPTIONS if k not in READ_BY_CLI},
     )
     write_text(html, args.out)
+
+
+def _variants(args, metrics) -> dict:
+    """The variant section, from the variants stage's files."""
+    from ..io.shards import read_npz
+    from ..io.tables import read_motif_table
+    from ..io.variants import read_variant_table
+    from ..report import variant_context
+
+    table, maps, rejected = args.variants
+    return variant_context(
+        read_variant_table(table),
+        read_npz(maps),
+        n_rejected=len(read_motif_table(rejected)),
+        n_null=args.n_null,
+        motif_p=args.motif_p,
+        method=args.method,
+        strands=not metrics.get("strands", {}).get("oriented", False),
+    )
 
 
 def _images(args, motif_ids) -> dict:

@@ -44,18 +44,15 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> None:
-    """Simulate the demo and write its four files to ``--out-dir``.
+    """Simulate the demo and write its five files to ``--out-dir``.
 
     Parameters
     ----------
     args : argparse.Namespace
         Parsed by :func:`add_arguments`.
     """
-    from ..io.atomic import write_tsv
-    from ..io.bed import write_bed
-    from ..io.fasta import write_fasta
     from ..io.meme import load_motif_database
-    from ..simulate import select_motifs, simulate_demo
+    from ..simulate import demo_variants, select_motifs, simulate_demo
 
     if args.design == "reporter":
         return _reporter(args, Path(args.out_dir))
@@ -68,12 +65,28 @@ def run(args) -> None:
         width=args.width,
         seed=args.seed,
     )
-    out = Path(args.out_dir)
+    variants = demo_variants(genome, regions, truth, motifs, seed=args.seed)
+    _save(Path(args.out_dir), genome, regions, labels, truth, variants)
+    log.info(
+        "simulated %d regions with %d planted sites, and %d SNVs with known effects",
+        len(regions),
+        len(truth),
+        len(variants),
+    )
+
+
+def _save(out: Path, genome, regions, labels, truth, variants) -> None:
+    from ..io.atomic import write_text, write_tsv
+    from ..io.bed import write_bed
+    from ..io.fasta import write_fasta
+    from ..simulate import variants_vcf_text
+
     write_fasta(genome, out / "genome.fa")
     write_bed(regions, out / "regions.bed")
     write_tsv(labels, out / "labels.tsv")
     write_bed(truth.drop(columns="region"), out / "truth.bed")
-    log.info("simulated %d regions with %d planted sites", len(regions), len(truth))
+    sizes = {chrom: len(sequence) for chrom, sequence in genome.items()}
+    write_text(variants_vcf_text(variants, sizes), out / "variants.vcf")
 
 
 def _reporter(args, out: Path) -> None:

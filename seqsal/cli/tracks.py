@@ -42,6 +42,9 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--onehot", nargs="+", required=True, help="encode shards, for the scan")
     parser.add_argument("--truth", help="known sites (BED): a track in the session and the page")
+    parser.add_argument(
+        "--variant-track", help="the variants stage's delta BED: a track in the session"
+    )
     add_options(parser, OPTIONS)
     parser.add_argument("--out-dir", required=True)
 
@@ -157,6 +160,8 @@ def _save(args, built, fasta, sizes, out) -> None:
     ]
     if args.truth:
         tracks.append({"path": args.truth, "name": "known sites"})
+    if args.variant_track:
+        tracks.append({"path": args.variant_track, "name": "variant effects"})
     session = igv_session(genome=args.fasta, locus=built["locus"], folder=out, tracks=tracks)
     write_text(session, out / "igv_session.xml")
     loci = built["loci"]

@@ -17,6 +17,7 @@ The names below load their module when first used, so importing one format (e.g.
 - :mod:`~seqsal.io.modisco`: motifs in TF-MoDISco's h5 layout
 - :mod:`~seqsal.io.bigwig`: the bigWig writer
 - :mod:`~seqsal.io.igv`: the IGV session and the igv.js page
+- :mod:`~seqsal.io.variants`: variants in (VCF, TSV) and the scored VCF out
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ _WHERE = {
     "read_sequences": "fasta",
     "read_shards": "shards",
     "read_table": "tables",
+    "read_variant_table": "variants",
+    "read_variants": "variants",
     "save_figure": "atomic",
     "window_width": "fasta",
     "write_bed": "bed",
@@ -75,6 +78,7 @@ _WHERE = {
     "write_tabix": "bed",
     "write_text": "atomic",
     "write_tsv": "atomic",
+    "write_variant_vcf": "variants",
 }
 
 __all__ = ["InputError", *sorted(_WHERE)]

@@ -26,20 +26,21 @@ PROBLEMS += [
         MODE, bed=INPUT["bed"], fasta=INPUT["fasta"], table=INPUT["table"]
     )
 ]
-if MODE != "simulate" and str(config["truth"] or "").startswith(DEMO):
-    print(
-        f"config truth: {config['truth']} is the demo's; not used in {MODE} mode",
-        file=sys.stderr,
-    )
-    config["truth"] = None
-# files, the motif database and targets, checked before any job runs (the demo's truth
-# is made by the simulate rule)
-PROBLEMS += [
-    f"config {problem}"
-    for problem in early_errors(
-        {**config, "truth": None} if MODE == "simulate" else config
-    )
-]
+# the demo's own files (made by the simulate rule) are not used in other modes
+DEMO_FILES = {"truth": config, "file": config["variants"]}
+for key, section in DEMO_FILES.items():
+    if MODE != "simulate" and str(section[key] or "").startswith(DEMO):
+        name = "truth" if key == "truth" else f"variants.{key}"
+        print(
+            f"config {name}: {section[key]} is the demo's; not used in {MODE} mode",
+            file=sys.stderr,
+        )
+        section[key] = None
+# files, the motif database and targets, checked before any job runs
+EARLY = config
+if MODE == "simulate":
+    EARLY = {**config, "truth": None, "variants": {**config["variants"], "file": None}}
+PROBLEMS += [f"config {problem}" for problem in early_errors(EARLY)]
 if PROBLEMS:
     sys.exit("\n".join(PROBLEMS))
 
@@ -213,6 +214,26 @@ def optional_tracks():
     return files
 
 
+VARIANT_OUTPUTS = [
+    "results/variants/variants.tsv",
+    "results/variants/variants.vcf.gz",
+    "results/variants/variants.vcf.gz.tbi",
+    "results/variants/rejected.tsv",
+    "results/tracks/variant_effects.bed",
+]
+
+
+def variant_inputs():
+    """What the tracks and report rules read of the variants stage, when it runs."""
+    if not config["variants"]["file"]:
+        return {}
+    return {
+        "variants": "results/variants/variants.tsv",
+        "variant_maps": "results/variants/maps.npz",
+        "variant_track": "results/tracks/variant_effects.bed",
+    }
+
+
 def final_outputs(wildcards):
     """An input function: everything a run leaves, every shard included."""
     outputs = [
@@ -235,6 +256,8 @@ def final_outputs(wildcards):
         "results/evaluate/summary.json",
         "results/report/report.html",
     ]
+    if config["variants"]["file"]:
+        outputs += VARIANT_OUTPUTS
     shards = [shard_files(stage)(wildcards) for stage in ("encode", "attribute")]
     shards.append(method_shard_files()(wildcards))  # a lost shard is redone
     return outputs + sum(shards, []) + method_bigwigs() + optional_tracks()

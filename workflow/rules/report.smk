@@ -1,5 +1,6 @@
 rule report:
     input:
+        **variant_inputs(),
         metrics="results/train/metrics.json",
         curves="results/train/curves.png",
         table="results/motifs/motifs.tsv",
@@ -32,6 +33,11 @@ rule report:
     params:
         method=config["attribute"]["methods"][0],
         options=options("report"),
+        variants=lambda wildcards, input: (
+            f"--variants {input.variants} {input.variant_maps} results/variants/rejected.tsv"
+            if config["variants"]["file"]
+            else ""
+        ),
     shell:
         "seqsal report --metrics {input.metrics} --curves {input.curves} "
         "--motifs-tsv {input.table} --seqlet-motifs {input.assignments} "
@@ -39,4 +45,4 @@ rule report:
         "--summary {input.summary} --faithfulness-plot {input.curves_plot} "
         "--receptive-field-plot {input.field_plot} --fasta {input.fasta:q} "
         "--attributions {input.attributions} --onehot {input.onehot} "
-        "--method {params.method} {params.options} --out {output} 2> {log}"
+        "--method {params.method} {params.options} {params.variants} --out {output} 2> {log}"

@@ -4,6 +4,7 @@ rule simulate:
         regions=f"{DEMO}/regions.bed",
         labels=f"{DEMO}/labels.tsv",
         truth=f"{DEMO}/truth.bed",
+        variants=f"{DEMO}/variants.vcf",
     log:
         "logs/simulate/simulate.log",
     benchmark:

@@ -10,6 +10,7 @@ rule tracks:
         onehot=shard_files("encode"),
         fasta=fasta_path(),
         truth=config["truth"] or [],
+        variant_track=variant_inputs().get("variant_track", []),
     output:
         bigwig="results/tracks/attribution.bw",
         bed="results/tracks/seqlets.bed",
@@ -35,9 +36,12 @@ rule tracks:
         ),
         options=options("tracks"),
         truth=flag("truth", config["truth"]),
+        variants=lambda wildcards, input: flag(
+            "variant-track", input.variant_track or None
+        ),
     shell:
         "seqsal tracks --attributions {input.attributions} {params.methods} "
         "--regions {input.regions} --seqlets {input.seqlets} "
         "--seqlet-motifs {input.assignments} --motifs-tsv {input.table} "
-        "--motifs-meme {input.meme} --onehot {input.onehot} --fasta {input.fasta:q} {params.truth} "
+        "--motifs-meme {input.meme} --onehot {input.onehot} --fasta {input.fasta:q} {params.truth} {params.variants} "
         "{params.options} --out-dir results/tracks 2> {log}"
