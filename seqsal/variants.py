@@ -280,11 +280,14 @@ def _alt_codes(codes: np.ndarray, offset: int, ref: str, alt: str, tail: np.ndar
 class _Scorer:
     """The model's outputs on both alleles, a block of windows at a time."""
 
-    def __init__(self, model, *, oriented, batch_size, device, log=None):
+    def __init__(self, model, *, oriented, width, batch_size, device, log=None):
+        from .attribute import auto_batch_size
+
         model = simplified(model, pool_first=True).to(device).eval()
         inner = model.model if isinstance(model, RCAverage) else model
         self.model = inner if oriented else strand_averaged(inner)
-        self.batch_size, self.device, self.log = batch_size, device, log
+        self.batch_size = batch_size or auto_batch_size(self.model, width, device)
+        self.device, self.log = device, log
         self.checked = False
 
     @torch.no_grad()
@@ -324,8 +327,8 @@ def score_variants(
     oriented: bool,
     n_null: int = 1000,
     flank: int = 0,
-    block: int = 1024,
-    batch_size: int = 128,
+    block: int | None = None,
+    batch_size: int | None = None,
     device="cpu",
     seed: int = 0,
     log=None,
@@ -350,11 +353,13 @@ def score_variants(
     flank : int, optional
         Also return each variant's allele windows of ``±flank`` + strand codes around it
         (for the motif scan). Default is 0: none.
-    block : int, optional
-        Windows one-hot encoded at a time: memory does not grow with the variants.
-        Default is 1024.
-    batch_size : int, optional
-        Sequences per model call. Default is 128.
+    block : int or None, optional
+        Windows one-hot encoded and cached at a time, so that memory does not grow with
+        the variants. Default is None: as many as one model batch (the fastISM cache of a
+        window holds every layer's activations, as a batch does).
+    batch_size : int or None, optional
+        Sequences per model call; None sizes it from the activations' memory (as
+        :func:`seqsal.attribute.auto_batch_size`). Default is None.
     device : str or torch.device, optional
     seed : int, optional
         Seeds the null. Default is 0.
@@ -370,7 +375,10 @@ def score_variants(
         Per variant, the + strand ASCII codes of REF and ALT with ``flank`` bases each
         side (empty lists when ``flank`` is 0).
     """
-    scorer = _Scorer(model, oriented=oriented, batch_size=batch_size, device=device, log=log)
+    scorer = _Scorer(
+        model, oriented=oriented, width=width, batch_size=batch_size, device=device, log=log
+    )
+    block = block or scorer.batch_size
     rng = np.random.default_rng(seed)
     V = len(variants)
     ref_out = alt_out = None
