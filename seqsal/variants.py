@@ -126,7 +126,7 @@ def check_variants(
     Parameters
     ----------
     variants : pandas.DataFrame
-        ``chrom, pos`` (0-based), ``ref, alt, name, line``.
+        ``chrom, pos`` (0-based), ``ref, alt, name, line, variant`` (as written).
     read_contig : callable
         ``read_contig(chrom)``: the contig's upper-case ASCII codes (uint8).
     sizes : dict
@@ -155,8 +155,8 @@ def check_variants(
         contig = read_contig(chrom)
         for index, pos, ref in rows.loc[~past, ["pos", "ref"]].itertuples():
             found = contig[pos : pos + len(ref)].tobytes().decode("ascii", "replace")
-            if any(r not in ("N", f) for r, f in zip(ref, found)):
-                reasons[index] = f"REF {ref} does not match the reference ({found} at {chrom})"
+            if ref != found:
+                reasons[index] = f"REF {ref} does not match the reference, which has {found} there"
     longest = np.maximum(variants["ref"].str.len(), variants["alt"].str.len())
     reasons[(reasons == "") & (longest > width // 2)] = (
         f"alleles longer than half the model's width ({width // 2} bases)"
@@ -167,10 +167,7 @@ def check_variants(
         {
             "source": source,
             "line": rows["line"],
-            "name": [
-                f"{c}:{p + 1} {r}>{a}"
-                for c, p, r, a in rows[["chrom", "pos", "ref", "alt"]].to_numpy()
-            ],
+            "name": rows["variant"],
             "reason": reasons[bad],
         },
         columns=REJECTED_COLUMNS,
@@ -415,14 +412,11 @@ def score_variants(
             if flank:
                 for v in here:
                     ref_around[v], alt_around[v] = _around(contig, variants.iloc[v], flank)
-    T = 0 if ref_out is None else ref_out.shape[1]
-    null = (
-        np.concatenate([n for n in nulls if len(n)])
-        if any(len(n) for n in nulls)
-        else (np.zeros((0, T), np.float32))
-    )
-    if ref_out is None:
-        ref_out = alt_out = np.zeros((0, 0), np.float32)
+    if ref_out is None:  # no variant: the outputs' width from one empty window
+        T = scorer.outputs(np.zeros((1, 4, width), np.uint8)).shape[1]
+        ref_out, alt_out = np.zeros((0, T), np.float32), np.zeros((0, T), np.float32)
+    nulls = [n for n in nulls if len(n)]
+    null = np.concatenate(nulls) if nulls else np.zeros((0, ref_out.shape[1]), np.float32)
     return ref_out, alt_out, null, (ref_around if flank else [], alt_around if flank else [])
 
 

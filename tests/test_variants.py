@@ -14,6 +14,7 @@ from seqsal.io.bed import REJECTED_COLUMNS
 from seqsal.io.variants import read_variants, write_variant_vcf
 from seqsal.models import build_model
 from seqsal.variants import (
+    TABLE_COLUMNS,
     VCF_INFO,
     allele_windows,
     check_variants,
@@ -45,7 +46,11 @@ def regions(rows):
 
 def variants(rows):
     frame = pd.DataFrame(rows, columns=["chrom", "pos", "ref", "alt"])
-    return frame.assign(name=[f"v{i}" for i in range(len(frame))], line=range(1, len(frame) + 1))
+    return frame.assign(
+        name=[f"v{i}" for i in range(len(frame))],
+        line=range(1, len(frame) + 1),
+        variant=[f"{c}:{p + 1} {r}>{a}" for c, p, r, a in rows],
+    )
 
 
 def cnn(seed=0):
@@ -289,3 +294,24 @@ def test_cli_bad_vcf_ends_in_one_line(tmp_path, capsys):
     )  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 1 and len(err) == 1 and "v.vcf, line 3: expected a VCF record" in err[0]
+
+
+def test_no_variants_give_empty_outputs_and_a_report_section(tmp_path):
+    from seqsal.report import variant_context
+
+    sequences = genome(4)
+    bed = regions([("chr1", 100, 140, "r", 0, "+")])
+    meta = {"input_length": WIDTH, "targets": ["a", "b"], "tasks": ["regression"] * 2}
+    table, rejected, maps = variant_effects(
+        variants([]).astype({"pos": np.int64}), pd.DataFrame(columns=REJECTED_COLUMNS), bed,
+        reader(sequences), {"chr1": 300}, cnn(), meta, targets=[0], oriented=False,
+        motifs={}, n_null=20,
+    )  # fmt: skip
+    assert list(table.columns) == TABLE_COLUMNS and not len(table) and not len(rejected)
+    write_variant_vcf(vcf_rows(table), tmp_path / "v.vcf.gz", contigs={"chr1": 300},
+                      targets=["a"], info=VCF_INFO)  # fmt: skip
+    assert not list(pysam.VariantFile(str(tmp_path / "v.vcf.gz")))
+    context = variant_context(
+        table, maps, n_rejected=0, n_null=20, motif_p=1e-4, method="grad_x_input", strands=True
+    )
+    assert context["verdict"].startswith("0 of 0") and not context["rows"]

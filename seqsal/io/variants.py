@@ -14,7 +14,8 @@ from .atomic import atomic_path
 from .bed import REJECTED_COLUMNS
 from .text import text_lines
 
-VARIANT_COLUMNS = ["chrom", "pos", "ref", "alt", "name", "line"]  # pos: 0-based
+# pos: 0-based; variant: the variant as the file wrote it, for rejected.tsv
+VARIANT_COLUMNS = ["chrom", "pos", "ref", "alt", "name", "line", "variant"]
 _SYMBOLIC = re.compile(r"[<>\[\]*.]")
 
 
@@ -53,7 +54,8 @@ def read_variants(path, *, offsets: bool = False) -> tuple:
     Returns
     -------
     variants : pandas.DataFrame
-        ``chrom, pos`` (0-based), ``ref, alt`` (upper case), ``name``, ``line``.
+        ``chrom, pos`` (0-based), ``ref, alt`` (upper case), ``name``, ``line`` and
+        ``variant`` (as written, e.g. ``chr1:10 A>G``).
     rejected : pandas.DataFrame
         ``source`` (the file), ``line``, ``name`` (the variant as written), ``reason``.
 
@@ -72,12 +74,12 @@ def read_variants(path, *, offsets: bool = False) -> tuple:
             rejected.append((str(path), line, text, problem or "no ALT allele"))
             continue
         for alt in alts:
-            reason = allele_problem(ref, alt)
+            reason, text = allele_problem(ref, alt), f"{chrom}:{where} {ref}>{alt}"
             if reason:
-                rejected.append((str(path), line, f"{chrom}:{where} {ref}>{alt}", reason))
+                rejected.append((str(path), line, text, reason))
             else:
                 label = name or f"{chrom}:{where}:{ref}>{alt}"
-                kept.append((chrom, pos, ref.upper(), alt.upper(), label, line))
+                kept.append((chrom, pos, ref.upper(), alt.upper(), label, line, text))
     variants = pd.DataFrame(kept, columns=VARIANT_COLUMNS)
     variants["pos"] = variants["pos"].astype(np.int64)
     return variants, pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
