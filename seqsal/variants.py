@@ -285,7 +285,11 @@ class _Scorer:
         self.model = inner if oriented else strand_averaged(inner)
         self.batch_size = batch_size or auto_batch_size(self.model, width, device)
         self.device, self.log = device, log
-        self.checked = False
+        if log is not None:
+            from .attribute.ism import describe_path
+
+            log.info("single-base variants: %s", describe_path(self.model))
+        self.fast = None  # fastISM or full passes: measured on the first variants
 
     @torch.no_grad()
     def outputs(self, X: np.ndarray) -> np.ndarray:
@@ -296,22 +300,22 @@ class _Scorer:
         return torch.cat(out).float().cpu().numpy() if out else np.zeros((0, 0), np.float32)
 
     def substituted(self, X: np.ndarray, seq, positions, bases) -> np.ndarray:
-        from .attribute.ism import substituted_outputs
+        from .attribute.ism import fast_path_pays, substituted_outputs
 
         if not len(seq):
             return np.zeros((0, 0), np.float32)
-        tensor = lambda a: torch.as_tensor(np.asarray(a, np.int64), device=self.device)  # noqa: E731
-        found = substituted_outputs(
-            self.model,
-            torch.as_tensor(X, device=self.device).float(),
-            tensor(seq),
-            tensor(positions),
-            tensor(bases),
-            self.batch_size,
-            check=not self.checked,
-            log=self.log,
+        X = torch.as_tensor(X, device=self.device).float()
+        seq, positions, bases = (
+            torch.as_tensor(np.asarray(a, np.int64), device=self.device)
+            for a in (seq, positions, bases)
         )
-        self.checked = True
+        if self.fast is None:  # measured on the first block, kept for the rest
+            self.fast = fast_path_pays(
+                self.model, X, seq, positions, bases, self.batch_size, self.log
+            )
+        found = substituted_outputs(
+            self.model, X, seq, positions, bases, self.batch_size, fast=self.fast
+        )
         return found.cpu().numpy()
 
 

@@ -8,7 +8,7 @@ from seqsal import attribute as attribution
 from seqsal.attribute import METHODS, attribute, shuffled_references
 from seqsal.encode import one_hot_encode, one_hot_to_sequences, reverse_complement
 from seqsal.io import InputError
-from seqsal.models import build_model, resolve_target
+from seqsal.models import build_model, resolve_target, strand_averaged
 
 
 def random_onehot(n, length, seed=0):
@@ -138,6 +138,7 @@ def test_fast_ism_equals_every_variant_in_full(arch, monkeypatch):
     X = random_onehot(3, 40, seed=5)
     X[0, :, 7] = 0  # an N: all four bases are variants
     model = small_models()[arch]
+    assert_fast_path_exact(model, X)
     fast = attribute(model, X, method="ism", batch_size=5, output="probability")
     monkeypatch.setattr(attribution.ism, "local_layers", lambda model: None)
     plain = attribute(model, X, method="ism", batch_size=5, output="probability")
@@ -154,6 +155,73 @@ def test_fast_ism_equals_every_variant_in_full(arch, monkeypatch):
             v[0, base, 11] = 1
             variants.append(f(v).item())
     assert fast[1][1, 11] == pytest.approx(y0 - np.mean(variants), abs=1e-6)
+
+
+def assert_fast_path_exact(model, X):
+    """fastISM's outputs of every single-base variant equal full passes'."""
+    from seqsal.attribute.ism import substituted_outputs
+
+    x = torch.as_tensor(X).float()
+    todo = torch.nonzero(x == 0)
+    seq, base, pos = todo[:, 0], todo[:, 1], todo[:, 2]
+    fast = substituted_outputs(model.eval(), x, seq, pos, base, 7, fast=True)
+    plain = substituted_outputs(model.eval(), x, seq, pos, base, 7, fast=False)
+    np.testing.assert_allclose(fast, plain, atol=1e-5)
+
+
+class _UsersChain(nn.Module):
+    """A user's model: convolutions and functional activations, then a head."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(3)
+        self.conv1, self.conv2 = (
+            nn.Conv1d(4, 8, 5, padding=2),
+            nn.Conv1d(8, 8, 3, padding=2, dilation=2),
+        )
+        self.pool, self.head = nn.MaxPool1d(2), nn.Linear(8, 2)
+
+    def forward(self, x):
+        h = self.pool(torch.relu(self.conv1(x)))
+        return self.head(torch.relu(self.conv2(h)).mean(-1))
+
+
+class _UsersResidual(_UsersChain):
+    def forward(self, x):
+        h = torch.relu(self.conv1(x))
+        return self.head((h + torch.relu(self.conv2(h))).mean(-1))
+
+
+@pytest.mark.parametrize(
+    "model, body",
+    [
+        (
+            nn.Sequential(
+                nn.Conv1d(4, 8, 7, padding=3), nn.ReLU(), nn.Flatten(), nn.Linear(320, 1)
+            ),
+            2,
+        ),
+        (_UsersChain(), 5),
+        (_UsersResidual(), 2),  # the chain stops where an activation is read twice
+    ],
+)
+def test_fast_ism_finds_the_body_of_a_users_model(model, body, monkeypatch):
+    from seqsal.attribute.ism import split_local
+
+    model = model.eval()
+    split = split_local(model)
+    assert split is not None and len(split.body) == body
+    X = random_onehot(3, 40, seed=7)
+    with torch.no_grad():
+        np.testing.assert_allclose(
+            split(torch.as_tensor(X).float()), model(torch.as_tensor(X).float()), atol=1e-6
+        )
+    assert_fast_path_exact(strand_averaged(model), X)
+    fast = attribute(model, X, method="ism", rc_average=True)[0]
+    monkeypatch.setattr(attribution.ism, "local_layers", lambda model: None)
+    np.testing.assert_allclose(
+        fast, attribute(model, X, method="ism", rc_average=True)[0], atol=1e-5
+    )
 
 
 def test_ism_window_leaves_the_rest_zero():

@@ -7,12 +7,18 @@ widens layer by layer. For a model that declares its local part as ``model.body`
 dropouts and seqsal's dilated residual blocks) and the rest as ``model.finish(h)``, each
 variant's activations are computed only inside that window, spliced into the activations
 of the unchanged sequence, until the window covers the whole layer; from there the model
-runs as usual. Nair et al. (2022) call this fastISM. Models that do not declare their
-body, or hold a layer without a rule here, take the plain path: every variant in full.
+runs as usual. Nair et al. (2022) call this fastISM. A model that does not declare its
+body gets one from its graph where ``torch.fx`` traces it: the longest chain of layers
+with a rule here from the input on (modules, or ``torch.relu``-like functions), each
+feeding only the next, is the body and the rest of the graph the finish. Models with
+neither, or a layer without a rule in the body, take the plain path: every variant in
+full. Either way the fast path is checked against the plain one before it is used.
 """
 
 from __future__ import annotations
 
+import warnings
+import weakref
 from contextlib import contextmanager
 
 import torch
@@ -64,6 +70,100 @@ def local_layers(model: nn.Module):
     if model.training or not all(_supported(layer) for layer in body):
         return None
     return list(body)
+
+
+# functions an fx graph may call between local layers, and the modules they stand for
+_FUNCTIONS = {
+    torch.relu: nn.ReLU,
+    F.relu: nn.ReLU,
+    torch.sigmoid: nn.Sigmoid,
+    F.sigmoid: nn.Sigmoid,
+    torch.tanh: nn.Tanh,
+    F.gelu: nn.GELU,
+    F.silu: nn.SiLU,
+}
+_SPLITS = weakref.WeakKeyDictionary()
+
+
+class _Split(nn.Module):
+    """A traced model as ``body`` (its local chain) and ``finish`` (the rest)."""
+
+    def __init__(self, body: nn.Sequential, finish: nn.Module):
+        super().__init__()
+        self.body, self.rest = body, finish
+
+    def finish(self, h):
+        return self.rest(h)
+
+    def forward(self, X):
+        return self.finish(self.body(X))
+
+
+def split_local(model: nn.Module):
+    """``model`` as a body of local layers and a finish: as it declares them, or as
+    ``torch.fx`` finds them in its graph; None when neither gives a body.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    split : torch.nn.Module or None
+        With ``body`` (an ``nn.Sequential``) and ``finish(h)``.
+    """
+    if isinstance(getattr(model, "body", None), nn.Sequential) and callable(
+        getattr(model, "finish", None)
+    ):
+        return model
+    if isinstance(model, torch.jit.ScriptModule):
+        return None
+    if model not in _SPLITS:
+        _SPLITS[model] = _traced_split(model)
+    split = _SPLITS[model]
+    return split.eval() if split is not None and not model.training else split
+
+
+class _Tracer(torch.fx.Tracer):
+    """fx's tracer, keeping seqsal's own layers (a block max-pool) whole."""
+
+    def is_leaf_module(self, module, name):
+        return isinstance(module, (BlockMax, _Residual)) or super().is_leaf_module(module, name)
+
+
+def _traced_split(model: nn.Module):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tracer = _Tracer()
+            graph_module = torch.fx.GraphModule(model, tracer.trace(model))
+    except Exception:  # a graph fx cannot trace (data-dependent control flow, ...)
+        return None
+    modules = dict(graph_module.named_modules())
+    nodes = list(graph_module.graph.nodes)
+    if [n.op for n in nodes].count("placeholder") != 1 or nodes[0].op != "placeholder":
+        return None
+    current, body = nodes[0], []
+    for node in nodes[1:]:
+        if node.args != (current,) or node.kwargs or len(current.users) != 1:
+            break
+        if node.op == "call_module" and _supported(modules[node.target]):
+            body.append(modules[node.target])
+        elif node.op == "call_function" and node.target in _FUNCTIONS:
+            body.append(_FUNCTIONS[node.target]())
+        else:
+            break
+        current = node
+    if not body:
+        return None
+    graph = torch.fx.Graph()
+    env = {current: graph.placeholder("h")}
+    try:
+        for node in nodes[nodes.index(current) + 1 :]:
+            env[node] = graph.node_copy(node, lambda n: env[n])
+    except KeyError:  # the rest reads an activation inside the chain (a skip connection)
+        return None
+    return _Split(nn.Sequential(*body), torch.fx.GraphModule(graph_module, graph))
 
 
 def _slabs(padded, pad, seq, starts, width, start, values):
@@ -171,7 +271,7 @@ def _local_step(layer, cache, k, seq, start, values):
 
 
 @torch.no_grad()
-def variant_outputs(model, layers, X, seq, positions, bases, batch_size):
+def variant_outputs(model, layers, X, seq, positions, bases, batch_size, cache=None):
     """Model outputs (V, T) of single-base variants of the sequences ``X`` (B, 4, L).
 
     Variant ``v`` sets position ``positions[v]`` of sequence ``seq[v]`` to ``bases[v]``.
@@ -187,12 +287,14 @@ def variant_outputs(model, layers, X, seq, positions, bases, batch_size):
         Each variant's sequence, position and new base.
     batch_size : int
         Variants per batch.
+    cache : _Cache or None, optional
+        The unchanged sequences' activations, when already computed. Default is None.
 
     Returns
     -------
     outputs : torch.Tensor, shape=(V, T)
     """
-    cache = _Cache(layers, X)
+    cache = cache or _Cache(layers, X)
     outputs = []
     for i in range(0, len(positions), batch_size):
         rows = slice(i, i + batch_size)
@@ -215,7 +317,7 @@ def variant_outputs(model, layers, X, seq, positions, bases, batch_size):
 
 
 @torch.no_grad()
-def _ism(f, X, window, batch_size, check=True, log=None):
+def _ism(f, X, window, batch_size, fast, log=None):
     """Output of every single-base variant minus the mean of the four at each position."""
     B, _, L = X.shape
     start, end = window
@@ -224,23 +326,96 @@ def _ism(f, X, window, batch_size, check=True, log=None):
     seq, base, pos = todo[:, 0], todo[:, 1], todo[:, 2] + start
     outputs, y0 = f.outputs(X)
     values = y0[:, None, None].expand(B, 4, end - start).clone()
-    found = substituted_outputs(f.model, X, seq, pos, base, batch_size, check=check, log=log)
+    if fast is None:  # the first batch: measure which path pays
+        fast = fast_path_pays(f.model, X, seq, pos, base, batch_size, log)
+    found = substituted_outputs(f.model, X, seq, pos, base, batch_size, fast=fast)
     found = found[:, f.target].float()
     values[~present] = f.sigmoid(found) if f.sigmoid is not None else found
     hyp = torch.zeros_like(X)
     hyp[:, :, start:end] = values - values.mean(1, keepdim=True)
-    return hyp, outputs.float()
+    return hyp, outputs.float(), fast
+
+
+def _local_model(model):
+    """The strand average's inner model split into body and finish, and its local layers
+    (None where there is no fast path)."""
+    inner = model.model if isinstance(model, RCAverage) else model
+    inner = split_local(inner) or inner
+    return inner, local_layers(inner)
+
+
+def _fast_outputs(model, inner, layers, X, seq, positions, bases, batch_size, caches=(None, None)):
+    found = variant_outputs(inner, layers, X, seq, positions, bases, batch_size, caches[0])
+    if isinstance(model, RCAverage):  # the same variant, seen on the other strand
+        L = X.shape[-1]
+        rc = variant_outputs(
+            inner, layers, X.flip(1, 2), seq, L - 1 - positions, 3 - bases, batch_size, caches[1]
+        )
+        found = (found + rc) / 2
+    return found
 
 
 @torch.no_grad()
-def substituted_outputs(model, X, seq, positions, bases, batch_size, *, check=True, log=None):
+def fast_path_pays(model, X, seq, positions, bases, batch_size, log=None) -> bool:
+    """Whether fastISM is exact and faster than running every variant in full, measured
+    on the first 64 variants: exact to 1e-4 (relative), and its cost (the unchanged
+    sequences' activations, once per sequence, then each variant's windows) estimated for
+    all of them below the plain path's.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X : torch.Tensor, shape=(B, 4, L)
+    seq, positions, bases : torch.Tensor of int, shape=(V,)
+    batch_size : int
+    log : logging.Logger or None, optional
+        Told the choice. Default is None.
+
+    Returns
+    -------
+    fast : bool
+    """
+    from time import perf_counter
+
+    inner, layers = _local_model(model)
+    if layers is None or not len(seq):
+        return layers is not None
+    n = min(64, len(seq))
+    used, local = torch.unique(seq[:n], return_inverse=True)
+    sample = X[used]
+    flips = 2 if isinstance(model, RCAverage) else 1
+    start = perf_counter()
+    caches = (_Cache(layers, sample), _Cache(layers, sample.flip(1, 2)) if flips == 2 else None)
+    built = perf_counter()
+    args = (local, positions[:n], bases[:n])
+    fast = _fast_outputs(model, inner, layers, sample, *args, 4 * batch_size, caches)
+    ran = perf_counter()
+    plain = _plain_outputs(model, sample, *args, batch_size)
+    done = perf_counter()
+    error = float((fast - plain).abs().max())
+    if error > 1e-4 * max(1.0, float(plain.abs().max())):
+        if log is not None:
+            log.warning(
+                "fast ISM differs from plain ISM by %.3g; computing variants in full", error
+            )
+        return False
+    per_sequence, per_variant = (built - start) / len(used), (ran - built) / n
+    fast_total = per_sequence * len(X) + per_variant * len(seq)
+    pays = fast_total < (done - ran) / n * len(seq)
+    if not pays and log is not None:
+        log.info("fastISM is exact but slower than full passes on this model: using full passes")
+    return pays
+
+
+@torch.no_grad()
+def substituted_outputs(model, X, seq, positions, bases, batch_size, *, fast=True):
     """Outputs (V, T) of single-base variants of the sequences ``X`` (B, 4, L).
 
     Variant ``v`` sets position ``positions[v]`` of sequence ``seq[v]`` to ``bases[v]``.
-    Where the model's body has local rules (:func:`local_layers`; inside a strand average
-    too), each variant is computed only where it differs (fastISM), checked against the
-    plain path on its first 64 variants when ``check``; otherwise every variant runs in
-    full.
+    With ``fast`` and a model whose body has local rules (:func:`split_local`,
+    :func:`local_layers`; inside a strand average too), each variant is computed only where
+    it differs (fastISM); otherwise every variant runs in full. :func:`fast_path_pays`
+    says whether ``fast`` should be asked for.
 
     Parameters
     ----------
@@ -251,27 +426,16 @@ def substituted_outputs(model, X, seq, positions, bases, batch_size, *, check=Tr
     seq, positions, bases : torch.Tensor of int, shape=(V,)
     batch_size : int
         Sequences per batch of the plain path (the fast one takes four times as many).
-    check : bool, optional
+    fast : bool, optional
         Default is True.
-    log : logging.Logger or None, optional
-        Warned when the fast path is dropped. Default is None.
 
     Returns
     -------
     outputs : torch.Tensor, shape=(V, T), dtype=float32
     """
-    inner = model.model if isinstance(model, RCAverage) else model
-    layers = local_layers(inner)
-    if layers is not None:
-        found = variant_outputs(inner, layers, X, seq, positions, bases, 4 * batch_size)
-        if isinstance(model, RCAverage):  # the same variant, seen on the other strand
-            L = X.shape[-1]
-            rc = variant_outputs(
-                inner, layers, X.flip(1, 2), seq, L - 1 - positions, 3 - bases, 4 * batch_size
-            )
-            found = (found + rc) / 2
-        if not check or _agrees(found[:64], model, X, seq[:64], positions[:64], bases[:64], log):
-            return found
+    inner, layers = _local_model(model)
+    if fast and layers is not None:
+        return _fast_outputs(model, inner, layers, X, seq, positions, bases, 4 * batch_size)
     return _plain_outputs(model, X, seq, positions, bases, batch_size)
 
 
@@ -288,26 +452,44 @@ def _plain_outputs(model, X, seq, positions, bases, batch_size):
     return torch.cat(out) if out else X.new_zeros(0, 0)
 
 
-def _agrees(fast, model, X, seq, positions, bases, log):
-    """Whether the fast path matches the plain one on a few variants (else it is dropped)."""
-    plain = _plain_outputs(model, X, seq, positions, bases, len(positions) or 1)
-    if not len(plain):
-        return True
-    error = float((fast - plain).abs().max())
-    ok = error <= 1e-4 * max(1.0, float(plain.abs().max()))
-    if not ok and log is not None:
-        log.warning("fast ISM differs from plain ISM by %.3g; computing variants in full", error)
-    return ok
+def describe_path(model: nn.Module) -> str:
+    """Which ISM path a model takes, in words for the log.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    text : str
+    """
+    inner = model.model if isinstance(model, RCAverage) else model
+    split = split_local(inner)
+    layers = local_layers(split) if split is not None else None
+    if layers is None:
+        return "every variant in full (no body of local layers found)"
+    how = "declared" if split is inner else "found by torch.fx"
+    return f"fastISM through a body of {len(layers)} local layers ({how})"
 
 
 @contextmanager
 def ism_step(f, run):
-    """Yield ``step(x, x_np, rows) -> (hyp, pred)`` of ISM on ``run.window``; the fast
-    path is checked against the plain one on the first batch.
+    """Yield ``step(x, x_np, rows) -> (hyp, pred)`` of ISM on ``run.window``; which path
+    (fastISM or full passes) is measured on the first batch and kept.
 
     Parameters
     ----------
     f, run
         The explained scalar and the run's options: see :data:`seqsal.attribute.STEPS`.
     """
-    yield lambda x, x_np, rows: _ism(f, x, run.window, run.batch_size, rows.start == 0, run.log)
+    if run.log is not None:
+        run.log.info("ism: %s", describe_path(f.model))
+    chosen = {}
+
+    def step(x, x_np, rows):
+        hyp, pred, chosen["fast"] = _ism(
+            f, x, run.window, run.batch_size, chosen.get("fast"), run.log
+        )
+        return hyp, pred
+
+    yield step
