@@ -192,6 +192,12 @@ class _UsersResidual(_UsersChain):
         return self.head((h + torch.relu(self.conv2(h))).mean(-1))
 
 
+class _UsersGate(_UsersChain):
+    def forward(self, x):
+        h = torch.relu(self.conv1(x))
+        return self.head((h * torch.sigmoid(self.conv2(h))).mean(-1))
+
+
 @pytest.mark.parametrize(
     "model, body",
     [
@@ -202,7 +208,8 @@ class _UsersResidual(_UsersChain):
             2,
         ),
         (_UsersChain(), 5),
-        (_UsersResidual(), 2),  # the chain stops where an activation is read twice
+        (_UsersResidual(), 3),  # h + relu(conv(h)): a residual block
+        (_UsersGate(), 2),  # the chain stops where an activation is read twice otherwise
     ],
 )
 def test_fast_ism_finds_the_body_of_a_users_model(model, body, monkeypatch):

@@ -131,6 +131,49 @@ class _Tracer(torch.fx.Tracer):
         return isinstance(module, (BlockMax, _Residual)) or super().is_leaf_module(module, name)
 
 
+def _layer_of(node, current, modules):
+    """The local layer that ``node`` applies to ``current``, its only reader, or None."""
+    if node.args != (current,) or node.kwargs or len(current.users) != 1:
+        return None
+    if node.op == "call_module" and _supported(modules[node.target]):
+        return modules[node.target]
+    if node.op == "call_function" and node.target in _FUNCTIONS:
+        return _FUNCTIONS[node.target]()
+    return None
+
+
+def _residual_at(nodes, current, modules):
+    """``current + relu(conv(current))`` over the three ``nodes``, as a residual block
+    (a stride-1 convolution that keeps the length), or None."""
+    import operator
+
+    if len(nodes) < 3 or len(current.users) != 2:
+        return None
+    conv, act, add = nodes
+    if conv.op != "call_module" or conv.args != (current,) or conv.kwargs:
+        return None
+    module = modules[conv.target]
+    same = (
+        _local_conv(module)
+        and module.kernel_size[0] % 2 == 1
+        and module.padding[0] == module.dilation[0] * (module.kernel_size[0] // 2)
+        and module.in_channels == module.out_channels
+    )
+    relu = (act.op == "call_module" and type(modules[act.target]) is nn.ReLU) or (
+        act.op == "call_function" and _FUNCTIONS.get(act.target) is nn.ReLU
+    )
+    adds = add.op == "call_function" and add.target in (operator.add, torch.add)
+    if not (same and relu and adds and act.args == (conv,) and not act.kwargs):
+        return None
+    if set(add.args) != {current, act} or add.kwargs or set(current.users) != {conv, add}:
+        return None
+    if len(conv.users) != 1 or len(act.users) != 1:
+        return None
+    block = _Residual(module.in_channels, module.dilation[0], module.kernel_size[0])
+    block.conv = module
+    return block
+
+
 def _traced_split(model: nn.Module):
     try:
         with warnings.catch_warnings():
@@ -143,17 +186,18 @@ def _traced_split(model: nn.Module):
     nodes = list(graph_module.graph.nodes)
     if [n.op for n in nodes].count("placeholder") != 1 or nodes[0].op != "placeholder":
         return None
-    current, body = nodes[0], []
-    for node in nodes[1:]:
-        if node.args != (current,) or node.kwargs or len(current.users) != 1:
+    current, body, i = nodes[0], [], 1
+    while i < len(nodes):
+        layer = _layer_of(nodes[i], current, modules)
+        if layer is not None:
+            body.append(layer)
+            current, i = nodes[i], i + 1
+            continue
+        residual = _residual_at(nodes[i : i + 3], current, modules)
+        if residual is None:
             break
-        if node.op == "call_module" and _supported(modules[node.target]):
-            body.append(modules[node.target])
-        elif node.op == "call_function" and node.target in _FUNCTIONS:
-            body.append(_FUNCTIONS[node.target]())
-        else:
-            break
-        current = node
+        body.append(residual)
+        current, i = nodes[i + 2], i + 3
     if not body:
         return None
     graph = torch.fx.Graph()
