@@ -1,7 +1,9 @@
 """Benchmark: seqsal's attribution engine against captum and tangermeme, in one run.
 
-Two models with random weights: the BPNet-like 1 kb model and the DeepSTARR-like 249 bp
-model of ``seqsal.models``. Every tool runs on the same sequences, on the same machine,
+Models with random weights: the BPNet-like 1 kb model and the DeepSTARR-like 249 bp
+model of ``seqsal.models``, then models of the same shapes defined outside seqsal
+(``benchmarks/foreign.py``, what users bring: seqsal finds their structure with
+``torch.fx`` or runs them as they are), the BPNet-like one also as TorchScript. Every tool runs on the same sequences, on the same machine,
 each at its own best batch size (swept over 16-256 first), and the median of 3 repeats
 is compared as a ratio (peer time / seqsal time). Three comparisons:
 
@@ -38,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from foreign import BPNetLike, DeepSTARRLike, scripted
 from seqsal.attribute import attribute, shuffled_references
 from seqsal.models import BPNet, DeepSTARR
 
@@ -46,11 +49,19 @@ BARS = {"grad_x_input": 1.3, "deeplift_shap": 2.0, "ism": 1.5}
 
 
 def models():
+    """seqsal's own models, then models defined outside it (``benchmarks/foreign.py``),
+    as modules and as TorchScript."""
     torch.manual_seed(0)
     return {
         "bpnet_1kb": BPNet(input_length=1000, n_outputs=1).eval(),
         "deepstarr_249bp": DeepSTARR(input_length=249, n_outputs=2).eval(),
+        "foreign_bpnet_1kb": BPNetLike().eval(),
+        "foreign_deepstarr_249bp": DeepSTARRLike().eval(),
+        "foreign_bpnet_1kb_torchscript": scripted(BPNetLike().eval()),
     }
+
+
+OWN = ("bpnet_1kb", "deepstarr_249bp")  # the peak RSS runs save these as checkpoints
 
 
 def random_onehot(n, length, seed=0):
@@ -306,7 +317,7 @@ def _rss(command) -> float:
 
 def speed(scale: float, only: str | None = None) -> dict:
     """Every comparison on both models; prints as it goes, returns the figures."""
-    sizes = {  # sequences per comparison and model
+    sizes = {  # sequences per comparison and model family
         "bpnet_1kb": {"grad_x_input": 512, "deeplift_shap": 16, "ism": 4},
         "deepstarr_249bp": {"grad_x_input": 2048, "deeplift_shap": 64, "ism": 128},
     }
@@ -325,10 +336,15 @@ def speed(scale: float, only: str | None = None) -> dict:
             ("deeplift_shap", deeplift_shap),
             ("ism", ism),
         ):
-            n = max(2, int(sizes[name][method] * scale))
+            family = "bpnet_1kb" if "bpnet" in name else "deepstarr_249bp"
+            n = max(2, int(sizes[family][method] * scale))
             X = random_onehot(n, length, seed=1)
             print(f"  {method} on {n} sequences")
-            times = run(model, X, checks)
+            try:
+                times = run(model, X, checks)
+            except Exception as error:  # a peer (or seqsal) that cannot run this model
+                print(f"    skipped: {type(error).__name__}: {str(error).splitlines()[0][:120]}")
+                continue
             ours = min(t for tool, (t, _) in times.items() if tool.startswith("seqsal"))
             work = {"grad_x_input": 3, "deeplift_shap": 20 * 3, "ism": 3 * length}[method]
             summary[method] = {
@@ -389,6 +405,8 @@ def main(argv=None):
         results["rss"] = []
         with tempfile.TemporaryDirectory() as folder:
             for name, model in models().items():
+                if name not in OWN:
+                    continue
                 results["rss"] += peak_rss(
                     name, model, model.input_length, (2000, 20000), Path(folder)
                 )

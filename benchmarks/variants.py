@@ -3,8 +3,8 @@
 Variants lie in 1 kb windows of a random genome, ``--per-window`` of them per window
 (REF windows are shared, as in a VCF of one population's SNVs in a set of peaks). Two
 models with random weights: seqsal's BPNet-like 1 kb model (its fastISM path applies) and
-a BPNet-like model defined here, outside seqsal (``Foreign``: no declared body, so every
-variant runs in full). Both tools compute the same thing: the output on REF and on ALT
+a BPNet-like model defined outside seqsal (``benchmarks/foreign.py``: it declares no body;
+seqsal finds one with ``torch.fx``). Both tools compute the same thing: the output on REF and on ALT
 of each variant, oriented (no strand average). tangermeme's ``substitution_effect`` takes
 one sequence per variant, so it is given one copy of its window per variant, in chunks of
 ``--chunk`` variants so its memory stays bounded too; seqsal takes the variants table.
@@ -29,32 +29,12 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
+from foreign import BPNetLike
 from seqsal.models import BPNet
 from seqsal.variants import place_variants, score_variants
 
 WIDTH = 1000
-
-
-class Foreign(nn.Module):
-    """A BPNet-like model as a user writes it: a first conv, dilated residual convs,
-    global average pooling, a linear head."""
-
-    def __init__(self, filters=64, layers=8):
-        super().__init__()
-        self.first = nn.Conv1d(4, filters, 21, padding=10)
-        self.convs = nn.ModuleList(
-            nn.Conv1d(filters, filters, 3, padding=2**i, dilation=2**i)
-            for i in range(1, layers + 1)
-        )
-        self.head = nn.Linear(filters, 1)
-
-    def forward(self, x):
-        h = torch.relu(self.first(x))
-        for conv in self.convs:
-            h = h + torch.relu(conv(h))
-        return self.head(h.mean(-1))
 
 
 def dataset(n_variants: int, per_window: int, seed: int = 0):
@@ -145,7 +125,8 @@ def rss_child(n_variants: int, per_window: int) -> float:
     code = (
         "import resource, sys, torch; sys.path.insert(0, 'benchmarks');"
         "import variants as b; torch.manual_seed(0);"
-        "from seqsal.models import BPNet;"
+        "from foreign import BPNetLike
+from seqsal.models import BPNet;"
         f"c, r, v = b.dataset({n_variants}, {per_window});"
         "m = BPNet(input_length=1000, n_outputs=1).eval();"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
@@ -173,7 +154,7 @@ def main():
     results["scoring_peak_rss_mb"] = rss
     for name, model in {
         "bpnet_1kb (seqsal.models)": BPNet(input_length=WIDTH, n_outputs=1).eval(),
-        "foreign BPNet-like 1kb": Foreign().eval(),
+        "foreign BPNet-like 1kb": BPNetLike().eval(),
     }.items():
         batch = best_batch(model, contig, variants, args.chunk)
         ours_s, (ref, alt) = timed(lambda m=model: seqsal_scores(m, contig, regions, variants))
