@@ -466,7 +466,10 @@ def test_reporter_example_finds_both_boxes_forward_and_positive(tmp_path):
 
 
 def test_a_config_naming_a_missing_file_stops_before_any_job(tmp_path):
-    config = "input: {mode: genome, bed: no/such.bed, fasta: no/such.fa}\ntruth: null\n"
+    config = (
+        "input: {mode: genome, bed: no/such.bed, fasta: no/such.fa}\n"
+        "truth: null\nvariants: {file: null}\n"
+    )
     done = snakemake(tmp_path, "-n", "--cores", "1", config=config, check=False)
     assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if line.startswith("config ")]
