@@ -457,6 +457,79 @@ def simplified(model: nn.Module, *, pool_first: bool = False) -> nn.Module:
     return model
 
 
+# functions a model may call where a layer would do, and the layers they stand for
+FUNCTIONAL_ACTIVATIONS = {
+    torch.relu: nn.ReLU,
+    nn.functional.relu: nn.ReLU,
+    torch.sigmoid: nn.Sigmoid,
+    nn.functional.sigmoid: nn.Sigmoid,
+    torch.tanh: nn.Tanh,
+    nn.functional.gelu: nn.GELU,
+    nn.functional.silu: nn.SiLU,
+}
+
+
+class _Tracer(torch.fx.Tracer):
+    """fx's tracer, keeping seqsal's own layers (a block max-pool, a residual block) whole."""
+
+    def is_leaf_module(self, module, name):
+        return isinstance(module, (BlockMax, _Residual)) or super().is_leaf_module(module, name)
+
+
+def traced(model: nn.Module):
+    """``model``'s ``torch.fx`` graph module, or None where fx cannot trace it
+    (TorchScript, data-dependent control flow, ...).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    graph_module : torch.fx.GraphModule or None
+    """
+    if isinstance(model, torch.jit.ScriptModule):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.fx.GraphModule(model, _Tracer().trace(model))
+    except Exception:  # fx raises anything on a graph it cannot follow
+        return None
+
+
+def with_activation_layers(model: nn.Module) -> nn.Module:
+    """``model`` with every functional activation (``torch.relu(h)``, ``F.sigmoid(h)``,
+    ...) called as a layer instead, the same function: hooks on layers (DeepLIFT's rules)
+    then see it. Returned as it is when it calls none, or fx cannot trace it.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    model : torch.nn.Module
+    """
+    graph_module = traced(model)
+    calls = [] if graph_module is None else [
+        n for n in graph_module.graph.nodes
+        if n.op == "call_function" and n.target in FUNCTIONAL_ACTIVATIONS and len(n.args) == 1
+        and not n.kwargs
+    ]  # fmt: skip
+    if not calls:
+        return model
+    for i, node in enumerate(calls):
+        name = f"seqsal_activation_{i}"
+        graph_module.add_submodule(name, FUNCTIONAL_ACTIVATIONS[node.target]())
+        with graph_module.graph.inserting_after(node):
+            layer = graph_module.graph.call_module(name, node.args)
+        node.replace_all_uses_with(layer)
+        graph_module.graph.erase_node(node)
+    graph_module.recompile()
+    return graph_module.eval() if not model.training else graph_module
+
+
 class RCAverage(nn.Module):
     """Average a model's outputs over each sequence and its reverse complement."""
 

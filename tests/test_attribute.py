@@ -405,3 +405,23 @@ def test_shuffles_are_seeded_by_region_name_so_shards_do_not_matter():
     # a draw apart from the region's own references
     references = shuffled_references(X[rows], 1, seed=3, keys=keys[rows])[:, 0]
     assert not np.array_equal(references, shuffled[:])
+
+
+class _UsersChainLayers(_UsersChain):
+    """The same function as :class:`_UsersChain`, its activations as layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.relu1, self.relu2 = nn.ReLU(), nn.ReLU()
+
+    def forward(self, x):
+        h = self.pool(self.relu1(self.conv1(x)))
+        return self.head(self.relu2(self.conv2(h)).mean(-1))
+
+
+def test_deeplift_shap_sees_functional_activations_as_layers():
+    X = random_onehot(4, 40, seed=8)
+    functional, layers = _UsersChain().eval(), _UsersChainLayers().eval()  # same weights
+    ours = attribute(functional, X, method="deeplift_shap", n_shuffles=5)
+    theirs = attribute(layers, X, method="deeplift_shap", n_shuffles=5)
+    np.testing.assert_allclose(ours[0], theirs[0], atol=1e-6)

@@ -34,7 +34,7 @@ import torch
 from tqdm import tqdm
 
 from ..errors import ConvergenceError, InputError
-from ..models import simplified
+from ..models import simplified, with_activation_layers
 from ..progress import Progress
 from .deeplift import check_deeplift_support, deeplift_shap_step
 from .grad_cam import grad_cam_step
@@ -228,6 +228,7 @@ def iter_attributions(
     if method != "grad_cam":  # the same function, cheaper (grad_cam names a layer)
         model = simplified(model, pool_first=method != "deeplift_shap")
     if method == "deeplift_shap":
+        model = with_activation_layers(model)  # torch.relu(h) hooked as a layer too
         check_deeplift_support(model)
     f = Explained(model, target=target, probability=output == "probability", rc_average=rc_average)
     if batch_size is None:

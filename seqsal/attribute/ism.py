@@ -17,7 +17,6 @@ full. Either way the fast path is checked against the plain one before it is use
 
 from __future__ import annotations
 
-import warnings
 import weakref
 from contextlib import contextmanager
 
@@ -25,7 +24,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..models import ACTIVATIONS, BlockMax, RCAverage, _Residual
+from ..models import (
+    ACTIVATIONS,
+    FUNCTIONAL_ACTIVATIONS,
+    BlockMax,
+    RCAverage,
+    _Residual,
+    traced,
+)
 
 ELEMENTWISE = ACTIVATIONS + (nn.BatchNorm1d, nn.Dropout, nn.Identity)
 
@@ -72,16 +78,6 @@ def local_layers(model: nn.Module):
     return list(body)
 
 
-# functions an fx graph may call between local layers, and the modules they stand for
-_FUNCTIONS = {
-    torch.relu: nn.ReLU,
-    F.relu: nn.ReLU,
-    torch.sigmoid: nn.Sigmoid,
-    F.sigmoid: nn.Sigmoid,
-    torch.tanh: nn.Tanh,
-    F.gelu: nn.GELU,
-    F.silu: nn.SiLU,
-}
 _SPLITS = weakref.WeakKeyDictionary()
 
 
@@ -116,19 +112,10 @@ def split_local(model: nn.Module):
         getattr(model, "finish", None)
     ):
         return model
-    if isinstance(model, torch.jit.ScriptModule):
-        return None
     if model not in _SPLITS:
         _SPLITS[model] = _traced_split(model)
     split = _SPLITS[model]
     return split.eval() if split is not None and not model.training else split
-
-
-class _Tracer(torch.fx.Tracer):
-    """fx's tracer, keeping seqsal's own layers (a block max-pool) whole."""
-
-    def is_leaf_module(self, module, name):
-        return isinstance(module, (BlockMax, _Residual)) or super().is_leaf_module(module, name)
 
 
 def _layer_of(node, current, modules):
@@ -137,8 +124,8 @@ def _layer_of(node, current, modules):
         return None
     if node.op == "call_module" and _supported(modules[node.target]):
         return modules[node.target]
-    if node.op == "call_function" and node.target in _FUNCTIONS:
-        return _FUNCTIONS[node.target]()
+    if node.op == "call_function" and node.target in FUNCTIONAL_ACTIVATIONS:
+        return FUNCTIONAL_ACTIVATIONS[node.target]()
     return None
 
 
@@ -160,7 +147,7 @@ def _residual_at(nodes, current, modules):
         and module.in_channels == module.out_channels
     )
     relu = (act.op == "call_module" and type(modules[act.target]) is nn.ReLU) or (
-        act.op == "call_function" and _FUNCTIONS.get(act.target) is nn.ReLU
+        act.op == "call_function" and FUNCTIONAL_ACTIVATIONS.get(act.target) is nn.ReLU
     )
     adds = add.op == "call_function" and add.target in (operator.add, torch.add)
     if not (same and relu and adds and act.args == (conv,) and not act.kwargs):
@@ -175,12 +162,8 @@ def _residual_at(nodes, current, modules):
 
 
 def _traced_split(model: nn.Module):
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tracer = _Tracer()
-            graph_module = torch.fx.GraphModule(model, tracer.trace(model))
-    except Exception:  # a graph fx cannot trace (data-dependent control flow, ...)
+    graph_module = traced(model)
+    if graph_module is None:
         return None
     modules = dict(graph_module.named_modules())
     nodes = list(graph_module.graph.nodes)
