@@ -3,7 +3,8 @@
 Models with random weights: the BPNet-like 1 kb model and the DeepSTARR-like 249 bp
 model of ``seqsal.models``, then models of the same shapes defined outside seqsal
 (``benchmarks/foreign.py``, what users bring: seqsal finds their structure with
-``torch.fx`` or runs them as they are), the BPNet-like one also as TorchScript. Every tool runs on the same sequences, on the same machine,
+``torch.fx`` or runs them as they are), the BPNet-like one also as TorchScript. Every
+tool runs on the same sequences, on the same machine,
 each at its own best batch size (swept over 16-256 first), and the median of 3 repeats
 is compared as a ratio (peer time / seqsal time). Three comparisons:
 
@@ -39,8 +40,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from foreign import BPNetLike, DeepSTARRLike, scripted
+
 from seqsal.attribute import attribute, shuffled_references
 from seqsal.models import BPNet, DeepSTARR
 
@@ -62,6 +63,7 @@ def models():
 
 
 OWN = ("bpnet_1kb", "deepstarr_249bp")  # the peak RSS runs save these as checkpoints
+TWINS = {"foreign_bpnet_1kb_torchscript": "foreign_bpnet_1kb"}  # FLOPs counted on the module
 
 
 def random_onehot(n, length, seed=0):
@@ -328,7 +330,7 @@ def speed(scale: float, only: str | None = None) -> dict:
         if only and name != only:
             continue
         length = model.input_length
-        flops = forward_flops(model, length)
+        flops = forward_flops(models()[TWINS.get(name, name)], length)
         print(f"{name}: {flops / 1e6:.1f} MFLOP per forward pass")
         checks, summary = {}, {}
         for method, run in (

@@ -29,8 +29,8 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-
 from foreign import BPNetLike
+
 from seqsal.models import BPNet
 from seqsal.variants import place_variants, score_variants
 
@@ -125,8 +125,7 @@ def rss_child(n_variants: int, per_window: int) -> float:
     code = (
         "import resource, sys, torch; sys.path.insert(0, 'benchmarks');"
         "import variants as b; torch.manual_seed(0);"
-        "from foreign import BPNetLike
-from seqsal.models import BPNet;"
+        "from seqsal.models import BPNet;"
         f"c, r, v = b.dataset({n_variants}, {per_window});"
         "m = BPNet(input_length=1000, n_outputs=1).eval();"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
