@@ -425,3 +425,14 @@ def test_deeplift_shap_sees_functional_activations_as_layers():
     ours = attribute(functional, X, method="deeplift_shap", n_shuffles=5)
     theirs = attribute(layers, X, method="deeplift_shap", n_shuffles=5)
     np.testing.assert_allclose(ours[0], theirs[0], atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_bf16_gradients_of_a_torchscript_model():
+    X = random_onehot(3, 40, seed=9)
+    model = _UsersChain().eval()
+    script = torch.jit.script(model)
+    low = attribute(script, X, precision="bf16")[1]
+    np.testing.assert_allclose(low, attribute(model, X, precision="bf16")[1], atol=1e-6)
+    full = attribute(script, X)[1]
+    assert min(np.corrcoef(a, b)[0, 1] for a, b in zip(low, full)) > 0.95

@@ -190,11 +190,10 @@ def gradient_step(f: Explained, run):
     low = None
     if run.precision != "fp32":
         if run.precision == "bf16" or bf16_supported(run.device):
-            low = Explained(
-                copy.deepcopy(f.model).to(torch.bfloat16).requires_grad_(False),
-                target=f.target,
-                probability=f.sigmoid is not None,
-            )
+            model = copy.deepcopy(f.model).to(torch.bfloat16)
+            for parameter in model.parameters():  # a ScriptModule has no requires_grad_
+                parameter.requires_grad_(False)
+            low = Explained(model, target=f.target, probability=f.sigmoid is not None)
 
     def step(x, x_np, rows):
         nonlocal low
