@@ -88,7 +88,25 @@ FILE_KEYS = (
     "split.test_names",
     "truth",
     "variants.file",
+    "evaluate.compare_to",
 )
+
+
+def is_interval(item: str) -> bool:
+    """Whether a ``model.prior`` item is a ``NAME:START:END`` interval within every region
+    (as ``evaluate.nuisance``), not the path of a BED file.
+
+    Parameters
+    ----------
+    item : str
+
+    Returns
+    -------
+    bool
+    """
+    import re
+
+    return re.fullmatch(r"[^:/\\]+:-?[0-9]*:-?[0-9]*", item) is not None
 
 
 def early_errors(config: dict) -> list:
@@ -118,6 +136,12 @@ def early_errors(config: dict) -> list:
     errors = []
     paths = [(key, value(key)) for key in FILE_KEYS]
     paths += [("evaluate.seed_models", path) for path in config["evaluate"]["seed_models"]]
+    for side in ("irrelevant", "relevant"):
+        paths += [
+            (f"model.prior.{side}", item)
+            for item in config["model"]["prior"][side]
+            if not is_interval(item)
+        ]
     for database in database_parts(config["motifs"]["database"]):
         if is_database_file(database):
             paths.append(("motifs.database", database))
@@ -320,6 +344,10 @@ def schema_markdown(schema) -> str:
     def cell(text) -> str:
         return str(text).replace("|", "\\|").replace("\n", " ")
 
+    def row(key, spec) -> str:
+        default = "" if "properties" in spec else f"`{cell(json.dumps(spec.get('default')))}`"
+        return f"| `{key}` | {default} | {cell(spec.get('description', ''))} |"
+
     lines = [
         "# Configuring seqsal",
         "",
@@ -342,8 +370,9 @@ def schema_markdown(schema) -> str:
     ]:
         lines += ["", f"## {title}", "", "| key | default | meaning |", "|---|---|---|"]
         for key, spec in keys:
-            default = json.dumps(spec.get("default"))
-            lines.append(f"| `{key}` | `{cell(default)}` | {cell(spec.get('description', ''))} |")
+            lines.append(row(key, spec))
+            for sub, entry in spec.get("properties", {}).items():  # a group: model.prior
+                lines.append(row(f"{key}.{sub}", entry))
     return "\n".join(lines) + "\n"
 
 

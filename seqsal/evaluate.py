@@ -23,7 +23,7 @@ import pandas as pd
 
 from .errors import InputError
 from .io.bigwig import within_runs
-from .metrics import auprc, auroc, pearson, spearman
+from .metrics import auprc, auroc, pearson, score_predictions, spearman
 from .models import predict
 from .progress import Progress
 from .tracks import genome_positions
@@ -768,7 +768,7 @@ def growth_law(depth, sigma) -> dict:
     return fits
 
 
-def parse_interval(text: str, length: int) -> tuple:
+def parse_interval(text: str, length: int, *, key: str = "evaluate.nuisance") -> tuple:
     """``NAME:START:END`` (0-based, half-open, within each region as the model reads it;
     negative positions count from the 3' end, an empty END is the end) to
     ``(name, start, end)``.
@@ -778,6 +778,8 @@ def parse_interval(text: str, length: int) -> tuple:
     text : str
     length : int
         The regions' length, against which the positions are checked.
+    key : str, optional
+        The config key named in errors. Default is "evaluate.nuisance".
 
     Returns
     -------
@@ -798,14 +800,12 @@ def parse_interval(text: str, length: int) -> tuple:
         end = int(end) if end else length
     except ValueError:
         raise InputError(
-            f"evaluate.nuisance: expected NAME:START:END (e.g. adapter:0:20 or primer:-18:), "
-            f"found {text!r}"
+            f"{key}: expected NAME:START:END (e.g. adapter:0:20 or primer:-18:), found {text!r}"
         ) from None
     start, end = (p + length if p < 0 else p for p in (start, end))
     if not 0 <= start < end <= length:
         raise InputError(
-            f"evaluate.nuisance: expected 0 <= start < end <= {length} in {text!r}, "
-            f"found {start}..{end}"
+            f"{key}: expected 0 <= start < end <= {length} in {text!r}, found {start}..{end}"
         )
     return name, start, end
 
@@ -1056,6 +1056,8 @@ def evaluate_maps(
     n_substitutions: int = 3,
     top_k: int = 20,
     oriented: bool = False,
+    compare_to: dict | None = None,
+    scored: dict | None = None,
     source: str = "onehot",
 ) -> dict:
     """The evaluate stage: every test of the maps, summarised.
@@ -1101,6 +1103,12 @@ def evaluate_maps(
     oriented : bool, optional
         The sequences act in the orientation given: their reverse complements are other
         sequences, so the strand-stability test is skipped. Default is False.
+    compare_to : dict or None, optional
+        ``{name: model}`` to compare with this one on the same regions
+        (:func:`compare_models`), this model named ``"this run"``. Default is None.
+    scored : dict or None, optional
+        :func:`compare_models`' ``test``, ``labels``, ``tasks`` and ``targets``: the run's
+        test split and labels, for the test scores of the comparison. Default is None.
     source : str, optional
         What ``X`` was read from, named in errors. Default is "onehot".
 
@@ -1122,18 +1130,8 @@ def evaluate_maps(
         len(rows),
         len(attrs),
     )
-    per_region, curves = faithfulness(
-        explained,
-        X,
-        attrs,
-        rows,
-        target=run["target"],
-        n_steps=n_steps,
-        n_random=n_random,
-        background=background,
-        seed=run["seed"],
-        device=run["device"],
-    )
+    curve_options = dict(n_steps=n_steps, n_random=n_random, background=background)
+    per_region, curves = _run_faithfulness(model, X, attrs, rows, run, **curve_options)
     per_region.insert(0, "region", names[per_region["region_index"]])
     summary = {
         "tested": "positive regions, highest outputs first"
@@ -1190,6 +1188,20 @@ def evaluate_maps(
             **{m: truth_recovery(a[:], regions, truth) for m, a in attrs.items()},
             **seqlet_recovery(seqlets, truth),
         }
+    if compare_to:
+        summary["comparison"] = compare_models(
+            {"this run": model, **compare_to},
+            X,
+            rows,
+            regions,
+            run=run,
+            truth=truth,
+            nuisance=nuisance,
+            n_steps=n_steps,
+            n_random=n_random,
+            background=background,
+            **(scored or {}),
+        )
     return {
         "faithfulness": per_region.drop(columns="region_index"),
         "stability": stability,
@@ -1197,6 +1209,114 @@ def evaluate_maps(
         "curves": curves,
         "fields": fields,
     }
+
+
+def compare_models(
+    models: dict,
+    X,
+    rows,
+    regions: pd.DataFrame,
+    *,
+    run: dict,
+    test=None,
+    labels=None,
+    tasks=(),
+    targets=(),
+    truth: pd.DataFrame | None = None,
+    nuisance=(),
+    n_steps: int = 20,
+    n_random: int = 3,
+    background: str = "shuffle",
+) -> dict:
+    """Models side by side on the same regions (``evaluate.compare_to``): each one's map
+    of the tested regions is made afresh, as the run's first map was made.
+
+    Parameters
+    ----------
+    models : dict
+        ``{name: torch.nn.Module}``, the run's own model first.
+    X : array-like, shape=(N, 4, L)
+    rows : array-like of int
+        The regions tested (:func:`select_regions` of the run's model).
+    regions : pandas.DataFrame
+        The regions, in ``X``'s order.
+    run : dict
+        The first run's :func:`seqsal.attribute.attribute` keywords.
+    test : numpy.ndarray of bool, shape=(N,) or None, optional
+        The run's test split. Default is None: no test scores.
+    labels : numpy.ndarray, shape=(N, T) or None, optional
+        Every target's labels. Default is None.
+    tasks, targets : sequence of str, optional
+        Of the labels' columns.
+    truth : pandas.DataFrame or None, optional
+        Known sites. Default is None.
+    nuisance : sequence of tuple, optional
+        The shortcut audit's intervals. Default is none.
+    n_steps, n_random, background
+        As in :func:`faithfulness`.
+
+    Returns
+    -------
+    comparison : dict
+        ``{name: {"test": {target: scores}, "deletion_fraction_beats_random",
+        "mean_deletion_auc", "known_site_auroc", "shortcuts": {interval: share}}}``;
+        entries without their inputs are left out.
+    """
+    from .attribute import attribute
+
+    rows = np.asarray(rows)
+    X_rows = np.asarray(X[rows])
+    place = regions.iloc[rows].reset_index(drop=True)
+    method = run["method"]
+    found = {}
+    for name, model in models.items():
+        log.info("comparison: %s", name)
+        _, attr, _ = attribute(model, X_rows, **run)
+        per_region, _ = _run_faithfulness(
+            model,
+            X_rows,
+            {method: attr},
+            np.arange(len(rows)),
+            run,
+            n_steps=n_steps,
+            n_random=n_random,
+            background=background,
+        )
+        deletion = summarize_faithfulness(per_region)[method]
+        entry = {
+            "deletion_fraction_beats_random": deletion["deletion_fraction_beats_random"],
+            "mean_deletion_auc": deletion["mean_deletion_auc"],
+        }
+        if test is not None and labels is not None and np.any(test):
+            pred = predict(model, X[np.flatnonzero(test)], device=run["device"])
+            scores = score_predictions(labels[test], pred, list(tasks))
+            n = {"n": int(np.sum(test))}
+            entry["test"] = {str(t): {**n, **score} for t, score in zip(targets, scores)}
+        if truth is not None:
+            entry["known_site_auroc"] = truth_recovery(attr, place, truth)["auroc"]
+        if nuisance:
+            audit = shortcut_audit(attr, list(nuisance))["intervals"]
+            entry["shortcuts"] = {i["name"]: i["attribution_fraction"] for i in audit}
+        found[name] = entry
+    return found
+
+
+def _run_faithfulness(model, X, attrs, rows, run, **curves):
+    """:func:`faithfulness` of the output the run explained (strand-averaged when the
+    run was), with the run's target, seed and device."""
+    from .models import strand_averaged
+
+    explained = strand_averaged(model) if run.get("rc_average") else model
+    return faithfulness(
+        explained,
+        X,
+        attrs,
+        rows,
+        target=run["target"],
+        seed=run["seed"],
+        device=run["device"],
+        **curves,
+    )
 
 
 ORIENTED_STRANDS = "oriented sequences: the reverse complement is another sequence"

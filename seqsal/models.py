@@ -634,6 +634,7 @@ def save_checkpoint(
     metrics,
     rc_average: bool = False,
     oriented: bool | None = None,
+    training: dict | None = None,
 ) -> None:
     """Save ``model`` as DESIGN.md's plain-dict checkpoint, atomically.
 
@@ -658,6 +659,9 @@ def save_checkpoint(
     oriented : bool or None, optional
         The sequences it was trained on act in the orientation given (``input.oriented``).
         Default is None: not known.
+    training : dict or None, optional
+        The training modes used beyond plain fitting (``{"prior": ...}``, from
+        :func:`seqsal.train.fit`'s ``meta``). Default is None: none, or not known.
     """
     inner = model.model if isinstance(model, RCAverage) else model
     meta = {
@@ -668,6 +672,7 @@ def save_checkpoint(
         "metrics": metrics,
         "rc_average": bool(rc_average),
         "oriented": oriented,
+        "training": dict(training or {}),
         "seqsal_version": __version__,
     }
     with atomic_path(path) as tmp:

@@ -59,7 +59,8 @@ code { background: #f4f4f4; padding: 1px 4px; } .small { font-size: 0.85em; colo
 {% for m in metric_names %}<th>{{ m }}</th>{% endfor %}</tr>
 {% for row in metric_rows %}<tr><td>{{ row.split }}</td><td>{{ row.target }}</td><td>{{ row.n }}</td>
 {% for m in metric_names %}<td>{{ row[m] }}</td>{% endfor %}</tr>{% endfor %}</table>
-{% if training.strands %}<p id="strands">{{ training.strands }}</p>{% endif %}
+{% if training.strands %}<p id="strands">{{ training.strands }}</p>{% endif %}{% if training.prior %}
+<p id="prior">{{ training.prior }}</p>{% endif %}
 {% if training.candidates %}<p>{{ training.selection }}</p>
 <table id="selection"><tr><th>architecture</th><th>learning rate</th><th>epochs</th>
 <th>validation loss</th><th>validation scores</th></tr>{% for c in training.candidates %}<tr><td>{{ c.arch }}{% if c.chosen %} (chosen){% endif %}</td>
@@ -154,7 +155,14 @@ primers, padding, flanks).</p>{% endif %}
 <p>{% if trust.artefact_kmers %}Frequent seqlet k-mers found in artefact sequences:
 {% for k in trust.artefact_kmers %}<code>{{ k.kmer }}</code> ({{ k.seqlets }} seqlets){% if not loop.last %}, {% endif %}{% endfor %}.
 {% elif trust.artefacts_given %}No frequent seqlet k-mer occurs in the artefact sequences given.
-{% else %}No artefact sequences were given (<code>evaluate.artefacts</code>).{% endif %}</p>
+{% else %}No artefact sequences were given (<code>evaluate.artefacts</code>).{% endif %}</p>{% if trust.comparison %}
+<h3 id="comparison">Compared with another model</h3>
+<p>The model of <code>evaluate.compare_to</code> beside this run's, on the same
+{{ trust.n_regions }} tested regions, each explained afresh by {{ trust.method }} (so the
+known-site AUROC here is over those regions only); test scores on this run's test split.</p>
+<table id="comparison-table"><tr><th></th>{% for m in trust.comparison.models %}<th>{{ m }}</th>{% endfor %}</tr>
+{% for row in trust.comparison.rows %}<tr><td>{{ row.measure }}</td>{% for v in row["values"] %}<td>{{ v }}</td>{% endfor %}</tr>
+{% endfor %}</table>{% endif %}
 
 {% if variants %}<h2 id="variants">Variant effects</h2>
 <p>{{ variants.n }} variants scored ({{ variants.n_rejected }} rejected, each with its reason in
@@ -374,34 +382,13 @@ def training_notes(metrics: dict) -> dict:
     Returns
     -------
     notes : dict
-        ``strands`` (text, empty for metrics without it), ``selection`` (text) and
-        ``candidates`` (rows, empty without a selection).
+        ``strands`` (text, empty for metrics without it), ``prior`` (text, empty without
+        one), ``selection`` (text) and ``candidates`` (rows, empty without a selection).
     """
-    strands = metrics.get("strands")
-    loaded = metrics.get("epochs") == 0  # model.checkpoint: not trained here
-    text = ""
-    if strands and strands["oriented"]:
-        trained = (
-            "was loaded (model.checkpoint)"
-            if loaded
-            else "was trained without reverse-complement augmentation"
-        )
-        text = (
-            f"Oriented sequences (input.oriented): each acts in the orientation given, so the "
-            f"model {trained}, is not averaged over strands, and the strand-stability test is "
-            "skipped."
-        )
-    elif strands:
-        text = "Both strands (input.oriented: false): " + (
-            "the model was loaded (model.checkpoint), not trained here."
-            if loaded
-            else "trained on each sequence or its reverse complement at random."
-            if strands["rc_augment"]
-            else "trained without reverse-complement augmentation."
-        )
+    notes = {"strands": _strand_words(metrics), "prior": _prior_words(metrics)}
     selection = metrics.get("selection")
     if not selection:
-        return {"strands": text, "selection": "", "candidates": []}
+        return {**notes, "selection": "", "candidates": []}
     chosen = selection["chosen"]
     rows = [
         {
@@ -418,7 +405,7 @@ def training_notes(metrics: dict) -> dict:
         for c in selection["candidates"]
     ]
     return {
-        "strands": text,
+        **notes,
         "selection": (
             "model.arch auto trained the default in full and each other candidate for "
             f"{selection['epochs']} epochs (the best of them on to early stopping if it led), "
@@ -427,6 +414,66 @@ def training_notes(metrics: dict) -> dict:
         ),
         "candidates": rows,
     }
+
+
+def _strand_words(metrics: dict) -> str:
+    """How the strands were treated, in words (empty for metrics without it)."""
+    strands = metrics.get("strands")
+    loaded = metrics.get("epochs") == 0  # model.checkpoint: not trained here
+    if strands and strands["oriented"]:
+        trained = (
+            "was loaded (model.checkpoint)"
+            if loaded
+            else "was trained without reverse-complement augmentation"
+        )
+        return (
+            f"Oriented sequences (input.oriented): each acts in the orientation given, so the "
+            f"model {trained}, is not averaged over strands, and the strand-stability test is "
+            "skipped."
+        )
+    if strands:
+        return "Both strands (input.oriented: false): " + (
+            "the model was loaded (model.checkpoint), not trained here."
+            if loaded
+            else "trained on each sequence or its reverse complement at random."
+            if strands["rc_augment"]
+            else "trained without reverse-complement augmentation."
+        )
+    return ""
+
+
+def _prior_words(metrics: dict) -> str:
+    """``model.prior`` as the training used it, in words (empty without one)."""
+    prior = metrics.get("training", {}).get("prior")
+    if not prior:
+        return ""
+    parts = []
+    if prior["irrelevant_positions"]:
+        parts.append(
+            f"the squared input gradient over the {prior['irrelevant_positions']:,} positions "
+            "marked irrelevant was penalised"
+        )
+    if prior["relevant_positions"]:
+        parts.append(
+            f"the share of |attribution| in the {prior['relevant_positions']:,} positions "
+            "marked relevant was rewarded"
+        )
+    if parts:
+        parts[-1] += f" (weight {_format(prior['mask_weight'])})"
+    if prior["smoothness"]:
+        parts.append(
+            "high frequencies of the positives' maps were penalised (Fourier prior, weight "
+            f"{_format(prior['smoothness'])})"
+        )
+    if prior.get("consistency"):
+        parts.append(
+            "each map was held to the map of a perturbed copy of its sequence (consistency, "
+            f"weight {_format(prior['consistency'])})"
+        )
+    return (
+        f"Trained with attribution priors (model.prior): {'; '.join(parts)}. The training "
+        "log gives each epoch's time and each prior's term."
+    )
 
 
 def motif_verdict(table: pd.DataFrame, n_seqlets: int, database: str, max_q: float) -> str:
@@ -726,6 +773,45 @@ def _pct(value) -> str:
     return "n/a" if value is None or value != value else f"{100 * value:.0f}%"
 
 
+def comparison_rows(comparison: dict) -> dict:
+    """``summary.json``'s ``comparison`` (``evaluate.compare_to``) as a table: one column
+    per model, one row per measure.
+
+    Parameters
+    ----------
+    comparison : dict
+        ``{model: measures}`` of :func:`seqsal.evaluate.compare_models`.
+
+    Returns
+    -------
+    table : dict
+        ``models`` (names) and ``rows`` (``measure``, ``values``).
+    """
+    models = list(comparison)
+    entries = list(comparison.values())
+    rows = []
+    for target, scores in entries[0].get("test", {}).items():
+        metric = "auroc" if "auroc" in scores else "pearson"
+        values = [_format(e.get("test", {}).get(target, {}).get(metric)) for e in entries]
+        rows.append({"measure": f"test {metric}, {target}", "values": values})
+    rows.append(
+        {
+            "measure": "deletion beats random",
+            "values": [_pct(e["deletion_fraction_beats_random"]) for e in entries],
+        }
+    )
+    rows.append(
+        {"measure": "deletion AUC", "values": [_format(e["mean_deletion_auc"]) for e in entries]}
+    )
+    if "known_site_auroc" in entries[0]:
+        values = [_format(e["known_site_auroc"]) for e in entries]
+        rows.append({"measure": "known sites: AUROC", "values": values})
+    for name in entries[0].get("shortcuts", {}):
+        values = [_pct(e["shortcuts"][name]) for e in entries]
+        rows.append({"measure": f"share of |attribution| in {name}", "values": values})
+    return {"models": models, "rows": rows}
+
+
 def trust_context(summary: dict, method: str) -> dict:
     """The "Can you trust these maps?" section's values, formatted, from summary.json.
 
@@ -821,6 +907,7 @@ def trust_context(summary: dict, method: str) -> dict:
         "artefact_kmers": shortcuts["artefact_kmers"],
         "artefacts_given": shortcuts.get("artefacts_given", False),
         "warnings": warnings,
+        "comparison": comparison_rows(summary["comparison"]) if summary.get("comparison") else None,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 import pandas as pd
@@ -147,6 +148,7 @@ def train_model(
     mutation_rate: float = 0.0,
     standardize: bool = True,
     lr_schedule: str = "constant",
+    priors=None,
     device="cpu",
     seed: int = 0,
     verbose: bool = False,
@@ -190,6 +192,9 @@ def train_model(
     lr_schedule : str, optional
         ``"constant"``, or ``"plateau"``: halve the learning rate when the validation loss
         has not improved for ``max(1, patience // 2)`` epochs. Default is "constant".
+    priors : seqsal.priors.Priors or None, optional
+        Attribution priors added to the loss (``model.prior``), their masks indexed by
+        the rows of ``X``. Default is None.
     device : str or torch.device, optional
         Default is "cpu".
     seed : int, optional
@@ -205,8 +210,10 @@ def train_model(
     hparams : dict
         The architecture's hyperparameters.
     history : pandas.DataFrame
-        ``epoch, train_loss, valid_loss, learning_rate`` per epoch (losses on the
-        scaled targets).
+        ``epoch, train_loss, valid_loss, learning_rate, seconds`` per epoch (losses on
+        the scaled targets, without the priors), then the mean of each prior's term
+        over the epoch's batches (``irrelevant``, ``relevant``, ``smoothness``) where
+        one is used.
     """
     options = {k: v for k, v in locals().items() if k not in ("X", "y", "split")}
     run = _Training(X, y, split, **options)
@@ -238,6 +245,7 @@ class _Training:
         mutation_rate,
         standardize,
         lr_schedule,
+        priors,
         device,
         seed,
         verbose,
@@ -257,6 +265,7 @@ class _Training:
             threshold_mode="abs",
         )
         self.loss_fn = _loss_function(tasks)
+        self.binary = np.array([task == "binary" for task in tasks])
         self.train = np.flatnonzero(split == "train")
         valid = np.flatnonzero(split == "valid")
         self.valid = valid if len(valid) else self.train
@@ -272,6 +281,7 @@ class _Training:
             patience=patience,
             device=device,
         )
+        self.priors = priors if priors is not None and priors.active else None
         self.best, self.best_state, self.stale, self.history = np.inf, None, 0, []
         # bf16 mixed precision on CUDA (weights and loss stay fp32); plain fp32 on the CPU
         cuda = torch.device(device).type == "cuda"
@@ -282,41 +292,56 @@ class _Training:
         """Train one epoch; return whether training goes on (no early stop, epochs left)."""
         o, X, y, rng, model = self.options, self.X, self.y, self.rng, self.model
         model.train()
-        losses = []
+        started = time.perf_counter()
+        losses, terms = [], []
         for batch in np.array_split(
             rng.permutation(self.train), max(1, len(self.train) // o["batch_size"])
         ):
-            xb = X[batch]
+            xb, flip = X[batch], None
             if o["rc_augment"]:
                 flip = rng.random(len(batch)) < 0.5
                 xb = np.where(flip[:, None, None], reverse_complement(xb), xb)
             if o["mutation_rate"]:
                 xb = mutate(xb, o["mutation_rate"], rng)
+            xb = torch.as_tensor(xb, device=o["device"]).float()
             with self.autocast:
-                output = model(torch.as_tensor(xb, device=o["device"]).float())
+                if self.priors:
+                    output, penalty = self.priors.forward(model, xb, batch, flip, rng)
+                else:
+                    output = model(xb)
             loss = self.loss_fn(
                 output.float(), torch.as_tensor(y[batch], device=o["device"]).float()
             )
+            losses.append(loss.detach())  # no device sync per step
+            if self.priors:
+                loss = loss + penalty.pop("total")
+                terms.append({k: v.detach() for k, v in penalty.items()})
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
-            losses.append(loss.detach())  # no device sync per step
         valid_pred = torch.as_tensor(predict(model, X[self.valid], device=o["device"]))
         valid_loss = self.loss_fn(valid_pred, self.y_valid).item()
         epoch = len(self.history) + 1
         rate = self.optimizer.param_groups[0]["lr"]
-        self.history.append((epoch, torch.stack(losses).mean().item(), valid_loss, rate))
+        seconds = time.perf_counter() - started
+        prior = (
+            {k: torch.stack([t[k] for t in terms]).mean().item() for k in terms[0]} if terms else {}
+        )
+        self.history.append(
+            (epoch, torch.stack(losses).mean().item(), valid_loss, rate, seconds, prior)
+        )
         self.bar.update()
         self.bar.set_postfix(
             train_loss=f"{self.history[-1][1]:.4f}", valid_loss=f"{valid_loss:.4f}"
         )
         kept = self.history[int(np.argmin([h[2] for h in self.history]))][0]
         log.info(
-            "epoch %d of at most %d: train loss %.4f, valid loss %.4f, learning rate %.2g "
-            "(best: epoch %d)",
+            "epoch %d of at most %d: train loss %.4f, valid loss %.4f, learning rate %.2g, "
+            "%.1f s%s (best: epoch %d)",
             epoch,
             o["max_epochs"],
-            *self.history[-1][1:],
+            *self.history[-1][1:5],
+            "".join(f", prior {k} {v:.3g}" for k, v in prior.items()),
             kept,
         )
         if o["lr_schedule"] == "plateau":
@@ -333,12 +358,29 @@ class _Training:
 
     def result(self):
         """The best epoch's weights, predicting in the labels' units; hparams; history."""
+        if self.priors:
+            self._check_learnt()
         self.model.load_state_dict(self.best_state)
         fold_output_scale(self.model, self.scale)
-        history = pd.DataFrame(
-            self.history, columns=["epoch", "train_loss", "valid_loss", "learning_rate"]
-        )
+        columns = ["epoch", "train_loss", "valid_loss", "learning_rate", "seconds"]
+        history = pd.DataFrame([h[:5] for h in self.history], columns=columns)
+        history = history.join(pd.DataFrame([h[5] for h in self.history]))
         return self.model.eval(), self.hparams, history
+
+    def _check_learnt(self):
+        """Warn when a model trained with priors predicts the validation split no better
+        than a constant (a prior's weight too high for the data stops the learning)."""
+        mean = self.y[self.train].mean(axis=0).clip(1e-6, 1 - 1e-6)
+        best = np.where(self.binary, np.log(mean / (1 - mean)), self.y[self.train].mean(axis=0))
+        constant = torch.as_tensor(best).float().expand_as(self.y_valid)
+        baseline = self.loss_fn(constant, self.y_valid).item()
+        if self.best >= 0.98 * baseline:
+            log.warning(
+                "model.prior: the validation loss %.4g is no better than a constant "
+                "prediction's (%.4g): the model has not learnt; lower the prior's weight",
+                self.best,
+                baseline,
+            )
 
 
 def mutate(X, rate: float, rng) -> np.ndarray:
@@ -491,6 +533,12 @@ def fit(
     lr_schedule: str = "constant",
     auto_epochs: int = 4,
     oriented: bool = False,
+    prior_irrelevant=(),
+    prior_relevant=(),
+    prior_mask_weight: float = 10.0,
+    prior_smoothness: float = 0.0,
+    prior_consistency: float = 0.0,
+    regions=None,
     device="cpu",
     seed: int = 0,
     verbose: bool = False,
@@ -530,6 +578,15 @@ def fit(
     oriented : bool, optional
         The sequences act in the orientation given (reporter constructs); recorded in
         ``meta`` and the metrics. Default is False.
+    prior_irrelevant, prior_relevant : sequence of str, optional
+        ``model.prior``'s masks: ``NAME:START:END`` intervals or BED files (see
+        :func:`build_priors`). Default is none.
+    prior_mask_weight, prior_smoothness, prior_consistency : float, optional
+        ``model.prior``'s weights (see :mod:`seqsal.priors`). Defaults are 10.0, 0.0 and
+        0.0 (no smoothness or consistency prior).
+    regions : pandas.DataFrame or None, optional
+        The regions in the one-hot's order (``results/regions/regions.bed``), to place
+        a prior's BED intervals on. Default is None.
     device : str or torch.device, optional
         Default is "cpu".
     seed : int, optional
@@ -556,6 +613,17 @@ def fit(
     )
     history = selection = None
     rc_augment = not oriented if rc_augment is None else rc_augment
+    prior = {
+        "irrelevant": list(prior_irrelevant or ()),
+        "relevant": list(prior_relevant or ()),
+        "mask_weight": prior_mask_weight,
+        "smoothness": prior_smoothness,
+        "consistency": prior_consistency,
+    }
+    if model is not None and (
+        prior["irrelevant"] or prior["relevant"] or prior_smoothness or prior_consistency
+    ):
+        log.warning("model.prior: not used, model.checkpoint is loaded, not trained")
     if model is None:
         if oriented and rc_augment:
             log.warning(
@@ -563,6 +631,7 @@ def fit(
                 "is taught that both strands act alike"
             )
         targets, tasks = _targets_and_tasks(data, tasks)
+        priors = build_priors(prior, data, tasks, regions, both_strands=rc_augment)
         options = dict(
             tasks=tasks,
             hparams=hparams,
@@ -575,6 +644,7 @@ def fit(
             mutation_rate=mutation_rate,
             standardize=standardize,
             lr_schedule=lr_schedule,
+            priors=priors,
             device=device,
             seed=seed,
             verbose=verbose,
@@ -587,6 +657,8 @@ def fit(
         else:
             model, hparams, history = train_model(data["X"], data["y"], split, arch=arch, **options)
         meta = {"arch": arch, "hparams": hparams, "targets": targets, "tasks": tasks}
+        if priors is not None:
+            meta["training"] = {"prior": priors.modes()}
     meta = {**meta, "oriented": bool(oriented)}
     y = data.get("y")
     scored = y is not None and y.shape[1] == len(meta["targets"])
@@ -613,6 +685,8 @@ def fit(
     )
     if selection:
         metrics["selection"] = selection
+    if meta.get("training"):
+        metrics["training"] = meta["training"]
     chosen = data.get("split") is not None or test is not None or test_chroms
     warning = None if chosen else split_warning(split, test_fraction)
     if warning:
@@ -719,6 +793,55 @@ def select_model(X, y, split, *, epochs: int = 4, tasks, targets=None, **options
         "candidates": rows,
     }
     return (*results[chosen], selection)
+
+
+def build_priors(prior: dict | None, data: dict, tasks, regions=None, *, both_strands=False):
+    """``model.prior`` as the :class:`seqsal.priors.Priors` of the training loss, or None
+    when no prior is on.
+
+    Parameters
+    ----------
+    prior : dict or None
+        ``irrelevant``, ``relevant`` (lists of items), ``mask_weight`` (default 10.0),
+        ``smoothness`` and ``consistency`` (default 0.0).
+    data : dict
+        The encode shards' arrays (``X``, ``y``).
+    tasks : list of str
+    regions : pandas.DataFrame or None, optional
+        For BED items (see :func:`seqsal.priors.prior_mask`). Default is None.
+    both_strands : bool, optional
+        The sequences act alike on both strands: the consistency prior compares each map
+        with its reverse complement's. Default is False.
+
+    Returns
+    -------
+    priors : seqsal.priors.Priors or None
+    """
+    from .priors import Priors, prior_mask
+
+    prior = prior or {}
+    length = data["X"].shape[-1]
+    masks = {}
+    for side in ("irrelevant", "relevant"):
+        items = prior.get(side) or []
+        masks[side] = (
+            prior_mask(items, length, regions=regions, key=f"model.prior.{side}") if items else None
+        )
+        if masks[side] is not None and not masks[side].any():
+            log.warning("model.prior.%s: the intervals given cover no base of any region", side)
+    binary = np.array([task == "binary" for task in tasks])
+    positives = (data["y"][:, binary] > 0.5).any(axis=1) if binary.all() else None
+    priors = Priors(
+        irrelevant=masks["irrelevant"],
+        relevant=masks["relevant"],
+        mask_weight=float(prior.get("mask_weight", 10.0)),
+        smoothness=float(prior.get("smoothness", 0.0)),
+        consistency=float(prior.get("consistency", 0.0)),
+        positives=positives,
+        n_outputs=data["y"].shape[1],
+        both_strands=both_strands,
+    )
+    return priors if priors.active else None
 
 
 def _targets_and_tasks(data: dict, declared: dict | None):

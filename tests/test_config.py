@@ -181,7 +181,7 @@ def test_config_errors_name_key_expected_and_found():
         "config input.mode: expected one of ['simulate', 'genome', 'library'], found 'bam'",
         "config model: expected only the keys ['arch', 'auto_epochs', 'batch_size', "
         "'checkpoint', 'hparams', 'learning_rate', 'lr_schedule', 'max_epochs', "
-        "'mutation_rate', 'patience', 'rc_augment', 'rc_average', 'standardize', 'tasks', "
+        "'mutation_rate', 'patience', 'prior', 'rc_augment', 'rc_average', 'standardize', 'tasks', "
         "'weight_decay'], found ['colour']",
         "config seqlets.alpha: expected a number <= 1, found 2",
     ]

@@ -377,6 +377,63 @@ def test_evaluate_maps_runs_every_test_of_a_linear_models_maps():
     assert not oriented["stability"].columns.str.startswith("rc_").any()
 
 
+def test_a_model_compared_with_itself_scores_the_same_and_with_another_differs():
+    from seqsal.evaluate import compare_models, evaluate_maps
+
+    X = random_onehot(20, 30, seed=5)
+    model, other = Linear(30, seed=0), Linear(30, seed=1)
+    other.weight.data[:, :, :6] *= 20  # reads the "adapter" far more
+    labels = (np.arange(20) % 2)[:, None].astype(float)
+    regions = pd.DataFrame(
+        {"chrom": "c1", "start": np.arange(20) * 100, "name": [f"r{i}" for i in range(20)]}
+    ).assign(end=lambda r: r["start"] + 30, score=0, strand="+")
+    truth = pd.DataFrame({"chrom": ["c1"], "start": [10], "end": [16]})
+    run = {"method": "grad_x_input", "target": 0, "seed": 0, "device": "cpu"}
+    scored = {
+        "test": np.arange(20) >= 10,
+        "labels": labels,
+        "tasks": ["binary"],
+        "targets": ["bound"],
+    }
+    options = dict(run=run, truth=truth, nuisance=[("adapter", 0, 6)], n_steps=4, n_random=2)
+    same = compare_models({"a": model, "b": model}, X, np.arange(8), regions, **options, **scored)
+    assert same["a"] == same["b"]
+    assert set(same["a"]) == {
+        "deletion_fraction_beats_random",
+        "mean_deletion_auc",
+        "test",
+        "known_site_auroc",
+        "shortcuts",
+    }
+    assert same["a"]["test"]["bound"]["n"] == 10
+    found = compare_models({"a": model, "b": other}, X, np.arange(8), regions, **options, **scored)
+    assert found["b"]["shortcuts"]["adapter"] > 0.5 > found["a"]["shortcuts"]["adapter"]
+    # evaluate_maps puts it in the summary, the run's own model first
+    seqlets = pd.DataFrame(columns=["chrom", "start", "end", "name", "region", "attr_sum"])
+    pred = model(torch.as_tensor(X, dtype=torch.float32)).detach().numpy()[:, 0]
+    summary = evaluate_maps(
+        model,
+        X,
+        {"grad_x_input": attribute_linear(model, X)},
+        regions,
+        pred,
+        seqlets,
+        run=run,
+        max_regions=8,
+        n_steps=4,
+        n_random=2,
+        compare_to={"other.pt": other},
+        scored=scored,
+    )["summary"]
+    assert list(summary["comparison"]) == ["this run", "other.pt"]
+
+
+def attribute_linear(model, X):
+    from seqsal.attribute import attribute
+
+    return attribute(model, X)[1]
+
+
 def test_flatness_flags_a_saturated_regression_output():
     """A capped output: min(w . x, cap). Regions above the cap have zero gradient though
     deleting them changes the output: the gradient misses it, the test says so."""

@@ -82,7 +82,7 @@ SUMMARY = {
 }
 
 
-def make_report(tmp_path):
+def make_report(tmp_path, summary=SUMMARY):
     rng = np.random.default_rng(0)
     ppm = rng.dirichlet(np.ones(4) * 0.3, size=8).T
     table = pd.DataFrame(
@@ -122,7 +122,7 @@ def make_report(tmp_path):
     names, rows = metric_rows(metrics)
     html = render_report(
         training=training_notes(metrics),
-        verdict=report_verdict(metrics, SUMMARY, table, 1, "grad_x_input", "jaspar", 0.05),
+        verdict=report_verdict(metrics, summary, table, 1, "grad_x_input", "jaspar", 0.05),
         max_q=0.05,
         version="test",
         n_regions=1,
@@ -142,7 +142,7 @@ def make_report(tmp_path):
         faithfulness_plot=logo,
         field_plot=logo,
         genome="genome.fa",
-        summary=SUMMARY,
+        summary=summary,
     )
     path = tmp_path / "report.html"
     path.write_text(html)
@@ -179,6 +179,41 @@ def test_trust_section_reports_every_test_and_warns_of_shortcuts(tmp_path):
     # deletion beats random in 75% (under the 95% bar): why, with the figures
     assert section.count("31% of the output is still") == 2 and "random orders: 2%" in section
     assert "lowest first, it beats random in 50%, 50%, 100%, 100%, 100%" in section
+
+
+def test_the_comparison_and_the_prior_are_shown_with_names_escaped(tmp_path):
+    from seqsal.report import comparison_rows, training_notes
+
+    entry = {
+        "deletion_fraction_beats_random": 0.9,
+        "mean_deletion_auc": 0.2,
+        "test": {"bound": {"auroc": 0.8, "n": 10}},
+        "known_site_auroc": 0.7,
+        "shortcuts": {"adapter": 0.6},
+    }
+    other = {**entry, "shortcuts": {"adapter": 0.02}, "test": {"bound": {"auroc": 0.9}}}
+    table = comparison_rows({"this run": entry, "<b>old</b>.pt": other})
+    assert table["models"] == ["this run", "<b>old</b>.pt"]
+    assert [r["values"] for r in table["rows"]] == [
+        ["0.8", "0.9"],
+        ["90%", "90%"],
+        ["0.2", "0.2"],
+        ["0.7", "0.7"],
+        ["60%", "2%"],
+    ]
+    summary = {**SUMMARY, "comparison": {"this run": entry, "<b>old</b>.pt": other}}
+    _, html = make_report(tmp_path, summary)
+    section = html[html.index('id="comparison"') : html.index("Tracks in IGV")]
+    assert "&lt;b&gt;old&lt;/b&gt;.pt" in section and "<b>old" not in section
+    assert "share of |attribution| in adapter</td><td>60%</td><td>2%" in section
+    prior = {"irrelevant_positions": 150, "relevant_positions": 0, "mask_weight": 10.0}
+    notes = training_notes({"training": {"prior": {**prior, "smoothness": 0.0}}})
+    assert notes["prior"] == (
+        "Trained with attribution priors (model.prior): the squared input gradient over the "
+        "150 positions marked irrelevant was penalised (weight 10). The training log gives "
+        "each epoch's time and each prior's term."
+    )
+    assert training_notes({})["prior"] == ""
 
 
 @needs_chromium

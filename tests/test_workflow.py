@@ -13,6 +13,7 @@ import pandas as pd
 import pyBigWig
 import pysam
 import pytest
+import torch
 import yaml
 from conftest import IGV_BASES, igv_snapshot, pixels_of
 
@@ -312,6 +313,41 @@ def test_tiny_sharded_run(tmp_path):
     assert re.search(r"^attribute\s+1$", again.stdout, re.M)
     assert "output: results/attribute/ism/001.npz" in again.stdout
     assert "output: results/attribute/001.npz" not in again.stdout
+
+
+def test_the_expert_loop_retrains_with_flagged_seqlets_and_compares(tmp_path):
+    """The README's loop: flag seqlets of a first run in a BED, retrain with them as
+    model.prior.irrelevant in a second folder, and read both models side by side."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    snakemake(first, "--cores", "2", config=TINY)
+    lines = (first / "results/seqlets/seqlets.bed").read_text().splitlines()
+    flagged = [line for line in lines if not line.startswith("#")][:10]
+    (tmp_path / "flagged.bed").write_text("\n".join(flagged) + "\n")
+    before = first / "results/train/model.pt"
+    overlay = TINY.replace(
+        "model: {", f"model: {{prior: {{irrelevant: [{tmp_path / 'flagged.bed'}]}}, "
+    ).replace("evaluate: {", f"evaluate: {{compare_to: {before}, ")
+    snakemake(second, "--cores", "2", config=overlay)
+    results = second / "results"
+    metrics = json.loads((results / "train/metrics.json").read_text())
+    prior = metrics["training"]["prior"]
+    assert prior["irrelevant_positions"] >= 10 * 10  # ten 10 bp seqlets (more if regions overlap)
+    assert prior["mask_weight"] == 10.0 and prior["smoothness"] == 0.0
+    checkpoint = torch.load(results / "train/model.pt", weights_only=True)
+    assert checkpoint["training"] == {"prior": prior}
+    assert "prior irrelevant" in (second / "logs/train/train.log").read_text()
+    summary = json.loads((results / "evaluate/summary.json").read_text())
+    comparison = summary["comparison"]
+    assert list(comparison) == ["this run", str(before)]
+    for entry in comparison.values():
+        assert entry["test"]["activity"]["n"] == metrics["test"]["activity"]["n"]
+        assert 0 <= entry["deletion_fraction_beats_random"] <= 1
+        assert 0 < entry["known_site_auroc"] < 1
+    html = (results / "report/report.html").read_text()
+    assert 'id="comparison-table"' in html and 'id="prior"' in html
+    assert str(before) in html
 
 
 @pytest.mark.slow

@@ -23,8 +23,9 @@ OPTIONS = {
     "seed_models": "evaluate.seed_models",
     "nuisance": "evaluate.nuisance",
     "artefacts": "evaluate.artefacts",
+    "compare_to": "evaluate.compare_to",
 }
-READ_BY_CLI = ("seed_models", "nuisance")
+READ_BY_CLI = ("seed_models", "nuisance", "compare_to")
 
 log = logging.getLogger("seqsal")
 
@@ -42,6 +43,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--onehot", nargs="+", required=True)
     parser.add_argument("--attributions", nargs="+", required=True)
     parser.add_argument("--truth")
+    parser.add_argument("--split", help="results/train/split.tsv: the test scores of a comparison")
     attribute.add_run_arguments(parser)  # how the maps were made: stability redoes it
     parser.add_argument(
         "--also",
@@ -106,8 +108,32 @@ def _load(args) -> dict:
         "seed_models": {p: load_checkpoint(p, input_length=length)[0] for p in args.seed_models},
         "nuisance": [parse_interval(text, length) for text in args.nuisance],
         "oriented": bool(meta.get("oriented")),
+        **_comparison(args, meta, encoded, length),
         "source": args.onehot[0],
     }
+
+
+def _comparison(args, meta: dict, encoded: dict, length: int) -> dict:
+    """``compare_to`` (the other model, checked to explain the same targets) and
+    ``scored`` (the run's test split and labels) of :func:`seqsal.evaluate.evaluate_maps`."""
+    from ..io.tables import read_table
+    from ..models import load_checkpoint
+
+    if not args.compare_to:
+        return {}
+    other, other_meta = load_checkpoint(args.compare_to, input_length=length)
+    if list(other_meta["targets"]) != list(meta["targets"]):
+        raise InputError(
+            f"evaluate.compare_to: expected a model of the targets {list(meta['targets'])}, "
+            f"found {list(other_meta['targets'])} in {args.compare_to}"
+        )
+    scored = {"tasks": meta["tasks"], "targets": meta["targets"]}
+    columns = [str(t) for t in encoded.get("targets", [])]
+    if args.split and "y" in encoded and all(t in columns for t in meta["targets"]):
+        split = read_table(args.split)["split"]
+        scored["test"] = split.reindex(encoded["names"]).to_numpy() == "test"
+        scored["labels"] = encoded["y"][:, [columns.index(t) for t in meta["targets"]]]
+    return {"compare_to": {args.compare_to: other}, "scored": scored}
 
 
 def _save(result: dict, out: Path) -> None:

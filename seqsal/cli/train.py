@@ -22,6 +22,11 @@ OPTIONS = {
     "standardize": "model.standardize",
     "lr_schedule": "model.lr_schedule",
     "auto_epochs": "model.auto_epochs",
+    "prior_irrelevant": "model.prior.irrelevant",
+    "prior_relevant": "model.prior.relevant",
+    "prior_mask_weight": "model.prior.mask_weight",
+    "prior_smoothness": "model.prior.smoothness",
+    "prior_consistency": "model.prior.consistency",
     "oriented": "input.oriented",
     "mode": "input.mode",
     "test_names": "split.test_names",
@@ -49,6 +54,7 @@ def add_arguments(parser) -> None:
         The subcommand's parser.
     """
     parser.add_argument("--onehot", nargs="+", required=True)
+    parser.add_argument("--regions", help="regions.bed, to place a prior's BED intervals on")
     add_options(parser, OPTIONS)
     parser.add_argument("--out-dir", required=True)
 
@@ -74,18 +80,28 @@ def run(args) -> None:
         model, meta = load_checkpoint(args.checkpoint, input_length=data["X"].shape[-1])
     test = read_names(args.test_names, data["names"]) if args.test_names else None
     options = {k: getattr(args, k) for k in OPTIONS if k not in READ_BY_CLI}
-    device = resolve_device(args.device)
     result = fit(
         data,
         model=model,
         meta=meta,
         test=test,
         oriented=oriented,
-        device=device,
+        regions=_regions(args.regions, data["names"]),
+        device=resolve_device(args.device),
         verbose=args.verbose,
         **options,
     )
     _save(args, result, data.get("y"), data["names"], Path(args.out_dir))
+
+
+def _regions(path, names):
+    """``regions.bed`` in the shards' order, or None."""
+    if not path:
+        return None
+    from ..io.bed import read_regions
+    from ..io.shards import regions_in_order
+
+    return regions_in_order(read_regions(path), names, path)
 
 
 def _oriented(args) -> bool:
@@ -116,6 +132,7 @@ def _save(args, result: dict, y, names, out: Path) -> None:
         metrics=metrics,
         rc_average=args.rc_average or bool(meta.get("rc_average")),
         oriented=meta["oriented"],
+        training=meta.get("training"),
         **{k: meta[k] for k in ("arch", "hparams", "targets", "tasks")},
     )
     write_text(json.dumps(metrics, indent=2) + "\n", out / "metrics.json")

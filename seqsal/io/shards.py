@@ -437,19 +437,37 @@ def read_attributions(paths, regions, *, skip=(), mmap_key=None):
     regions : pandas.DataFrame
         The row of each shard region, in the shards' order.
     """
-    import pandas as pd
-
     data = read_shards(paths, skip=skip, mmap_key=mmap_key, finite=("attr", "pred"))
     for key in ("hyp", "attr"):  # float16 storage is widened once, here
         if key in data and key != mmap_key and data[key].dtype == np.float16:
             data[key] = data[key].astype(np.float32)
-    index = pd.Index(regions["name"]).get_indexer(data["names"])
+    return data, regions_in_order(regions, data["names"], paths[0])
+
+
+def regions_in_order(regions, names, source):
+    """The row of ``regions`` of each name, in the names' order.
+
+    Parameters
+    ----------
+    regions : pandas.DataFrame
+        ``regions.bed`` (:func:`seqsal.io.bed.read_regions`).
+    names : numpy.ndarray of str
+        A shard's region names.
+    source : str or Path
+        The file the names come from, named in the error.
+
+    Returns
+    -------
+    regions : pandas.DataFrame
+    """
+    import pandas as pd
+
+    index = pd.Index(regions["name"]).get_indexer(names)
     if (index < 0).any():
         raise InputError(
-            f"{paths[0]}: expected region names of the regions file, found "
-            f"{data['names'][index < 0][0]!r}"
+            f"{source}: expected region names of the regions file, found {names[index < 0][0]!r}"
         )
-    return data, regions.iloc[index].reset_index(drop=True)
+    return regions.iloc[index].reset_index(drop=True)
 
 
 def read_other_attributions(paths, regions, names, first):

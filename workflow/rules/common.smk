@@ -8,7 +8,7 @@ import sys
 
 from seqsal.cli import stage_module
 from seqsal.cli.options import config_to_flags
-from seqsal.config import config_errors, early_errors, input_errors
+from seqsal.config import config_errors, early_errors, input_errors, is_interval
 
 # One line per problem, naming the key, instead of a schema dump; then fill the defaults.
 PROBLEMS = config_errors(config, workflow.source_path("../schemas/config.schema.yaml"))
@@ -232,6 +232,21 @@ def variant_inputs():
         "variant_maps": "results/variants/maps.npz",
         "variant_track": "results/tracks/variant_effects.bed",
     }
+
+
+def prior_inputs(wildcards):
+    """An input function: the BED files of ``model.prior`` and, when there are any, the
+    regions they are placed on (``NAME:START:END`` intervals need neither)."""
+    prior = config["model"]["prior"]
+    beds = [
+        i
+        for side in ("irrelevant", "relevant")
+        for i in prior[side]
+        if not is_interval(i)
+    ]
+    return (
+        {"prior_beds": beds, "regions": "results/regions/regions.bed"} if beds else {}
+    )
 
 
 def final_outputs(wildcards):

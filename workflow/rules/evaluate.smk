@@ -13,6 +13,9 @@ rule evaluate:
         seqlets="results/seqlets/seqlets.bed",
         truth=config["truth"] or [],
         seed_models=config["evaluate"]["seed_models"],
+        compare_to=config["evaluate"]["compare_to"] or [],
+        # the test split, for the comparison's test scores
+        split=["results/train/split.tsv"] if config["evaluate"]["compare_to"] else [],
     output:
         faithfulness="results/evaluate/faithfulness.tsv",
         stability="results/evaluate/stability.tsv",
@@ -38,6 +41,7 @@ rule evaluate:
         mem_mb=8000,
     params:
         truth=flag("truth", config["truth"]),
+        split=lambda wildcards, input: flag("split", input.split),
         # the attribution run evaluated: the stability tests redo it
         attribution=attribute_run(""),
         also=lambda wildcards, input: also_options(input.also),
@@ -45,5 +49,5 @@ rule evaluate:
     shell:
         "seqsal evaluate --model {input.model} --onehot {input.onehot} "
         "--attributions {input.attributions} --regions {input.regions} "
-        "--seqlets {input.seqlets} {params.truth} {params.attribution} {params.also} "
-        "{params.options} --out-dir results/evaluate 2> {log}"
+        "--seqlets {input.seqlets} {params.split} {params.truth} {params.attribution} "
+        "{params.also} {params.options} --out-dir results/evaluate 2> {log}"

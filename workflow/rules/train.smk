@@ -1,5 +1,6 @@
 rule train:
     input:
+        unpack(prior_inputs),
         onehot=shard_files("encode"),
     output:
         model="results/train/model.pt",
@@ -22,6 +23,7 @@ rule train:
         gpu=gpus(),
     params:
         options=options("train"),
+        regions=lambda wildcards, input: flag("regions", input.get("regions")),
     shell:
-        "seqsal train --onehot {input.onehot} {params.options} --out-dir results/train "
-        "2> {log}"
+        "seqsal train --onehot {input.onehot} {params.options} {params.regions} "
+        "--out-dir results/train 2> {log}"
