@@ -801,7 +801,10 @@ def comparison_rows(comparison: dict) -> dict:
         }
     )
     rows.append(
-        {"measure": "deletion AUC", "values": [_format(e["mean_deletion_auc"]) for e in entries]}
+        {
+            "measure": "deletion AUC (lower: more faithful)",
+            "values": [_format(e["mean_deletion_auc"]) for e in entries],
+        }
     )
     if "known_site_auroc" in entries[0]:
         values = [_format(e["known_site_auroc"]) for e in entries]
