@@ -313,15 +313,14 @@ def test_tiny_sharded_run(tmp_path):
     assert re.search(r"^attribute\s+1$", again.stdout, re.M)
     assert "output: results/attribute/ism/001.npz" in again.stdout
     assert "output: results/attribute/001.npz" not in again.stdout
+    check_the_expert_loop(tmp_path, tmp_path / "loop")
 
 
-def test_the_expert_loop_retrains_with_flagged_seqlets_and_compares(tmp_path):
-    """The README's loop: flag seqlets of a first run in a BED, retrain with them as
+def check_the_expert_loop(first, tmp_path):
+    """The README's loop: flag seqlets of the ``first`` run in a BED, retrain with them as
     model.prior.irrelevant in a second folder, and read both models side by side."""
-    first, second = tmp_path / "first", tmp_path / "second"
-    first.mkdir()
-    second.mkdir()
-    snakemake(first, "--cores", "2", config=TINY)
+    second = tmp_path / "second"
+    second.mkdir(parents=True)
     lines = (first / "results/seqlets/seqlets.bed").read_text().splitlines()
     flagged = [line for line in lines if not line.startswith("#")][:10]
     (tmp_path / "flagged.bed").write_text("\n".join(flagged) + "\n")
