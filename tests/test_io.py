@@ -416,3 +416,13 @@ def test_name_column_keys_the_tables_and_an_absent_one_is_named(write):
     assert list(read_library_table(path)) == ["GATA box", "TATA"]  # default: 'name'
     with pytest.raises(InputError, match=r"expected a 'ID' column of names \(input.name_column\)"):
         read_library_table(path, name_column="ID")
+
+
+def test_a_run_that_found_no_motif_writes_a_meme_file_read_back_as_none(tmp_path):
+    from seqsal.io.meme import read_meme, write_meme
+
+    path = tmp_path / "motifs.meme"
+    write_meme({}, path)
+    assert read_meme(path, empty_ok=True) == {}
+    with pytest.raises(InputError, match="motifs.meme: expected MEME motifs, found none"):
+        read_meme(path)  # a motif file a user gives must hold motifs

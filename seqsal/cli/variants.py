@@ -81,7 +81,8 @@ def _load(args) -> dict:
     variants, unread = read_variants(args.variants, offsets=args.mode == "library")
     model, meta = load_checkpoint(args.model)
     fasta = open_fasta(args.fasta)
-    motifs = dict(read_meme(args.motifs_meme)) if args.motifs_meme else {}
+    # the run's own motifs: a run can find none (then only the database is scanned)
+    motifs = read_meme(args.motifs_meme, empty_ok=True) if args.motifs_meme else {}
     if args.scan_database:
         motifs.update(load_motif_database(args.database))
     return {

@@ -11,12 +11,15 @@ from .atomic import write_text
 from .text import text_lines
 
 
-def read_meme(path) -> dict:
+def read_meme(path, *, empty_ok: bool = False) -> dict:
     """Read a MEME v4 file into ``{"<id> <name>": PPM of shape (4, L)}``, file order.
 
     Parameters
     ----------
     path : str or Path
+    empty_ok : bool, optional
+        A file without motifs is read as none (a run's own ``motifs.meme``, where
+        finding no motif is a result), not refused. Default is False.
 
     Returns
     -------
@@ -25,7 +28,8 @@ def read_meme(path) -> dict:
     Raises
     ------
     InputError
-        When a matrix row does not read as numbers, or the file holds no motif.
+        When a matrix row does not read as numbers, or the file holds no motif (unless
+        ``empty_ok``).
     """
     import numpy as np
 
@@ -47,7 +51,7 @@ def read_meme(path) -> dict:
                 ) from None
             if len(rows) == width:
                 motifs[key] = np.asarray(rows).T
-    if not motifs:
+    if not motifs and not empty_ok:
         raise InputError(f"{path}: expected MEME motifs, found none")
     return motifs
 
