@@ -28,11 +28,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from runs import load_run, spread
 
 from seqsal.attribute import attribute
 from seqsal.evaluate import truth_recovery
-from seqsal.io.bed import read_bed, read_regions
-from seqsal.io.shards import read_shards, regions_in_order
+from seqsal.io.bed import read_bed
 from seqsal.io.tables import read_names
 from seqsal.train import fit
 
@@ -61,10 +61,6 @@ def label(prior: dict) -> str:
     return ", ".join(f"{k.removeprefix('prior_')} {v:g}" for k, v in prior.items()) or "plain"
 
 
-def spread(values: np.ndarray) -> str:
-    return f"{values.mean():.3f} ± {values.std():.3f}"
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a finished tal_gata run folder")
@@ -74,10 +70,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    data = read_shards(sorted((args.run / "results/encode").glob("*.npz")))
-    regions = regions_in_order(
-        read_regions(args.run / "results/regions/regions.bed"), data["names"], args.run
-    )
+    data, regions = load_run(args.run)
     test = read_names(args.test_names, data["names"])
     truth = read_bed(args.truth)
     held_out = np.flatnonzero(test & (data["y"][:, 0] > 0.5))

@@ -136,6 +136,7 @@ def early_errors(config: dict) -> list:
     errors = []
     paths = [(key, value(key)) for key in FILE_KEYS]
     paths += [("evaluate.seed_models", path) for path in config["evaluate"]["seed_models"]]
+    paths += [("model.distill.teachers", path) for path in config["model"]["distill"]["teachers"]]
     for side in ("irrelevant", "relevant"):
         paths += [
             (f"model.prior.{side}", item)

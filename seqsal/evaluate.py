@@ -1259,8 +1259,10 @@ def compare_models(
     -------
     comparison : dict
         ``{name: {"test": {target: scores}, "deletion_fraction_beats_random",
-        "mean_deletion_auc", "known_site_auroc", "shortcuts": {interval: share}}}``;
-        entries without their inputs are left out.
+        "mean_deletion_auc", "known_site_auroc", "shortcuts": {interval: share},
+        "map_pearson"}}``; ``map_pearson`` is the median per-region Pearson of the
+        model's map with the first model's (1 for that one). Entries without their
+        inputs are left out.
     """
     from .attribute import attribute
 
@@ -1268,10 +1270,11 @@ def compare_models(
     X_rows = np.asarray(X[rows])
     place = regions.iloc[rows].reset_index(drop=True)
     method = run["method"]
-    found = {}
+    found, first = {}, None
     for name, model in models.items():
         log.info("comparison: %s", name)
         _, attr, _ = attribute(model, X_rows, **run)
+        first = attr if first is None else first
         per_region, _ = _run_faithfulness(
             model,
             X_rows,
@@ -1286,6 +1289,7 @@ def compare_models(
         entry = {
             "deletion_fraction_beats_random": deletion["deletion_fraction_beats_random"],
             "mean_deletion_auc": deletion["mean_deletion_auc"],
+            "map_pearson": float(agreement(first, attr)["pearson"].median()),
         }
         if test is not None and labels is not None and np.any(test):
             pred = predict(model, X[np.flatnonzero(test)], device=run["device"])

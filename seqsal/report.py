@@ -60,7 +60,9 @@ code { background: #f4f4f4; padding: 1px 4px; } .small { font-size: 0.85em; colo
 {% for row in metric_rows %}<tr><td>{{ row.split }}</td><td>{{ row.target }}</td><td>{{ row.n }}</td>
 {% for m in metric_names %}<td>{{ row[m] }}</td>{% endfor %}</tr>{% endfor %}</table>
 {% if training.strands %}<p id="strands">{{ training.strands }}</p>{% endif %}{% if training.prior %}
-<p id="prior">{{ training.prior }}</p>{% endif %}
+<p id="prior">{{ training.prior }}</p>{% endif %}{% if training.augment %}
+<p id="augment">{{ training.augment }}</p>{% endif %}{% if training.distill %}
+<p id="distill">{{ training.distill }}</p>{% endif %}
 {% if training.candidates %}<p>{{ training.selection }}</p>
 <table id="selection"><tr><th>architecture</th><th>learning rate</th><th>epochs</th>
 <th>validation loss</th><th>validation scores</th></tr>{% for c in training.candidates %}<tr><td>{{ c.arch }}{% if c.chosen %} (chosen){% endif %}</td>
@@ -382,10 +384,16 @@ def training_notes(metrics: dict) -> dict:
     Returns
     -------
     notes : dict
-        ``strands`` (text, empty for metrics without it), ``prior`` (text, empty without
-        one), ``selection`` (text) and ``candidates`` (rows, empty without a selection).
+        ``strands`` (text, empty for metrics without it), ``prior``, ``augment`` and
+        ``distill`` (text, empty without one), ``selection`` (text) and ``candidates`` (rows, empty
+        without a selection).
     """
-    notes = {"strands": _strand_words(metrics), "prior": _prior_words(metrics)}
+    notes = {
+        "strands": _strand_words(metrics),
+        "prior": _prior_words(metrics),
+        "augment": _augment_words(metrics),
+        "distill": _distill_words(metrics),
+    }
     selection = metrics.get("selection")
     if not selection:
         return {**notes, "selection": "", "candidates": []}
@@ -473,6 +481,51 @@ def _prior_words(metrics: dict) -> str:
     return (
         f"Trained with attribution priors (model.prior): {'; '.join(parts)}. The training "
         "log gives each epoch's time and each prior's term."
+    )
+
+
+def _augment_words(metrics: dict) -> str:
+    """``model.augment`` as the training used it, in words (empty without it)."""
+    augment = metrics.get("training", {}).get("augment")
+    if not augment:
+        return ""
+    parts = []
+    if "mask" in augment:
+        where = "the model credited most" if augment["mask"] == "saliency" else "drawn at random"
+        fill = "dinucleotide-shuffled bases" if augment["mask_fill"] == "shuffle" else "N"
+        windows = augment["mask_windows"]
+        parts.append(
+            f"in {augment['mask_share']:.0%} of each batch's sequences, {windows} window"
+            f"{'s' if windows > 1 else ''} of {augment['mask_width']} bp {where} "
+            f"{'were' if windows > 1 else 'was'} replaced by {fill}"
+        )
+    if "evoaug" in augment:
+        parts.append(f"each sequence got one or two of EvoAug's {', '.join(augment['evoaug'])}")
+    if augment["finetune_epochs"]:
+        parts.append(
+            f"then up to {augment['finetune_epochs']} epochs of fine-tuning on the unchanged "
+            "sequences at a tenth of the learning rate"
+        )
+    return f"Trained with augmentation (model.augment): {'; '.join(parts)}."
+
+
+def _distill_words(metrics: dict) -> str:
+    """``model.distill`` as the training used it, in words (empty without it)."""
+    distill = metrics.get("training", {}).get("distill")
+    if not distill:
+        return ""
+    teachers = distill["teachers"]
+    what = (
+        "the predictions of the teacher"
+        if len(teachers) == 1
+        else f"the mean prediction of {len(teachers)} teachers"
+    )
+    share = (
+        "" if distill["alpha"] == 1 else f", mixed with the labels ({distill['alpha']:.0%} theirs)"
+    )
+    return (
+        f"Distilled (model.distill): trained on {what}{share}: {', '.join(teachers)}. "
+        "Validation and scores are on the labels."
     )
 
 
@@ -806,6 +859,9 @@ def comparison_rows(comparison: dict) -> dict:
             "values": [_format(e["mean_deletion_auc"]) for e in entries],
         }
     )
+    if "map_pearson" in entries[0]:
+        values = [_format(e["map_pearson"]) for e in entries]
+        rows.append({"measure": f"maps: median per-region r with {models[0]}'s", "values": values})
     if "known_site_auroc" in entries[0]:
         values = [_format(e["known_site_auroc"]) for e in entries]
         rows.append({"measure": "known sites: AUROC", "values": values})

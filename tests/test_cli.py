@@ -293,6 +293,13 @@ def test_library_negatives_and_held_out_names(capsys, write, tmp_path):
     )
     metrics = json.loads((tmp_path / "train" / "metrics.json").read_text())
     assert metrics["test"]["bound"]["n"] == 3
+    teacher = str(tmp_path / "train" / "model.pt")  # a student of that model
+    student = ["--onehot", tmp_path / "x.npz", "--max-epochs", 1, "--device", "cpu"]
+    status, _ = run(
+        capsys, "train", *student, "--distill-teachers", teacher, "--out-dir", tmp_path / "s"
+    )
+    metrics = json.loads((tmp_path / "s" / "metrics.json").read_text())
+    assert status == 0 and metrics["training"]["distill"] == {"teachers": [teacher], "alpha": 1.0}
     labelled = write("y.tsv", "name\ty\ns0\t1\n")
     status, lines = run(
         capsys,

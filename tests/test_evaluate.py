@@ -404,10 +404,13 @@ def test_a_model_compared_with_itself_scores_the_same_and_with_another_differs()
         "test",
         "known_site_auroc",
         "shortcuts",
+        "map_pearson",
     }
+    assert same["a"]["map_pearson"] == pytest.approx(1.0)
     assert same["a"]["test"]["bound"]["n"] == 10
     found = compare_models({"a": model, "b": other}, X, np.arange(8), regions, **options, **scored)
     assert found["b"]["shortcuts"]["adapter"] > 0.5 > found["a"]["shortcuts"]["adapter"]
+    assert found["b"]["map_pearson"] < 0.9
     # evaluate_maps puts it in the summary, the run's own model first
     seqlets = pd.DataFrame(columns=["chrom", "start", "end", "name", "region", "attr_sum"])
     pred = model(torch.as_tensor(X, dtype=torch.float32)).detach().numpy()[:, 0]

@@ -82,7 +82,7 @@ SUMMARY = {
 }
 
 
-def make_report(tmp_path, summary=SUMMARY):
+def make_report(tmp_path, summary=SUMMARY, training=None):
     rng = np.random.default_rng(0)
     ppm = rng.dirichlet(np.ones(4) * 0.3, size=8).T
     table = pd.DataFrame(
@@ -118,6 +118,7 @@ def make_report(tmp_path, summary=SUMMARY):
                 for a, v in (("cnn", 0.5), ("deepstarr", 0.4))
             ],
         },
+        **({"training": training} if training else {}),
     }
     names, rows = metric_rows(metrics)
     html = render_report(
@@ -190,14 +191,21 @@ def test_the_comparison_and_the_prior_are_shown_with_names_escaped(tmp_path):
         "test": {"bound": {"auroc": 0.8, "n": 10}},
         "known_site_auroc": 0.7,
         "shortcuts": {"adapter": 0.6},
+        "map_pearson": 1.0,
     }
-    other = {**entry, "shortcuts": {"adapter": 0.02}, "test": {"bound": {"auroc": 0.9}}}
+    other = {
+        **entry,
+        "shortcuts": {"adapter": 0.02},
+        "test": {"bound": {"auroc": 0.9}},
+        "map_pearson": 0.42,
+    }
     table = comparison_rows({"this run": entry, "<b>old</b>.pt": other})
     assert table["models"] == ["this run", "<b>old</b>.pt"]
     assert [r["values"] for r in table["rows"]] == [
         ["0.8", "0.9"],
         ["90%", "90%"],
         ["0.2", "0.2"],
+        ["1", "0.42"],
         ["0.7", "0.7"],
         ["60%", "2%"],
     ]
@@ -353,3 +361,34 @@ def test_report_with_hostile_names_runs_no_injected_script(tmp_path):
     page.write_text(html)
     dom, _, _ = render_in_chromium(page, tmp_path)
     assert "pwned" not in re.search(r"<body[^>]*>", dom).group()
+
+
+def test_the_augmentation_is_said_in_words_and_shown(tmp_path):
+    from seqsal.report import training_notes
+
+    saliency = {
+        "mask": "saliency",
+        "mask_width": 10,
+        "mask_windows": 2,
+        "mask_share": 0.5,
+        "mask_fill": "shuffle",
+        "finetune_epochs": 0,
+    }
+    assert training_notes({"training": {"augment": saliency}})["augment"] == (
+        "Trained with augmentation (model.augment): in 50% of each batch's sequences, 2 "
+        "windows of 10 bp the model credited most were replaced by dinucleotide-shuffled bases."
+    )
+    evoaug = {"evoaug": ["mutation", "inversion"], "finetune_epochs": 5}
+    assert training_notes({"training": {"augment": evoaug}})["augment"] == (
+        "Trained with augmentation (model.augment): each sequence got one or two of EvoAug's "
+        "mutation, inversion; then up to 5 epochs of fine-tuning on the unchanged sequences "
+        "at a tenth of the learning rate."
+    )
+    assert training_notes({})["augment"] == ""
+    distill = {"teachers": ["<b>a</b>.pt", "b.pt"], "alpha": 0.5}
+    _, html = make_report(tmp_path, training={"augment": evoaug, "distill": distill})
+    assert '<p id="augment">Trained with augmentation (model.augment): each' in html
+    assert (
+        '<p id="distill">Distilled (model.distill): trained on the mean prediction of 2 '
+        "teachers, mixed with the labels (50% theirs): &lt;b&gt;a&lt;/b&gt;.pt, b.pt." in html
+    )

@@ -1,3 +1,5 @@
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -230,17 +232,6 @@ def test_scaled_targets_fold_back_into_the_labels_units():
     np.testing.assert_allclose(pred[0], pred[1], rtol=1e-3, atol=1e-4)
 
 
-def test_mutation_replaces_the_share_asked_with_one_hot_bases():
-    from seqsal.train import mutate
-
-    X = _toy_data(n=200, length=100)[0]
-    mutated = mutate(X, 0.1, np.random.default_rng(0))
-    assert (mutated.sum(axis=1) == 1).all() and (X.sum(axis=1) == 1).all()
-    changed = (mutated != X).any(axis=1).mean()  # a drawn base keeps its value 1 time in 4
-    assert 0.065 < changed < 0.085
-    assert mutate(X, 0.0, np.random.default_rng(0)) is not X
-
-
 def test_oriented_data_train_without_strand_augmentation_and_say_so():
     from seqsal.train import fit
 
@@ -279,3 +270,78 @@ def test_arch_auto_chooses_on_validation_only_and_records_every_candidate(monkey
     assert result["meta"]["arch"] == best["arch"]
     with pytest.raises(InputError, match="model.hparams: expected none with model.arch: auto"):
         train.fit(data, arch="auto", hparams={"n_filters": 8}, max_epochs=1)
+
+
+def test_early_stopping_waits_while_the_model_predicts_no_better_than_a_constant(caplog):
+    caplog.set_level(logging.INFO, "seqsal")
+    rng = np.random.default_rng(0)
+    X = np.eye(4, dtype=np.uint8)[rng.integers(0, 4, (200, 30))].transpose(0, 2, 1).copy()
+    y = rng.integers(0, 2, (200, 1)).astype(np.float32)  # a model that does not move
+    split = np.where(np.arange(200) < 160, "train", "valid")
+    _, _, history = train_model(
+        X, y, split, tasks=["binary"], patience=1, max_epochs=4, learning_rate=1e-9
+    )
+    assert len(history) == 4
+    assert caplog.text.count("early stopping waits") == 1
+
+
+class _GCounter(torch.nn.Module):
+    """A fixed model: how many GGG windows a sequence has (``shift`` added)."""
+
+    def __init__(self, shift=0.0):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(4, 1, 3)
+        with torch.no_grad():
+            self.conv.weight.zero_()
+            self.conv.weight[0, 2] = 1.0
+            self.conv.bias.fill_(-2.0 + shift)
+
+    def forward(self, x):
+        return torch.relu(self.conv(x)).sum(-1)
+
+
+def test_teacher_targets_are_the_ensembles_mean_in_the_labels_units():
+    from seqsal.train import teacher_targets
+
+    X = _toy_data(n=50, length=20)[0]
+    one, two = _GCounter(), _GCounter(0.5)
+    meta = {"targets": ["t"]}
+    soft = teacher_targets({"a": (one, meta), "b": (two, meta)}, X, ["regression"], ["t"])
+    expected = (predict(one, X) + predict(two, X)) / 2
+    np.testing.assert_allclose(soft, expected, rtol=1e-6)
+    binary = teacher_targets({"a": (one, meta)}, X, ["binary"], ["t"])
+    np.testing.assert_allclose(binary, 1 / (1 + np.exp(-predict(one, X))), rtol=1e-6)
+    with pytest.raises(InputError, match=r"model.distill.teachers: .*\['t'\], found \['u'\] in b"):
+        teacher_targets({"b": (one, {"targets": ["u"]})}, X, ["binary"], ["t"])
+
+
+def test_a_student_learns_its_teacher_through_noisy_labels():
+    """Labels are the teacher's function plus noise three times its size: the student
+    distilled from the teacher follows the function closer than one fitted to labels."""
+    from seqsal.train import fit
+
+    rng = np.random.default_rng(0)
+    n, length = 600, 40
+    X = np.eye(4, dtype=np.uint8)[rng.integers(0, 4, (n, length))].transpose(0, 2, 1).copy()
+    teacher = _GCounter()
+    truth = predict(teacher, X)
+    y = truth + 3 * truth.std() * rng.standard_normal(truth.shape).astype(np.float32)
+    data = {"X": X, "y": y, "chroms": np.repeat(list("abcdefghij"), n // 10), "targets": ["t"]}
+    r = {}
+    for alpha in (0.0, 1.0):
+        result = fit(
+            data,
+            teachers={"teacher.pt": (teacher, {"targets": ["t"]})},
+            distill_alpha=alpha,
+            oriented=True,  # GGG is not CCC
+            max_epochs=20,
+            learning_rate=0.003,
+            seed=1,
+        )
+        test = result["split"] == "test"
+        r[alpha] = np.corrcoef(result["pred"][test, 0], truth[test, 0])[0, 1]
+        assert result["metrics"]["training"]["distill"] == {
+            "teachers": ["teacher.pt"],
+            "alpha": alpha,
+        }
+    assert r[1.0] > 0.8 and r[1.0] > r[0.0] + 0.2, r

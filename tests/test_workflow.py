@@ -74,6 +74,13 @@ def test_dry_run_plans_every_stage(tmp_path):
     ):
         assert f"\n{rule} " in done.stdout
     assert "\nsimulate " not in done.stdout and "\nregions " not in done.stdout
+    # a distilled model reads its teacher, and is compared with it
+    teacher = tmp_path / "teacher.pt"
+    teacher.write_bytes(b"")
+    distilled = TINY.replace("model: {", f"model: {{distill: {{teachers: [{teacher}]}}, ")
+    done = snakemake(tmp_path, "-n", "-p", "--cores", "2", config=distilled)
+    assert f"--distill-teachers {teacher}" in done.stdout
+    assert f"--compare-to {teacher}" in done.stdout
 
 
 def test_bad_config_names_the_key(tmp_path):

@@ -27,6 +27,15 @@ OPTIONS = {
     "prior_mask_weight": "model.prior.mask_weight",
     "prior_smoothness": "model.prior.smoothness",
     "prior_consistency": "model.prior.consistency",
+    "augment_mask": "model.augment.mask",
+    "augment_mask_width": "model.augment.mask_width",
+    "augment_mask_windows": "model.augment.mask_windows",
+    "augment_mask_share": "model.augment.mask_share",
+    "augment_mask_fill": "model.augment.mask_fill",
+    "augment_evoaug": "model.augment.evoaug",
+    "augment_finetune_epochs": "model.augment.finetune_epochs",
+    "distill_teachers": "model.distill.teachers",
+    "distill_alpha": "model.distill.alpha",
     "oriented": "input.oriented",
     "mode": "input.mode",
     "test_names": "split.test_names",
@@ -40,7 +49,15 @@ OPTIONS = {
     "device": "device",
     "seed": "seed",
 }
-READ_BY_CLI = ("checkpoint", "rc_average", "test_names", "device", "oriented", "mode")
+READ_BY_CLI = (
+    "checkpoint",
+    "rc_average",
+    "test_names",
+    "device",
+    "oriented",
+    "mode",
+    "distill_teachers",
+)
 
 log = logging.getLogger("seqsal")
 
@@ -80,11 +97,14 @@ def run(args) -> None:
         model, meta = load_checkpoint(args.checkpoint, input_length=data["X"].shape[-1])
     test = read_names(args.test_names, data["names"]) if args.test_names else None
     options = {k: getattr(args, k) for k in OPTIONS if k not in READ_BY_CLI}
+    length = data["X"].shape[-1]
+    teachers = {path: load_checkpoint(path, input_length=length) for path in args.distill_teachers}
     result = fit(
         data,
         model=model,
         meta=meta,
         test=test,
+        teachers=teachers,
         oriented=oriented,
         regions=_regions(args.regions, data["names"]),
         device=resolve_device(args.device),

@@ -36,6 +36,9 @@ for key, section in DEMO_FILES.items():
             file=sys.stderr,
         )
         section[key] = None
+# a distilled model is compared with its (first) teacher unless told otherwise
+if config["model"]["distill"]["teachers"] and not config["evaluate"]["compare_to"]:
+    config["evaluate"]["compare_to"] = config["model"]["distill"]["teachers"][0]
 # files, the motif database and targets, checked before any job runs
 EARLY = config
 if MODE == "simulate":
@@ -234,9 +237,10 @@ def variant_inputs():
     }
 
 
-def prior_inputs(wildcards):
-    """An input function: the BED files of ``model.prior`` and, when there are any, the
-    regions they are placed on (``NAME:START:END`` intervals need neither)."""
+def train_inputs(wildcards):
+    """An input function: the teachers of ``model.distill``, the BED files of
+    ``model.prior`` and, when there are any, the regions they are placed on
+    (``NAME:START:END`` intervals need neither)."""
     prior = config["model"]["prior"]
     beds = [
         i
@@ -244,9 +248,10 @@ def prior_inputs(wildcards):
         for i in prior[side]
         if not is_interval(i)
     ]
-    return (
-        {"prior_beds": beds, "regions": "results/regions/regions.bed"} if beds else {}
-    )
+    inputs = {"teachers": config["model"]["distill"]["teachers"]}
+    if beds:
+        inputs.update(prior_beds=beds, regions="results/regions/regions.bed")
+    return inputs
 
 
 def final_outputs(wildcards):

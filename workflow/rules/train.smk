@@ -1,6 +1,6 @@
 rule train:
     input:
-        unpack(prior_inputs),
+        unpack(train_inputs),
         onehot=shard_files("encode"),
     output:
         model="results/train/model.pt",
