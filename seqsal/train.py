@@ -818,6 +818,7 @@ def teacher_targets(teachers: dict, X, tasks, targets, *, device="cpu") -> np.nd
     -------
     soft : numpy.ndarray, shape=(N, T), dtype=float32
     """
+    binary = np.array([task == "binary" for task in tasks])
     outputs = []
     for name, (teacher, meta) in teachers.items():
         if list(meta["targets"]) != list(targets):
@@ -826,7 +827,6 @@ def teacher_targets(teachers: dict, X, tasks, targets, *, device="cpu") -> np.nd
                 f"found {list(meta['targets'])} in {name}"
             )
         out = predict(teacher, X, device=device)
-        binary = np.array([task == "binary" for task in tasks])
         outputs.append(np.where(binary, 0.5 * (1 + np.tanh(out / 2)), out))  # sigmoid
         log.info("model.distill: learning from %s", name)
     return np.mean(outputs, axis=0).astype(np.float32)
