@@ -40,6 +40,7 @@ code { background: #f4f4f4; padding: 1px 4px; } .small { font-size: 0.85em; colo
 <li id="verdict-model"><b>Model: {{ verdict.model.grade }}.</b> {{ verdict.model.text }}</li>
 <li id="verdict-motifs"><b>Motifs:</b> {{ verdict.motifs }}</li>
 <li id="verdict-trust"><b>Maps: {{ verdict.trust.grade }}.</b> {{ verdict.trust.text }}</li>
+{% if verdict.comparison %}<li id="verdict-comparison"><b>Compared:</b> {{ verdict.comparison }}</li>{% endif %}
 {% if variants %}<li id="verdict-variants"><b>Variants:</b> {{ variants.verdict }}</li>{% endif %}
 </ul>
 <p><b>Open next:</b>
@@ -718,13 +719,42 @@ def report_verdict(metrics, summary, table, n_seqlets, method, database, max_q) 
     Returns
     -------
     verdict : dict
-        ``model`` and ``trust`` (each ``grade`` and ``text``), ``motifs`` (text).
+        ``model`` and ``trust`` (each ``grade`` and ``text``), ``motifs`` and
+        ``comparison`` (text; empty without ``evaluate.compare_to``).
     """
     return {
         "model": model_verdict(metrics),
         "motifs": motif_verdict(table, n_seqlets, database, max_q),
         "trust": trust_verdict(summary, method),
+        "comparison": comparison_verdict(summary.get("comparison")),
     }
+
+
+def comparison_verdict(comparison: dict | None) -> str:
+    """``evaluate.compare_to`` in one sentence: this run against the other model on its
+    first target's test score, deletion faithfulness and map agreement."""
+    if not comparison or len(comparison) < 2:
+        return ""
+    (_, ours), (name, theirs) = list(comparison.items())[:2]
+    parts = []
+    for target, scores in ours.get("test", {}).items():
+        metric = "auroc" if "auroc" in scores else "pearson"
+        other = theirs.get("test", {}).get(target, {}).get(metric)
+        parts.append(
+            f"test {metric} of {target} {_format(scores.get(metric))} against {_format(other)}"
+        )
+        break
+    parts.append(
+        f"deletion beats random in {_pct(ours['deletion_fraction_beats_random'])} against "
+        f"{_pct(theirs['deletion_fraction_beats_random'])}"
+    )
+    if "map_pearson" in theirs:
+        parts.append(
+            f"their maps agree with a median per-region r of {_format(theirs['map_pearson'])}"
+        )
+    return (
+        f"This run against {name}: {'; '.join(parts)}. Details under Compared with another model."
+    )
 
 
 def motif_rows(table: pd.DataFrame, logos: dict, max_q: float = 0.05) -> list:

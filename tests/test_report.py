@@ -214,6 +214,16 @@ def test_the_comparison_and_the_prior_are_shown_with_names_escaped(tmp_path):
     section = html[html.index('id="comparison"') : html.index("Tracks in IGV")]
     assert "&lt;b&gt;old&lt;/b&gt;.pt" in section and "<b>old" not in section
     assert "share of |attribution| in adapter</td><td>60%</td><td>2%" in section
+    verdict = html[
+        html.index('id="verdict-comparison"') : html.index(
+            "</li>", html.index('id="verdict-comparison"')
+        )
+    ]
+    assert verdict.endswith(
+        "This run against &lt;b&gt;old&lt;/b&gt;.pt: test auroc of bound 0.8 against 0.9; "
+        "deletion beats random in 90% against 90%; their maps agree with a median per-region "
+        "r of 0.42. Details under Compared with another model."
+    )
     prior = {"irrelevant_positions": 150, "relevant_positions": 0, "mask_weight": 10.0}
     notes = training_notes({"training": {"prior": {**prior, "smoothness": 0.0}}})
     assert notes["prior"] == (
