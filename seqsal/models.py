@@ -301,6 +301,77 @@ class Basset(_BodyHead):
 ARCHITECTURES = {"cnn": CNN, "deepstarr": DeepSTARR, "bpnet": BPNet, "basset": Basset}
 
 
+class Ensemble(nn.Module):
+    """The mean output of ``members`` models of one built-in architecture
+    (``model.ensemble``), trained from different seeds on the same split.
+
+    Gradient x input, DeepLIFT and ISM of the mean are the means of the members' maps
+    (each is linear in the output, and the members share no unit), so the ensemble is
+    explained like any model.
+
+    Parameters
+    ----------
+    input_length, n_outputs : int
+        As in :class:`CNN`.
+    member_arch : str
+        The members' architecture, a name of :data:`ARCHITECTURES`.
+    members : int
+        How many.
+    member_hparams : dict or None, optional
+        The members' other hyperparameters. Default is None: the architecture's defaults.
+    """
+
+    def __init__(self, *, input_length, n_outputs, member_arch, members, member_hparams=None):
+        super().__init__()
+        if member_arch not in ARCHITECTURES:
+            raise InputError(
+                f"model.arch: expected one of {sorted(ARCHITECTURES)} for the ensemble's "
+                f"members, found {member_arch!r}"
+            )
+        self.input_length = input_length
+        hparams = {**(member_hparams or {}), "input_length": input_length, "n_outputs": n_outputs}
+        self.members = nn.ModuleList(build_model(member_arch, **hparams) for _ in range(members))
+
+    def forward(self, X):
+        """The members' mean output, shape (N, n_outputs)."""
+        return torch.stack([member(X) for member in self.members]).mean(dim=0)
+
+
+def ensemble_of(models, *, arch: str, hparams: dict) -> Ensemble:
+    """Trained models of one architecture as an :class:`Ensemble`.
+
+    Parameters
+    ----------
+    models : list of torch.nn.Module
+        Built with ``build_model(arch, **hparams)``.
+    arch : str
+    hparams : dict
+        The members' hyperparameters, ``input_length`` and ``n_outputs`` included.
+
+    Returns
+    -------
+    ensemble : Ensemble
+        In eval mode; its hyperparameters are :func:`ensemble_hparams`.
+    """
+    ensemble = Ensemble(**ensemble_hparams(arch, hparams, len(models)))
+    for target, model in zip(ensemble.members, models):
+        target.load_state_dict(model.state_dict())
+    return ensemble.to(next(models[0].parameters()).device).eval()
+
+
+def ensemble_hparams(arch: str, hparams: dict, members: int) -> dict:
+    """The :class:`Ensemble` hyperparameters of ``members`` models of ``arch`` built with
+    ``hparams`` (``input_length`` and ``n_outputs`` included)."""
+    own = {k: v for k, v in hparams.items() if k not in ("input_length", "n_outputs")}
+    return {
+        "input_length": hparams["input_length"],
+        "n_outputs": hparams["n_outputs"],
+        "member_arch": arch,
+        "members": members,
+        "member_hparams": own,
+    }
+
+
 def fold_batch_norm(layer, norm):
     """A copy of ``layer`` (Conv1d or Linear) computing ``norm(layer(x))`` for an
     eval-mode batch norm: the same function with one operation fewer.
@@ -584,16 +655,17 @@ def build_model(arch: str, **hparams) -> nn.Module:
     InputError
         For an unknown name or hyperparameter.
     """
-    if arch not in ARCHITECTURES:
+    built = {**ARCHITECTURES, "ensemble": Ensemble}
+    if arch not in built:
         raise InputError(f"model.arch: expected one of {sorted(ARCHITECTURES)}, found {arch!r}")
-    known = set(inspect.signature(ARCHITECTURES[arch]).parameters)
+    known = set(inspect.signature(built[arch]).parameters)
     unknown = sorted(set(hparams) - known)
     if unknown:
         raise InputError(
             f"model.hparams: expected hyperparameters of {arch} "
             f"({sorted(known - {'input_length', 'n_outputs'})}), found {unknown}"
         )
-    return ARCHITECTURES[arch](**hparams)
+    return built[arch](**hparams)
 
 
 def fold_output_scale(model: nn.Module, scale) -> nn.Module:

@@ -63,7 +63,8 @@ code { background: #f4f4f4; padding: 1px 4px; } .small { font-size: 0.85em; colo
 {% if training.strands %}<p id="strands">{{ training.strands }}</p>{% endif %}{% if training.prior %}
 <p id="prior">{{ training.prior }}</p>{% endif %}{% if training.augment %}
 <p id="augment">{{ training.augment }}</p>{% endif %}{% if training.distill %}
-<p id="distill">{{ training.distill }}</p>{% endif %}
+<p id="distill">{{ training.distill }}</p>{% endif %}{% if training.ensemble %}
+<p id="ensemble">{{ training.ensemble }}</p>{% endif %}
 {% if training.candidates %}<p>{{ training.selection }}</p>
 <table id="selection"><tr><th>architecture</th><th>learning rate</th><th>epochs</th>
 <th>validation loss</th><th>validation scores</th></tr>{% for c in training.candidates %}<tr><td>{{ c.arch }}{% if c.chosen %} (chosen){% endif %}</td>
@@ -385,15 +386,16 @@ def training_notes(metrics: dict) -> dict:
     Returns
     -------
     notes : dict
-        ``strands`` (text, empty for metrics without it), ``prior``, ``augment`` and
-        ``distill`` (text, empty without one), ``selection`` (text) and ``candidates`` (rows, empty
-        without a selection).
+        ``strands`` (text, empty for metrics without it), ``prior``, ``augment``,
+        ``distill`` and ``ensemble`` (text, empty without one), ``selection`` (text) and
+        ``candidates`` (rows, empty without a selection).
     """
     notes = {
         "strands": _strand_words(metrics),
         "prior": _prior_words(metrics),
         "augment": _augment_words(metrics),
         "distill": _distill_words(metrics),
+        "ensemble": _ensemble_words(metrics),
     }
     selection = metrics.get("selection")
     if not selection:
@@ -527,6 +529,21 @@ def _distill_words(metrics: dict) -> str:
     return (
         f"Distilled (model.distill): trained on {what}{share}: {', '.join(teachers)}. "
         "Validation and scores are on the labels."
+    )
+
+
+def _ensemble_words(metrics: dict) -> str:
+    """``model.ensemble`` as trained, in words (empty for one model)."""
+    members = metrics.get("training", {}).get("ensemble")
+    if not members:
+        return ""
+    each = ", ".join(
+        f"seed {m['seed']}: {m['epochs']} epochs, {_format(m['valid_loss'])}" for m in members
+    )
+    return (
+        f"An ensemble (model.ensemble) of {len(members)} models of one architecture, trained "
+        "from different seeds on the same split: the scores above, and every map, are of "
+        f"their mean prediction. Each member's epochs and best validation loss: {each}."
     )
 
 

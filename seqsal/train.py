@@ -14,7 +14,7 @@ from .augment import FINETUNE_RATE, MOVING, Augment, mutate
 from .encode import reverse_complement
 from .errors import InputError
 from .metrics import score_predictions
-from .models import build_model, fold_output_scale, predict
+from .models import build_model, ensemble_hparams, ensemble_of, fold_output_scale, predict
 
 log = logging.getLogger(__name__)
 
@@ -576,6 +576,7 @@ def fit(
     standardize: bool = True,
     lr_schedule: str = "constant",
     auto_epochs: int = 4,
+    ensemble: int = 1,
     oriented: bool = False,
     prior_irrelevant=(),
     prior_relevant=(),
@@ -628,6 +629,10 @@ def fit(
     auto_epochs : int, optional
         Epochs each candidate of ``arch="auto"`` but the default trains before the
         choice. Default is 4.
+    ensemble : int, optional
+        Train this many models (seeds ``seed``, ``seed + 1``, ...; with ``arch="auto"``
+        the chosen architecture and rate) on the same split and predict their mean
+        (:class:`seqsal.models.Ensemble`). Default is 1: one model.
     oriented : bool, optional
         The sequences act in the orientation given (reporter constructs); recorded in
         ``meta`` and the metrics. Default is False.
@@ -703,6 +708,8 @@ def fit(
         log.warning("model.augment: not used, model.checkpoint is loaded, not trained")
     if model is not None and teachers:
         log.warning("model.distill: not used, model.checkpoint is loaded, not trained")
+    if model is not None and ensemble > 1:
+        log.warning("model.ensemble: not used, model.checkpoint is loaded, not trained")
     if augment.moves_bases and (prior["irrelevant"] or prior["relevant"]):
         raise InputError(
             "model.augment.evoaug: expected no insertion, deletion or translocation with "
@@ -745,14 +752,22 @@ def fit(
                 data["X"], labels, split, epochs=auto_epochs, targets=targets, **options
             )
             arch = selection["chosen"]["arch"]
+            options["learning_rate"] = selection["chosen"]["learning_rate"]
         else:
             model, hparams, history = train_model(data["X"], labels, split, arch=arch, **options)
+        if ensemble > 1:
+            model, members = _ensemble(
+                model, history, data["X"], labels, split, ensemble, arch, hparams, options
+            )
+            hparams, arch = ensemble_hparams(arch, hparams, ensemble), "ensemble"
         meta = {"arch": arch, "hparams": hparams, "targets": targets, "tasks": tasks}
         training = {"prior": priors.modes()} if priors is not None else {}
         if augment.active:
             training["augment"] = augment.modes()
         if teachers:
             training["distill"] = {"teachers": list(teachers), "alpha": distill_alpha}
+        if ensemble > 1:
+            training["ensemble"] = members
         if training:
             meta["training"] = training
     meta = {**meta, "oriented": bool(oriented)}
@@ -795,6 +810,31 @@ def fit(
         "history": history,
         "split": split,
         "pred": pred,
+    }
+
+
+def _ensemble(first, history, X, y, split, size, arch, hparams, options) -> tuple:
+    """``first`` and ``size - 1`` more models of its architecture, seeds counted on from
+    ``options["seed"]``, as one :class:`~seqsal.models.Ensemble`; and each member's
+    ``seed``, ``epochs`` and best ``valid_loss`` (on the scaled targets)."""
+    own = {k: v for k, v in hparams.items() if k not in ("input_length", "n_outputs")}
+    models, members = [first], [_member(options["seed"], history)]
+    for k in range(1, size):
+        seed = options["seed"] + k
+        log.info("model.ensemble: member %d of %d (%s, seed %d)", k + 1, size, arch, seed)
+        model, _, member_history = train_model(
+            X, y, split, arch=arch, **{**options, "hparams": own, "seed": seed}
+        )
+        models.append(model)
+        members.append(_member(seed, member_history))
+    return ensemble_of(models, arch=arch, hparams=hparams), members
+
+
+def _member(seed: int, history) -> dict:
+    return {
+        "seed": int(seed),
+        "epochs": len(history),
+        "valid_loss": float(history["valid_loss"].min()),
     }
 
 

@@ -180,9 +180,9 @@ def test_config_errors_name_key_expected_and_found():
     assert config_errors(config, SCHEMA) == [
         "config input.mode: expected one of ['simulate', 'genome', 'library'], found 'bam'",
         "config model: expected only the keys ['arch', 'augment', 'auto_epochs', 'batch_size', "
-        "'checkpoint', 'distill', 'hparams', 'learning_rate', 'lr_schedule', 'max_epochs', "
-        "'mutation_rate', 'patience', 'prior', 'rc_augment', 'rc_average', 'standardize', 'tasks', "
-        "'weight_decay'], found ['colour']",
+        "'checkpoint', 'distill', 'ensemble', 'hparams', 'learning_rate', 'lr_schedule', "
+        "'max_epochs', 'mutation_rate', 'patience', 'prior', 'rc_augment', 'rc_average', "
+        "'standardize', 'tasks', 'weight_decay'], found ['colour']",
         "config seqlets.alpha: expected a number <= 1, found 2",
     ]
 

@@ -11,6 +11,8 @@ from seqsal.models import (
     ARCHITECTURES,
     RCAverage,
     build_model,
+    ensemble_hparams,
+    ensemble_of,
     load_checkpoint,
     predict,
     save_checkpoint,
@@ -207,6 +209,32 @@ def test_simplified_model_is_the_same_function_with_the_same_gradients():
         torch.testing.assert_close(grads[0][0], grads[1][0], rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-4, atol=1e-6)
         assert any(isinstance(m, torch.nn.MaxPool1d) for m in model.modules())  # untouched
+
+
+@pytest.mark.parametrize("method", ["grad_x_input", "ism", "deeplift_shap"])
+def test_an_ensemble_is_explained_as_the_mean_of_its_members(method, tmp_path):
+    torch.manual_seed(0)
+    hparams = {"input_length": 48, "n_outputs": 2}
+    members = [build_model("deepstarr", **hparams).eval() for _ in range(3)]
+    ensemble = ensemble_of(members, arch="deepstarr", hparams=hparams)
+    X = random_onehot(6, 48)
+    alone = np.mean([predict(m, X) for m in members], axis=0)
+    np.testing.assert_allclose(predict(ensemble, X), alone, rtol=1e-5, atol=1e-6)
+    maps = [attribute(m, X, target=1, method=method)[0] for m in (ensemble, *members)]
+    np.testing.assert_allclose(maps[0], np.mean(maps[1:], axis=0), rtol=1e-4, atol=1e-6)
+    path = tmp_path / "model.pt"
+    save_checkpoint(
+        ensemble,
+        path,
+        arch="ensemble",
+        hparams=ensemble_hparams("deepstarr", hparams, 3),
+        targets=["a", "b"],
+        tasks=["regression"] * 2,
+        metrics={},
+    )
+    loaded, meta = load_checkpoint(path, input_length=48)
+    assert meta["hparams"]["members"] == 3 and meta["hparams"]["member_arch"] == "deepstarr"
+    np.testing.assert_array_equal(predict(loaded, X), predict(ensemble, X))
 
 
 def test_fold_batch_norm_without_affine_parameters():

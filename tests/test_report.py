@@ -396,8 +396,19 @@ def test_the_augmentation_is_said_in_words_and_shown(tmp_path):
     )
     assert training_notes({})["augment"] == ""
     distill = {"teachers": ["<b>a</b>.pt", "b.pt"], "alpha": 0.5}
-    _, html = make_report(tmp_path, training={"augment": evoaug, "distill": distill})
+    ensemble = [
+        {"seed": 3, "epochs": 20, "valid_loss": 0.29},
+        {"seed": 4, "epochs": 18, "valid_loss": 0.3},
+    ]
+    _, html = make_report(
+        tmp_path, training={"augment": evoaug, "distill": distill, "ensemble": ensemble}
+    )
     assert '<p id="augment">Trained with augmentation (model.augment): each' in html
+    assert (
+        '<p id="ensemble">An ensemble (model.ensemble) of 2 models of one architecture, '
+        "trained from different seeds on the same split" in html
+    )
+    assert "seed 3: 20 epochs, 0.29, seed 4: 18 epochs, 0.3." in html
     assert (
         '<p id="distill">Distilled (model.distill): trained on the mean prediction of 2 '
         "teachers, mixed with the labels (50% theirs): &lt;b&gt;a&lt;/b&gt;.pt, b.pt." in html

@@ -272,6 +272,24 @@ def test_arch_auto_chooses_on_validation_only_and_records_every_candidate(monkey
         train.fit(data, arch="auto", hparams={"n_filters": 8}, max_epochs=1)
 
 
+def test_an_ensemble_trains_its_members_from_seeds_on_one_split_and_predicts_their_mean():
+    from seqsal.train import fit
+
+    data = _toy_shards()
+    result = fit(data, arch="cnn", hparams={"n_filters": 8}, ensemble=3, max_epochs=2, seed=4)
+    single = fit(data, arch="cnn", hparams={"n_filters": 8}, max_epochs=2, seed=4)
+    meta, members = result["meta"], result["meta"]["training"]["ensemble"]
+    assert meta["arch"] == "ensemble" and meta["hparams"]["member_arch"] == "cnn"
+    assert meta["hparams"]["member_hparams"] == {"n_filters": 8}
+    assert [m["seed"] for m in members] == [4, 5, 6]
+    assert result["metrics"]["training"]["ensemble"] == members
+    np.testing.assert_array_equal(result["split"], single["split"])
+    first = result["model"].members[0]  # the seed's own model, as trained alone
+    np.testing.assert_allclose(predict(first, data["X"]), single["pred"], rtol=1e-5, atol=1e-6)
+    mean = np.mean([predict(m, data["X"]) for m in result["model"].members], axis=0)
+    np.testing.assert_allclose(result["pred"], mean, rtol=1e-5, atol=1e-6)
+
+
 def test_early_stopping_waits_while_the_model_predicts_no_better_than_a_constant(caplog):
     caplog.set_level(logging.INFO, "seqsal")
     rng = np.random.default_rng(0)

@@ -494,7 +494,9 @@ def test_reporter_example_finds_both_boxes_forward_and_positive(tmp_path):
     metrics = json.loads((results / "train/metrics.json").read_text())
     assert metrics["strands"] == {"oriented": True, "rc_augment": False}
     assert metrics["selection"]["chosen"]["arch"] in ("cnn", "deepstarr")
-    assert metrics["test"]["activity"]["pearson"] >= 0.75  # 4,000 constructs; see the README
+    assert [m["seed"] for m in metrics["training"]["ensemble"]] == [0, 1, 2, 3, 4]
+    # 0.854 measured (the bar is 0.85); 20 held-out backgrounds move it by about 0.03
+    assert metrics["test"]["activity"]["pearson"] >= 0.8
     motifs = pd.read_csv(results / "motifs/motifs.tsv", sep="\t", keep_default_na=False)
     named = motifs[motifs["status"] == "named"]
     for box in ("minus35 TTGACA", "minus10 TATAAT"):  # read forward, as they act
@@ -505,6 +507,7 @@ def test_reporter_example_finds_both_boxes_forward_and_positive(tmp_path):
     assert summary["truth"]["seqlet_precision"] >= 0.7
     report = (results / "report/report.html").read_text()
     assert "Oriented sequences" in report and 'id="selection"' in report
+    assert 'id="ensemble"' in report
 
 
 def test_a_config_naming_a_missing_file_stops_before_any_job(tmp_path):

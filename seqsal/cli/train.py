@@ -22,6 +22,7 @@ OPTIONS = {
     "standardize": "model.standardize",
     "lr_schedule": "model.lr_schedule",
     "auto_epochs": "model.auto_epochs",
+    "ensemble": "model.ensemble",
     "prior_irrelevant": "model.prior.irrelevant",
     "prior_relevant": "model.prior.relevant",
     "prior_mask_weight": "model.prior.mask_weight",
