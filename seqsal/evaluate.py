@@ -82,9 +82,9 @@ def path_inputs(x, background, orders: np.ndarray, n_steps: int, *, insertion=Fa
     return np.where(switched, first, second).reshape(-1, 4, length).astype(np.float32)
 
 
-def backgrounds(X, rows, kind: str, *, seed: int = 0) -> np.ndarray:
+def backgrounds(X, rows, kind: str, *, seed: int = 0, keys=None) -> np.ndarray:
     """The background (N, 4, L) of each row: ``zeros`` (all N) or ``shuffle`` (one
-    dinucleotide shuffle of the region, seeded by its index).
+    dinucleotide shuffle of the region, seeded by its key).
 
     Parameters
     ----------
@@ -95,6 +95,9 @@ def backgrounds(X, rows, kind: str, *, seed: int = 0) -> np.ndarray:
         ``zeros`` or ``shuffle``.
     seed : int, optional
         Default is 0.
+    keys : array-like of int or None, optional
+        One integer per row of ``X`` that, with ``seed``, seeds its shuffle. Default is
+        None: the row index.
 
     Returns
     -------
@@ -106,7 +109,12 @@ def backgrounds(X, rows, kind: str, *, seed: int = 0) -> np.ndarray:
     if kind == "zeros":
         return np.zeros((len(rows), 4, length), np.float32)
     return np.concatenate(
-        [shuffled_references(np.asarray(X[r : r + 1]), 1, seed=seed, keys=[r])[:, 0] for r in rows]
+        [
+            shuffled_references(
+                np.asarray(X[r : r + 1]), 1, seed=seed, keys=[r if keys is None else keys[r]]
+            )[:, 0]
+            for r in rows
+        ]
     )
 
 
@@ -145,6 +153,7 @@ def faithfulness(
     n_random: int = 3,
     background: str = "shuffle",
     seed: int = 0,
+    keys=None,
     batch_size: int = 512,
     device="cpu",
 ):
@@ -173,6 +182,8 @@ def faithfulness(
         Default is "shuffle".
     seed : int, optional
         Seed of the random orders and the shuffles. Default is 0.
+    keys : array-like of int or None, optional
+        As in :func:`backgrounds`. Default is None: the row index.
     batch_size : int, optional
         Default is 512.
     device : str or torch.device, optional
@@ -202,7 +213,10 @@ def faithfulness(
     progress = Progress(log, "faithfulness", len(rows))
     for chunk in np.array_split(rows, max(1, len(rows) // 8)):
         inputs = []
-        xs, bgs = np.asarray(X[chunk], np.float32), backgrounds(X, chunk, background, seed=seed)
+        xs, bgs = (
+            np.asarray(X[chunk], np.float32),
+            backgrounds(X, chunk, background, seed=seed, keys=keys),
+        )
         # the sequence's and the background's outputs end every curve: computed once here
         ends = predict(model, np.concatenate([xs, bgs]), device=device, batch_size=batch_size)
         fulls, empties = ends[: len(chunk), target], ends[len(chunk) :, target]
@@ -1284,6 +1298,7 @@ def compare_models(
             n_steps=n_steps,
             n_random=n_random,
             background=background,
+            keys=rows,  # the backgrounds of the run's own faithfulness test
         )
         deletion = summarize_faithfulness(per_region)[method]
         entry = {

@@ -377,6 +377,24 @@ def test_evaluate_maps_runs_every_test_of_a_linear_models_maps():
     assert not oriented["stability"].columns.str.startswith("rc_").any()
 
 
+def test_a_comparison_scores_the_run_s_own_model_as_its_faithfulness_test_does():
+    from seqsal.attribute import attribute
+    from seqsal.evaluate import compare_models, faithfulness, summarize_faithfulness
+
+    X, model = random_onehot(20, 30, seed=5), Linear(30, seed=0)
+    regions = pd.DataFrame(
+        {"chrom": "c1", "start": np.arange(20) * 100, "name": [f"r{i}" for i in range(20)]}
+    ).assign(end=lambda r: r["start"] + 30, score=0, strand="+")
+    rows = np.array([13, 2, 17, 5, 9, 11, 0, 19])  # as select_regions gives them: not 0..n
+    run = {"method": "grad_x_input", "target": 0, "seed": 0, "device": "cpu"}
+    found = compare_models({"a": model}, X, rows, regions, run=run, n_steps=4, n_random=2)
+    _, attr, _ = attribute(model, X, **run)
+    per_region, _ = faithfulness(model, X, {"grad_x_input": attr}, rows, n_steps=4, n_random=2)
+    own = summarize_faithfulness(per_region)["grad_x_input"]
+    assert found["a"]["mean_deletion_auc"] == pytest.approx(own["mean_deletion_auc"])
+    assert found["a"]["deletion_fraction_beats_random"] == own["deletion_fraction_beats_random"]
+
+
 def test_a_model_compared_with_itself_scores_the_same_and_with_another_differs():
     from seqsal.evaluate import compare_models, evaluate_maps
 
