@@ -128,8 +128,9 @@ base then matters only once others are gone. Read such maps as "enough to drive 
 methods that explain against references (DeepLIFT-SHAP, integrated gradients) suffer less
 from it.</p>{% endfor %}
 {% if faithfulness_plot %}<img alt="deletion and insertion curves" src="data:image/png;base64,{{ faithfulness_plot }}" width="760">{% endif %}
-{% if trust.truth %}<p>Known sites ({{ trust.truth.n_sites }}): seqlet precision
-<b>{{ trust.truth.seqlet_precision }}</b>, recall <b>{{ trust.truth.seqlet_recall }}</b>;
+{% if trust.truth %}<p>Known sites ({{ trust.truth.n_sites }}): {% if trust.truth.get("n_seqlets") == 0 %}no
+seqlet was called, so none is on one (recall <b>0</b>){% else %}seqlet precision
+<b>{{ trust.truth.seqlet_precision }}</b>, recall <b>{{ trust.truth.seqlet_recall }}</b>{% endif %};
 AUROC/AUPRC above: per-base |attribution| separating bases in known sites from the rest.</p>{% endif %}
 <h3>Stability</h3>
 <p>{% if "strand_skipped" in trust.stability %}No strand test: {{ trust.stability.strand_skipped }}.
@@ -623,7 +624,9 @@ def trust_verdict(summary: dict, method: str) -> dict:
         f"{'no' if tests['free of flagged shortcuts'] else 'a'} shortcut flagged."
     )
     truth = summary.get("truth")
-    if truth:
+    if truth and truth.get("n_seqlets") == 0:
+        text += " Known sites: no seqlet was called, so none was found by one."
+    elif truth:
         text += (
             f" Known sites: {_pct(truth['seqlet_recall'])} found by a seqlet, "
             f"{_pct(truth['seqlet_precision'])} of seqlets on one."

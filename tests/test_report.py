@@ -1,5 +1,7 @@
 """The report page: self-contained, and what a real browser shows."""
 
+import re
+
 import numpy as np
 import pandas as pd
 from conftest import needs_chromium, render_in_chromium
@@ -180,6 +182,17 @@ def test_trust_section_reports_every_test_and_warns_of_shortcuts(tmp_path):
     # deletion beats random in 75% (under the 95% bar): why, with the figures
     assert section.count("31% of the output is still") == 2 and "random orders: 2%" in section
     assert "lowest first, it beats random in 50%, 50%, 100%, 100%, 100%" in section
+    assert "seqlet precision\n<b>0.9</b>, recall <b>0.85</b>" in section
+
+
+def test_known_sites_without_seqlets_say_so_not_nan(tmp_path):
+    empty = {"seqlet_precision": float("nan"), "seqlet_recall": 0.0, "n_seqlets": 0}
+    summary = {**SUMMARY, "truth": {**SUMMARY["truth"], **empty}}
+    _, html = make_report(tmp_path, summary=summary)
+    text = re.sub(r"base64,[^\"]*", "", html)  # the pictures' bytes
+    assert not re.search(r"\bnan\b", text, re.IGNORECASE)
+    assert "no\nseqlet was called, so none is on one (recall <b>0</b>)" in html
+    assert "Known sites: no seqlet was called, so none was found by one." in html
 
 
 def test_the_comparison_and_the_prior_are_shown_with_names_escaped(tmp_path):
