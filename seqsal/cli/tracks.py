@@ -78,7 +78,7 @@ def run(args) -> None:
         read_seqlets(args.seqlets),
         read_motif_table(args.seqlet_motifs),
         dict(zip(table["motif_id"], table["name"])),
-        _ppms(args.motifs_meme) if len(table) else {},
+        _ppms(args.motifs_meme),
         _blocks(args, data["names"]),
         hyp=data["hyp"] if args.hypothetical else None,
         truth=read_bed(args.truth) if args.truth else None,
@@ -103,9 +103,10 @@ def _maps(args, regions, data) -> dict:
 
 
 def _ppms(path) -> dict:
+    """The run's motifs by id; a run whose seqlets gave none writes an empty file."""
     from ..io.meme import read_meme
 
-    return {key.split()[0]: ppm for key, ppm in read_meme(path).items()}
+    return {key.split()[0]: ppm for key, ppm in read_meme(path, empty_ok=True).items()}
 
 
 def _blocks(args, names):
