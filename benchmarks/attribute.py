@@ -6,7 +6,7 @@ model of ``seqsal.models``, then models of the same shapes defined outside seqsa
 ``torch.fx`` or runs them as they are), the BPNet-like one also as TorchScript. Every
 tool runs on the same sequences, on the same machine,
 each at its own best batch size (swept over 16-256 first), and the median of 3 repeats
-is compared as a ratio (peer time / seqsal time). Three comparisons:
+is compared as a ratio (peer time / seqsal time). Four comparisons:
 
 - gradient x input: seqsal vs captum ``InputXGradient`` and tangermeme ``saliency``
   (seqsal in fp32, and with ``precision="auto"``: a bfloat16 model where it matches fp32);
@@ -14,7 +14,9 @@ is compared as a ratio (peer time / seqsal time). Three comparisons:
   and captum ``DeepLiftShap``, all given the same references; agreement with tangermeme
   is the per-region Pearson correlation of the actual contributions;
 - ISM: seqsal vs tangermeme ``saturation_mutagenesis``, with tangermeme's fastISM path
-  forced on (its default only tries it on jobs over 30 s); values are compared directly.
+  forced on (its default only tries it on jobs over 30 s); values are compared directly;
+- the per-call overhead: gradient x input on 32 sequences, one call per tool (seqsal
+  choosing its own batch size), 15 rounds.
 
 Then peak RSS of ``seqsal attribute`` (a fresh process) and of tangermeme ``saliency`` on
 the whole array for N = 2k and 20k sequences, and each method's effective FLOP/s (the
@@ -46,7 +48,7 @@ from seqsal.attribute import attribute, shuffled_references
 from seqsal.models import BPNet, DeepSTARR
 
 BATCHES = (16, 32, 64, 128, 256)
-BARS = {"grad_x_input": 1.3, "deeplift_shap": 2.0, "ism": 1.5}
+BARS = {"grad_x_input": 1.3, "small_n": 1.0, "deeplift_shap": 2.0, "ism": 1.5}
 
 
 def models():
@@ -158,6 +160,24 @@ def grad_x_input(model, X, checks):
     checks["auto_vs_fp32_min_pearson"] = float(min(r))
     print(f"    precision=auto vs fp32: min per-region Pearson {min(r):.4f}")
     return times
+
+
+def small_n(model, X, checks):
+    """Per-call overhead: gradient x input on a few dozen sequences, one call each, as a
+    user explains a handful of regions (seqsal choosing its own batch size)."""
+    from captum.attr import InputXGradient
+    from tangermeme.saliency import saliency
+
+    Xt, n = torch.as_tensor(X).float(), len(X)
+    ixg = InputXGradient(model)
+    return compare(
+        {
+            "seqsal": {n: lambda: attribute(model, X)},
+            "captum InputXGradient": {n: lambda: ixg.attribute(Xt.clone().requires_grad_(), 0)},
+            "tangermeme saliency": {n: lambda: saliency(model, Xt, batch_size=n)},
+        },
+        repeats=15,
+    )
 
 
 class _Log:
@@ -320,8 +340,8 @@ def _rss(command) -> float:
 def speed(scale: float, only: str | None = None) -> dict:
     """Every comparison on both models; prints as it goes, returns the figures."""
     sizes = {  # sequences per comparison and model family
-        "bpnet_1kb": {"grad_x_input": 512, "deeplift_shap": 16, "ism": 4},
-        "deepstarr_249bp": {"grad_x_input": 2048, "deeplift_shap": 64, "ism": 128},
+        "bpnet_1kb": {"grad_x_input": 512, "small_n": 32, "deeplift_shap": 16, "ism": 4},
+        "deepstarr_249bp": {"grad_x_input": 2048, "small_n": 32, "deeplift_shap": 64, "ism": 128},
     }
     peak = conv_throughput()
     print(f"machine conv throughput (fp32, 2 threads): {peak / 1e9:.1f} GFLOP/s\n")
@@ -335,11 +355,13 @@ def speed(scale: float, only: str | None = None) -> dict:
         checks, summary = {}, {}
         for method, run in (
             ("grad_x_input", grad_x_input),
+            ("small_n", small_n),
             ("deeplift_shap", deeplift_shap),
             ("ism", ism),
         ):
             family = "bpnet_1kb" if "bpnet" in name else "deepstarr_249bp"
-            n = max(2, int(sizes[family][method] * scale))
+            n = sizes[family][method]
+            n = n if method == "small_n" else max(2, int(n * scale))
             X = random_onehot(n, length, seed=1)
             print(f"  {method} on {n} sequences")
             try:
@@ -348,7 +370,8 @@ def speed(scale: float, only: str | None = None) -> dict:
                 print(f"    skipped: {type(error).__name__}: {str(error).splitlines()[0][:120]}")
                 continue
             ours = min(t for tool, (t, _) in times.items() if tool.startswith("seqsal"))
-            work = {"grad_x_input": 3, "deeplift_shap": 20 * 3, "ism": 3 * length}[method]
+            work = {"grad_x_input": 3, "small_n": 3, "deeplift_shap": 20 * 3, "ism": 3 * length}
+            work = work[method]
             summary[method] = {
                 "n": n,
                 "seqsal_regions_per_s": n / ours,

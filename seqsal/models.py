@@ -8,6 +8,7 @@ import inspect
 import json
 import os
 import warnings
+import weakref
 
 import numpy as np
 import torch
@@ -491,10 +492,32 @@ def simplified(model: nn.Module, *, pool_first: bool = False) -> nn.Module:
     Returns
     -------
     model : torch.nn.Module
-        A new module, or ``model`` when nothing applies.
+        A new module, or ``model`` when nothing applies. The copy is kept for the next
+        call on the same, unchanged model (its layers, weights and buffers, and the
+        copy's), which then costs no copying.
     """
     if isinstance(model, torch.jit.ScriptModule):
         return model
+    kept = _SIMPLIFIED.get(model, {}).get(pool_first)
+    if kept is not None and kept[0] == _state(model) and kept[2] == _state(kept[1]):
+        return kept[1]
+    fast = _simplify(model, pool_first)
+    _SIMPLIFIED.setdefault(model, {})[pool_first] = (_state(model), fast, _state(fast))
+    return fast
+
+
+#: simplified copies by model, then by ``pool_first``: (model's state, copy, copy's state)
+_SIMPLIFIED = weakref.WeakKeyDictionary()
+
+
+def _state(model: nn.Module) -> tuple:
+    """What a copy of ``model`` must match: its layers with their settings, and each
+    weight and buffer's storage and in-place version (bumped by every in-place change)."""
+    tensors = [*model.parameters(), *model.buffers()]
+    return repr(model), model.training, [(id(t), t.data_ptr(), t._version) for t in tensors]
+
+
+def _simplify(model: nn.Module, pool_first: bool) -> nn.Module:
     model = copy.deepcopy(model).eval()
     for module in list(model.modules()):
         if not isinstance(module, nn.Sequential):

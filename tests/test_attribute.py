@@ -353,6 +353,14 @@ def test_auto_batch_size_follows_the_activations():
     wide = build_model("bpnet", input_length=4000, n_outputs=1, n_filters=64)
     assert attribution.auto_batch_size(wide, 4000, "cpu") < small
     assert small & (small - 1) == 0  # a power of two
+    calls = []
+    wide.register_forward_hook(lambda *_: calls.append(1))
+    assert attribution.auto_batch_size(wide, 4000, "cpu") == attribution.auto_batch_size(
+        wide, 4000, "cpu"
+    )
+    assert calls == []  # measured once per model and length on a CPU
+    attribution.auto_batch_size(wide, 2000, "cpu")
+    assert calls == [1]
 
 
 def test_attribution_runs_in_full_fp32_and_restores_the_flags():

@@ -211,6 +211,28 @@ def test_simplified_model_is_the_same_function_with_the_same_gradients():
         assert any(isinstance(m, torch.nn.MaxPool1d) for m in model.modules())  # untouched
 
 
+def test_a_simplified_copy_is_reused_only_while_the_model_and_the_copy_are_unchanged():
+    torch.manual_seed(0)
+    model = build_model("deepstarr", input_length=48, n_outputs=1).eval()
+    X = torch.as_tensor(random_onehot(4, 48)).float()
+    fast = simplified(model, pool_first=True)
+    assert simplified(model, pool_first=True) is fast  # no second copy
+    assert simplified(model) is not fast  # DeepLIFT's copy keeps the order
+    with torch.no_grad():
+        model.body[0].weight.mul_(2)  # an in-place change, as an optimiser step makes
+    changed = simplified(model, pool_first=True)
+    assert changed is not fast
+    torch.testing.assert_close(changed(X), model(X), rtol=1e-5, atol=1e-6)
+    model.body[2] = torch.nn.Tanh()  # another layer, the same weights
+    assert simplified(model, pool_first=True) is not changed
+    again = simplified(model, pool_first=True)
+    with torch.no_grad():
+        again.body[0].weight.zero_()  # a caller changed the copy
+    torch.testing.assert_close(
+        simplified(model, pool_first=True)(X), model(X), rtol=1e-5, atol=1e-6
+    )
+
+
 @pytest.mark.parametrize("method", ["grad_x_input", "ism", "deeplift_shap"])
 def test_an_ensemble_is_explained_as_the_mean_of_its_members(method, tmp_path):
     torch.manual_seed(0)

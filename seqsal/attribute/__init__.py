@@ -25,9 +25,11 @@ contribution of the base present, ``attr = (hyp * X).sum(axis=1)`` (N, L).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import types
+import weakref
 
 import numpy as np
 import torch
@@ -140,9 +142,12 @@ def auto_batch_size(model, length: int, device, *, budget: int | None = None) ->
     Returns
     -------
     batch_size : int
-        A power of two from 8 to 1024.
+        A power of two from 8 to 1024; on a CPU, measured once per model and length.
     """
     device = torch.device(device)
+    kept = _CPU_BATCH.get(model, {}) if device.type == "cpu" and budget is None else {}
+    if length in kept:
+        return kept[length]
     if budget is None:
         if device.type == "cuda":
             budget = torch.cuda.mem_get_info(device)[0] // 4
@@ -161,8 +166,15 @@ def auto_batch_size(model, length: int, device, *, budget: int | None = None) ->
         for handle in handles:
             handle.remove()
     per_sequence = 2 * max(sum(sizes), 4 * length * 4)  # kept for backward, and gradients
-    size = int(np.clip(budget // per_sequence, 8, 1024))
-    return 2 ** int(np.log2(size))
+    size = 2 ** int(np.log2(np.clip(budget // per_sequence, 8, 1024)))
+    if device.type == "cpu" and budget == 256 * 2**20:
+        with contextlib.suppress(TypeError):  # a model that takes no weak reference
+            _CPU_BATCH.setdefault(model, {})[length] = size
+    return size
+
+
+#: auto_batch_size's CPU choices by model (the simplified copies kept between calls)
+_CPU_BATCH = weakref.WeakKeyDictionary()
 
 
 def iter_attributions(
