@@ -513,8 +513,16 @@ _SIMPLIFIED = weakref.WeakKeyDictionary()
 def _state(model: nn.Module) -> tuple:
     """What a copy of ``model`` must match: its layers with their settings, and each
     weight and buffer's storage and in-place version (bumped by every in-place change)."""
+    lazy = nn.parameter.UninitializedTensorMixin
     tensors = [*model.parameters(), *model.buffers()]
-    return repr(model), model.training, [(id(t), t.data_ptr(), t._version) for t in tensors]
+    return (
+        repr(model),
+        model.training,
+        [
+            (id(t), None, None) if isinstance(t, lazy) else (id(t), t.data_ptr(), t._version)
+            for t in tensors
+        ],
+    )
 
 
 def _simplify(model: nn.Module, pool_first: bool) -> nn.Module:

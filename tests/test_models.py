@@ -244,6 +244,10 @@ def test_an_ensemble_is_explained_as_the_mean_of_its_members(method, tmp_path):
     np.testing.assert_allclose(predict(ensemble, X), alone, rtol=1e-5, atol=1e-6)
     maps = [attribute(m, X, target=1, method=method)[0] for m in (ensemble, *members)]
     np.testing.assert_allclose(maps[0], np.mean(maps[1:], axis=0), rtol=1e-4, atol=1e-6)
+    # the members one by one (their fast paths) give the map of the mean as one model
+    whole = attribute(torch.nn.Sequential(ensemble), X, target=1, method=method)[0]
+    np.testing.assert_allclose(maps[0], whole, rtol=1e-4, atol=1e-6)
+    assert torch.backends.cudnn.allow_tf32  # the members' fp32 switches are undone
     path = tmp_path / "model.pt"
     save_checkpoint(
         ensemble,

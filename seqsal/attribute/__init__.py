@@ -36,7 +36,7 @@ import torch
 from tqdm import tqdm
 
 from ..errors import ConvergenceError, InputError
-from ..models import simplified, with_activation_layers
+from ..models import Ensemble, RCAverage, simplified, with_activation_layers
 from ..progress import Progress
 from .deeplift import check_deeplift_support, deeplift_shap_step
 from .grad_cam import grad_cam_step
@@ -226,6 +226,64 @@ def iter_attributions(
     log : logging.Logger or None, optional
         Where the bf16 and fast-ISM checks say what they chose. Default is None.
     """
+    options = {k: v for k, v in locals().items() if k not in ("model", "X")}
+    members = _members(model, method, output)
+    if members is None:
+        yield from _attributions(model, X, **options)
+        return
+    # every method but Grad-CAM is linear in the output: the mean's map is the mean of
+    # the members' maps, and each member gets its own fast paths (fastISM)
+    if batch_size is None:
+        options["batch_size"] = auto_batch_size(members[0], X.shape[-1], device)
+    if log is not None:
+        log.info("%s: the %d members of the ensemble one by one, averaged", method, len(members))
+    quiet = {**options, "log": None, "verbose": False}
+    runs = [_attributions(m, X, **(options if i == 0 else quiet)) for i, m in enumerate(members)]
+    with full_fp32():  # the runs' own switches interleave: this one restores the flags
+        try:
+            for batches in zip(*runs):
+                rows = batches[0][0]
+                yield (rows, *(np.mean([b[k] for b in batches], axis=0) for k in (1, 2, 3)))
+        finally:
+            for run in reversed(runs):  # each restores its model's flags
+                run.close()
+
+
+def _members(model, method: str, output: str):
+    """The members of an :class:`~seqsal.models.Ensemble` (strand-averaged each where the
+    ensemble is), to attribute one by one; None for any other model, for Grad-CAM, and
+    for probabilities (the sigmoid of a mean is not the mean of the sigmoids)."""
+    averaged = isinstance(model, RCAverage)
+    inner = model.model if averaged else model
+    if not isinstance(inner, Ensemble) or method == "grad_cam" or output != "logit":
+        return None
+    return [RCAverage(m) if averaged else m for m in inner.members]
+
+
+def _attributions(
+    model,
+    X,
+    *,
+    method,
+    target,
+    output,
+    rc_average,
+    batch_size,
+    precision,
+    baseline,
+    steps,
+    n_shuffles,
+    references,
+    ism_window,
+    grad_cam_layer,
+    tolerance,
+    seed,
+    keys,
+    device,
+    verbose,
+    log,
+):
+    """:func:`iter_attributions` of one model."""
     window = _validate(
         X,
         method=method,
