@@ -213,10 +213,8 @@ def faithfulness(
     progress = Progress(log, "faithfulness", len(rows))
     for chunk in np.array_split(rows, max(1, len(rows) // 8)):
         inputs = []
-        xs, bgs = (
-            np.asarray(X[chunk], np.float32),
-            backgrounds(X, chunk, background, seed=seed, keys=keys),
-        )
+        xs = np.asarray(X[chunk], np.float32)
+        bgs = backgrounds(X, chunk, background, seed=seed, keys=keys)
         # the sequence's and the background's outputs end every curve: computed once here
         ends = predict(model, np.concatenate([xs, bgs]), device=device, batch_size=batch_size)
         fulls, empties = ends[: len(chunk), target], ends[len(chunk) :, target]

@@ -306,9 +306,9 @@ class Ensemble(nn.Module):
     """The mean output of ``members`` models of one built-in architecture
     (``model.ensemble``), trained from different seeds on the same split.
 
-    Gradient x input, DeepLIFT and ISM of the mean are the means of the members' maps
-    (each is linear in the output, and the members share no unit), so the ensemble is
-    explained like any model.
+    Every attribution method but Grad-CAM is linear in the output, and the members
+    share no unit, so the mean's map is the mean of the members' maps:
+    :func:`seqsal.attribute.attribute` explains the members one by one.
 
     Parameters
     ----------

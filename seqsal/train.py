@@ -817,7 +817,7 @@ def _ensemble(first, history, X, y, split, size, arch, hparams, options) -> tupl
     """``first`` and ``size - 1`` more models of its architecture, seeds counted on from
     ``options["seed"]``, as one :class:`~seqsal.models.Ensemble`; and each member's
     ``seed``, ``epochs`` and best ``valid_loss`` (on the scaled targets)."""
-    own = {k: v for k, v in hparams.items() if k not in ("input_length", "n_outputs")}
+    own = ensemble_hparams(arch, hparams, size)["member_hparams"]
     models, members = [first], [_member(options["seed"], history)]
     for k in range(1, size):
         seed = options["seed"] + k

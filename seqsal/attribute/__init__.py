@@ -25,7 +25,6 @@ contribution of the base present, ``attr = (hyp * X).sum(axis=1)`` (N, L).
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import logging
 import types
@@ -145,9 +144,9 @@ def auto_batch_size(model, length: int, device, *, budget: int | None = None) ->
         A power of two from 8 to 1024; on a CPU, measured once per model and length.
     """
     device = torch.device(device)
-    kept = _CPU_BATCH.get(model, {}) if device.type == "cpu" and budget is None else {}
-    if length in kept:
-        return kept[length]
+    kept = device.type == "cpu" and budget is None  # a fixed budget: the choice is kept
+    if kept and length in _CPU_BATCH.get(model, {}):
+        return _CPU_BATCH[model][length]
     if budget is None:
         if device.type == "cuda":
             budget = torch.cuda.mem_get_info(device)[0] // 4
@@ -167,9 +166,8 @@ def auto_batch_size(model, length: int, device, *, budget: int | None = None) ->
             handle.remove()
     per_sequence = 2 * max(sum(sizes), 4 * length * 4)  # kept for backward, and gradients
     size = 2 ** int(np.log2(np.clip(budget // per_sequence, 8, 1024)))
-    if device.type == "cpu" and budget == 256 * 2**20:
-        with contextlib.suppress(TypeError):  # a model that takes no weak reference
-            _CPU_BATCH.setdefault(model, {})[length] = size
+    if kept:
+        _CPU_BATCH.setdefault(model, {})[length] = size
     return size
 
 
