@@ -469,6 +469,65 @@ class BlockMax(nn.Module):
         return _BlockMax.apply(X[..., : n * k].unflatten(-1, (n, k)))
 
 
+class _DilatedConv(torch.autograd.Function):
+    """A stride-1 convolution whose input gradient is computed as the forward
+    convolution of the output gradient with the kernel flipped and transposed: the same
+    values as ``conv1d``'s own backward, which is slower for dilated kernels on CPUs
+    (oneDNN; gradient x input of a 1 kb BPNet 1.1-1.2x faster). No weight gradient."""
+
+    @staticmethod
+    def forward(ctx, X, weight, bias, padding, dilation):
+        ctx.padding, ctx.dilation = padding, dilation
+        ctx.save_for_backward(weight)
+        return nn.functional.conv1d(X, weight, bias, padding=padding, dilation=dilation)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (weight,) = ctx.saved_tensors
+        flipped = weight.flip(-1).transpose(0, 1).contiguous()
+        span = ctx.dilation * (weight.shape[-1] - 1)
+        grad_X = nn.functional.conv1d(
+            grad, flipped, padding=span - ctx.padding, dilation=ctx.dilation
+        )
+        return grad_X, None, None, None, None
+
+
+class DilatedConv1d(nn.Conv1d):
+    """``Conv1d`` (stride 1, zero padding given as a number, one group) whose input
+    gradient, on fp32 CPU inputs while its weights need none, is :class:`_DilatedConv`'s.
+    Anything else runs as ``Conv1d``."""
+
+    #: smallest dilation at which the flipped kernel pays off (per layer on 2 cores: no
+    #: gain below 8, no loss at 4)
+    MIN_DILATION = 4
+
+    @classmethod
+    def applies(cls, conv) -> bool:
+        return (
+            type(conv) is nn.Conv1d
+            and conv.dilation[0] >= cls.MIN_DILATION
+            and conv.stride == (1,)
+            and conv.groups == 1
+            and conv.padding_mode == "zeros"
+            and not isinstance(conv.padding, str)
+            and conv.padding[0] <= conv.dilation[0] * (conv.kernel_size[0] - 1)
+        )
+
+    @classmethod
+    def of(cls, conv: nn.Conv1d) -> DilatedConv1d:
+        """``conv`` as this class, sharing its weights."""
+        new = cls.__new__(cls)
+        new.__dict__ = conv.__dict__.copy()
+        new._parameters = dict(conv._parameters)
+        return new
+
+    def forward(self, X):
+        frozen = not any(p is not None and p.requires_grad for p in (self.weight, self.bias))
+        if not (frozen and X.requires_grad and X.dtype == torch.float32 and X.device.type == "cpu"):
+            return super().forward(X)
+        return _DilatedConv.apply(X, self.weight, self.bias, self.padding[0], self.dilation[0])
+
+
 # Non-decreasing whatever their settings: pooling the maxima first gives the same values
 # and gradients.
 MONOTONE = (nn.ReLU, nn.ReLU6, nn.Sigmoid, nn.Tanh)
@@ -479,8 +538,9 @@ def simplified(model: nn.Module, *, pool_first: bool = False) -> nn.Module:
     batch norms folded into the layer before them, block max-pools as :class:`BlockMax`
     and, with ``pool_first``, a non-decreasing activation moved after the max-pool that
     follows it (the activation then runs on a pool's share of the values; outputs and
-    gradients are the same, DeepLIFT's multipliers are not). TorchScript is returned as
-    is.
+    gradients are the same, DeepLIFT's multipliers are not). Dilated convolutions become
+    :class:`DilatedConv1d`, whose input gradient is faster on CPUs. TorchScript is
+    returned as is.
 
     Parameters
     ----------
@@ -556,6 +616,10 @@ def _simplify(model: nn.Module, pool_first: bool) -> nn.Module:
             del module._modules[key]
         for i, layer in enumerate(layers):
             module.add_module(str(i), layer)
+    for module in list(model.modules()):
+        for name, layer in list(module.named_children()):
+            if DilatedConv1d.applies(layer):
+                setattr(module, name, DilatedConv1d.of(layer))
     return model
 
 
@@ -575,7 +639,8 @@ class _Tracer(torch.fx.Tracer):
     """fx's tracer, keeping seqsal's own layers (a block max-pool, a residual block) whole."""
 
     def is_leaf_module(self, module, name):
-        return isinstance(module, (BlockMax, _Residual)) or super().is_leaf_module(module, name)
+        leaves = (BlockMax, _Residual, DilatedConv1d)
+        return isinstance(module, leaves) or super().is_leaf_module(module, name)
 
 
 def traced(model: nn.Module):

@@ -9,6 +9,7 @@ from seqsal.encode import reverse_complement
 from seqsal.io import InputError
 from seqsal.models import (
     ARCHITECTURES,
+    DilatedConv1d,
     RCAverage,
     build_model,
     ensemble_hparams,
@@ -209,6 +210,41 @@ def test_simplified_model_is_the_same_function_with_the_same_gradients():
         torch.testing.assert_close(grads[0][0], grads[1][0], rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-4, atol=1e-6)
         assert any(isinstance(m, torch.nn.MaxPool1d) for m in model.modules())  # untouched
+
+
+@pytest.mark.parametrize(
+    "kernel, dilation, padding", [(3, 4, 4), (3, 16, 0), (5, 8, 3), (2, 32, 32), (7, 4, 24)]
+)
+def test_a_dilated_convolution_has_the_input_gradient_of_conv1d(kernel, dilation, padding):
+    torch.manual_seed(0)
+    conv = torch.nn.Conv1d(6, 5, kernel, dilation=dilation, padding=padding).requires_grad_(False)
+    fast = DilatedConv1d.of(conv)
+    assert DilatedConv1d.applies(conv) and fast.weight is conv.weight
+    X = torch.randn(3, 6, 150)
+    cotangent = torch.randn(3, 5, 150 + 2 * padding - dilation * (kernel - 1))
+    grads = []
+    for layer in (conv, fast):
+        x = X.clone().requires_grad_(True)
+        y = layer(x)
+        grads.append((y, torch.autograd.grad(y, x, cotangent)[0]))
+    torch.testing.assert_close(grads[0][0], grads[1][0], rtol=0, atol=0)
+    torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-5, atol=1e-5)
+    fast.requires_grad_(True)  # weights to train: Conv1d's own backward, weight gradients
+    fast(X).sum().backward()
+    assert fast.weight.grad is not None
+
+
+def test_a_simplified_bpnet_has_the_gradients_of_the_model():
+    torch.manual_seed(0)
+    model = build_model("bpnet", input_length=300, n_outputs=1).eval().requires_grad_(False)
+    fast = simplified(model)
+    assert sum(isinstance(m, DilatedConv1d) for m in fast.modules()) == 7  # dilation 4 to 256
+    X = torch.as_tensor(random_onehot(4, 300)).float()
+    grads = []
+    for m in (model, fast):
+        x = X.clone().requires_grad_(True)
+        grads.append(torch.autograd.grad(m(x).sum(), x)[0])
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-4, atol=1e-7)
 
 
 def test_a_simplified_copy_is_reused_only_while_the_model_and_the_copy_are_unchanged():
