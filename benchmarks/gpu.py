@@ -4,12 +4,12 @@ On one CUDA GPU, for the ``cnn`` (default) and ``bpnet`` architectures at 1 kb:
 
 - training: regions per second per epoch (batch 64, the default, and 256), against the
   same machine's CPU with 2 threads (one 2-core cluster job);
-- attribution: regions per second of gradient x input (fp32 and ``precision="auto"``),
-  DeepLIFT-SHAP (20 shuffles) and ISM, against the CPU with 2 threads, and against
-  tangermeme and captum on the same GPU where they are installed (``.[bench]``), with
-  the results compared first; peak GPU memory of each seqsal run. Every tool runs in
-  full fp32 (cuDNN's TF32 off, as seqsal's ``fp32`` always is); ``precision_check``
-  shows what TF32 would change.
+- attribution: regions per second of gradient x input and DeepLIFT-SHAP (20 shuffles),
+  each in fp32 and with ``precision="auto"``, and of ISM, against the CPU with 2
+  threads, and against tangermeme and captum on the same GPU where they are installed
+  (``.[bench]``), with the results compared first; peak GPU memory of each seqsal run.
+  Every tool runs in full fp32 (cuDNN's TF32 off, as seqsal's ``fp32`` always is);
+  ``precision_check`` shows what TF32 would change.
 
 Then the estimate: per-shard jobs (encode on CPU, attribute on a GPU) spread over 100
 GPUs, training on one GPU, for 1,000,000 regions x 1 kb. Prints a table and writes
@@ -84,7 +84,7 @@ def attribution_rates(model, device, sizes, peers):
         kwargs = {"method": method.split(":")[0], "device": device}
         if method.endswith(":auto"):
             kwargs["precision"] = "auto"
-        if method == "deeplift_shap":
+        if kwargs["method"] == "deeplift_shap":
             refs = shuffled_references(X, 20, seed=0)
             kwargs["references"] = refs
         seconds, (_, attr, _) = timed(lambda X=X, kw=kwargs: attribute(model, X, **kw), device)
@@ -213,6 +213,7 @@ def main(argv=None) -> None:
             "grad_x_input": n(20000),
             "grad_x_input:auto": n(20000),
             "deeplift_shap": n(1000),
+            "deeplift_shap:auto": n(1000),
             "ism": n(64),
         }
         cpu_sizes = {"grad_x_input": n(1000), "deeplift_shap": n(32), "ism": 4}

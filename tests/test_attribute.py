@@ -332,6 +332,25 @@ def test_bf16_is_checked_against_fp32(caplog):
     assert min(r) >= 0.99
 
 
+@pytest.mark.parametrize("arch", ["deepstarr", "bpnet"])
+def test_deeplift_shap_in_bf16_redoes_in_fp32_the_regions_that_miss_completeness(arch, caplog):
+    X = random_onehot(12, 40, seed=3)
+    model = small_models()[arch]
+    options = {"method": "deeplift_shap", "references": shuffled_references(X, 4, seed=0)}
+    options["batch_size"] = 16  # 4 regions a batch
+    fp32 = attribute(model, X, **options, tolerance=1e-6)[1]
+    with caplog.at_level("INFO"):
+        low = attribute(model, X, **options, precision="bf16", log=attribution_log())[1]
+    assert "regions missed completeness (tolerance 0.001) and were redone in fp32" in caplog.text
+    r = [np.corrcoef(a, b)[0, 1] for a, b in zip(fp32, low)]
+    assert np.median(r) >= 0.99 and min(r) >= 0.9  # complete; the shape is auto's check
+    # a tolerance bf16 cannot meet: every region is redone, and the map is fp32's
+    strict = attribute(model, X, **options, precision="bf16", tolerance=1e-6)[1]
+    np.testing.assert_allclose(strict, fp32, rtol=1e-5, atol=1e-7)
+    # auto on a CPU is fp32 (bf16 is no faster for DeepLIFT's rules there)
+    np.testing.assert_array_equal(attribute(model, X, **options, precision="auto")[1], fp32)
+
+
 def attribution_log():
     import logging
 

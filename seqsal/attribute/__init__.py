@@ -318,7 +318,8 @@ def _attributions(
         device=device,
         log=log,
     )
-    regions_per_batch = max(1, batch_size // _per_region(method, baseline, n_shuffles))
+    K = n_shuffles if references is None else np.shape(references)[1]  # given: their own
+    regions_per_batch = max(1, batch_size // _per_region(method, baseline, K))
     parameters = list(f.parameters())
     flags = [p.requires_grad for p in parameters]
     for parameter in parameters:  # no weight gradients (ScriptModules included)
@@ -368,8 +369,9 @@ def attribute(model, X, **kwargs):
     precision : str, optional
         ``fp32``; ``bf16`` (a bfloat16 copy of the model); or ``auto``: bf16 where the
         device supports it and the first batch agrees with fp32 (Pearson >= 0.99 per
-        region). Gradient x input and saliency only; the other methods always run in
-        fp32. Default is "fp32".
+        region). Gradient x input, saliency and DeepLIFT-SHAP (whose regions that miss
+        completeness in bf16 are redone in fp32; ``auto`` is fp32 on a CPU, where bf16
+        is no faster for it); the other methods always run in fp32. Default is "fp32".
     baseline : str, optional
         Integrated gradients' start: ``zeros``, ``uniform`` (0.25) or ``shuffle``.
         Default is "zeros".

@@ -132,8 +132,14 @@ def _bf16_check(f, x, grad_bf16, log):
     """None if bf16 matches fp32 on this batch (Pearson >= 0.99 per region), else the
     fp32 gradient and outputs."""
     grad32, pred32 = _gradient(f, x)
-    r = _pearson_rows(_corrected_attr(grad_bf16, x), _corrected_attr(grad32, x))
-    worst = float(r.min())
+    ok = bf16_agrees(_corrected_attr(grad_bf16, x), _corrected_attr(grad32, x), log)
+    return None if ok else (grad32, pred32)
+
+
+def bf16_agrees(low: torch.Tensor, exact: torch.Tensor, log) -> bool:
+    """Whether bf16 attributions (N, L) match fp32's on the first batch
+    (:data:`MIN_BF16_PEARSON` per region); ``log`` says which is used."""
+    worst = float(_pearson_rows(low, exact).min())
     ok = worst >= MIN_BF16_PEARSON
     if log is not None:
         log.info(
@@ -141,7 +147,18 @@ def _bf16_check(f, x, grad_bf16, log):
             worst,
             "bf16" if ok else "fp32",
         )
-    return None if ok else (grad32, pred32)
+    return ok
+
+
+def bf16_copy(f: Explained, run) -> Explained | None:
+    """``f`` through a frozen bfloat16 copy of its model where ``run.precision`` asks for
+    one (``bf16``, or ``auto`` on a device that runs bf16 natively); else None."""
+    if run.precision == "fp32" or (run.precision == "auto" and not bf16_supported(run.device)):
+        return None
+    model = copy.deepcopy(f.model).to(torch.bfloat16)
+    for parameter in model.parameters():  # a ScriptModule has no requires_grad_
+        parameter.requires_grad_(False)
+    return Explained(model, target=f.target, probability=f.sigmoid is not None)
 
 
 def _corrected_attr(grad, x):
@@ -187,13 +204,7 @@ def gradient_step(f: Explained, run):
     f, run
         The explained scalar and the run's options: see :data:`seqsal.attribute.STEPS`.
     """
-    low = None
-    if run.precision != "fp32":
-        if run.precision == "bf16" or bf16_supported(run.device):
-            model = copy.deepcopy(f.model).to(torch.bfloat16)
-            for parameter in model.parameters():  # a ScriptModule has no requires_grad_
-                parameter.requires_grad_(False)
-            low = Explained(model, target=f.target, probability=f.sigmoid is not None)
+    low = bf16_copy(f, run)
 
     def step(x, x_np, rows):
         nonlocal low
