@@ -168,10 +168,9 @@ class _DeepLift:
             # The secant is exact however small the change (1 or 0 when both inputs share
             # a sign, bounded in [0, 1] across the kink); only 0/0 needs the derivative.
             multiplier = delta_out.div_(delta_in)
-            undefined = torch.isnan(multiplier)
-            if undefined.any():
+            if torch.isnan(multiplier.sum()):  # one read, where a mask would write too
                 multiplier = torch.where(
-                    undefined, (r_in.detach() > 0).to(multiplier.dtype), multiplier
+                    torch.isnan(multiplier), (r_in.detach() > 0).to(multiplier.dtype), multiplier
                 )
         else:
             small = delta_in.abs() < SECANT_EPS
