@@ -335,8 +335,8 @@ def deeplift_shap_step(f, run):
     from .references import batch_references
 
     # On a CPU, auto stays fp32: the rules' elementwise passes, no faster in bf16 there,
-    # dominate (a 1 kb BPNet: 0.76 s per 8 regions in bf16, 0.80 in fp32, and a third of
-    # the regions then redone)
+    # dominate (a 1 kb BPNet-like model: 0.76 s per 8 regions in bf16, 0.80 in fp32, and
+    # 40-75% of the regions then redone)
     low = bf16_copy(f, run) if run.precision == "bf16" or run.device.type != "cpu" else None
     hooks, low_hooks = _DeepLift(f), _DeepLift(low) if low is not None else None
     redone = seen = 0
