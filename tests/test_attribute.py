@@ -351,6 +351,24 @@ def test_deeplift_shap_in_bf16_redoes_in_fp32_the_regions_that_miss_completeness
     np.testing.assert_array_equal(attribute(model, X, **options, precision="auto")[1], fp32)
 
 
+def test_deeplift_shap_of_a_model_without_weights():
+    class Difference(nn.Module):  # relu(A - C) summed: no parameters to take a dtype from
+        def __init__(self):
+            super().__init__()
+            self.relu = nn.ReLU()
+
+        def forward(self, X):
+            return self.relu(X[:, 0] - X[:, 1]).sum(-1, keepdim=True)
+
+    X = random_onehot(3, 30, seed=4)
+    refs = shuffled_references(X, 3, seed=0)
+    _, attr, _ = attribute(Difference(), X, method="deeplift_shap", references=refs)
+    with torch.no_grad():
+        fx = Difference()(torch.as_tensor(X).float())[:, 0].numpy()
+        fr = Difference()(torch.as_tensor(refs.reshape(-1, 4, 30)))[:, 0].numpy()
+    np.testing.assert_allclose(attr.sum(1), fx - fr.reshape(3, 3).mean(1), atol=1e-5)
+
+
 def attribution_log():
     import logging
 

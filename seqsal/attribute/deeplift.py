@@ -266,7 +266,7 @@ def _deeplift_shap(f, X, references, hooks: _DeepLift):
     """Hypothetical contributions, outputs and convergence deltas of one batch (in
     float32 whatever the model's dtype)."""
     B, K = references.shape[:2]
-    dtype = next(f.parameters()).dtype
+    dtype = next(f.parameters(), X).dtype  # a model without weights runs in X's
     hooks.K = K
     hooks.cache, hooks.mode = [], "record"
     with torch.no_grad():
@@ -337,7 +337,7 @@ def deeplift_shap_step(f, run):
     # On a CPU, auto stays fp32: the rules' elementwise passes, no faster in bf16 there,
     # dominate (a 1 kb BPNet-like model: 0.76 s per 8 regions in bf16, 0.80 in fp32, and
     # 40-75% of the regions then redone)
-    low = bf16_copy(f, run) if run.precision == "bf16" or run.device.type != "cpu" else None
+    low = bf16_copy(f, run, auto_on_cpu=False)
     hooks, low_hooks = _DeepLift(f), _DeepLift(low) if low is not None else None
     redone = seen = 0
 

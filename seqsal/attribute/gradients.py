@@ -150,10 +150,12 @@ def bf16_agrees(low: torch.Tensor, exact: torch.Tensor, log) -> bool:
     return ok
 
 
-def bf16_copy(f: Explained, run) -> Explained | None:
+def bf16_copy(f: Explained, run, *, auto_on_cpu: bool = True) -> Explained | None:
     """``f`` through a frozen bfloat16 copy of its model where ``run.precision`` asks for
-    one (``bf16``, or ``auto`` on a device that runs bf16 natively); else None."""
-    if run.precision == "fp32" or (run.precision == "auto" and not bf16_supported(run.device)):
+    one (``bf16``, or ``auto`` on a device that runs bf16 natively, a CPU only with
+    ``auto_on_cpu``); else None."""
+    auto = bf16_supported(run.device) and (auto_on_cpu or run.device.type != "cpu")
+    if run.precision == "fp32" or (run.precision == "auto" and not auto):
         return None
     model = copy.deepcopy(f.model).to(torch.bfloat16)
     for parameter in model.parameters():  # a ScriptModule has no requires_grad_
