@@ -36,7 +36,8 @@ def training_curves(
     Parameters
     ----------
     history : pandas.DataFrame or None
-        ``epoch, train_loss, valid_loss``; None for a loaded model.
+        ``epoch, train_loss, valid_loss`` (and ``attempt``, where training started
+        again); None for a loaded model.
     y_test : numpy.ndarray, shape=(n, T)
     pred_test : numpy.ndarray, shape=(n, T)
     tasks : sequence of str, optional
@@ -56,7 +57,18 @@ def training_curves(
     if history is not None and len(history):
         axes[0].plot(history["epoch"], history["train_loss"], label="train")
         axes[0].plot(history["epoch"], history["valid_loss"], label="validation")
-        best = history["valid_loss"].idxmin()
+        last = history
+        if "attempt" in history:  # a prior held a start on the plateau: started again
+            starts = history.groupby("attempt")["epoch"].min().iloc[1:]
+            for k, epoch in enumerate(starts):
+                axes[0].axvline(
+                    epoch - 0.5,
+                    color="tab:red",
+                    linestyle="--",
+                    label="restarted" if not k else None,
+                )
+            last = history[history["attempt"] == history["attempt"].max()]
+        best = last["valid_loss"].idxmin()
         axes[0].axvline(history["epoch"][best], color="grey", linestyle=":", label="kept")
         axes[0].legend(frameon=False)
     else:

@@ -482,9 +482,17 @@ def _prior_words(metrics: dict) -> str:
             "each map was held to the map of a perturbed copy of its sequence (consistency, "
             f"weight {_format(prior['consistency'])})"
         )
+    restarts = prior.get("restarts", 0)
+    again = (
+        f" The prior held {'the first start' if restarts == 1 else f'the first {restarts} starts'}"
+        " no better than a constant prediction, so training started again from new initial "
+        "weights."
+        if restarts
+        else ""
+    )
     return (
-        f"Trained with attribution priors (model.prior): {'; '.join(parts)}. The training "
-        "log gives each epoch's time and each prior's term."
+        f"Trained with attribution priors (model.prior): {'; '.join(parts)}.{again} The "
+        "training log gives each epoch's time and each prior's term."
     )
 
 

@@ -136,6 +136,10 @@ def _loss_function(tasks):
 #: constant prediction's.
 LEARNT = 0.98
 
+#: With a prior, epochs a model may stay no better than a constant before it starts again
+#: from new initial weights (seed + RESTART_SEED x restarts), at most MAX_RESTARTS times.
+RESTART_AFTER, MAX_RESTARTS, RESTART_SEED = 15, 2, 1000
+
 
 def train_model(
     X,
@@ -226,7 +230,9 @@ def train_model(
         ``epoch, train_loss, valid_loss, learning_rate, seconds`` per epoch (losses on
         the scaled targets, without the priors), then the mean of each prior's term
         over the epoch's batches (``irrelevant``, ``relevant``, ``smoothness``) where
-        one is used, and ``finetune`` (bool) where ``augment`` fine-tunes.
+        one is used, ``finetune`` (bool) where ``augment`` fine-tunes, and ``attempt``
+        (1 for the first start) where a model held on the plateau by a prior was started
+        again (:data:`RESTART_AFTER`).
     """
     options = {k: v for k, v in locals().items() if k not in ("X", "y", "split")}
     run = _Training(X, y, split, **options)
@@ -264,20 +270,13 @@ class _Training:
         seed,
         verbose,
     ):
-        torch.manual_seed(seed)
         self.rng = np.random.default_rng(seed)
         self.hparams = {**(hparams or {}), "input_length": X.shape[-1], "n_outputs": y.shape[1]}
-        self.model = build_model(arch, **self.hparams).to(device)
-        self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=learning_rate, weight_decay=weight_decay
+        self.arch, self.seed, self.starts = arch, seed, [0]
+        self.initial = dict(
+            learning_rate=learning_rate, weight_decay=weight_decay, patience=patience, device=device
         )
-        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            self.optimizer,
-            factor=0.5,
-            patience=max(1, patience // 2),
-            threshold=1e-5,
-            threshold_mode="abs",
-        )
+        self._initialise(**self.initial)
         self.loss_fn = _loss_function(tasks)
         self.binary = np.array([task == "binary" for task in tasks])
         self.train = np.flatnonzero(split == "train")
@@ -305,6 +304,22 @@ class _Training:
         self.autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda)
         total = max_epochs + (self.augment.finetune_epochs if self.augment else 0)
         self.bar = tqdm(total=total, disable=not verbose, desc="train", unit="epoch")
+
+    def _initialise(self, learning_rate, weight_decay, patience, device):
+        """Fresh weights (seeded by the seed and the restarts so far), optimiser and
+        learning-rate schedule."""
+        torch.manual_seed(self.seed + RESTART_SEED * (len(self.starts) - 1))
+        self.model = build_model(self.arch, **self.hparams).to(device)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=learning_rate, weight_decay=weight_decay
+        )
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer,
+            factor=0.5,
+            patience=max(1, patience // 2),
+            threshold=1e-5,
+            threshold_mode="abs",
+        )
 
     def step(self) -> bool:
         """Train one epoch; return whether training goes on (no early stop, epochs left)."""
@@ -356,7 +371,8 @@ class _Training:
         self.bar.set_postfix(
             train_loss=f"{self.history[-1][1]:.4f}", valid_loss=f"{valid_loss:.4f}"
         )
-        kept = self.history[int(np.argmin([h[2] for h in self.history]))][0]
+        attempt = self.history[self.starts[-1] :]
+        kept = attempt[int(np.argmin([h[2] for h in attempt]))][0]
         log.info(
             "%s: train loss %.4f, valid loss %.4f, learning rate %.2g, %.1f s%s (best: epoch %d)",
             self._epoch_words(epoch),
@@ -371,17 +387,49 @@ class _Training:
             self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             self.stale += 1
+        if self._stuck(epoch):
+            return self._restart(epoch)
         patient = self.stale < o["patience"] or self._waits()
         if self.finetune is not None:
             self.finetune -= 1
             going = patient and self.finetune > 0
         else:
-            going = patient and epoch < o["max_epochs"]
+            going = patient and epoch - self.starts[-1] < o["max_epochs"]
             if not going and self.augment and self.augment.finetune_epochs:
                 going = self._start_finetuning()
         if not going:
             self.bar.close()
         return going
+
+    def _stuck(self, epoch: int) -> bool:
+        """Whether a model trained with a prior is still no better than a constant after
+        :data:`RESTART_AFTER` epochs, with restarts left: a prior can hold a model on the
+        plateau before its first motif for good, and new initial weights get it off
+        (measured on tal_gata with consistency 0.7: of three seeds one left the plateau
+        after 11 epochs and one not in 50, where plain training leaves it by epoch 4)."""
+        return (
+            self.priors is not None
+            and self.finetune is None
+            and len(self.starts) <= MAX_RESTARTS
+            and epoch - self.starts[-1] >= RESTART_AFTER
+            and self.best >= LEARNT * self.constant
+        )
+
+    def _restart(self, epoch: int) -> bool:
+        log.warning(
+            "model.prior: after %d epochs the validation loss %.4g is still no better than a "
+            "constant prediction's (%.4g); starting again from new initial weights "
+            "(restart %d of at most %d)",
+            epoch - self.starts[-1],
+            self.best,
+            self.constant,
+            len(self.starts),
+            MAX_RESTARTS,
+        )
+        self.starts.append(epoch)
+        self._initialise(**self.initial)
+        self.best, self.best_state, self.stale, self.waited = np.inf, None, 0, False
+        return True
 
     def _waits(self) -> bool:
         """Whether early stopping waits, out of patience: while the model predicts the
@@ -402,7 +450,7 @@ class _Training:
 
     def _epoch_words(self, epoch: int) -> str:
         if self.finetune is None:
-            return f"epoch {epoch} of at most {self.options['max_epochs']}"
+            return f"epoch {epoch} of at most {self.starts[-1] + self.options['max_epochs']}"
         done = self.augment.finetune_epochs - self.finetune + 1
         return f"epoch {epoch}, fine-tuning {done} of at most {self.augment.finetune_epochs}"
 
@@ -425,6 +473,8 @@ class _Training:
         columns = ["epoch", "train_loss", "valid_loss", "learning_rate", "seconds"]
         history = pd.DataFrame([h[:5] for h in self.history], columns=columns)
         history = history.join(pd.DataFrame([h[5] for h in self.history]))
+        if len(self.starts) > 1:  # which start each epoch belongs to (1: the first)
+            history["attempt"] = np.searchsorted(self.starts, history["epoch"] - 1, side="right")
         return self.model.eval(), self.hparams, history
 
     def _constant_loss(self) -> float:
@@ -761,7 +811,10 @@ def fit(
             )
             hparams, arch = ensemble_hparams(arch, hparams, ensemble), "ensemble"
         meta = {"arch": arch, "hparams": hparams, "targets": targets, "tasks": tasks}
-        training = {"prior": priors.modes()} if priors is not None else {}
+        training = {}
+        if priors is not None:
+            restarts = int(history["attempt"].max()) - 1 if "attempt" in history else 0
+            training["prior"] = {**priors.modes(), "restarts": restarts}
         if augment.active:
             training["augment"] = augment.modes()
         if teachers:

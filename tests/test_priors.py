@@ -6,9 +6,11 @@ import pandas as pd
 import pytest
 import torch
 
+from seqsal import train
 from seqsal.attribute import attribute
 from seqsal.errors import InputError
 from seqsal.evaluate import shortcut_audit
+from seqsal.plots import training_curves
 from seqsal.priors import (
     Priors,
     consistency_penalty,
@@ -188,6 +190,7 @@ def test_fit_records_the_prior_in_the_metrics_and_model_meta():
         "mask_weight": 5.0,
         "smoothness": 1.0,
         "consistency": 0.5,
+        "restarts": 0,
     }
     assert result["meta"]["training"] == {"prior": expected}
     assert result["metrics"]["training"] == {"prior": expected}
@@ -204,3 +207,34 @@ def test_a_prior_too_strong_to_learn_under_is_said_in_the_log(caplog):
     train_model(X, y, split, tasks=["binary"], rc_augment=False, priors=priors, max_epochs=3)
     assert "no better than a constant prediction's" in caplog.text
     assert "lower the prior's weight" in caplog.text
+
+
+def test_a_model_a_prior_holds_on_the_plateau_starts_again_from_new_weights(caplog, monkeypatch):
+    """Labels with no signal keep the model no better than a constant: after
+    RESTART_AFTER epochs it starts again from weights of another seed, at most
+    MAX_RESTARTS times, and the history says which start each epoch belongs to."""
+    monkeypatch.setattr(train, "RESTART_AFTER", 2)
+    rng = np.random.default_rng(0)
+    X = _one_hot(rng, 200, 30).astype(np.uint8)
+    y = rng.integers(0, 2, (200, 1)).astype(np.float32)
+    split = np.where(np.arange(200) < 160, "train", "valid")
+    priors = build_priors({"consistency": 0.5}, {"X": X, "y": y}, ["binary"])
+    starts = []
+    build = train.build_model
+    monkeypatch.setattr(
+        train, "build_model", lambda *a, **k: starts.append(torch.initial_seed()) or build(*a, **k)
+    )
+    options = dict(tasks=["binary"], patience=1, max_epochs=3, learning_rate=1e-9, seed=4)
+    _, _, history = train_model(X, y, split, priors=priors, **options)
+    assert history["attempt"].tolist() == [1, 1, 2, 2, 3, 3, 3]
+    assert history["epoch"].tolist() == list(range(1, 8))
+    assert starts == [4, 1004, 2004]
+    assert "starting again from new initial weights (restart 2 of at most 2)" in caplog.text
+    assert "the model has not learnt" in caplog.text
+    figure = training_curves(history, y[160:], np.zeros((40, 1)), tasks=["binary"])
+    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert legend == ["train", "validation", "restarted", "kept"]
+    # without a prior, the plateau is waited out (early stopping waits), not restarted
+    starts.clear()
+    _, _, plain = train_model(X, y, split, **options)
+    assert "attempt" not in plain and starts == [4]
