@@ -812,8 +812,8 @@ def fit(
             hparams, arch = ensemble_hparams(arch, hparams, ensemble), "ensemble"
         meta = {"arch": arch, "hparams": hparams, "targets": targets, "tasks": tasks}
         training = {}
-        if priors is not None:
-            restarts = int(history["attempt"].max()) - 1 if "attempt" in history else 0
+        if priors is not None:  # restarts of every model trained (an ensemble's too)
+            restarts = sum(m["restarts"] for m in members) if ensemble > 1 else _restarts(history)
             training["prior"] = {**priors.modes(), "restarts": restarts}
         if augment.active:
             training["augment"] = augment.modes()
@@ -888,7 +888,13 @@ def _member(seed: int, history) -> dict:
         "seed": int(seed),
         "epochs": len(history),
         "valid_loss": float(history["valid_loss"].min()),
+        "restarts": _restarts(history),
     }
+
+
+def _restarts(history) -> int:
+    """How often a training started again (:data:`RESTART_AFTER`)."""
+    return int(history["attempt"].max()) - 1 if "attempt" in history else 0
 
 
 def teacher_targets(teachers: dict, X, tasks, targets, *, device="cpu") -> np.ndarray:
