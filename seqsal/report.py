@@ -484,9 +484,8 @@ def _prior_words(metrics: dict) -> str:
         )
     restarts = prior.get("restarts", 0)
     again = (
-        f" The prior held {'the first start' if restarts == 1 else f'the first {restarts} starts'}"
-        " no better than a constant prediction, so training started again from new initial "
-        "weights."
+        f" The prior held {restarts} start{'s' if restarts > 1 else ''} of the training no "
+        "better than a constant prediction; each time it started again from new initial weights."
         if restarts
         else ""
     )

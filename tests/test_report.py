@@ -247,7 +247,7 @@ def test_the_comparison_and_the_prior_are_shown_with_names_escaped(tmp_path):
     assert training_notes({})["prior"] == ""
     again = training_notes({"training": {"prior": {**prior, "smoothness": 0.0, "restarts": 2}}})
     assert (
-        "penalised (weight 10). The prior held the first 2 starts no better than a "
+        "penalised (weight 10). The prior held 2 starts of the training no better than a "
         in (again["prior"])
     )
 
