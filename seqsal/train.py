@@ -297,8 +297,7 @@ class _Training:
         self.priors = priors if priors is not None and priors.active else None
         self.augment = augment if augment is not None and augment.active else None
         self.finetune = None  # epochs of fine-tuning left, once it has begun
-        self.best, self.best_state, self.stale, self.history = np.inf, None, 0, []
-        self.constant, self.waited = self._constant_loss(), False
+        self.history, self.constant = [], self._constant_loss()
         # bf16 mixed precision on CUDA (weights and loss stay fp32); plain fp32 on the CPU
         cuda = torch.device(device).type == "cuda"
         self.autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda)
@@ -306,8 +305,9 @@ class _Training:
         self.bar = tqdm(total=total, disable=not verbose, desc="train", unit="epoch")
 
     def _initialise(self, learning_rate, weight_decay, patience, device):
-        """Fresh weights (seeded by the seed and the restarts so far), optimiser and
-        learning-rate schedule."""
+        """Fresh weights (seeded by the seed and the restarts so far), optimiser,
+        learning-rate schedule and early-stopping state."""
+        self.best, self.best_state, self.stale, self.waited = np.inf, None, 0, False
         torch.manual_seed(self.seed + RESTART_SEED * (len(self.starts) - 1))
         self.model = build_model(self.arch, **self.hparams).to(device)
         self.optimizer = torch.optim.AdamW(
@@ -428,7 +428,6 @@ class _Training:
         )
         self.starts.append(epoch)
         self._initialise(**self.initial)
-        self.best, self.best_state, self.stale, self.waited = np.inf, None, 0, False
         return True
 
     def _waits(self) -> bool:
