@@ -57,7 +57,6 @@ def training_curves(
     if history is not None and len(history):
         axes[0].plot(history["epoch"], history["train_loss"], label="train")
         axes[0].plot(history["epoch"], history["valid_loss"], label="validation")
-        last = history
         if "attempt" in history:  # a prior held a start on the plateau: started again
             starts = history.groupby("attempt")["epoch"].min().iloc[1:]
             for k, epoch in enumerate(starts):
@@ -67,8 +66,7 @@ def training_curves(
                     linestyle="--",
                     label="restarted" if not k else None,
                 )
-            last = history[history["attempt"] == history["attempt"].max()]
-        best = last["valid_loss"].idxmin()
+        best = history["valid_loss"].idxmin()  # of every start: the one kept
         axes[0].axvline(history["epoch"][best], color="grey", linestyle=":", label="kept")
         axes[0].legend(frameon=False)
     else:

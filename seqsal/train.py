@@ -124,10 +124,11 @@ def split_regions(
 def _loss_function(tasks):
     binary = torch.tensor([task == "binary" for task in tasks])
 
-    def loss(output, target):
+    def loss(output, target, per_output=False):
         mse = torch.nn.functional.mse_loss(output, target, reduction="none")
         bce = torch.nn.functional.binary_cross_entropy_with_logits(output, target, reduction="none")
-        return torch.where(binary.to(output.device), bce, mse).mean()
+        losses = torch.where(binary.to(output.device), bce, mse)
+        return losses.mean(0) if per_output else losses.mean()
 
     return loss
 
@@ -273,6 +274,7 @@ class _Training:
         self.rng = np.random.default_rng(seed)
         self.hparams = {**(hparams or {}), "input_length": X.shape[-1], "n_outputs": y.shape[1]}
         self.arch, self.seed, self.starts = arch, seed, [0]
+        self.earlier = None  # (best validation loss, weights) of the best start restarted
         self.initial = dict(
             learning_rate=learning_rate, weight_decay=weight_decay, patience=patience, device=device
         )
@@ -297,7 +299,8 @@ class _Training:
         self.priors = priors if priors is not None and priors.active else None
         self.augment = augment if augment is not None and augment.active else None
         self.finetune = None  # epochs of fine-tuning left, once it has begun
-        self.history, self.constant = [], self._constant_loss()
+        self.history = []
+        self.constant, self.constant_outputs = self._constant_loss(), self._constant_loss(True)
         # bf16 mixed precision on CUDA (weights and loss stay fp32); plain fp32 on the CPU
         cuda = torch.device(device).type == "cuda"
         self.autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda)
@@ -308,6 +311,7 @@ class _Training:
         """Fresh weights (seeded by the seed and the restarts so far), optimiser,
         learning-rate schedule and early-stopping state."""
         self.best, self.best_state, self.stale, self.waited = np.inf, None, 0, False
+        self.best_outputs = np.full(self.hparams["n_outputs"], np.inf)
         torch.manual_seed(self.seed + RESTART_SEED * (len(self.starts) - 1))
         self.model = build_model(self.arch, **self.hparams).to(device)
         self.optimizer = torch.optim.AdamW(
@@ -356,6 +360,8 @@ class _Training:
             self.optimizer.step()
         valid_pred = torch.as_tensor(predict(model, X[self.valid], device=o["device"]))
         valid_loss = self.loss_fn(valid_pred, self.y_valid).item()
+        outputs = self.loss_fn(valid_pred, self.y_valid, per_output=True).numpy()
+        self.best_outputs = np.minimum(self.best_outputs, outputs)
         epoch = len(self.history) + 1
         rate = self.optimizer.param_groups[0]["lr"]
         seconds = time.perf_counter() - started
@@ -401,31 +407,54 @@ class _Training:
             self.bar.close()
         return going
 
+    def _stalled(self) -> np.ndarray:
+        """Which outputs have predicted the validation split no better than a constant in
+        every epoch of this start."""
+        return self.best_outputs >= LEARNT * self.constant_outputs
+
     def _stuck(self, epoch: int) -> bool:
-        """Whether a model trained with a prior is still no better than a constant after
-        :data:`RESTART_AFTER` epochs, with restarts left: a prior can hold a model on the
-        plateau before its first motif for good, and new initial weights get it off
-        (measured on tal_gata with consistency 0.7: of three seeds one left the plateau
-        after 11 epochs and one not in 50, where plain training leaves it by epoch 4)."""
+        """Whether, after :data:`RESTART_AFTER` epochs of a start with restarts left, a
+        model trained with a prior still predicts an output no better than a constant: a
+        prior can hold a model, or one of its outputs, on the plateau before its first
+        motif for good, and new initial weights get it off (measured on tal_gata with
+        consistency 0.7: of three seeds one left the plateau after 11 epochs and one not
+        in 50, where plain training leaves it by epoch 4; others learnt two tasks of
+        three, the GATA task's loss at its constant's while the others fell)."""
         return (
             self.priors is not None
             and self.finetune is None
             and len(self.starts) <= MAX_RESTARTS
             and epoch - self.starts[-1] >= RESTART_AFTER
-            and self.best >= LEARNT * self.constant
+            and bool(self._stalled().any())
         )
 
     def _restart(self, epoch: int) -> bool:
+        stalled = self._stalled()
+        if stalled.all():
+            what = (
+                f"the validation loss {self.best:.4g} is still no better than a constant "
+                f"prediction's ({self.constant:.4g})"
+            )
+        else:
+            which = np.flatnonzero(stalled)
+            numbers = ", ".join(str(i + 1) for i in which)
+            losses = ", ".join(f"{v:.4g}" for v in self.best_outputs[which])
+            constants = ", ".join(f"{v:.4g}" for v in self.constant_outputs[which])
+            what = (
+                f"the validation loss of output {numbers} of {len(stalled)} (in the targets' "
+                f"order), {losses}, is still no better than a constant prediction's "
+                f"({constants}) while the others learn"
+            )
         log.warning(
-            "model.prior: after %d epochs the validation loss %.4g is still no better than a "
-            "constant prediction's (%.4g); starting again from new initial weights "
+            "model.prior: after %d epochs %s; starting again from new initial weights "
             "(restart %d of at most %d)",
             epoch - self.starts[-1],
-            self.best,
-            self.constant,
+            what,
             len(self.starts),
             MAX_RESTARTS,
         )
+        if self.earlier is None or self.best < self.earlier[0]:
+            self.earlier = (self.best, self.best_state)
         self.starts.append(epoch)
         self._initialise(**self.initial)
         return True
@@ -465,6 +494,14 @@ class _Training:
 
     def result(self):
         """The best epoch's weights, predicting in the labels' units; hparams; history."""
+        if self.earlier is not None and self.earlier[0] < self.best:
+            log.warning(
+                "model.prior: the last start's best validation loss %.4g is worse than an "
+                "earlier start's (%.4g); keeping the earlier one's weights",
+                self.best,
+                self.earlier[0],
+            )
+            self.best, self.best_state = self.earlier
         if self.priors or self.augment:
             self._check_learnt()
         self.model.load_state_dict(self.best_state)
@@ -476,12 +513,14 @@ class _Training:
             history["attempt"] = np.searchsorted(self.starts, history["epoch"] - 1, side="right")
         return self.model.eval(), self.hparams, history
 
-    def _constant_loss(self) -> float:
-        """The validation loss of the best constant prediction (the training mean)."""
+    def _constant_loss(self, per_output: bool = False):
+        """The validation loss of the best constant prediction (the training mean): a
+        float, or an array of one per output."""
         mean = self.y[self.train].mean(axis=0).clip(1e-6, 1 - 1e-6)
         best = np.where(self.binary, np.log(mean / (1 - mean)), self.y[self.train].mean(axis=0))
         constant = torch.as_tensor(best).float().expand_as(self.y_valid)
-        return self.loss_fn(constant, self.y_valid).item()
+        loss = self.loss_fn(constant, self.y_valid, per_output=per_output)
+        return loss.numpy() if per_output else loss.item()
 
     def _check_learnt(self):
         """Warn when a model trained with priors or augmentation predicts the validation
