@@ -29,6 +29,7 @@ def training_curves(
     *,
     tasks=("regression",),
     targets=("target",),
+    members=None,
 ) -> Figure:
     """Loss per epoch (when trained) beside, per target (up to 4), the held-out test
     regions: measured vs predicted for regression, the ROC curve for binary targets.
@@ -44,6 +45,9 @@ def training_curves(
         Default is ("regression",).
     targets : sequence of str, optional
         Default is ("target",).
+    members : sequence of pandas.DataFrame or None, optional
+        An ensemble's members' histories, ``history`` the first's: the others'
+        validation losses are drawn too. Default is None.
 
     Returns
     -------
@@ -57,6 +61,16 @@ def training_curves(
     if history is not None and len(history):
         axes[0].plot(history["epoch"], history["train_loss"], label="train")
         axes[0].plot(history["epoch"], history["valid_loss"], label="validation")
+        others = "member 2" if members and len(members) == 2 else f"members 2-{len(members or ())}"
+        for k, other in enumerate(members[1:] if members else ()):
+            axes[0].plot(
+                other["epoch"],
+                other["valid_loss"],
+                color="tab:orange",
+                alpha=0.35,
+                linewidth=1,
+                label=None if k else f"validation, {others}",
+            )
         if "attempt" in history:  # a prior held a start on the plateau: started again
             starts = history.groupby("attempt")["epoch"].min().iloc[1:]
             for k, epoch in enumerate(starts):
@@ -71,7 +85,8 @@ def training_curves(
         axes[0].legend(frameon=False)
     else:
         axes[0].text(0.5, 0.5, "loaded checkpoint: no training here", ha="center", va="center")
-    axes[0].set(xlabel="epoch", ylabel="loss", title="Training curves")
+    title = f"Training curves (member 1 of {len(members)})" if members else "Training curves"
+    axes[0].set(xlabel="epoch", ylabel="loss", title=title)
     for t, ax in enumerate(axes[1:]):
         y, p = y_test[:, t], pred_test[:, t]
         if tasks[t] == "binary" and len(y):

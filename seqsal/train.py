@@ -757,7 +757,9 @@ def fit(
     result : dict
         ``model`` (eval mode), ``meta``, ``metrics`` (per split and target, then
         ``tasks``, ``device``, ``epochs``), ``history`` (a DataFrame, None for a loaded
-        model), ``split`` (str, shape=(N,)) and ``pred`` (float32, shape=(N, T)).
+        model; an ensemble's first member's), ``member_histories`` (an ensemble's
+        members' histories, else None), ``split`` (str, shape=(N,)) and ``pred``
+        (float32, shape=(N, T)).
     """
     split = split_regions(
         data["chroms"],
@@ -769,7 +771,7 @@ def fit(
         test_fraction=test_fraction,
         valid_fraction=valid_fraction,
     )
-    history = selection = None
+    history = selection = member_histories = None
     rc_augment = not oriented if rc_augment is None else rc_augment
     prior = {
         "irrelevant": list(prior_irrelevant or ()),
@@ -844,7 +846,7 @@ def fit(
         else:
             model, hparams, history = train_model(data["X"], labels, split, arch=arch, **options)
         if ensemble > 1:
-            model, members = _ensemble(
+            model, members, member_histories = _ensemble(
                 model, history, data["X"], labels, split, ensemble, arch, hparams, options
             )
             hparams, arch = ensemble_hparams(arch, hparams, ensemble), "ensemble"
@@ -899,6 +901,7 @@ def fit(
         "meta": meta,
         "metrics": metrics,
         "history": history,
+        "member_histories": member_histories,
         "split": split,
         "pred": pred,
     }
@@ -906,10 +909,11 @@ def fit(
 
 def _ensemble(first, history, X, y, split, size, arch, hparams, options) -> tuple:
     """``first`` and ``size - 1`` more models of its architecture, seeds counted on from
-    ``options["seed"]``, as one :class:`~seqsal.models.Ensemble`; and each member's
-    ``seed``, ``epochs`` and best ``valid_loss`` (on the scaled targets)."""
+    ``options["seed"]``, as one :class:`~seqsal.models.Ensemble`; each member's
+    ``seed``, ``epochs`` and best ``valid_loss`` (on the scaled targets); and each
+    member's history."""
     own = ensemble_hparams(arch, hparams, size)["member_hparams"]
-    models, members = [first], [_member(options["seed"], history)]
+    models, members, histories = [first], [_member(options["seed"], history)], [history]
     for k in range(1, size):
         seed = options["seed"] + k
         log.info("model.ensemble: member %d of %d (%s, seed %d)", k + 1, size, arch, seed)
@@ -918,7 +922,8 @@ def _ensemble(first, history, X, y, split, size, arch, hparams, options) -> tupl
         )
         models.append(model)
         members.append(_member(seed, member_history))
-    return ensemble_of(models, arch=arch, hparams=hparams), members
+        histories.append(member_history)
+    return ensemble_of(models, arch=arch, hparams=hparams), members, histories
 
 
 def _member(seed: int, history) -> dict:

@@ -6,6 +6,7 @@ import torch
 
 from seqsal.io import InputError
 from seqsal.models import build_model, load_checkpoint, predict, save_checkpoint
+from seqsal.plots import training_curves
 from seqsal.train import infer_tasks, split_regions, train_model
 
 
@@ -283,6 +284,15 @@ def test_an_ensemble_trains_its_members_from_seeds_on_one_split_and_predicts_the
     assert meta["hparams"]["member_hparams"] == {"n_filters": 8}
     assert [m["seed"] for m in members] == [4, 5, 6]
     assert result["metrics"]["training"]["ensemble"] == members
+    histories = result["member_histories"]
+    assert [h["valid_loss"].min() for h in histories] == [m["valid_loss"] for m in members]
+    assert histories[0] is result["history"] and single["member_histories"] is None
+    figure = training_curves(
+        result["history"], data["y"][:0], result["pred"][:0], members=histories
+    )
+    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert legend == ["train", "validation", "validation, members 2-3", "kept"]
+    assert figure.axes[0].get_title() == "Training curves (member 1 of 3)"
     np.testing.assert_array_equal(result["split"], single["split"])
     first = result["model"].members[0]  # the seed's own model, as trained alone
     np.testing.assert_allclose(predict(first, data["X"]), single["pred"], rtol=1e-5, atol=1e-6)

@@ -163,7 +163,12 @@ def _save(args, result: dict, y, names, out: Path) -> None:
     scored = y is not None and y.shape[1] == len(targets)
     y_test = y[test] if scored else np.zeros((0, len(targets)))
     figure = training_curves(
-        result["history"], y_test, result["pred"][test], tasks=meta["tasks"], targets=targets
+        result["history"],
+        y_test,
+        result["pred"][test],
+        tasks=meta["tasks"],
+        targets=targets,
+        members=result.get("member_histories"),
     )
     save_figure(figure, out / "curves.png")
     log.info("test metrics: %s", metrics.get("test"))
