@@ -61,15 +61,16 @@ def training_curves(
     if history is not None and len(history):
         axes[0].plot(history["epoch"], history["train_loss"], label="train")
         axes[0].plot(history["epoch"], history["valid_loss"], label="validation")
-        others = "member 2" if members and len(members) == 2 else f"members 2-{len(members or ())}"
-        for k, other in enumerate(members[1:] if members else ()):
+        others = list(members or ())[1:]
+        which = "member 2" if len(others) == 1 else f"members 2-{len(others) + 1}"
+        for k, other in enumerate(others):
             axes[0].plot(
                 other["epoch"],
                 other["valid_loss"],
                 color="tab:orange",
                 alpha=0.35,
                 linewidth=1,
-                label=None if k else f"validation, {others}",
+                label=None if k else f"validation, {which}",
             )
         if "attempt" in history:  # a prior held a start on the plateau: started again
             starts = history.groupby("attempt")["epoch"].min().iloc[1:]

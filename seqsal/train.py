@@ -312,6 +312,7 @@ class _Training:
         learning-rate schedule and early-stopping state."""
         self.best, self.best_state, self.stale, self.waited = np.inf, None, 0, False
         self.best_outputs = np.full(self.hparams["n_outputs"], np.inf)
+        self.learning_since = None  # the epoch this start's first output began to learn
         torch.manual_seed(self.seed + RESTART_SEED * (len(self.starts) - 1))
         self.model = build_model(self.arch, **self.hparams).to(device)
         self.optimizer = torch.optim.AdamW(
@@ -363,6 +364,8 @@ class _Training:
         outputs = self.loss_fn(valid_pred, self.y_valid, per_output=True).numpy()
         self.best_outputs = np.minimum(self.best_outputs, outputs)
         epoch = len(self.history) + 1
+        if self.learning_since is None and not self._stalled().all():
+            self.learning_since = epoch
         rate = self.optimizer.param_groups[0]["lr"]
         seconds = time.perf_counter() - started
         extra = (
@@ -413,27 +416,30 @@ class _Training:
         return self.best_outputs >= LEARNT * self.constant_outputs
 
     def _stuck(self, epoch: int) -> bool:
-        """Whether, after :data:`RESTART_AFTER` epochs of a start with restarts left, a
-        model trained with a prior still predicts an output no better than a constant: a
-        prior can hold a model, or one of its outputs, on the plateau before its first
-        motif for good, and new initial weights get it off (measured on tal_gata with
-        consistency 0.7: of three seeds one left the plateau after 11 epochs and one not
-        in 50, where plain training leaves it by epoch 4; others learnt two tasks of
-        three, the GATA task's loss at its constant's while the others fell)."""
+        """Whether a model trained with a prior, with restarts left, still predicts an
+        output no better than a constant :data:`RESTART_AFTER` epochs into its start, or
+        that many epochs after its other outputs began to learn: a prior can hold a
+        model, or one of its outputs, on the plateau before its first motif for good, and
+        new initial weights get it off (measured on tal_gata with consistency 0.7: of
+        three seeds one left the plateau after 11 epochs and one not in 50, where plain
+        training leaves it by epoch 4; with one output explained per sequence, the GATA
+        task stayed at its constant's loss while the others fell)."""
+        stalled = self._stalled()
+        since = self.starts[-1] if stalled.all() else self.learning_since
         return (
             self.priors is not None
             and self.finetune is None
             and len(self.starts) <= MAX_RESTARTS
-            and epoch - self.starts[-1] >= RESTART_AFTER
-            and bool(self._stalled().any())
+            and bool(stalled.any())
+            and epoch - since >= RESTART_AFTER
         )
 
     def _restart(self, epoch: int) -> bool:
         stalled = self._stalled()
         if stalled.all():
             what = (
-                f"the validation loss {self.best:.4g} is still no better than a constant "
-                f"prediction's ({self.constant:.4g})"
+                f"after {epoch - self.starts[-1]} epochs the validation loss {self.best:.4g} "
+                f"is still no better than a constant prediction's ({self.constant:.4g})"
             )
         else:
             which = np.flatnonzero(stalled)
@@ -441,14 +447,13 @@ class _Training:
             losses = ", ".join(f"{v:.4g}" for v in self.best_outputs[which])
             constants = ", ".join(f"{v:.4g}" for v in self.constant_outputs[which])
             what = (
-                f"the validation loss of output {numbers} of {len(stalled)} (in the targets' "
-                f"order), {losses}, is still no better than a constant prediction's "
-                f"({constants}) while the others learn"
+                f"{epoch - self.learning_since} epochs after the other outputs began to "
+                f"learn, the validation loss of output {numbers} of {len(stalled)} (in the "
+                f"targets' order), {losses}, is still no better than a constant "
+                f"prediction's ({constants})"
             )
         log.warning(
-            "model.prior: after %d epochs %s; starting again from new initial weights "
-            "(restart %d of at most %d)",
-            epoch - self.starts[-1],
+            "model.prior: %s; starting again from new initial weights (restart %d of at most %d)",
             what,
             len(self.starts),
             MAX_RESTARTS,
