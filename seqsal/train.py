@@ -300,7 +300,8 @@ class _Training:
         self.augment = augment if augment is not None and augment.active else None
         self.finetune = None  # epochs of fine-tuning left, once it has begun
         self.history = []
-        self.constant, self.constant_outputs = self._constant_loss(), self._constant_loss(True)
+        self.constant = self._constant_loss()
+        self.constant_outputs = self._constant_loss(per_output=True)
         # bf16 mixed precision on CUDA (weights and loss stay fp32); plain fp32 on the CPU
         cuda = torch.device(device).type == "cuda"
         self.autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda)
