@@ -90,6 +90,7 @@ def training_curves(
     axes[0].set(xlabel="epoch", ylabel="loss", title=title)
     for t, ax in enumerate(axes[1:]):
         y, p = y_test[:, t], pred_test[:, t]
+        name = targets[t] if len(targets[t]) <= 40 else targets[t][:39] + "…"  # fits its panel
         if tasks[t] == "binary" and len(y):
             order = np.argsort(-p)
             positive = y[order] > 0.5
@@ -100,7 +101,7 @@ def training_curves(
             ax.set(
                 xlabel="false positive rate",
                 ylabel="true positive rate",
-                title=f"{targets[t]}: test ROC (AUROC {auroc(positive, p[order]):.3f})",
+                title=f"{name}\ntest ROC (AUROC {auroc(positive, p[order]):.3f})",
             )
         else:
             ax.scatter(y, p, s=4, alpha=0.4)
@@ -112,7 +113,7 @@ def training_curves(
             ax.set(
                 xlabel="measured (test)",
                 ylabel="predicted",
-                title=f"{targets[t]}: test (Pearson r {r:.3f}, n {len(y)})",
+                title=f"{name}\ntest (Pearson r {r:.3f}, n {len(y)})",
             )
     return fig
 

@@ -293,6 +293,10 @@ def test_an_ensemble_trains_its_members_from_seeds_on_one_split_and_predicts_the
     legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
     assert legend == ["train", "validation", "validation, members 2-3", "kept"]
     assert figure.axes[0].get_title() == "Training curves (member 1 of 3)"
+    long = "<b>" + "x" * 60  # a name from the user's table, longer than its panel
+    y, pred = data["y"][:5], result["pred"][:5]
+    title = training_curves(None, y, pred, targets=[long]).axes[1].get_title()
+    assert title.split("\n")[0] == long[:39] + "…" and title.split("\n")[1].startswith("test")
     np.testing.assert_array_equal(result["split"], single["split"])
     first = result["model"].members[0]  # the seed's own model, as trained alone
     np.testing.assert_allclose(predict(first, data["X"]), single["pred"], rtol=1e-5, atol=1e-6)
