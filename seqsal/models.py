@@ -437,20 +437,27 @@ def block_argmax(blocks):
 
 
 class _BlockMax(torch.autograd.Function):
-    """Max over the last axis of blocks (..., n, k), the gradient to the first maximum."""
+    """Max over blocks of ``k`` along the last axis of X (..., L), as many whole blocks
+    as fit; the gradient goes to each block's first maximum, none to the tail. The tail
+    is cut inside, so the backward pass writes the full-length gradient once (a slice
+    outside would cost a second full-length copy)."""
 
     @staticmethod
-    def forward(ctx, blocks):
-        values, index = block_max(blocks)
+    def forward(ctx, X, k):
+        n = X.shape[-1] // k
+        values, index = block_max(X[..., : n * k].unflatten(-1, (n, k)))
         ctx.save_for_backward(index)
-        ctx.shape = blocks.shape
+        ctx.shape, ctx.k = X.shape, k
         return values
 
     @staticmethod
     def backward(ctx, grad):
         (index,) = ctx.saved_tensors
+        n, k = index.shape[-1], ctx.k
         out = grad.new_zeros(ctx.shape)
-        return out.scatter_(-1, index.unsqueeze(-1), grad.unsqueeze(-1))
+        blocks = out[..., : n * k].unflatten(-1, (n, k))
+        blocks.scatter_(-1, index.unsqueeze(-1), grad.unsqueeze(-1))
+        return out, None
 
 
 class BlockMax(nn.Module):
@@ -463,10 +470,9 @@ class BlockMax(nn.Module):
 
     def forward(self, X):
         k, length = self.kernel_size, X.shape[-1]
-        n = -(-length // k) if self.ceil_mode else length // k
-        if n * k > length:
-            X = nn.functional.pad(X, (0, n * k - length), value=float("-inf"))
-        return _BlockMax.apply(X[..., : n * k].unflatten(-1, (n, k)))
+        if self.ceil_mode and length % k:
+            X = nn.functional.pad(X, (0, k - length % k), value=float("-inf"))
+        return _BlockMax.apply(X, k)
 
 
 class _DilatedConv(torch.autograd.Function):

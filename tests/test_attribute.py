@@ -103,6 +103,26 @@ def test_deeplift_shap_is_complete(arch, output):
     np.testing.assert_allclose(attr.sum(1), fx - fr.mean(1), atol=1e-5)
 
 
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_deeplift_shap_is_complete_through_pools_with_a_tail(ceil_mode):
+    """Block max-pools over lengths they do not divide: floor mode drops the tail, ceil
+    mode pools it as a short block."""
+    torch.manual_seed(4)
+    features = 6 * (7 if ceil_mode else 6)  # 41 bases pooled by 3, then by 2
+    model = nn.Sequential(
+        nn.Conv1d(4, 6, 5, padding=2), nn.ReLU(), nn.MaxPool1d(3, ceil_mode=ceil_mode),
+        nn.Conv1d(6, 6, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2, ceil_mode=ceil_mode),
+        nn.Flatten(), nn.Linear(features, 1),
+    ).eval()  # fmt: skip
+    X = random_onehot(5, 41, seed=3)
+    refs = shuffled_references(X, 4, seed=0)
+    _, attr, _ = attribute(model, X, method="deeplift_shap", references=refs, tolerance=1e-5)
+    with torch.no_grad():
+        fx = model(torch.as_tensor(X).float())[:, 0].numpy()
+        fr = model(torch.as_tensor(refs.reshape(-1, 4, 41)))[:, 0].numpy().reshape(5, 4)
+    np.testing.assert_allclose(attr.sum(1), fx - fr.mean(1), atol=1e-5)
+
+
 def test_integrated_gradients_converge_to_completeness():
     X = random_onehot(4, 40, seed=3)
     model = small_models()["bpnet"]

@@ -9,6 +9,7 @@ from seqsal.encode import reverse_complement
 from seqsal.io import InputError
 from seqsal.models import (
     ARCHITECTURES,
+    BlockMax,
     DilatedConv1d,
     RCAverage,
     build_model,
@@ -210,6 +211,24 @@ def test_simplified_model_is_the_same_function_with_the_same_gradients():
         torch.testing.assert_close(grads[0][0], grads[1][0], rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-4, atol=1e-6)
         assert any(isinstance(m, torch.nn.MaxPool1d) for m in model.modules())  # untouched
+
+
+@pytest.mark.parametrize("length", [12, 13, 14])
+@pytest.mark.parametrize("kernel", [2, 3])
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_a_block_max_is_max_pool1d_with_its_gradients(length, kernel, ceil_mode):
+    """Whole blocks, a tail that floor mode drops and ceil mode pools, ties (the first
+    maximum takes the gradient)."""
+    torch.manual_seed(0)
+    X = torch.randint(0, 3, (2, 3, length)).double()
+    cotangent = torch.randn(2, 3, -(-length // kernel) if ceil_mode else length // kernel)
+    grads = []
+    for layer in (torch.nn.MaxPool1d(kernel, ceil_mode=ceil_mode), BlockMax(kernel, ceil_mode)):
+        x = X.clone().requires_grad_(True)
+        y = layer(x)
+        grads.append((y, torch.autograd.grad(y, x, cotangent.double())[0]))
+    torch.testing.assert_close(grads[0][0], grads[1][0], rtol=0, atol=0)
+    torch.testing.assert_close(grads[0][1], grads[1][1], rtol=0, atol=0)
 
 
 @pytest.mark.parametrize(

@@ -114,15 +114,13 @@ class _BlockMaxRule(torch.autograd.Function):
         # never used, so the divisions need no guard
         at_x = torch.where(delta_x == 0, g, (to_x + to_r * same) / delta_x)
         at_r = torch.where(delta_r == 0, 0.0, to_r / delta_r)
-        multiplier = torch.zeros(B, K, C, n, k, dtype=grad.dtype, device=grad.device)
-        multiplier.scatter_(-1, jr, at_r).scatter_(-1, jx, at_x)  # jx last: it holds both
-        multiplier = multiplier.view(B * K, C, n * k)
+        # written at full length once: the unpooled tail of floor mode gets no
+        # gradient, the padding of ceil mode is dropped
         length = ctx.length
-        if n * k > length:  # ceil mode: drop the padding
-            multiplier = multiplier[..., :length]
-        elif n * k < length:  # floor mode: the unpooled tail gets no gradient
-            multiplier = F.pad(multiplier, (0, length - n * k))
-        return multiplier, None, None, None, None, None, None, None
+        full = torch.zeros(B, K, C, max(length, n * k), dtype=grad.dtype, device=grad.device)
+        blocks = full[..., : n * k].unflatten(-1, (n, k))
+        blocks.scatter_(-1, jr, at_r).scatter_(-1, jx, at_x)  # jx last: it holds both
+        return full[..., :length].flatten(0, 1), None, None, None, None, None, None, None
 
 
 class _DeepLift:
