@@ -28,6 +28,7 @@ throughput measured here.
     pip install -e ".[bench]"
     python benchmarks/attribute.py           # everything (about 15 minutes on 2 cores)
     python benchmarks/attribute.py --quick   # fewer sequences, no RSS runs
+    python benchmarks/attribute.py --compile # what torch.compile would buy, and cost
 """
 
 from __future__ import annotations
@@ -402,6 +403,72 @@ def speed(scale: float, only: str | None = None) -> dict:
     return results
 
 
+def compile_costs() -> dict:
+    """What ``torch.compile`` (inductor) would buy on the DeepSTARR-like foreign model:
+    gradient x input of its simplified copy compiled against seqsal's eager run, and the
+    DeepLIFT max-pool rule's backward (the largest share of DeepLIFT-SHAP's time there)
+    compiled against eager, each with the compile's seconds."""
+    from types import SimpleNamespace
+
+    from seqsal.attribute.deeplift import _BlockMaxRule
+    from seqsal.models import simplified
+
+    model = DeepSTARRLike().eval().requires_grad_(False)
+    X = torch.as_tensor(random_onehot(1024, 249, seed=1)).float()
+    fast = simplified(model, pool_first=True)
+
+    def gxi(module, x):
+        x = x.clone().requires_grad_()
+        return torch.autograd.grad(module(x)[:, 0].sum(), x)[0] * x
+
+    def loop(module):
+        for i in range(0, len(X), 64):
+            gxi(module, X[i : i + 64])
+
+    compiled = torch.compile(fast, dynamic=False)
+    first = seconds(lambda: loop(compiled))  # compiles on the first batch
+    out = {
+        "grad_x_input": {
+            "eager_s": statistics.median(seconds(lambda: loop(fast)) for _ in range(3)),
+            "compiled_s": statistics.median(seconds(lambda: loop(compiled)) for _ in range(3)),
+        }
+    }
+    out["grad_x_input"]["compile_s"] = first - out["grad_x_input"]["compiled_s"]
+    # the rule's backward on the first pool of a batch of 4 sequences x 20 references
+    B, K, C, L = 4, 20, 256, 249
+    x_in, r_in = torch.randn(B, C, L), torch.randn(B * K, C, L)
+    x_blocks, r_blocks = (z[..., :248].unflatten(-1, (124, 2)) for z in (x_in, r_in))
+    (x_out, x_index), (r_out, r_index) = x_blocks.max(-1), r_blocks.max(-1)
+    grad = torch.randn(B * K, C, 124)
+
+    def rule(grad, *saved):
+        ctx = SimpleNamespace(saved_tensors=saved, K=K, length=L)
+        return _BlockMaxRule.backward(ctx, grad)[0]
+
+    saved = (r_out, r_blocks, x_blocks, x_out, r_index, x_index)
+    compiled_rule = torch.compile(rule, dynamic=False)
+    first = seconds(lambda: compiled_rule(grad, *saved))
+    row = {
+        "eager_s": statistics.median(seconds(lambda: rule(grad, *saved)) for _ in range(5)),
+        "compiled_s": statistics.median(
+            seconds(lambda: compiled_rule(grad, *saved)) for _ in range(5)
+        ),
+    }
+    out["deeplift_maxpool_rule"] = {**row, "compile_s": first - row["compiled_s"]}
+    for name, row in out.items():
+        saved_s = row["eager_s"] - row["compiled_s"]
+        pays = (
+            f"pays off after {row['compile_s'] / saved_s:.0f} such runs"
+            if saved_s > 0
+            else "no gain"
+        )
+        print(
+            f"  {name}: eager {row['eager_s']:.3f} s, compiled {row['compiled_s']:.3f} s, "
+            f"compile {row['compile_s']:.1f} s: {pays}"
+        )
+    return out
+
+
 def print_ratios(results: dict) -> None:
     print("speed-ups (peer time / seqsal time; bar in brackets):")
     for name, result in results["models"].items():
@@ -427,9 +494,18 @@ def main(argv=None):
     parser.add_argument("--rss-only", action="store_true", help="only the peak RSS runs")
     parser.add_argument("--model", choices=list(models()), help="only this model")
     parser.add_argument("--no-rss", action="store_true", help="skip the peak RSS runs")
+    parser.add_argument(
+        "--compile", action="store_true", help="only what torch.compile would buy (and cost)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     warnings.filterwarnings("ignore")
+    if args.compile:
+        print("torch.compile (inductor) on the DeepSTARR-like foreign model:")
+        results = {"compile": compile_costs()}
+        if args.out:
+            Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+        return
     results = {} if args.rss_only else speed(0.25 if args.quick else 1.0, args.model)
     if results:
         print_ratios(results)
