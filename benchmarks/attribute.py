@@ -29,6 +29,7 @@ throughput measured here.
     python benchmarks/attribute.py           # everything (about 15 minutes on 2 cores)
     python benchmarks/attribute.py --quick   # fewer sequences, no RSS runs
     python benchmarks/attribute.py --compile # what torch.compile would buy, and cost
+    python benchmarks/attribute.py --model foreign_bpnet_1kb --method ism  # one comparison
 """
 
 from __future__ import annotations
@@ -346,7 +347,7 @@ def _rss(command) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def speed(scale: float, only: str | None = None) -> dict:
+def speed(scale: float, only: str | None = None, methods=None) -> dict:
     """Every comparison on both models; prints as it goes, returns the figures."""
     sizes = {  # sequences per comparison and model family
         "bpnet_1kb": {"grad_x_input": 512, "small_n": 32, "deeplift_shap": 16, "ism": 4},
@@ -368,6 +369,8 @@ def speed(scale: float, only: str | None = None) -> dict:
             ("deeplift_shap", deeplift_shap),
             ("ism", ism),
         ):
+            if methods and method not in methods:
+                continue
             family = "bpnet_1kb" if "bpnet" in name else "deepstarr_249bp"
             n = sizes[family][method]
             n = n if method == "small_n" else max(2, int(n * scale))
@@ -497,6 +500,9 @@ def main(argv=None):
     parser.add_argument("--model", choices=list(models()), help="only this model")
     parser.add_argument("--no-rss", action="store_true", help="skip the peak RSS runs")
     parser.add_argument(
+        "--method", nargs="+", choices=list(BARS), help="only these comparisons (no RSS runs)"
+    )
+    parser.add_argument(
         "--compile", action="store_true", help="only what torch.compile would buy (and cost)"
     )
     args = parser.parse_args(argv)
@@ -508,10 +514,10 @@ def main(argv=None):
         if args.out:
             Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
         return
-    results = {} if args.rss_only else speed(0.25 if args.quick else 1.0, args.model)
+    results = {} if args.rss_only else speed(0.25 if args.quick else 1.0, args.model, args.method)
     if results:
         print_ratios(results)
-    if not (args.quick or args.no_rss):
+    if not (args.quick or args.no_rss or args.method):
         print("\npeak RSS, fresh processes (grad x input):")
         results["rss"] = []
         with tempfile.TemporaryDirectory() as folder:

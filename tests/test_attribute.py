@@ -153,6 +153,25 @@ def test_rc_average_is_strand_symmetric(method):
     assert not np.allclose(plain, attr, atol=1e-5)
 
 
+def test_fast_ism_slabs_are_each_variants_columns_with_its_change_written_in():
+    from seqsal.attribute.ism import _slabs
+
+    torch.manual_seed(0)
+    B, C, L, pad, width, w = 3, 5, 17, 4, 6, 2
+    padded = torch.randn(B, C, L + 2 * pad + 1)
+    seq = torch.tensor([2, 0, 1, 2, 0])
+    starts = torch.tensor([-4, 0, 3, 11, 12])  # slabs over the padding at both ends
+    start = torch.tensor([-3, 5, 8, 16, 13])  # the change inside, partly outside, outside
+    values = torch.randn(len(seq), C, w)
+    slab = _slabs(padded.clone(), pad, seq, starts, width, start, values)
+    for i in range(len(seq)):
+        expected = padded[seq[i], :, starts[i] + pad : starts[i] + pad + width].clone()
+        for j in range(w):
+            if 0 <= start[i] + j - starts[i] < width:
+                expected[:, start[i] + j - starts[i]] = values[i, :, j]
+        torch.testing.assert_close(slab[i, :, :width], expected, rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("arch", ["cnn", "deepstarr", "bpnet"])
 def test_fast_ism_equals_every_variant_in_full(arch, monkeypatch):
     X = random_onehot(3, 40, seed=5)
