@@ -161,7 +161,7 @@ def test_fast_ism_slabs_are_each_variants_columns_with_its_change_written_in():
     padded = torch.randn(B, C, L + 2 * pad + 1)
     seq = torch.tensor([2, 0, 1, 2, 0])
     starts = torch.tensor([-4, 0, 3, 11, 12])  # slabs over the padding at both ends
-    start = torch.tensor([-3, 5, 8, 16, 13])  # the change inside, partly outside, outside
+    start = torch.tensor([-3, 5, 10, 16, 13])  # the change inside, partly outside, outside
     values = torch.randn(len(seq), C, w)
     slab = _slabs(padded.clone(), pad, seq, starts, width, start, values)
     for i in range(len(seq)):
