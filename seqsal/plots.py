@@ -37,8 +37,9 @@ def training_curves(
     Parameters
     ----------
     history : pandas.DataFrame or None
-        ``epoch, train_loss, valid_loss`` (and ``attempt``, where training started
-        again); None for a loaded model.
+        ``epoch, train_loss, valid_loss``, ``kept`` (the epoch whose weights were kept;
+        else the best validation loss is), and ``attempt`` where training started again;
+        None for a loaded model.
     y_test : numpy.ndarray, shape=(n, T)
     pred_test : numpy.ndarray, shape=(n, T)
     tasks : sequence of str, optional
@@ -81,8 +82,12 @@ def training_curves(
                     linestyle="--",
                     label="restarted" if not k else None,
                 )
-        best = history["valid_loss"].idxmin()  # of every start: the one kept
-        axes[0].axvline(history["epoch"][best], color="grey", linestyle=":", label="kept")
+        kept = (
+            history.index[history["kept"].astype(bool)][0]
+            if "kept" in history and history["kept"].any()
+            else history["valid_loss"].idxmin()
+        )
+        axes[0].axvline(history["epoch"][kept], color="grey", linestyle=":", label="kept")
         axes[0].legend(frameon=False)
     else:
         axes[0].text(0.5, 0.5, "loaded checkpoint: no training here", ha="center", va="center")

@@ -138,8 +138,11 @@ def _loss_function(tasks):
 LEARNT = 0.98
 
 #: With a prior, epochs a model may stay no better than a constant before it starts again
-#: from new initial weights (seed + RESTART_SEED x restarts), at most MAX_RESTARTS times.
-RESTART_AFTER, MAX_RESTARTS, RESTART_SEED = 15, 2, 1000
+#: from new initial weights (seed + RESTART_SEED x restarts), at most MAX_RESTARTS times;
+#: a start after the first trains without the prior until every output's validation loss
+#: is below PRIOR_AFTER of a constant prediction's. (At LEARNT, a task barely begun fell
+#: back to the plateau once the prior came on: tal_gata, consistency 0.5, seed 1.)
+RESTART_AFTER, MAX_RESTARTS, RESTART_SEED, PRIOR_AFTER = 15, 2, 1000, 0.9
 
 
 def train_model(
@@ -274,7 +277,7 @@ class _Training:
         self.rng = np.random.default_rng(seed)
         self.hparams = {**(hparams or {}), "input_length": X.shape[-1], "n_outputs": y.shape[1]}
         self.arch, self.seed, self.starts = arch, seed, [0]
-        self.earlier = None  # (best validation loss, weights) of the best start restarted
+        self.earlier = None  # (best validation loss, weights, epoch) of the best start restarted
         self.initial = dict(
             learning_rate=learning_rate, weight_decay=weight_decay, patience=patience, device=device
         )
@@ -311,9 +314,13 @@ class _Training:
     def _initialise(self, learning_rate, weight_decay, patience, device):
         """Fresh weights (seeded by the seed and the restarts so far), optimiser,
         learning-rate schedule and early-stopping state."""
-        self.best, self.best_state, self.stale, self.waited = np.inf, None, 0, False
+        self.best, self.best_state, self.best_epoch = np.inf, None, None
+        self.stale, self.waited = 0, False
         self.best_outputs = np.full(self.hparams["n_outputs"], np.inf)
         self.learning_since = None  # the epoch this start's first output began to learn
+        # the first start trains with the prior from its first epoch, a restart once every
+        # output has learnt without it (:meth:`_restart`)
+        self.prior_on = len(self.starts) == 1
         torch.manual_seed(self.seed + RESTART_SEED * (len(self.starts) - 1))
         self.model = build_model(self.arch, **self.hparams).to(device)
         self.optimizer = torch.optim.AdamW(
@@ -346,7 +353,7 @@ class _Training:
                 xb = mutate(xb, o["mutation_rate"], rng)
             xb = torch.as_tensor(xb, device=o["device"]).float()
             with self.autocast:
-                if self.priors:
+                if self.priors and self.prior_on:
                     output, penalty = self.priors.forward(model, xb, batch, flip, rng)
                 else:
                     output = model(xb)
@@ -354,7 +361,7 @@ class _Training:
                 output.float(), torch.as_tensor(y[batch], device=o["device"]).float()
             )
             losses.append(loss.detach())  # no device sync per step
-            if self.priors:
+            if self.priors and self.prior_on:
                 loss = loss + penalty.pop("total")
                 terms.append({k: v.detach() for k, v in penalty.items()})
             self.optimizer.zero_grad()
@@ -374,6 +381,8 @@ class _Training:
         )
         if self.augment and self.augment.finetune_epochs:
             extra["finetune"] = self.finetune is not None
+        if self.priors:  # off in a restart until every output has learnt
+            extra["prior_on"] = self.prior_on
         self.history.append(
             (epoch, torch.stack(losses).mean().item(), valid_loss, rate, seconds, extra)
         )
@@ -381,24 +390,29 @@ class _Training:
         self.bar.set_postfix(
             train_loss=f"{self.history[-1][1]:.4f}", valid_loss=f"{valid_loss:.4f}"
         )
-        attempt = self.history[self.starts[-1] :]
-        kept = attempt[int(np.argmin([h[2] for h in attempt]))][0]
+        if valid_loss < self.best - 1e-5:
+            self.best, self.stale, self.best_epoch = valid_loss, 0, epoch
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            self.stale += 1
         log.info(
             "%s: train loss %.4f, valid loss %.4f, learning rate %.2g, %.1f s%s (best: epoch %d)",
             self._epoch_words(epoch),
             *self.history[-1][1:5],
-            "".join(f", prior {k} {v:.3g}" for k, v in extra.items() if k != "finetune"),
-            kept,
+            "".join(
+                f", prior {k} {v:.3g}"
+                for k, v in extra.items()
+                if k not in ("finetune", "prior_on")
+            ),
+            self.best_epoch,
         )
         if o["lr_schedule"] == "plateau":
             self.scheduler.step(valid_loss)
-        if valid_loss < self.best - 1e-5:
-            self.best, self.stale = valid_loss, 0
-            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            self.stale += 1
         if self._stuck(epoch):
             return self._restart(epoch)
+        if self.priors and not self.prior_on:
+            if (self.best_outputs < PRIOR_AFTER * self.constant_outputs).all():
+                self._prior_from_here(epoch)
         patient = self.stale < o["patience"] or self._waits()
         if self.finetune is not None:
             self.finetune -= 1
@@ -454,16 +468,29 @@ class _Training:
                 f"prediction's ({constants})"
             )
         log.warning(
-            "model.prior: %s; starting again from new initial weights (restart %d of at most %d)",
+            "model.prior: %s; starting again from new initial weights, without the prior "
+            "until every output has learnt (restart %d of at most %d)",
             what,
             len(self.starts),
             MAX_RESTARTS,
         )
         if self.earlier is None or self.best < self.earlier[0]:
-            self.earlier = (self.best, self.best_state)
+            self.earlier = (self.best, self.best_state, self.best_epoch)
         self.starts.append(epoch)
         self._initialise(**self.initial)
         return True
+
+    def _prior_from_here(self, epoch: int):
+        """Turn the prior on in a restart once every output has learnt without it
+        (:data:`PRIOR_AFTER`); the weights kept are then the best epoch's with it."""
+        log.info(
+            "model.prior: every output has learnt after %d epochs of this start without "
+            "the prior (validation loss below %g of a constant prediction's); training with "
+            "it from here",
+            epoch - self.starts[-1],
+            PRIOR_AFTER,
+        )
+        self.prior_on, self.best, self.best_state, self.best_epoch = True, np.inf, None, None
 
     def _waits(self) -> bool:
         """Whether early stopping waits, out of patience: while the model predicts the
@@ -507,7 +534,14 @@ class _Training:
                 self.best,
                 self.earlier[0],
             )
-            self.best, self.best_state = self.earlier
+            self.best, self.best_state, self.best_epoch = self.earlier
+        if self.priors and not self.prior_on:
+            log.warning(
+                "model.prior: the last start never came to train with the prior (an output's "
+                "validation loss stayed above %g of a constant prediction's without it); the "
+                "weights kept were trained without it",
+                PRIOR_AFTER,
+            )
         if self.priors or self.augment:
             self._check_learnt()
         self.model.load_state_dict(self.best_state)
@@ -517,6 +551,7 @@ class _Training:
         history = history.join(pd.DataFrame([h[5] for h in self.history]))
         if len(self.starts) > 1:  # which start each epoch belongs to (1: the first)
             history["attempt"] = np.searchsorted(self.starts, history["epoch"] - 1, side="right")
+        history["kept"] = history["epoch"] == self.best_epoch
         return self.model.eval(), self.hparams, history
 
     def _constant_loss(self, per_output: bool = False):

@@ -229,8 +229,10 @@ def test_a_model_a_prior_holds_on_the_plateau_starts_again_from_new_weights(capl
     assert history["attempt"].tolist() == [1, 1, 2, 2, 3, 3, 3]
     assert history["epoch"].tolist() == list(range(1, 8))
     assert starts == [4, 1004, 2004]
-    assert "starting again from new initial weights (restart 2 of at most 2)" in caplog.text
+    assert "without the prior until every output has learnt (restart 2 of at most 2)" in caplog.text
     assert "the model has not learnt" in caplog.text
+    # the restarts never learnt, so they never took the prior on
+    assert history["consistency"].notna().tolist() == [True] * 2 + [False] * 5
     figure = training_curves(history, y[160:], np.zeros((40, 1)), tasks=["binary"])
     legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
     assert legend == ["train", "validation", "restarted", "kept"]
@@ -270,3 +272,33 @@ def test_a_model_that_learns_one_output_but_not_another_starts_again(caplog, mon
     )
     kept = figure.axes[0].get_lines()[-1]
     assert kept.get_xdata()[0] == history["epoch"][best]
+
+
+def test_a_restart_takes_the_prior_on_once_every_output_has_learnt_without_it(caplog, monkeypatch):
+    """A prior far too strong holds the first start on the plateau; the restart trains
+    without it, learns the A count, then trains with it, and the weights kept are the
+    best epoch's with the prior."""
+    monkeypatch.setattr(train, "RESTART_AFTER", 3)
+    rng = np.random.default_rng(0)
+    X = _one_hot(rng, 1600, 30).astype(np.uint8)
+    y = (X[:, 0].sum(1, keepdims=True) > 7.5).astype(np.float32)
+    split = np.where(np.arange(1600) < 1280, "train", "valid")
+    priors = build_priors({"consistency": 1000.0}, {"X": X, "y": y}, ["binary"])
+    options = dict(tasks=["binary"], patience=2, max_epochs=8, learning_rate=1e-2, seed=4)
+    with caplog.at_level("INFO", logger="seqsal.train"):
+        _, _, history = train_model(X, y, split, priors=priors, **options)
+    first = history[history["attempt"] == 1]
+    assert first["consistency"].notna().all() and "restart 1 of at most 2" in caplog.text
+    switched = next(r.getMessage() for r in caplog.records if "training with it" in r.getMessage())
+    after = int(switched.split("after ")[1].split(" epochs")[0])
+    last = history[history["attempt"] == history["attempt"].max()]
+    assert last["consistency"].notna().tolist() == [False] * after + [True] * (len(last) - after)
+    assert len(last) > after
+    best = last["valid_loss"][last["prior_on"]].idxmin()
+    assert f"(best: epoch {history['epoch'][best]})" in caplog.records[-1].getMessage()
+    # the weights kept are the best epoch's with the prior, and the curves mark it
+    assert history["kept"].sum() == 1
+    kept = history.index[history["kept"]][0]
+    assert history["prior_on"][kept] and kept == history["valid_loss"][history["prior_on"]].idxmin()
+    figure = training_curves(history, y[1280:], np.zeros((320, 1)), tasks=["binary"])
+    assert figure.axes[0].get_lines()[-1].get_xdata()[0] == history["epoch"][kept]
