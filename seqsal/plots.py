@@ -82,6 +82,13 @@ def training_curves(
                     linestyle="--",
                     label="restarted" if not k else None,
                 )
+            # where each restart, trained without the prior at first, took it on
+            on = history["prior_on"].astype(bool) if "prior_on" in history else None
+            came = [] if on is None else history["epoch"][on & ~on.shift(fill_value=True)]
+            for k, epoch in enumerate(came):
+                axes[0].axvline(
+                    epoch - 0.5, color="tab:green", linestyle="-.", label=None if k else "prior on"
+                )
         kept = (
             history.index[history["kept"].astype(bool)][0]
             if "kept" in history and history["kept"].any()

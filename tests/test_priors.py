@@ -302,3 +302,7 @@ def test_a_restart_takes_the_prior_on_once_every_output_has_learnt_without_it(ca
     assert history["prior_on"][kept] and kept == history["valid_loss"][history["prior_on"]].idxmin()
     figure = training_curves(history, y[1280:], np.zeros((320, 1)), tasks=["binary"])
     assert figure.axes[0].get_lines()[-1].get_xdata()[0] == history["epoch"][kept]
+    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert legend == ["train", "validation", "restarted", "prior on", "kept"]
+    line = figure.axes[0].get_lines()[-2].get_xdata()[0]
+    assert line == last["epoch"].iloc[after] - 0.5
