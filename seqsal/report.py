@@ -485,8 +485,9 @@ def _prior_words(metrics: dict) -> str:
     restarts = prior.get("restarts", 0)
     again = (
         f" The prior held {restarts} start{'s' if restarts > 1 else ''} of the training no "
-        "better than a constant prediction; each time it started again from new initial "
-        "weights, without the prior until every output had learnt, then with it."
+        f"better than a constant prediction; {'each time ' if restarts > 1 else ''}it "
+        "started again from new initial weights, without the prior until every output had "
+        "learnt, then with it."
         if restarts
         else ""
     )
