@@ -396,7 +396,7 @@ class _Training:
         else:
             self.stale += 1
         log.info(
-            "%s: train loss %.4f, valid loss %.4f, learning rate %.2g, %.1f s%s (best: epoch %d)",
+            "%s: train loss %.4f, valid loss %.4f, learning rate %.2g, %.1f s%s (best: epoch %s)",
             self._epoch_words(epoch),
             *self.history[-1][1:5],
             "".join(
