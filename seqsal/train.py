@@ -226,17 +226,18 @@ def train_model(
     Returns
     -------
     model : torch.nn.Module
-        The weights of the best validation epoch, in eval mode, predicting in the
-        labels' units.
+        The weights of the best validation epoch (with a prior: of the epochs trained
+        with it), in eval mode, predicting in the labels' units.
     hparams : dict
         The architecture's hyperparameters.
     history : pandas.DataFrame
         ``epoch, train_loss, valid_loss, learning_rate, seconds`` per epoch (losses on
         the scaled targets, without the priors), then the mean of each prior's term
-        over the epoch's batches (``irrelevant``, ``relevant``, ``smoothness``) where
-        one is used, ``finetune`` (bool) where ``augment`` fine-tunes, and ``attempt``
-        (1 for the first start) where a model held on the plateau by a prior was started
-        again (:data:`RESTART_AFTER`).
+        over the epoch's batches (``irrelevant``, ``relevant``, ``smoothness``,
+        ``consistency``) and ``prior_on`` (bool) where one is used, ``finetune`` (bool)
+        where ``augment`` fine-tunes, ``attempt`` (1 for the first start) where a model
+        held on the plateau by a prior was started again (:data:`RESTART_AFTER`), and
+        ``kept`` (bool): the epoch whose weights are returned.
     """
     options = {k: v for k, v in locals().items() if k not in ("X", "y", "split")}
     run = _Training(X, y, split, **options)
