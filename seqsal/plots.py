@@ -37,9 +37,9 @@ def training_curves(
     Parameters
     ----------
     history : pandas.DataFrame or None
-        ``epoch, train_loss, valid_loss``, ``kept`` (the epoch whose weights were kept;
-        else the best validation loss is), and ``attempt`` where training started again;
-        None for a loaded model.
+        ``epoch, train_loss, valid_loss, kept`` (the epoch whose weights were kept), and
+        ``attempt`` where training started again and ``prior_on`` where a prior was used; as
+        :func:`seqsal.train.train_model` returns it, or None for a loaded model.
     y_test : numpy.ndarray, shape=(n, T)
     pred_test : numpy.ndarray, shape=(n, T)
     tasks : sequence of str, optional
@@ -83,18 +83,14 @@ def training_curves(
                     label="restarted" if not k else None,
                 )
             # where each restart, trained without the prior at first, took it on
-            on = history["prior_on"].astype(bool) if "prior_on" in history else None
+            on = history["prior_on"] if "prior_on" in history else None
             came = [] if on is None else history["epoch"][on & ~on.shift(fill_value=True)]
             for k, epoch in enumerate(came):
                 axes[0].axvline(
                     epoch - 0.5, color="tab:green", linestyle="-.", label=None if k else "prior on"
                 )
-        kept = (
-            history.index[history["kept"].astype(bool)][0]
-            if "kept" in history and history["kept"].any()
-            else history["valid_loss"].idxmin()
-        )
-        axes[0].axvline(history["epoch"][kept], color="grey", linestyle=":", label="kept")
+        kept = history["epoch"][history["kept"]].iloc[0]
+        axes[0].axvline(kept, color="grey", linestyle=":", label="kept")
         axes[0].legend(frameon=False)
     else:
         axes[0].text(0.5, 0.5, "loaded checkpoint: no training here", ha="center", va="center")

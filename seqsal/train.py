@@ -411,9 +411,9 @@ class _Training:
             self.scheduler.step(valid_loss)
         if self._stuck(epoch):
             return self._restart(epoch)
-        if self.priors and not self.prior_on:
-            if (self.best_outputs < PRIOR_AFTER * self.constant_outputs).all():
-                self._prior_from_here(epoch)
+        learnt = (self.best_outputs < PRIOR_AFTER * self.constant_outputs).all()
+        if self.priors and not self.prior_on and learnt:
+            self._prior_from_here(epoch)
         patient = self.stale < o["patience"] or self._waits()
         if self.finetune is not None:
             self.finetune -= 1
