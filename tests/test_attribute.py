@@ -123,6 +123,39 @@ def test_deeplift_shap_is_complete_through_pools_with_a_tail(ceil_mode):
     np.testing.assert_allclose(attr.sum(1), fx - fr.mean(1), atol=1e-5)
 
 
+@pytest.mark.parametrize("rule", ["block", "flat"])
+def test_max_pool_multipliers_do_not_hinge_on_rounding(rule):
+    """A reference that shares the sequence's winning input (a flank its shuffle kept)
+    differs from it there by the rounding of a separate pass, or not at all: the
+    multipliers must be the same either way (they routed the gradient by chance before)."""
+    from seqsal.attribute import deeplift
+
+    x = torch.tensor([[[0.2030, 0.0829, 0.0, 0.0457]]])
+    multipliers = []
+    for noise in (0.0, 6e-8, -6e-8):
+        r = torch.tensor([[[0.2030 + noise, 0.3455, 0.0633, 0.2254]]], requires_grad=True)
+        if rule == "block":
+            blocks = [z.detach().unflatten(-1, (1, 4)) for z in (r, x)]
+            out = deeplift._BlockMaxRule.apply(
+                r,
+                r.detach().amax(-1, keepdim=True),
+                *blocks,
+                x.amax(-1, keepdim=True),
+                *(deeplift.block_argmax(b) for b in blocks),
+                1,
+            )
+        else:
+            pooled = [nn.functional.max_pool1d(z.detach(), 4, return_indices=True) for z in (r, x)]
+            out = deeplift._MaxPoolRule.apply(
+                r, pooled[0][0], x, pooled[1][0], pooled[0][1], pooled[1][1], 1
+            )
+        (grad,) = torch.autograd.grad(out.sum(), r)
+        multipliers.append(grad)
+    for other in multipliers[1:]:
+        torch.testing.assert_close(other, multipliers[0])
+    assert multipliers[0][0, 0, 0] == 1  # the unchanged winner takes the gradient
+
+
 def test_integrated_gradients_converge_to_completeness():
     X = random_onehot(4, 40, seed=3)
     model = small_models()["bpnet"]

@@ -32,6 +32,16 @@ LINEAR = (
 
 MAXPOOL = (nn.MaxPool1d, nn.AdaptiveMaxPool1d, BlockMax)  # Captum's max-pool rule
 SECANT_EPS = 1e-6  # below this input change, the derivative replaces the secant
+
+
+def _unchanged(delta: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """Where a max-pool input's change is rounding, not a change. The sequence's and the
+    references' activations come from separate passes, whose sums round differently even
+    where their inputs agree (a flank a shuffle kept); a quotient of two rounding errors
+    there would route the gradient by chance, so such inputs take the derivative."""
+    return delta.abs() <= SECANT_EPS * (1 + value.abs())
+
+
 MIN_SEEN = 16  # regions run in bf16 before the share redone in fp32 may switch bf16 off
 
 
@@ -77,7 +87,7 @@ class _MaxPoolRule(torch.autograd.Function):
         top = torch.maximum(x_out, r_out)
         routed = route(grad * (top - r_out), x_index) + route(grad * (x_out - top), r_index)
         delta = x_in.repeat_interleave(K, 0) - r_in
-        same = delta == 0
+        same = _unchanged(delta, r_in)
         multiplier = torch.where(same, route(grad, x_index), routed / delta.masked_fill(same, 1))
         return multiplier, None, None, None, None, None, None
 
@@ -110,10 +120,10 @@ class _BlockMaxRule(torch.autograd.Function):
         same = jx == jr
         delta_x = x_out - r_blocks.gather(-1, jx)
         delta_r = x_blocks[:, None].expand(B, K, C, n, k).gather(-1, jr) - r_out
-        # 0/0 (no change) takes the gradient itself; the quotients where's discards are
-        # never used, so the divisions need no guard
-        at_x = torch.where(delta_x == 0, g, (to_x + to_r * same) / delta_x)
-        at_r = torch.where(delta_r == 0, 0.0, to_r / delta_r)
+        # no change (or only rounding) takes the gradient itself; the quotients where's
+        # discards are never used, so the divisions need no guard
+        at_x = torch.where(_unchanged(delta_x, x_out), g, (to_x + to_r * same) / delta_x)
+        at_r = torch.where(_unchanged(delta_r, r_out), 0.0, to_r / delta_r)
         # written at full length once: the unpooled tail of floor mode gets no
         # gradient, the padding of ceil mode is dropped
         length = ctx.length
