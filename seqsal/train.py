@@ -952,8 +952,9 @@ def fit(
 def _ensemble(first, history, X, y, split, size, arch, hparams, options) -> tuple:
     """``first`` and ``size - 1`` more models of its architecture, seeds counted on from
     ``options["seed"]``, as one :class:`~seqsal.models.Ensemble`; each member's
-    ``seed``, ``epochs`` and best ``valid_loss`` (on the scaled targets); and each
-    member's history."""
+    ``seed``, ``epochs`` and the ``valid_loss`` of the epoch kept (on the scaled
+    targets; a restart that took a prior on keeps its best epoch with the prior, which
+    need not be the lowest); and each member's history."""
     own = ensemble_hparams(arch, hparams, size)["member_hparams"]
     models, members, histories = [first], [_member(options["seed"], history)], [history]
     for k in range(1, size):
@@ -972,7 +973,7 @@ def _member(seed: int, history) -> dict:
     return {
         "seed": int(seed),
         "epochs": len(history),
-        "valid_loss": float(history["valid_loss"].min()),
+        "valid_loss": float(history["valid_loss"][history["kept"]].min()),  # NaN: none kept
         "restarts": _restarts(history),
     }
 

@@ -300,6 +300,9 @@ def test_a_restart_takes_the_prior_on_once_every_output_has_learnt_without_it(ca
     assert history["kept"].sum() == 1
     kept = history.index[history["kept"]][0]
     assert history["prior_on"][kept] and kept == history["valid_loss"][history["prior_on"]].idxmin()
+    # an ensemble member's record gives the kept epoch's loss (an epoch without the
+    # prior may have had a lower one)
+    assert train._member(4, history)["valid_loss"] == history["valid_loss"][kept]
     figure = training_curves(history, y[1280:], np.zeros((320, 1)), tasks=["binary"])
     assert figure.axes[0].get_lines()[-1].get_xdata()[0] == history["epoch"][kept]
     legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]

@@ -285,7 +285,8 @@ def test_an_ensemble_trains_its_members_from_seeds_on_one_split_and_predicts_the
     assert [m["seed"] for m in members] == [4, 5, 6]
     assert result["metrics"]["training"]["ensemble"] == members
     histories = result["member_histories"]
-    assert [h["valid_loss"].min() for h in histories] == [m["valid_loss"] for m in members]
+    kept = [h["valid_loss"][h["kept"]].item() for h in histories]
+    assert kept == [h["valid_loss"].min() for h in histories] == [m["valid_loss"] for m in members]
     assert histories[0] is result["history"] and single["member_histories"] is None
     figure = training_curves(
         result["history"], data["y"][:0], result["pred"][:0], members=histories
