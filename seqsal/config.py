@@ -36,9 +36,7 @@ def config_errors(config: dict, schema) -> list:
     """
     from jsonschema import Draft202012Validator
 
-    if not isinstance(schema, dict):
-        with open(schema) as handle:
-            schema = yaml.safe_load(handle)
+    schema = _load_schema(schema)
     errors = []
     found = Draft202012Validator(schema).iter_errors(config)
     for error in sorted(found, key=lambda e: [str(p) for p in e.path]):
@@ -52,6 +50,68 @@ def config_errors(config: dict, schema) -> list:
         expected = describe(error.validator_value) if describe else error.message
         errors.append(f"config {key}: expected {expected}, found {error.instance!r}")
     return errors
+
+
+def _load_schema(schema) -> dict:
+    if isinstance(schema, dict):
+        return schema
+    with open(schema) as handle:
+        return yaml.safe_load(handle)
+
+
+def typed_config(config: dict, schema) -> dict:
+    """``config`` with the numbers, booleans and nulls that ``snakemake --config`` gave as
+    text read as such.
+
+    Snakemake reads a nested value (``--config 'model={prior: {consistency: 0.5}}'``)
+    with YAML's base loader, which leaves every scalar a string. Where the schema admits
+    a number, a boolean or null at a key, or sets no type there (``model.hparams``), a
+    string that YAML reads as one of those (or, for a number, that Python reads as a
+    float: ``1e-3``) is replaced by it, as a config file would have read it. Keys whose
+    schema admits only text keep it, so a contig named ``1`` stays ``"1"``.
+
+    Parameters
+    ----------
+    config : dict
+        The workflow's config.
+    schema : str, Path or dict
+        The JSON schema (YAML file or loaded).
+
+    Returns
+    -------
+    config : dict
+        A new dict; ``config`` is left as it is.
+    """
+    return _typed(config, _load_schema(schema))
+
+
+_JSON_TYPES = {bool: {"boolean"}, int: {"integer", "number"}, float: {"number"}}
+
+
+def _typed(value, schema: dict):
+    if isinstance(value, dict):
+        extra = schema.get("additionalProperties")
+        default = extra if isinstance(extra, dict) else {}
+        properties = schema.get("properties", {})
+        return {k: _typed(v, properties.get(k, default)) for k, v in value.items()}
+    if isinstance(value, list):
+        items = schema.get("items")
+        return [_typed(v, items if isinstance(items, dict) else {}) for v in value]
+    kinds = schema.get("type", [])
+    kinds = {kinds} if isinstance(kinds, str) else set(kinds)
+    if not isinstance(value, str) or (kinds and not kinds - {"string", "array", "object"}):
+        return value
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+    if isinstance(parsed, str) and (not kinds or "number" in kinds):
+        try:
+            parsed = float(value)
+        except ValueError:
+            return value
+    found = {"null"} if parsed is None else _JSON_TYPES.get(type(parsed), set())
+    return parsed if found and (not kinds or found & kinds) else value
 
 
 def input_errors(mode: str, *, bed=None, fasta=None, table=None) -> list:

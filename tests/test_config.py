@@ -187,6 +187,45 @@ def test_config_errors_name_key_expected_and_found():
     ]
 
 
+def test_nested_command_line_values_are_read_as_a_config_file_would_read_them():
+    """``snakemake --config 'model={prior: {consistency: 0.5}}'`` gives Snakemake's
+    config text ('0.5'), where the same line in a config file gives a number."""
+    from seqsal.config import config_errors, typed_config
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    given = {
+        **config,
+        "input": {**config["input"], "targets": ["1", "2"], "oriented": "null"},
+        "split": {**config["split"], "test_chroms": ["1", "X"], "test_fraction": "0.2"},
+        "model": {
+            **config["model"],
+            "hparams": {"n_filters": "16", "filters": ["4", "5"], "first_activation": "exp"},
+            "learning_rate": "1e-3",
+            "rc_average": "true",
+            "prior": {**config["model"]["prior"], "consistency": "0.5"},
+        },
+        "attribute": {**config["attribute"], "ism_window": ["3", "9"], "target": "1"},
+        "seqlets": {**config["seqlets"], "window": "ten"},
+    }
+    typed = typed_config(given, SCHEMA)
+    assert typed["model"]["hparams"] == {
+        "n_filters": 16,
+        "filters": [4, 5],
+        "first_activation": "exp",
+    }
+    assert typed["model"]["learning_rate"] == 0.001 and typed["model"]["rc_average"] is True
+    assert typed["model"]["prior"]["consistency"] == 0.5 and typed["split"]["test_fraction"] == 0.2
+    assert typed["attribute"]["ism_window"] == [3, 9] and typed["attribute"]["target"] == 1
+    assert typed["input"]["oriented"] is None
+    # text where the schema admits only text: contig and target names stay names
+    assert typed["split"]["test_chroms"] == ["1", "X"] and typed["input"]["targets"] == ["1", "2"]
+    # what is not a number stays as given, for the check to name
+    assert config_errors(typed, SCHEMA) == [
+        "config seqlets.window: expected a value of type integer, found 'ten'"
+    ]
+    assert given["model"]["learning_rate"] == "1e-3"  # the config given is left as it is
+
+
 def test_each_mode_names_the_input_files_it_lacks():
     from seqsal.config import input_errors
 

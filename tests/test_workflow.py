@@ -81,6 +81,11 @@ def test_dry_run_plans_every_stage(tmp_path):
     done = snakemake(tmp_path, "-n", "-p", "--cores", "2", config=distilled)
     assert f"--distill-teachers {teacher}" in done.stdout
     assert f"--compare-to {teacher}" in done.stdout
+    # nested --config values, which Snakemake passes on as text, are read as numbers
+    nested = "model={hparams: {n_filters: 16}, prior: {consistency: 0.5}, learning_rate: 1e-3}"
+    done = snakemake(tmp_path, "-n", "-p", "--cores", "2", "--config", nested, config=TINY)
+    assert """--hparams '{"n_filters": 16}'""" in done.stdout
+    assert "--prior-consistency 0.5 " in done.stdout and "--learning-rate 0.001 " in done.stdout
 
 
 def test_bad_config_names_the_key(tmp_path):

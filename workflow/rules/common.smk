@@ -8,10 +8,20 @@ import sys
 
 from seqsal.cli import stage_module
 from seqsal.cli.options import config_to_flags
-from seqsal.config import config_errors, early_errors, input_errors, is_interval
+from seqsal.config import (
+    config_errors,
+    early_errors,
+    input_errors,
+    is_interval,
+    typed_config,
+)
 
-# One line per problem, naming the key, instead of a schema dump; then fill the defaults.
-PROBLEMS = config_errors(config, workflow.source_path("../schemas/config.schema.yaml"))
+SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
+# `--config 'model={prior: {consistency: 0.5}}'` arrives as text: read it as a config file
+# would; then one line per problem, naming the key, instead of a schema dump; then fill
+# the defaults.
+config.update(typed_config(config, SCHEMA))
+PROBLEMS = config_errors(config, SCHEMA)
 if PROBLEMS:
     sys.exit("\n".join(PROBLEMS))
 validate(config, schema="../schemas/config.schema.yaml")
