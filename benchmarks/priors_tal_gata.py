@@ -18,12 +18,16 @@ several seeds, and reports per setting:
 
     python benchmarks/priors_tal_gata.py runs/tal_gata --truth runs/tal_gata/truth.bed \\
         --test-names ../shared/data/tal_gata_sim/test.txt.gz --priors smoothness=0.3
+
+``--hparams '{"first_activation": "exp"}' --learning-rate 0.001`` trains another model
+than the example's (the hyperparameters are added to the example's), for every setting.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import time
 from pathlib import Path
 
@@ -68,7 +72,14 @@ def main(argv=None) -> None:
     parser.add_argument("--test-names", type=Path, required=True)
     parser.add_argument("--priors", nargs="+", default=["smoothness=0.3"], type=setting)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--hparams", type=json.loads, default={}, help="JSON, added to cnn's")
+    parser.add_argument("--learning-rate", type=float, default=EXAMPLE["learning_rate"])
     args = parser.parse_args(argv)
+    model = {
+        **EXAMPLE,
+        "hparams": {**EXAMPLE["hparams"], **args.hparams},
+        "learning_rate": args.learning_rate,
+    }
     started = time.perf_counter()
     data, regions = load_run(args.run)
     test = read_names(args.test_names, data["names"])
@@ -78,7 +89,7 @@ def main(argv=None) -> None:
     for prior in [{}, *args.priors]:
         found = []
         for seed in range(args.seeds):
-            result = fit(data, test=test, seed=seed, **prior, **EXAMPLE)
+            result = fit(data, test=test, seed=seed, **prior, **model)
             known = {}
             for name, rows in (("all", np.arange(len(test))), ("held_out", held_out)):
                 _, attr, _ = attribute(result["model"], data["X"][rows], target=0)
@@ -100,8 +111,9 @@ def main(argv=None) -> None:
         stability = [np.median(pearson_rows(a, b)) for a, b in pairs]
         table.append((prior, found, float(np.mean(stability)) if stability else float("nan")))
     plain = np.median([f["seconds"] for f in table[0][1]])
+    print(f"\nmodel: {model}")
     print(
-        f"\n{args.seeds} seeds; known sites of task1: over all {len(test):,} regions, and "
+        f"{args.seeds} seeds; known sites of task1: over all {len(test):,} regions, and "
         f"the {len(held_out)} held-out positives"
     )
     print(

@@ -37,6 +37,14 @@ def small_models(length=40):
                 module.running_mean.uniform_(-0.5, 0.5)
                 module.running_var.uniform_(0.5, 2)
         model.eval()
+    models["cnn_exp"] = build_model(
+        "cnn",
+        input_length=length,
+        n_outputs=2,
+        n_filters=6,
+        kernel_size=5,
+        first_activation="exp",
+    ).eval()
     return models
 
 
@@ -85,7 +93,7 @@ def test_batch_size_does_not_change_results(method, device):
     np.testing.assert_allclose(full[1], (full[0] * X).sum(1), atol=1e-6)
 
 
-@pytest.mark.parametrize("arch", ["cnn", "deepstarr", "bpnet"])
+@pytest.mark.parametrize("arch", ["cnn", "cnn_exp", "deepstarr", "bpnet"])
 @pytest.mark.parametrize("output", ["logit", "probability"])
 def test_deeplift_shap_is_complete(arch, output):
     """Attributions sum to the output minus the mean reference output (max-pools,
@@ -205,7 +213,7 @@ def test_fast_ism_slabs_are_each_variants_columns_with_its_change_written_in():
         torch.testing.assert_close(slab[i, :, :width], expected, rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("arch", ["cnn", "deepstarr", "bpnet"])
+@pytest.mark.parametrize("arch", ["cnn", "cnn_exp", "deepstarr", "bpnet"])
 def test_fast_ism_equals_every_variant_in_full(arch, monkeypatch):
     X = random_onehot(3, 40, seed=5)
     X[0, :, 7] = 0  # an N: all four bases are variants
@@ -264,6 +272,14 @@ class _UsersResidual(_UsersChain):
         return self.head((h + torch.relu(self.conv2(h))).mean(-1))
 
 
+class _UsersExp(_UsersChain):
+    """An exponential first activation, called as a function (Koo & Ploenzke's models)."""
+
+    def forward(self, x):
+        h = self.pool(torch.exp(self.conv1(x)))
+        return self.head(torch.relu(self.conv2(h)).mean(-1))
+
+
 class _UsersGate(_UsersChain):
     def forward(self, x):
         h = torch.relu(self.conv1(x))
@@ -280,6 +296,7 @@ class _UsersGate(_UsersChain):
             2,
         ),
         (_UsersChain(), 5),
+        (_UsersExp(), 5),
         (_UsersResidual(), 3),  # h + relu(conv(h)): a residual block
         (_UsersGate(), 2),  # the chain stops where an activation is read twice otherwise
     ],
@@ -542,6 +559,13 @@ def test_deeplift_shap_sees_functional_activations_as_layers():
     ours = attribute(functional, X, method="deeplift_shap", n_shuffles=5)
     theirs = attribute(layers, X, method="deeplift_shap", n_shuffles=5)
     np.testing.assert_allclose(ours[0], theirs[0], atol=1e-6)
+    # torch.exp too: without its rescale rule the map would miss completeness
+    model, refs = _UsersExp().eval(), shuffled_references(X, 4, seed=0)
+    _, attr, _ = attribute(model, X, method="deeplift_shap", references=refs, tolerance=1e-5)
+    with torch.no_grad():
+        fx = model(torch.as_tensor(X).float())[:, 0].numpy()
+        fr = model(torch.as_tensor(refs.reshape(-1, 4, 40)))[:, 0].numpy().reshape(4, 4)
+    np.testing.assert_allclose(attr.sum(1), fx - fr.mean(1), atol=1e-5)
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")

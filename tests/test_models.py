@@ -8,9 +8,11 @@ from seqsal.attribute import attribute
 from seqsal.encode import reverse_complement
 from seqsal.io import InputError
 from seqsal.models import (
+    ACTIVATIONS,
     ARCHITECTURES,
     BlockMax,
     DilatedConv1d,
+    Exp,
     RCAverage,
     build_model,
     ensemble_hparams,
@@ -76,6 +78,24 @@ def test_cnn_without_dense_layer_adds_up_distant_edits(seed):
     f = predict(model, np.concatenate([x, a, b, ab]))[:, 0]
     np.testing.assert_allclose(f[3] - f[0], (f[1] - f[0]) + (f[2] - f[0]), rtol=1e-3, atol=1e-7)
     assert abs(f[3] - f[0]) > 1e-4  # the edits do move the output
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_an_exponential_first_activation_follows_the_first_convolution_only(arch):
+    model = build_model(arch, input_length=200, n_outputs=1, first_activation="exp")
+    kinds = [type(m) for m in model.body.modules() if isinstance(m, ACTIVATIONS)]
+    assert kinds[0] is Exp and set(kinds[1:]) <= {torch.nn.ReLU}
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv1d))
+    with torch.no_grad():
+        h = model.body[0](torch.as_tensor(random_onehot(2, 200)).float())
+        after = model.body[1:3](h) if arch in ("deepstarr", "basset") else model.body[1](h)
+    assert conv is model.body[0] and torch.all(after > 0)  # exp: never zero, as relu is
+    with pytest.raises(
+        InputError,
+        match=r"model.hparams.first_activation: expected one of \['exp', 'relu'\], "
+        "found 'softmax'",
+    ):
+        build_model(arch, input_length=200, n_outputs=1, first_activation="softmax")
 
 
 def test_unknown_global_pool_names_the_key():
@@ -189,10 +209,13 @@ def test_same_seed_same_metrics_and_reload_same_predictions(tmp_path, capsys):
     capsys.readouterr()
 
 
-def test_simplified_model_is_the_same_function_with_the_same_gradients():
+@pytest.mark.parametrize("first_activation", ["relu", "exp"])
+def test_simplified_model_is_the_same_function_with_the_same_gradients(first_activation):
     torch.manual_seed(0)
     for arch, length in (("cnn", 60), ("deepstarr", 61), ("basset", 70)):
-        model = build_model(arch, input_length=length, n_outputs=2).eval()
+        model = build_model(
+            arch, input_length=length, n_outputs=2, first_activation=first_activation
+        ).eval()
         for module in model.modules():
             if isinstance(module, torch.nn.BatchNorm1d):
                 module.running_mean.uniform_(-0.5, 0.5)
