@@ -29,7 +29,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from runs import load_run, spread
 
 from seqsal.attribute import attribute
 from seqsal.augment import Augment
@@ -39,6 +38,8 @@ from seqsal.io.tables import read_names
 from seqsal.metrics import score_predictions
 from seqsal.models import predict
 from seqsal.train import infer_tasks, split_regions, train_model
+
+from runs import load_run, spread
 
 #: ``train_model`` keywords of the default config and of config/examples/tal_gata.yaml
 EXAMPLES = {

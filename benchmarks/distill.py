@@ -21,13 +21,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from runs import load_run, spread
 
 from seqsal.attribute import attribute
 from seqsal.evaluate import agreement, truth_recovery
 from seqsal.io.bed import read_bed
 from seqsal.io.tables import read_names
 from seqsal.train import fit
+
+from runs import load_run, spread
 
 TEACHER = dict(hparams={"global_pool": "mean"}, learning_rate=0.003, patience=8)
 STUDENT = dict(

@@ -32,13 +32,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from runs import load_run, spread
 
 from seqsal.attribute import attribute
 from seqsal.evaluate import truth_recovery
 from seqsal.io.bed import read_bed
 from seqsal.io.tables import read_names
 from seqsal.train import fit
+
+from runs import load_run, spread
 
 EXAMPLE = dict(
     arch="cnn",
