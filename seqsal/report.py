@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 
 import jinja2
@@ -60,6 +61,7 @@ code { background: #f4f4f4; padding: 1px 4px; } .small { font-size: 0.85em; colo
 {% for m in metric_names %}<th>{{ m }}</th>{% endfor %}</tr>
 {% for row in metric_rows %}<tr><td>{{ row.split }}</td><td>{{ row.target }}</td><td>{{ row.n }}</td>
 {% for m in metric_names %}<td>{{ row[m] }}</td>{% endfor %}</tr>{% endfor %}</table>
+{% if training.model %}<p id="architecture">{{ training.model }}</p>{% endif %}
 {% if training.strands %}<p id="strands">{{ training.strands }}</p>{% endif %}{% if training.prior %}
 <p id="prior">{{ training.prior }}</p>{% endif %}{% if training.augment %}
 <p id="augment">{{ training.augment }}</p>{% endif %}{% if training.distill %}
@@ -376,8 +378,8 @@ def saturation_words(saturation: dict) -> str:
 
 
 def training_notes(metrics: dict) -> dict:
-    """How the model was trained, in words: the strands, and ``model.arch: auto``'s
-    candidates.
+    """How the model was trained, in words: its architecture, the strands, and
+    ``model.arch: auto``'s candidates.
 
     Parameters
     ----------
@@ -387,11 +389,12 @@ def training_notes(metrics: dict) -> dict:
     Returns
     -------
     notes : dict
-        ``strands`` (text, empty for metrics without it), ``prior``, ``augment``,
-        ``distill`` and ``ensemble`` (text, empty without one), ``selection`` (text) and
-        ``candidates`` (rows, empty without a selection).
+        ``model`` and ``strands`` (text, empty for metrics without them), ``prior``,
+        ``augment``, ``distill`` and ``ensemble`` (text, empty without one),
+        ``selection`` (text) and ``candidates`` (rows, empty without a selection).
     """
     notes = {
+        "model": _model_words(metrics),
         "strands": _strand_words(metrics),
         "prior": _prior_words(metrics),
         "augment": _augment_words(metrics),
@@ -426,6 +429,23 @@ def training_notes(metrics: dict) -> dict:
         ),
         "candidates": rows,
     }
+
+
+def _model_words(metrics: dict) -> str:
+    """The architecture and the hyperparameters set (empty for metrics without them)."""
+    model = metrics.get("model")
+    if not model:
+        return ""
+    if model["arch"] == "torchscript":
+        return "Architecture: a TorchScript model (model.checkpoint), not one of seqsal's."
+    hparams = ", ".join(
+        f"{k}: {v if isinstance(v, str) else json.dumps(v)}" for k, v in model["hparams"].items()
+    )
+    return f"Architecture: {model['arch']}, " + (
+        f"with {hparams} (model.hparams); the rest at their defaults."
+        if hparams
+        else "with its default hyperparameters."
+    )
 
 
 def _strand_words(metrics: dict) -> str:

@@ -928,6 +928,14 @@ def fit(
             "oriented": bool(oriented),
             "rc_augment": bool(rc_augment and history is not None),
         },
+        model={
+            "arch": meta["arch"],
+            "hparams": {
+                k: v
+                for k, v in (meta.get("hparams") or {}).items()
+                if k not in ("input_length", "n_outputs")
+            },
+        },
     )
     if selection:
         metrics["selection"] = selection

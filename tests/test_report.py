@@ -112,6 +112,7 @@ def make_report(tmp_path, summary=SUMMARY, training=None):
     metrics = {
         "test": {"activity": {"n": 10, "pearson": 0.91, "spearman": 0.9}},
         "strands": {"oriented": True, "rc_augment": False},
+        "model": {"arch": "deepstarr", "hparams": {"first_activation": "exp", "filters": [8, 4]}},
         "selection": {
             "chosen": {"arch": "deepstarr", "learning_rate": 1e-3},
             "epochs": 4,
@@ -161,7 +162,15 @@ def test_report_is_self_contained_and_says_novel(tmp_path):
     # a novel motif still shows its nearest database motif, said to be not significant
     assert "MA0108.3 TBP</a> (q 0.18, not significant)" in html
     assert "0.91" in html and "75%" in html and "95%" in html
-    # how it was trained: the strands, and the candidates of model.arch auto
+    # how it was trained: the architecture, the strands, and the candidates of model.arch auto
+    assert (
+        "Architecture: deepstarr, with first_activation: exp, filters: [8, 4] (model.hparams)"
+        in html
+    )
+    plain = training_notes({"model": {"arch": "cnn", "hparams": {}}})["model"]
+    assert plain == "Architecture: cnn, with its default hyperparameters."
+    script = training_notes({"model": {"arch": "torchscript", "hparams": {}}})["model"]
+    assert script == "Architecture: a TorchScript model (model.checkpoint), not one of seqsal's."
     assert "Oriented sequences" in html and "strand-stability test is skipped" in html
     assert 'id="selection"' in html and "deepstarr (chosen)" in html
     loaded = training_notes({"epochs": 0, "strands": {"oriented": False, "rc_augment": False}})
@@ -372,7 +381,10 @@ def test_report_with_hostile_names_runs_no_injected_script(tmp_path):
     seqlets = pd.DataFrame({"name": [f"{hostile}:0"], "region": [hostile], "attr_sum": [1.0]})
     assignments = pd.DataFrame({"seqlet": [f"{hostile}:0"], "motif_id": ["motif_1"]})
     html = build_report(
-        metrics={"test": {quote: {"n": 10, "pearson": 0.91}}},
+        metrics={
+            "test": {quote: {"n": 10, "pearson": 0.91}},
+            "model": {"arch": hostile, "hparams": {quote: hostile}},
+        },
         summary=SUMMARY,
         table=table,
         assignments=assignments,

@@ -240,8 +240,11 @@ def test_oriented_data_train_without_strand_augmentation_and_say_so():
     oriented = fit(data, oriented=True, max_epochs=1, seed=1)
     assert oriented["meta"]["oriented"] is True
     assert oriented["metrics"]["strands"] == {"oriented": True, "rc_augment": False}
-    both = fit(data, max_epochs=1, seed=1)
+    both = fit(data, max_epochs=1, seed=1, hparams={"first_activation": "exp"})
     assert both["metrics"]["strands"] == {"oriented": False, "rc_augment": True}
+    # what was trained, for the report to say
+    assert oriented["metrics"]["model"] == {"arch": "cnn", "hparams": {}}
+    assert both["metrics"]["model"] == {"arch": "cnn", "hparams": {"first_activation": "exp"}}
 
 
 def test_arch_auto_chooses_on_validation_only_and_records_every_candidate(monkeypatch):
