@@ -436,15 +436,19 @@ def _model_words(metrics: dict) -> str:
     model = metrics.get("model")
     if not model:
         return ""
-    if model["arch"] == "torchscript":
+    arch, hparams = model["arch"], model["hparams"]
+    if arch == "torchscript":
         return "Architecture: a TorchScript model (model.checkpoint), not one of seqsal's."
-    hparams = ", ".join(
-        f"{k}: {v if isinstance(v, str) else json.dumps(v)}" for k, v in model["hparams"].items()
+    if arch == "ensemble":
+        arch = f"an ensemble of {hparams['members']} {hparams['member_arch']}"
+        hparams = hparams["member_hparams"]
+    words = ", ".join(
+        f"{k}: {v if isinstance(v, str) else json.dumps(v)}" for k, v in hparams.items()
     )
-    return f"Architecture: {model['arch']}, " + (
-        f"with {hparams} (model.hparams); the rest at their defaults."
-        if hparams
-        else "with its default hyperparameters."
+    return f"Architecture: {arch}, " + (
+        f"with {words} (model.hparams); the rest at their defaults."
+        if words
+        else "with the default hyperparameters."
     )
 
 

@@ -168,7 +168,13 @@ def test_report_is_self_contained_and_says_novel(tmp_path):
         in html
     )
     plain = training_notes({"model": {"arch": "cnn", "hparams": {}}})["model"]
-    assert plain == "Architecture: cnn, with its default hyperparameters."
+    assert plain == "Architecture: cnn, with the default hyperparameters."
+    members = {"member_arch": "deepstarr", "members": 5, "member_hparams": {"hidden": 64}}
+    ensemble = training_notes({"model": {"arch": "ensemble", "hparams": members}})["model"]
+    assert ensemble == (
+        "Architecture: an ensemble of 5 deepstarr, with hidden: 64 (model.hparams); the rest "
+        "at their defaults."
+    )
     script = training_notes({"model": {"arch": "torchscript", "hparams": {}}})["model"]
     assert script == "Architecture: a TorchScript model (model.checkpoint), not one of seqsal's."
     assert "Oriented sequences" in html and "strand-stability test is skipped" in html

@@ -509,9 +509,10 @@ def test_reporter_example_finds_both_boxes_forward_and_positive(tmp_path):
     results = workdir / "results"
     metrics = json.loads((results / "train/metrics.json").read_text())
     assert metrics["strands"] == {"oriented": True, "rc_augment": False}
-    assert metrics["selection"]["chosen"]["arch"] in ("cnn", "deepstarr")
+    assert metrics["model"]["hparams"]["member_arch"] == "deepstarr"
     assert [m["seed"] for m in metrics["training"]["ensemble"]] == [0, 1, 2, 3, 4]
-    # 0.854 measured (the bar is 0.85); 20 held-out backgrounds move it by about 0.03
+    # 0.854 and 0.846 measured on two machines (the bar is 0.85); 20 held-out backgrounds
+    # move it by about 0.03
     assert metrics["test"]["activity"]["pearson"] >= 0.8
     motifs = pd.read_csv(results / "motifs/motifs.tsv", sep="\t", keep_default_na=False)
     named = motifs[motifs["status"] == "named"]
@@ -522,7 +523,8 @@ def test_reporter_example_finds_both_boxes_forward_and_positive(tmp_path):
     assert "strand_skipped" in summary["stability"]
     assert summary["truth"]["seqlet_precision"] >= 0.7
     report = (results / "report/report.html").read_text()
-    assert "Oriented sequences" in report and 'id="selection"' in report
+    assert "Oriented sequences" in report
+    assert "Architecture: an ensemble of 5 deepstarr, with the default hyperparameters." in report
     assert 'id="ensemble"' in report
 
 
