@@ -299,8 +299,16 @@ def _local_step(layer, cache, k, seq, start, values):
     out_start, out, slab = found
     if type(layer) is _Residual:
         offset = conv.padding[0]
-        out = slab[..., offset : offset + out.shape[-1]] + layer.relu(out)
+        out = out.relu_().add_(slab[..., offset : offset + out.shape[-1]])
     return out_start, out
+
+
+def _full(layer, h):
+    """Layer ``layer`` on ``h`` in full; a residual block's ReLU and sum in place (a
+    new tensor the size of the whole layer costs more than its arithmetic)."""
+    if type(layer) is _Residual:
+        return layer.conv(h).relu_().add_(h)
+    return layer(h)
 
 
 @torch.no_grad()
@@ -336,11 +344,11 @@ def variant_outputs(model, layers, X, seq, positions, bases, batch_size, cache=N
         h = None
         for k, layer in enumerate(layers):
             if h is not None:  # the window has covered the layer: run it in full
-                h = layer(h)
+                h = _full(layer, h)
                 continue
             window = _local_step(layer, cache, k, s, start, values)
             if window is None:  # splice the windows into the full input, run it in full
-                h = layer(_spliced(cache.full(k, s), start, values))
+                h = _full(layer, _spliced(cache.full(k, s), start, values))
             else:
                 start, values = window
         if h is None:
