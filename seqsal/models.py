@@ -423,16 +423,21 @@ def ensemble_of(models, *, arch: str, hparams: dict) -> Ensemble:
     return ensemble.to(next(models[0].parameters()).device).eval()
 
 
+def own_hparams(hparams: dict) -> dict:
+    """``hparams`` without the shape every architecture takes (``input_length`` and
+    ``n_outputs``): those a user set, or that an ensemble's members share."""
+    return {k: v for k, v in hparams.items() if k not in ("input_length", "n_outputs")}
+
+
 def ensemble_hparams(arch: str, hparams: dict, members: int) -> dict:
     """The :class:`Ensemble` hyperparameters of ``members`` models of ``arch`` built with
     ``hparams`` (``input_length`` and ``n_outputs`` included)."""
-    own = {k: v for k, v in hparams.items() if k not in ("input_length", "n_outputs")}
     return {
         "input_length": hparams["input_length"],
         "n_outputs": hparams["n_outputs"],
         "member_arch": arch,
         "members": members,
-        "member_hparams": own,
+        "member_hparams": own_hparams(hparams),
     }
 
 

@@ -14,7 +14,14 @@ from .augment import FINETUNE_RATE, MOVING, Augment, mutate
 from .encode import reverse_complement
 from .errors import InputError
 from .metrics import score_predictions
-from .models import build_model, ensemble_hparams, ensemble_of, fold_output_scale, predict
+from .models import (
+    build_model,
+    ensemble_hparams,
+    ensemble_of,
+    fold_output_scale,
+    own_hparams,
+    predict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -928,14 +935,7 @@ def fit(
             "oriented": bool(oriented),
             "rc_augment": bool(rc_augment and history is not None),
         },
-        model={
-            "arch": meta["arch"],
-            "hparams": {
-                k: v
-                for k, v in (meta.get("hparams") or {}).items()
-                if k not in ("input_length", "n_outputs")
-            },
-        },
+        model={"arch": meta["arch"], "hparams": own_hparams(meta.get("hparams") or {})},
     )
     if selection:
         metrics["selection"] = selection
