@@ -22,6 +22,44 @@ from .errors import InputError
 from .seqlets import benjamini_hochberg
 
 log = logging.getLogger(__name__)
+
+
+def too_short_for(threshold: float, ppms: dict, key: str) -> str:
+    """One line naming the motifs FIMO cannot report at p-value ``threshold`` (empty
+    when there are none).
+
+    A motif's smallest FIMO p-value is that of its consensus word, 4^-width against a
+    uniform background: below 1e-4, every motif of 6 bases or fewer (the -10 box
+    ``TATAAT``, an E-box) has no hit at all.
+
+    Parameters
+    ----------
+    threshold : float
+        The p-value a hit needs.
+    ppms : dict
+        ``{name: PPM of shape (4, width)}``.
+    key : str
+        The config key that set ``threshold``, named in the line.
+
+    Returns
+    -------
+    line : str
+    """
+    short = {name: np.shape(ppm)[-1] for name, ppm in ppms.items()}
+    short = {name: width for name, width in short.items() if 4.0**-width > threshold}
+    if not short:
+        return ""
+    named = ", ".join(f"{name} ({width} bases)" for name, width in list(short.items())[:5])
+    if len(short) > 5:
+        named += f" and {len(short) - 5} more"
+    enough = 10 ** np.ceil(np.log10(4.0 ** -min(short.values())))
+    return (
+        f"{key}: {threshold:g} is below the smallest p-value FIMO gives a motif of "
+        f"{max(short.values())} bases or fewer (4^-width, at its consensus), so {named} "
+        f"can have no hit; set {key} to {enough:g} to see them"
+    )
+
+
 # a motif database of fewer motifs gets background decoys for TOMTOM (see match_motifs)
 SMALL_DATABASE = 100
 

@@ -7,6 +7,7 @@ center is nearest (ties: the region listed first).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,9 @@ import pandas as pd
 
 from .io.bed import BED_COLUMNS, sort_bed
 from .io.bigwig import within_runs
+from .motifs import too_short_for
+
+log = logging.getLogger(__name__)
 
 PALETTE = [
     "#1f77b4",
@@ -561,6 +565,9 @@ def build_tracks(
     """
     from .io.bed import bed_text, bedgraph_text
 
+    short = too_short_for(motif_hit_p, ppms, "tracks.motif_hit_p")
+    if short:
+        log.warning("%s (motif_hits.bed)", short)
     contigs = list(sizes)
     runs = region_owners(regions, contigs=contigs)  # shared by every track
     bigwigs = {

@@ -28,6 +28,7 @@ import torch
 from .encode import _codes_to_one_hot
 from .io.bed import REJECTED_COLUMNS
 from .models import RCAverage, simplified, strand_averaged
+from .motifs import too_short_for
 
 REF_CODE = {b: i for i, b in enumerate("ACGT")}
 NULL_CODE = ord("N")
@@ -842,6 +843,9 @@ def variant_effects(
     if log is not None:
         log.info("scored %d variants in %d windows", len(placed), placed["window"].nunique())
     lengths = np.stack([placed["ref"].str.len(), placed["alt"].str.len()], axis=1)
+    short = too_short_for(motif_p, motifs, "variants.motif_p")
+    if short and log is not None:
+        log.warning("%s (broken or made motifs)", short)
     hits = motif_disruption(*around, scan_flank, lengths, motifs, threshold=motif_p)
     summary = motif_summary(hits, len(placed), motif_p, prefer=motif_tiers(motifs))
     delta = alt - ref

@@ -246,6 +246,28 @@ def test_motif_hits_are_found_on_both_strands_and_mapped_to_the_genome():
     assert len(scan_motifs({}, one_hot_encode(sequences))) == 0
 
 
+@pytest.mark.parametrize("width", [5, 6, 7])
+def test_motifs_fimo_cannot_report_are_named_exactly(width):
+    """A motif's best FIMO p-value is 4^-width (its consensus): a 6-mer such as the -10
+    box has no hit at 1e-4. The line names exactly the motifs FIMO then finds nothing of,
+    and the threshold it suggests finds them."""
+    from seqsal.encode import one_hot_encode
+    from seqsal.motifs import too_short_for
+    from seqsal.tracks import scan_motifs
+
+    site = "TATAATGC"[:width]
+    ppm = {"motif_1": one_hot_encode([site])[0].astype(float) * 0.97 + 0.0075}
+    X = one_hot_encode(["GG" + site + "GG"])
+    line = too_short_for(1e-4, ppm, "tracks.motif_hit_p")
+    assert (len(scan_motifs(ppm, X, threshold=1e-4)) == 0) == bool(line)
+    if line:
+        assert f"so motif_1 ({width} bases) can have no hit" in line
+        enough = 1e-3  # 4^-5 and 4^-6 rounded up to a power of ten
+        assert line.endswith("set tracks.motif_hit_p to 0.001 to see them")
+        assert too_short_for(enough, ppm, "tracks.motif_hit_p") == ""
+        assert len(scan_motifs(ppm, X, threshold=enough)) == 1
+
+
 def test_igv_page_shows_the_regions_of_the_best_seqlets_and_only_their_bases():
     regions = pd.DataFrame(
         {"chrom": "c1", "start": [0, 100, 200], "end": [50, 150, 250], "name": ["a", "b", "c"]}
