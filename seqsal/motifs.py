@@ -24,7 +24,7 @@ from .seqlets import benjamini_hochberg
 log = logging.getLogger(__name__)
 
 
-def too_short_for(threshold: float, ppms: dict, key: str) -> str:
+def too_short_for(threshold: float, widths: dict, key: str) -> str:
     """One line naming the motifs FIMO cannot report at p-value ``threshold`` (empty
     when there are none).
 
@@ -36,8 +36,8 @@ def too_short_for(threshold: float, ppms: dict, key: str) -> str:
     ----------
     threshold : float
         The p-value a hit needs.
-    ppms : dict
-        ``{name: PPM of shape (4, width)}``.
+    widths : dict
+        ``{name: width}`` of the motifs, in bases.
     key : str
         The config key that set ``threshold``, named in the line.
 
@@ -45,8 +45,7 @@ def too_short_for(threshold: float, ppms: dict, key: str) -> str:
     -------
     line : str
     """
-    short = {name: np.shape(ppm)[-1] for name, ppm in ppms.items()}
-    short = {name: width for name, width in short.items() if 4.0**-width > threshold}
+    short = {name: int(width) for name, width in widths.items() if 4.0**-width > threshold}
     if not short:
         return ""
     named = ", ".join(f"{name} ({width} bases)" for name, width in list(short.items())[:5])

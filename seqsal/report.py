@@ -11,6 +11,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
+from .motifs import too_short_for
 from .plots import attribution_logo
 from .tracks import motif_color
 
@@ -186,6 +187,7 @@ of REF above ALT (the variant shaded), for the variants with the largest |&Delta
 <td>{{ v.delta }}</td><td>{{ v.p }}</td><td>{{ v.motif }}</td>
 <td>{% if v.image %}<img alt="maps of {{ v.name }}" src="data:image/png;base64,{{ v.image }}" width="520">{% endif %}</td></tr>
 {% endfor %}</table>
+{% if variants.motif_floor %}<p class="warning">{{ variants.motif_floor }} (the motif column).</p>{% endif %}
 {% if variants.track %}<p>The track <code>variant_effects.bed</code> (in the IGV session) marks
 every variant, red where ALT raises the output, blue where it lowers it.</p>{% endif %}{% endif %}
 
@@ -198,6 +200,7 @@ symmetric scale; blue positive, red negative), the reference sequence under it,
 <code>seqlets.bed</code> (seqlets colored as in the motif table above) and the motif hits.
 Loaded by hand, a bigWig gets IGV's default range, which hides negative bars: set the data
 range, or use the session.</p>
+{% if hit_floor %}<p class="warning" id="hit-floor">{{ hit_floor }} (<code>motif_hits.bed</code>).</p>{% endif %}
 </body></html>
 """
 
@@ -1071,6 +1074,7 @@ def render_report(*, summary: dict, method: str, **context) -> str:
     """
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     context.setdefault("variants", None)  # a run without variants has no section
+    context.setdefault("hit_floor", "")
     return env.from_string(TEMPLATE).render(
         trust=trust_context(summary, method), method=method, **context
     )
@@ -1093,6 +1097,7 @@ def build_report(
     max_q: float = 0.05,
     genome: str = "",
     variants: dict | None = None,
+    motif_hit_p: float = 1e-4,
 ) -> str:
     """The report stage: the self-contained HTML page of one run.
 
@@ -1127,6 +1132,9 @@ def build_report(
         The reference FASTA's path, as shown. Default is "".
     variants : dict or None, optional
         :func:`variant_context`'s section, when the run scored variants. Default is None.
+    motif_hit_p : float, optional
+        ``tracks.motif_hit_p``: the report says which motifs it leaves without a hit
+        (:func:`seqsal.motifs.too_short_for`). Default is 1e-4.
 
     Returns
     -------
@@ -1135,6 +1143,10 @@ def build_report(
     from . import __version__
 
     names, rows = metric_rows(metrics)
+    widths = dict(zip(table["motif_id"], table["length"].astype(int)))
+    if variants is not None:
+        floor = too_short_for(variants["motif_p"], widths, "variants.motif_p")
+        variants = {**variants, "motif_floor": floor}
     return render_report(
         version=__version__,
         n_regions=len(regions),
@@ -1157,4 +1169,5 @@ def build_report(
         field_plot=images["field_plot"],
         genome=genome,
         variants=variants,
+        hit_floor=too_short_for(motif_hit_p, widths, "tracks.motif_hit_p"),
     )

@@ -565,7 +565,9 @@ def build_tracks(
     """
     from .io.bed import bed_text, bedgraph_text
 
-    short = too_short_for(motif_hit_p, ppms, "tracks.motif_hit_p")
+    short = too_short_for(
+        motif_hit_p, {name: np.shape(ppm)[-1] for name, ppm in ppms.items()}, "tracks.motif_hit_p"
+    )
     if short:
         log.warning("%s (motif_hits.bed)", short)
     contigs = list(sizes)

@@ -843,7 +843,9 @@ def variant_effects(
     if log is not None:
         log.info("scored %d variants in %d windows", len(placed), placed["window"].nunique())
     lengths = np.stack([placed["ref"].str.len(), placed["alt"].str.len()], axis=1)
-    short = too_short_for(motif_p, motifs, "variants.motif_p")
+    short = too_short_for(
+        motif_p, {name: np.shape(ppm)[-1] for name, ppm in motifs.items()}, "variants.motif_p"
+    )
     if short and log is not None:
         log.warning("%s (broken or made motifs)", short)
     hits = motif_disruption(*around, scan_flank, lengths, motifs, threshold=motif_p)

@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import needs_chromium, render_in_chromium
 
 from seqsal.plots import motif_logos
@@ -301,14 +302,13 @@ def test_report_renders_in_headless_chromium_verdict_first(tmp_path):
     assert len(rows) > 50 and rows[0] < 300, rows[:5]
 
 
-def test_build_report_is_the_report_of_the_run_outputs(tmp_path):
-    from seqsal import __version__
-    from seqsal.report import build_report
-
-    ppm = np.random.default_rng(0).dirichlet(np.ones(4) * 0.3, size=8).T
+def run_outputs(length=8):
+    """``build_report``'s inputs of a tiny run with one motif of ``length`` bases."""
+    ppm = np.random.default_rng(0).dirichlet(np.ones(4) * 0.3, size=length).T
     logo = png_base64(motif_logos(ppm, ppm - 0.25, title="motif"))
     table = pd.DataFrame(
-        {"motif_id": ["motif_1"], "n_seqlets": ["40"], "sign": ["positive"], "length": ["8"]}
+        {"motif_id": ["motif_1"], "n_seqlets": ["40"], "sign": ["positive"]}
+        | {"length": [str(length)]}
         | {"status": ["named"], "name": ["GATA1"], "match_1": ["MA0035.5 GATA1"]}
         | {"match_1_q": ["0.001"]}
         | {f"match_{k}{s}": [""] for k in (2, 3) for s in ("", "_q")}
@@ -323,19 +323,27 @@ def test_build_report_is_the_report_of_the_run_outputs(tmp_path):
     def contrib(i):
         return np.linspace(-1, 1, 80).reshape(4, 20)
 
-    html = build_report(
-        metrics=metrics,
-        summary=SUMMARY,
-        table=table,
-        assignments=assignments,
-        seqlets=seqlets,
-        regions=regions,
-        contrib=contrib,
-        images={"curves": logo, "faithfulness_plot": logo, "field_plot": logo}
+    return logo, {
+        "metrics": metrics,
+        "summary": SUMMARY,
+        "table": table,
+        "assignments": assignments,
+        "seqlets": seqlets,
+        "regions": regions,
+        "contrib": contrib,
+        "images": {"curves": logo, "faithfulness_plot": logo, "field_plot": logo}
         | {"logos": {"motif_1": logo}},
-        alpha=0.05,
-        genome="genome.fa",
-    )
+    }
+
+
+def test_build_report_is_the_report_of_the_run_outputs():
+    from seqsal import __version__
+    from seqsal.report import build_report
+
+    logo, run = run_outputs()
+    html = build_report(**run, alpha=0.05, genome="genome.fa")
+    metrics, table, assignments = run["metrics"], run["table"], run["assignments"]
+    seqlets, regions, contrib = run["seqlets"], run["regions"], run["contrib"]
     names, rows = metric_rows(metrics)
     expected = render_report(
         training=training_notes(metrics),
@@ -362,6 +370,31 @@ def test_build_report_is_the_report_of_the_run_outputs(tmp_path):
         summary=SUMMARY,
     )
     assert html == expected and "MA0035.5 GATA1</a> (q 0.001)" in html
+    assert 'id="hit-floor"' not in html
+
+
+@pytest.mark.parametrize("length", [6, 7])
+def test_report_names_the_motifs_left_without_hits(length):
+    """FIMO's best p-value is 4^-width: at tracks.motif_hit_p 1e-4 a 6-base motif has no
+    hit in motif_hits.bed, and the report says so where the tracks are; 0.001 shows it."""
+    from seqsal.report import build_report, variant_context
+    from seqsal.variants import TABLE_COLUMNS
+
+    _, run = run_outputs(length)
+    html = build_report(**run)
+    floor = re.search(r'<p class="warning" id="hit-floor">(.*?)</p>', html)
+    assert (floor is not None) == (length == 6)
+    if floor:
+        assert "so motif_1 (6 bases) can have no hit; set tracks.motif_hit_p to 0.001" in floor[1]
+        assert 'id="hit-floor"' not in build_report(**run, motif_hit_p=1e-3)
+    # variants.motif_p has the same floor for the motifs a variant breaks or makes
+    section = variant_context(
+        pd.DataFrame(columns=TABLE_COLUMNS), {"names": []}, n_rejected=0, n_null=20,
+        motif_p=1e-4, method="grad_x_input", strands=True,
+    )  # fmt: skip
+    html = build_report(**run, variants=section)
+    said = "set variants.motif_p to 0.001 to see them (the motif column)" in html
+    assert said == (length == 6)
 
 
 @needs_chromium

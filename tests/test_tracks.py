@@ -258,13 +258,13 @@ def test_motifs_fimo_cannot_report_are_named_exactly(width):
     site = "TATAATGC"[:width]
     ppm = {"motif_1": one_hot_encode([site])[0].astype(float) * 0.97 + 0.0075}
     X = one_hot_encode(["GG" + site + "GG"])
-    line = too_short_for(1e-4, ppm, "tracks.motif_hit_p")
+    line = too_short_for(1e-4, {"motif_1": width}, "tracks.motif_hit_p")
     assert (len(scan_motifs(ppm, X, threshold=1e-4)) == 0) == bool(line)
     if line:
         assert f"so motif_1 ({width} bases) can have no hit" in line
         enough = 1e-3  # 4^-5 and 4^-6 rounded up to a power of ten
         assert line.endswith("set tracks.motif_hit_p to 0.001 to see them")
-        assert too_short_for(enough, ppm, "tracks.motif_hit_p") == ""
+        assert too_short_for(enough, {"motif_1": width}, "tracks.motif_hit_p") == ""
         assert len(scan_motifs(ppm, X, threshold=enough)) == 1
 
 

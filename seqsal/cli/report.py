@@ -16,6 +16,7 @@ OPTIONS = {
     "max_q": "motifs.max_q",
     "n_null": "variants.n_null",
     "motif_p": "variants.motif_p",
+    "motif_hit_p": "tracks.motif_hit_p",
 }
 READ_BY_CLI = ("n_null", "motif_p")  # the variant section's words
 FILES = ("metrics", "curves", "motifs-tsv", "seqlet-motifs", "logos", "seqlets", "regions")
