@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable
 
 import yaml
 
+# A name that becomes part of a path (a target's attribution folder): letters, digits and
+# ._+- only, not starting with . or - (so never "..", a hidden file or an option). The
+# look-ahead ends the match at the end of the text, before a final newline too, in
+# Python's and ECMAScript's regular expressions alike.
+NAME_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9._+-]*(?![\\s\\S])"
+NAME_RULE = "a name of letters, digits and . _ + - (not starting with . or -)"
+# The most values (mappings, lists and scalars) a config may hold: a YAML alias repeated
+# inside aliases (a "billion laughs") expands past any real config long before this.
+MAX_CONFIG_VALUES = 20_000
+
 _EXPECTED = {
+    "pattern": lambda v: NAME_RULE if v == NAME_PATTERN else f"text matching {v}",
     "type": lambda v: f"a value of type {' or '.join(v) if isinstance(v, list) else v}",
     "enum": lambda v: f"one of {v}",
     "minimum": lambda v: f"a number >= {v}",
@@ -36,8 +48,15 @@ def config_errors(config: dict, schema) -> list:
     """
     from jsonschema import Draft202012Validator
 
+    size = size_error(config)
+    if size:
+        return [size]
     schema = _load_schema(schema)
-    errors = []
+    errors = [
+        f"config {key}: expected a finite number, found {value!r}"
+        for key, value in _leaves(config)
+        if isinstance(value, float) and not math.isfinite(value)
+    ]
     found = Draft202012Validator(schema).iter_errors(config)
     for error in sorted(found, key=lambda e: [str(p) for p in e.path]):
         key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
@@ -50,6 +69,47 @@ def config_errors(config: dict, schema) -> list:
         expected = describe(error.validator_value) if describe else error.message
         errors.append(f"config {key}: expected {expected}, found {error.instance!r}")
     return errors
+
+
+def _leaves(value, key=""):
+    """``(dotted key, value)`` of every scalar in a config (list items keep their key)."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            yield from _leaves(item, f"{key}.{name}" if key else str(name))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item, key)
+    else:
+        yield key, value
+
+
+def size_error(config) -> str | None:
+    """A config that holds more than :data:`MAX_CONFIG_VALUES` values (a YAML alias bomb
+    reads as a few lines and expands to billions), said before anything walks it.
+
+    Parameters
+    ----------
+    config : dict
+
+    Returns
+    -------
+    line : str or None
+        None when the config is of a size a person writes.
+    """
+    count, stack = 0, [config]
+    while stack:
+        value = stack.pop()
+        count += 1
+        if count > MAX_CONFIG_VALUES:
+            return (
+                f"config: expected at most {MAX_CONFIG_VALUES} values, found more (a YAML "
+                "alias repeated inside aliases?)"
+            )
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return None
 
 
 def _load_schema(schema) -> dict:
@@ -217,7 +277,38 @@ def early_errors(config: dict) -> list:
         if path and not Path(path).is_file():
             found = "a directory" if Path(path).is_dir() else "no such file"
             errors.append(f"{key}: expected a file, found {found}: {path!r}")
-    return errors + _target_errors(config) + _strand_errors(config)
+    return errors + _target_errors(config) + _strand_errors(config) + _hparams_errors(config)
+
+
+def _hparams_errors(config: dict) -> list:
+    """``model.hparams`` that do not build the architecture, or build one that does not
+    run on the regions' length (a negative kernel size, a pool wider than the input),
+    found by building it and running it once on zeros, before any job runs."""
+    model = config["model"]
+    if not model["hparams"] or model["checkpoint"] or model["arch"] == "auto":
+        return []  # the defaults build; a checkpoint brings its own; auto refuses any
+    try:
+        import torch
+
+        from .errors import InputError
+        from .models import build_model
+    except ModuleNotFoundError:  # Snakemake's own environment (--sdm conda): train checks
+        return []
+    length = config["input"]["width"] + 2 * config["input"]["flank"]
+    try:
+        with torch.no_grad():
+            build_model(model["arch"], input_length=length, n_outputs=1, **model["hparams"])(
+                torch.zeros(1, 4, length)
+            )
+    except InputError as error:
+        return [str(error)]
+    except Exception as error:  # torch's own checks raise RuntimeError, ValueError, ...
+        found = (str(error).strip().splitlines() or [type(error).__name__])[-1].strip()[:160]
+        return [
+            f"model.hparams: expected hyperparameters that build {model['arch']} for "
+            f"{length} bp inputs, found {model['hparams']!r} ({found})"
+        ]
+    return []
 
 
 def is_oriented(oriented, mode: str) -> bool:
@@ -350,9 +441,20 @@ class _DuplicateKey(yaml.MarkedYAMLError):
     """A key given twice in one mapping (``problem`` is the key)."""
 
 
+class _Alias(yaml.MarkedYAMLError):
+    """A YAML alias (``*name``): a config has no need of them, and nested ones expand a
+    few lines into billions of values."""
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """YAML's safe loader, refusing a key given twice in one mapping (YAML keeps the
-    last one silently, so the first value a user wrote would be ignored)."""
+    last one silently, so the first value a user wrote would be ignored) and aliases."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _Alias(problem=event.anchor, problem_mark=event.start_mark)
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node, deep=False):
         seen = set()
@@ -375,6 +477,8 @@ def _yaml_problem(error) -> str:
     mark = error.problem_mark or error.context_mark
     if isinstance(error, _DuplicateKey):
         return f", {at(mark)}: expected each key once, found {error.problem!r} a second time"
+    if isinstance(error, _Alias):
+        return f", {at(mark)}: expected values written out, found the YAML alias *{error.problem}"
     problem = error.problem or error.context or "no detail"
     found = problem[6:] if problem.startswith("found ") else f"a syntax error: {problem}"
     line = f", {at(mark)}: expected YAML, found {found}"

@@ -2,7 +2,6 @@
 
 import importlib
 import inspect
-import shlex
 from pathlib import Path
 
 import pytest
@@ -155,7 +154,7 @@ def test_config_flags_parse_back_to_the_config_values():
     parser = build_parser()
     for stage in STAGES:
         module = stage_module(stage)
-        flags = shlex.split(config_to_flags(config, module.OPTIONS))
+        flags = config_to_flags(config, module.OPTIONS)
         required = [
             a for a in parser._subparsers._group_actions[0].choices[stage]._actions if a.required
         ]

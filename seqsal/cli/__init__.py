@@ -119,8 +119,16 @@ def one_line(error: Exception) -> str | None:
         return f"{where}: expected a file, found a directory"
     if isinstance(error, PermissionError):
         return f"{where}: expected a file seqsal may read or write, found no permission"
+    if isinstance(error, FileExistsError):
+        return f"{where}: expected a folder (or nothing) there, found a file"
+    if isinstance(error, NotADirectoryError):
+        return f"{where}: expected a path through folders, found a file on the way"
     if error.errno == errno.ENOSPC:
         return f"{where}: no space left on device while writing it; free space and rerun"
+    if error.errno == errno.EROFS:
+        return f"{where}: expected a folder seqsal may write in, found a read-only file system"
+    if error.filename is not None and error.strerror:
+        return f"{where}: expected a file seqsal may read or write, found: {error.strerror}"
     return None
 
 

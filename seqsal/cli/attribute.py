@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from ..errors import InputError
-from .options import add_options
+from .options import add_options, checked
 
 HELP = "per-base attributions of one shard"
 STAGE = "seqsal.attribute:iter_attributions"
@@ -90,7 +90,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument(
         "--shuffled",
-        type=float,
+        type=checked("number", {"minimum": 0, "maximum": 1}),
         default=None,
         metavar="FRACTION",
         help="attribute one dinucleotide shuffle of each of this share of the regions "

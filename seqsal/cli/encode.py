@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from .options import add_options
+from ..errors import InputError
+from .options import add_options, checked
 
 HELP = "one-hot encode one shard of the regions"
 STAGE = "seqsal.encode:build_shard_arrays"
@@ -26,8 +27,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fasta", required=True)
     parser.add_argument("--labels")
     add_options(parser, OPTIONS)
-    parser.add_argument("--shard", type=int, default=0)
-    parser.add_argument("--n-shards", type=int, default=1)
+    parser.add_argument("--shard", type=checked("integer", {"minimum": 0}), default=0)
+    parser.add_argument("--n-shards", type=checked("integer", {"minimum": 1}), default=1)
     parser.add_argument("--out", required=True)
 
 
@@ -47,6 +48,11 @@ def run(args) -> None:
     from ..io.shards import npz_stream
     from ..io.tables import read_label_table
 
+    if args.shard >= args.n_shards:
+        raise InputError(
+            f"--shard: expected a shard below --n-shards {args.n_shards} (0 to "
+            f"{args.n_shards - 1}), found {args.shard}"
+        )
     regions = read_regions(args.regions, shard=args.shard, n_shards=args.n_shards)
     helpers = {"group_by": args.group_by, "split_column": args.split_column}
     labels = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .options import add_options
+from .options import add_options, checked
 
 HELP = "cluster seqlets into motifs and name them with TOMTOM"
 STAGE = "seqsal.motifs:discover_motifs"
@@ -37,8 +37,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--onehot", nargs="+", required=True)
     parser.add_argument("--regions", required=True)
     add_options(parser, OPTIONS)
-    parser.add_argument("--max-shift", type=int, default=5)
-    parser.add_argument("--flank", type=int, default=5)
+    parser.add_argument("--max-shift", type=checked("integer", {"minimum": 0}), default=5)
+    parser.add_argument("--flank", type=checked("integer", {"minimum": 0}), default=5)
     parser.add_argument("--out-dir", required=True)
 
 

@@ -26,11 +26,9 @@ rule attribute:
         gpu=gpus(),
     params:
         options=lambda wildcards: attribute_run(wildcards.run),
-        null=lambda wildcards, input: (
-            f"--shuffled {null_fraction(input.regions)}"
-            if wildcards.run == "null/"
-            else ""
+        null=lambda wildcards, input: flag(
+            "shuffled", null_fraction(input.regions) if wildcards.run == "null/" else None
         ),
     shell:
-        "seqsal attribute --model {input.model} --onehot {input.onehot} {params.options} "
-        "{params.null} --out {output} 2> {log}"
+        "seqsal attribute --model {input.model:q} --onehot {input.onehot:q} {params.options:q} "
+        "{params.null:q} --out {output:q} 2> {log:q}"

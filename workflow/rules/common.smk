@@ -3,16 +3,16 @@ from snakemake.utils import validate
 import json
 import os
 import re
-import shlex
 import sys
 
 from seqsal.cli import stage_module
-from seqsal.cli.options import config_to_flags
+from seqsal.cli.options import config_to_flags, flag_arguments
 from seqsal.config import (
     config_errors,
     early_errors,
     input_errors,
     is_interval,
+    size_error,
     typed_config,
 )
 
@@ -20,6 +20,8 @@ SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
 # `--config 'model={prior: {consistency: 0.5}}'` arrives as text: read it as a config file
 # would; then one line per problem, naming the key, instead of a schema dump; then fill
 # the defaults.
+if size_error(config):  # before anything walks it: a YAML alias bomb expands
+    sys.exit(size_error(config))
 config.update(typed_config(config, SCHEMA))
 PROBLEMS = config_errors(config, SCHEMA)
 if PROBLEMS:
@@ -104,14 +106,9 @@ def regions_outputs():
 
 
 def flag(name, value):
-    """A CLI option, or nothing when the value is null/empty; lists become several args."""
-    if value is None or value == [] or value is False:
-        return ""
-    if value is True:
-        return f"--{name}"
-    if isinstance(value, list):
-        return f"--{name} " + " ".join(shlex.quote(str(v)) for v in value)
-    return f"--{name} {shlex.quote(str(value))}"
+    """A CLI option as arguments, or none when the value is null/empty; a list gives one
+    argument per item. Rules pass arguments as ``{params.x:q}``, which quotes each."""
+    return flag_arguments(name, value)
 
 
 def count_regions(path) -> int:
@@ -167,14 +164,12 @@ def options(stage, exclude=()):
 
 
 def attribute_run(run):
-    """``--method --target`` and the attribute options of one attribution run: ``""``
+    """``--method --target`` and the attribute options, as arguments, of one attribution run: ``""``
     (the first method on the first target), ``null/`` (the same on shuffled regions, the
     seqlet null) or a further run's folder, ``<method>/`` or ``<method>@<target>/``."""
     methods, targets = config["attribute"]["methods"], attribute_targets()
     method, target = further_runs().get(run.rstrip("/"), (methods[0], targets[0]))
-    return (
-        f"--method {method} --target {shlex.quote(str(target))} {options('attribute')}"
-    )
+    return ["--method", method, "--target", str(target), *options("attribute")]
 
 
 def further_runs():
@@ -189,13 +184,11 @@ def further_runs():
 
 def also_options(files):
     """``--also METHOD SHARD...`` per further method, from its shard paths
-    (``results/attribute/<method>/<shard>.npz``)."""
+    (``results/attribute/<method>/<shard>.npz``), as arguments."""
     by_method = {}
     for path in files:
-        by_method.setdefault(os.path.basename(os.path.dirname(path)), []).append(
-            shlex.quote(str(path))
-        )
-    return " ".join(f"--also {m} {' '.join(paths)}" for m, paths in by_method.items())
+        by_method.setdefault(os.path.basename(os.path.dirname(path)), []).append(str(path))
+    return [arg for m, paths in by_method.items() for arg in ("--also", m, *paths)]
 
 
 def run_folders():

@@ -19,6 +19,6 @@ rule encode:
         options=options("encode"),
         n_shards=lambda wildcards: len(shard_ids()),
     shell:
-        "seqsal encode --regions {input.regions} --fasta {input.fasta:q} {params.labels} "
-        "{params.options} --shard {wildcards.shard} --n-shards {params.n_shards} "
-        "--out {output} 2> {log}"
+        "seqsal encode --regions {input.regions:q} --fasta {input.fasta:q} {params.labels:q} "
+        "{params.options:q} --shard {wildcards.shard:q} --n-shards {params.n_shards:q} "
+        "--out {output:q} 2> {log:q}"

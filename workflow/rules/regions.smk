@@ -14,13 +14,14 @@ checkpoint regions:
     resources:
         mem_mb=lambda wildcards, input: 2000 + 4 * input.size_mb,
     params:
-        files=lambda wildcards, input: " ".join(
-            flag(key, input[key])
+        files=lambda wildcards, input: [
+            arg
             for key in ("bed", "fasta", "table", "labels")
             if key in input.keys()
-        ),
+            for arg in flag(key, input[key])
+        ],
         # the files come from the inputs above (the demo's in simulate mode)
         options=options("regions", exclude=("bed", "fasta", "table", "labels")),
         out_dir=lambda wildcards, output: os.path.dirname(output.regions),
     shell:
-        "seqsal regions {params.files} {params.options} --out-dir {params.out_dir} 2> {log}"
+        "seqsal regions {params.files:q} {params.options:q} --out-dir {params.out_dir:q} 2> {log:q}"

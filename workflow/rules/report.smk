@@ -33,16 +33,17 @@ rule report:
     params:
         method=config["attribute"]["methods"][0],
         options=options("report"),
-        variants=lambda wildcards, input: (
-            f"--variants {input.variants} {input.variant_maps} results/variants/rejected.tsv"
+        variants=lambda wildcards, input: flag(
+            "variants",
+            [input.variants, input.variant_maps, "results/variants/rejected.tsv"]
             if config["variants"]["file"]
-            else ""
+            else None,
         ),
     shell:
-        "seqsal report --metrics {input.metrics} --curves {input.curves} "
-        "--motifs-tsv {input.table} --seqlet-motifs {input.assignments} "
-        "--logos {input.logos} --seqlets {input.seqlets} --regions {input.regions} "
-        "--summary {input.summary} --faithfulness-plot {input.curves_plot} "
-        "--receptive-field-plot {input.field_plot} --fasta {input.fasta:q} "
-        "--attributions {input.attributions} --onehot {input.onehot} "
-        "--method {params.method} {params.options} {params.variants} --out {output} 2> {log}"
+        "seqsal report --metrics {input.metrics:q} --curves {input.curves:q} "
+        "--motifs-tsv {input.table:q} --seqlet-motifs {input.assignments:q} "
+        "--logos {input.logos:q} --seqlets {input.seqlets:q} --regions {input.regions:q} "
+        "--summary {input.summary:q} --faithfulness-plot {input.curves_plot:q} "
+        "--receptive-field-plot {input.field_plot:q} --fasta {input.fasta:q} "
+        "--attributions {input.attributions:q} --onehot {input.onehot:q} "
+        "--method {params.method:q} {params.options:q} {params.variants:q} --out {output:q} 2> {log:q}"

@@ -40,8 +40,8 @@ rule tracks:
             "variant-track", input.variant_track or None
         ),
     shell:
-        "seqsal tracks --attributions {input.attributions} {params.methods} "
-        "--regions {input.regions} --seqlets {input.seqlets} "
-        "--seqlet-motifs {input.assignments} --motifs-tsv {input.table} "
-        "--motifs-meme {input.meme} --onehot {input.onehot} --fasta {input.fasta:q} {params.truth} {params.variants} "
-        "{params.options} --out-dir results/tracks 2> {log}"
+        "seqsal tracks --attributions {input.attributions:q} {params.methods:q} "
+        "--regions {input.regions:q} --seqlets {input.seqlets:q} "
+        "--seqlet-motifs {input.assignments:q} --motifs-tsv {input.table:q} "
+        "--motifs-meme {input.meme:q} --onehot {input.onehot:q} --fasta {input.fasta:q} {params.truth:q} {params.variants:q} "
+        "{params.options:q} --out-dir results/tracks 2> {log:q}"

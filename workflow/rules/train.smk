@@ -25,5 +25,5 @@ rule train:
         options=options("train"),
         regions=lambda wildcards, input: flag("regions", input.get("regions")),
     shell:
-        "seqsal train --onehot {input.onehot} {params.options} {params.regions} "
-        "--out-dir results/train 2> {log}"
+        "seqsal train --onehot {input.onehot:q} {params.options:q} {params.regions:q} "
+        "--out-dir results/train 2> {log:q}"

@@ -24,10 +24,10 @@ rule variants:
         gpu=gpus(),
     params:
         method=config["attribute"]["methods"][0],
-        targets=" ".join(shlex.quote(str(t)) for t in attribute_targets()),
+        targets=[str(t) for t in attribute_targets()],
         options=options("variants"),
     shell:
-        "seqsal variants --model {input.model} --variants {input.variants:q} "
-        "--regions {input.regions} --fasta {input.fasta:q} --motifs-meme {input.meme} "
-        "--method {params.method} --target {params.targets} {params.options} "
-        "--track {output.track} --out-dir results/variants 2> {log}"
+        "seqsal variants --model {input.model:q} --variants {input.variants:q} "
+        "--regions {input.regions:q} --fasta {input.fasta:q} --motifs-meme {input.meme:q} "
+        "--method {params.method:q} --target {params.targets:q} {params.options:q} "
+        "--track {output.track:q} --out-dir results/variants 2> {log:q}"
