@@ -960,6 +960,7 @@ def load_checkpoint(path, *, input_length: int | None = None):
     else:
         checkpoint = _load_plain(path)
         model = _build_checkpointed(path, checkpoint)
+    _check_meta(path, checkpoint)
     _check_outputs(path, model.eval(), checkpoint)
     if checkpoint.get("alphabet", ALPHABET) != ALPHABET:
         raise InputError(f"{path}: expected alphabet {ALPHABET}, found {checkpoint['alphabet']!r}")
@@ -1040,6 +1041,27 @@ def _build_checkpointed(path, checkpoint: dict) -> nn.Module:
             f"found: {first}"
         ) from None
     return model
+
+
+# a checkpoint's metadata that decides what is done: each of its own type, never read
+# by truth value (the text "no" is true in Python)
+_META_TYPES = {
+    "rc_average": ((bool,), "true or false"),
+    "oriented": ((bool, type(None)), "true, false or null"),
+    "targets": ((list, tuple), "a list of target names"),
+    "tasks": ((list, tuple), "a list of task types"),
+}
+
+
+def _check_meta(path, meta: dict) -> None:
+    """Refuse checkpoint metadata of the wrong type: ``rc_average: "no"`` would read as
+    true and strand-average silently."""
+    for key, (types, expected) in _META_TYPES.items():
+        if key in meta and not isinstance(meta[key], types):
+            raise InputError(f"{path}: expected {key} {expected}, found {meta[key]!r}")
+    for key in ("targets", "tasks"):
+        if key in meta and not all(isinstance(v, str) for v in meta[key]):
+            raise InputError(f"{path}: expected {key} as text, found {list(meta[key])[:5]!r}")
 
 
 def _check_outputs(path, model: nn.Module, meta: dict) -> None:
@@ -1127,7 +1149,9 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 @torch.no_grad()
-def predict(model, X, *, batch_size: int = 256, device="cpu") -> np.ndarray:
+def predict(
+    model, X, *, batch_size: int = 256, device="cpu", source="the model", names=None
+) -> np.ndarray:
     """Run ``model`` on one-hot ``X`` (N, 4, L) in batches; return outputs (N, T) float32.
 
     Parameters
@@ -1139,14 +1163,57 @@ def predict(model, X, *, batch_size: int = 256, device="cpu") -> np.ndarray:
         Default is 256.
     device : str or torch.device, optional
         Default is "cpu".
+    source : str, optional
+        The model's file, named if it gives NaN or infinity. Default is "the model".
+    names : sequence of str or None, optional
+        The regions' names, the first that breaks the model is named. Default is None.
 
     Returns
     -------
     outputs : numpy.ndarray, shape=(N, T), dtype=float32
+
+    Raises
+    ------
+    InputError
+        For an output that is NaN or infinite (:func:`check_finite_outputs`).
     """
     model = model.to(device).eval()
-    outputs = [
-        model(torch.as_tensor(X[i : i + batch_size], device=device).float()).float().cpu().numpy()
-        for i in range(0, len(X), batch_size)
-    ]
+    outputs = []
+    for i in range(0, len(X), batch_size):
+        batch = torch.as_tensor(X[i : i + batch_size], device=device).float()
+        outputs.append(model(batch).float().cpu().numpy())
+        check_finite_outputs(outputs[-1], start=i, source=source, names=names)
     return np.concatenate(outputs) if outputs else np.zeros((0, 0), np.float32)
+
+
+def check_finite_outputs(values, *, start=0, source="the model", names=None, what="outputs"):
+    """Refuse NaN or infinity in what a model gave for a batch (a model that is finite on
+    zeros, where it was checked when loaded, can still break on real sequences).
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape=(B, ...)
+        One batch's outputs (or attributions), row by row.
+    start : int, optional
+        The batch's first row among all. Default is 0.
+    source : str, optional
+        The model's file, named in the error. Default is "the model".
+    names : sequence of str or None, optional
+        Every row's region name. Default is None: rows by number.
+    what : str, optional
+        What the values are. Default is "outputs".
+
+    Raises
+    ------
+    InputError
+        Naming the model, the first region whose values are not finite, and what it gave.
+    """
+    bad = ~np.isfinite(np.asarray(values, dtype=np.float32).reshape(len(values), -1))
+    if bad.any():
+        row = int(np.flatnonzero(bad.any(axis=1))[0])
+        found = np.asarray(values).reshape(len(values), -1)[row][bad[row]][0]
+        region = f"region {names[start + row]!r}" if names is not None else f"row {start + row}"
+        raise InputError(
+            f"{source}: expected finite {what}, found {found} for {region}; the model breaks "
+            "on this sequence (check it outside seqsal)"
+        )

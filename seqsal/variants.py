@@ -21,14 +21,17 @@ overlaps the variant in either allele is reported with its p-value in both.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import torch
 
 from .encode import _codes_to_one_hot
 from .io.bed import REJECTED_COLUMNS
-from .models import RCAverage, simplified, strand_averaged
+from .models import RCAverage, check_finite_outputs, simplified, strand_averaged
 from .motifs import too_short_for
+from .progress import Progress
 
 REF_CODE = {b: i for i, b in enumerate("ACGT")}
 NULL_CODE = ord("N")
@@ -383,6 +386,7 @@ def score_variants(
     block = block or scorer.batch_size
     rng = np.random.default_rng(seed)
     V = len(variants)
+    progress = Progress(log or logging.getLogger(__name__), "variants", V, unit="variants")
     ref_out = alt_out = None
     nulls, ref_around, alt_around = [], [None] * V, [None] * V
     keys = variants["chrom"].astype(str) + "\t" + variants["window_start"].astype(str)
@@ -410,6 +414,9 @@ def score_variants(
                 ref_out, alt_out = np.zeros((V, T), np.float32), np.zeros((V, T), np.float32)
             ref_out[here] = ref_block[w]
             alt_out[here] = _alt_block(variants, here, w, X, codes, starts, strands, scorer, width)
+            for outputs in (ref_out, alt_out):  # a model finite on zeros may break here
+                check_finite_outputs(outputs[here], names=variants["variant"].to_numpy()[here])
+            progress.update(len(here))
             owed += per_window * len(wins)
             n_here = int(owed)
             owed -= n_here

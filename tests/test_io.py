@@ -201,7 +201,8 @@ def test_memory_mapped_shards_index_like_the_concatenation(tmp_path):
     from seqsal.io import read_shards
 
     rng = np.random.default_rng(0)
-    arrays = [rng.integers(0, 2, size=(n, 4, 5)).astype(np.uint8) for n in (3, 4, 2)]
+    eye = np.eye(4, dtype=np.uint8)  # one-hot, as an encode shard's X must be
+    arrays = [eye[rng.integers(0, 4, size=(n, 5))].transpose(0, 2, 1).copy() for n in (3, 4, 2)]
     for k, X in enumerate(arrays):
         write_npz(tmp_path / f"{k}.npz", X=X, names=np.array([f"r{k}{i}" for i in range(len(X))]))
     paths = [tmp_path / f"{k}.npz" for k in range(3)]

@@ -107,11 +107,11 @@ def run(args) -> None:
         Parsed by :func:`add_arguments`.
     """
     from ..attribute import region_keys, shuffle_null_regions
-    from ..io.shards import npz_rows, read_npz
+    from ..io.shards import onehot_rows, read_npz
     from ..models import load_checkpoint
 
+    X = onehot_rows(args.onehot)  # checked, then read batch by batch
     names = read_npz(args.onehot, skip="X")["names"]
-    X = npz_rows(args.onehot, "X")  # read batch by batch
     model, meta = load_checkpoint(args.model, input_length=X.shape[-1])
     kwargs = run_kwargs(args, meta)
     if args.shuffled is not None:  # the seqlet null: one shuffle of some regions, no hyp
@@ -132,6 +132,7 @@ def _stream(args, model, X, names, n_targets, **kwargs) -> None:
     from ..attribute import iter_attributions
     from ..errors import ConvergenceError
     from ..io.shards import npz_writer
+    from ..models import check_finite_outputs
 
     N, _, L = X.shape
     with npz_writer(args.out) as add:
@@ -144,6 +145,11 @@ def _stream(args, model, X, names, n_targets, **kwargs) -> None:
             for rows, h, a, p in iter_attributions(
                 model, X, **kwargs, verbose=args.verbose, log=log
             ):
+                for what, values in (("outputs", p), ("attributions", a), ("attributions", h)):
+                    if values is not None:
+                        check_finite_outputs(
+                            values, start=rows.start, source=args.model, names=names, what=what
+                        )
                 attr[rows], pred[rows] = a, p
                 if hyp is not None:
                     hyp[rows] = h

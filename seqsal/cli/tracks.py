@@ -113,13 +113,13 @@ def _blocks(args, names):
     """The encode shards' one-hot, :data:`BLOCK` regions at a time, read as used."""
     import numpy as np
 
-    from ..io.shards import npz_rows, read_npz
+    from ..io.shards import onehot_rows, read_npz
 
+    shards = [onehot_rows(path) for path in args.onehot]  # encode shards, one-hot: checked
     encoded = np.concatenate([read_npz(path, skip="X")["names"] for path in args.onehot])
     if not np.array_equal(encoded, names):
         raise InputError(f"{args.onehot[0]}: expected the regions of {args.attributions[0]}")
-    for path in args.onehot:
-        X = npz_rows(path, "X")
+    for X in shards:
         for start in range(0, len(X), BLOCK):
             yield X[start : start + BLOCK]
 

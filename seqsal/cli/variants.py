@@ -62,7 +62,9 @@ def run(args) -> None:
     options = {k: getattr(args, k) for k in OPTIONS if k not in READ_BY_CLI}
     table, rejected, maps = variant_effects(**inputs, **options, method=args.method, log=log)
     _save(args, table, rejected, maps, inputs)
-    if not len(table):
+    if not len(table) and not len(rejected):
+        log.warning("%s: no variant could be scored: the file holds no variant", args.variants)
+    elif not len(table):
         log.warning("%s: no variant could be scored (see rejected.tsv)", args.variants)
     log.info(
         "scored %d variants (%d rejected; see rejected.tsv)", table["name"].nunique(), len(rejected)

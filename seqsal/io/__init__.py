@@ -49,6 +49,7 @@ _WHERE = {
     "iter_onehot": "fasta",
     "load_motif_database": "meme",
     "npz_rows": "shards",
+    "onehot_rows": "shards",
     "npz_stream": "shards",
     "npz_writer": "shards",
     "open_fasta": "fasta",

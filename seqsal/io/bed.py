@@ -99,6 +99,11 @@ def read_bed(path, *, label_columns=()) -> pd.DataFrame:
             raise InputError(
                 f"{path}, line {number}: expected a chromosome name, found an empty field"
             )
+        if not chrom.isprintable() or any(c.isspace() for c in chrom):
+            raise InputError(
+                f"{path}, line {number}: expected a chromosome name without spaces or "
+                f"control characters (as a FASTA names it), found {chrom!r}"
+            )
         start = _parse_int(fields[1], path=path, number=number, column="start")
         end = _parse_int(fields[2], path=path, number=number, column="end")
         if end <= start:

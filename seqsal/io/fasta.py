@@ -12,7 +12,7 @@ from ..encode import all_iupac, ascii_upper, encode_regions, encode_windows
 from ..errors import InputError, SequenceError
 from .atomic import write_text
 from .bed import PAD_COLUMNS
-from .text import text_lines
+from .text import MAX_SEQUENCE_LINE, is_plain_gzip, text_lines
 
 
 def open_fasta(path):
@@ -38,9 +38,7 @@ def open_fasta(path):
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: expected a FASTA file, found no such file")
-    with open(path, "rb") as handle:
-        magic = handle.read(4)
-    if magic[:2] == b"\x1f\x8b" and not magic[3] & 0x04:  # gzip without bgzip's extra field
+    if is_plain_gzip(path):
         raise InputError(
             f"{path}: expected plain or bgzip-compressed FASTA, found plain gzip; "
             f"recompress it with `zcat {path} | bgzip > {path}`"
@@ -279,7 +277,7 @@ def read_sequences(path) -> dict:
 
     sequences, name, chunks, first_line = {}, None, [], {}
     bad = re.compile(r"[^ACGTNRYSWKMBDHVacgtnryswkmbdhv]")
-    for number, raw in text_lines(path):
+    for number, raw in text_lines(path, max_line=MAX_SEQUENCE_LINE):
         line = raw.strip()
         if line.startswith(">"):
             if name is not None:

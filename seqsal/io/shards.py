@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import InputError
 from .atomic import atomic_path
+from .shard_kinds import check_onehot, check_shard, intact
 
 
 def write_npz(path, *, compress: bool = False, **arrays) -> None:
@@ -207,26 +208,6 @@ class NpzRows:
         return out
 
 
-@contextlib.contextmanager
-def _intact(path):
-    """Turn what a truncated or overwritten ``.npz`` raises into one line naming it and
-    the stage that wrote it (a missing file is left to the caller's message)."""
-    import zipfile
-
-    try:
-        yield
-    except FileNotFoundError:
-        raise
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError) as error:
-        parts = Path(path).parts
-        stage = parts[parts.index("results") + 1] if "results" in parts[:-2] else "the stage"
-        raise InputError(
-            f"{path}: expected a complete .npz shard, found a damaged one "
-            f"({type(error).__name__}: {error}); delete it and rerun {stage} "
-            "(snakemake remakes a missing file)"
-        ) from None
-
-
 def read_npz(path, *, skip=()) -> dict:
     """Read every array of an ``.npz`` file into a dict, but ``skip`` (a name or names).
 
@@ -241,7 +222,11 @@ def read_npz(path, *, skip=()) -> dict:
     arrays : dict
     """
     skip = {skip} if isinstance(skip, str) else set(skip)
-    with _intact(path), open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
+    with (
+        intact(path),
+        open(path, "rb") as handle,
+        np.load(handle, allow_pickle=False) as data,
+    ):
         return {key: data[key] for key in data.files if key not in skip}
 
 
@@ -283,7 +268,11 @@ class RowStack:
 
 
 def _read_member(path, key) -> np.ndarray:
-    with _intact(path), open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
+    with (
+        intact(path),
+        open(path, "rb") as handle,
+        np.load(handle, allow_pickle=False) as data,
+    ):
         return data[key]
 
 
@@ -304,12 +293,31 @@ def npz_rows(path, key):
     return _read_member(path, key) if layout is None else NpzRows(path, layout)
 
 
+def onehot_rows(path):
+    """An encode shard's ``X`` as :func:`npz_rows` gives it, once the shard is checked to
+    be one (:func:`~seqsal.io.shard_kinds.check_shard`) and ``X`` to be one-hot.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``results/encode/<shard>.npz``.
+
+    Returns
+    -------
+    X : NpzRows or numpy.ndarray, shape=(N, 4, L), dtype=uint8
+    """
+    check_shard(path, "encode")
+    rows = npz_rows(path, "X")
+    check_onehot(rows, path)
+    return rows
+
+
 def _npz_member_layout(path, key):
     """Byte offset, shape and dtype of an uncompressed ``.npz`` member; None if compressed."""
     import struct
     import zipfile
 
-    with _intact(path), zipfile.ZipFile(path) as archive:
+    with intact(path), zipfile.ZipFile(path) as archive:
         info = archive.getinfo(f"{key}.npy")
     if info.compress_type != zipfile.ZIP_STORED:
         return None
@@ -335,7 +343,7 @@ def _memmap_npz_member(path, key):
     if layout is None:
         return None
     offset, shape, dtype = layout
-    with _intact(path):  # a member cut short does not fit the file
+    with intact(path):  # a member cut short does not fit the file
         return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
 
 
@@ -367,7 +375,9 @@ def check_finite(array, path, key: str) -> None:
             )
 
 
-def read_shards(paths, *, mmap_key: str | None = None, skip=(), finite=()) -> dict:
+def read_shards(
+    paths, *, mmap_key: str | None = None, skip=(), finite=(), kind: str | None = None
+) -> dict:
     """Read several ``.npz`` shards and concatenate their per-region arrays.
 
     Parameters
@@ -381,6 +391,11 @@ def read_shards(paths, *, mmap_key: str | None = None, skip=(), finite=()) -> di
     finite : tuple of str, optional
         Arrays that must hold finite numbers (:func:`check_finite`, shard by shard).
         Default is none.
+    kind : str or None, optional
+        ``"encode"`` or ``"attribution"``: the arrays each shard must hold, checked
+        (:func:`~seqsal.io.shard_kinds.check_shard`) before anything is read. Default
+        is None: ``"encode"`` when ``mmap_key`` is ``X`` (whose one-hot content is then
+        checked too), ``"attribution"`` when it is ``attr``.
 
     Returns
     -------
@@ -388,6 +403,9 @@ def read_shards(paths, *, mmap_key: str | None = None, skip=(), finite=()) -> di
         Per-region arrays concatenated in shard order (``mmap_key`` as a RowStack);
         per-file arrays (``targets``) once.
     """
+    kind = kind or {"X": "encode", "attr": "attribution"}.get(mmap_key)
+    for path in paths if kind else ():
+        check_shard(path, kind)
     shards = [read_npz(path, skip=(*skip, *([mmap_key] if mmap_key else []))) for path in paths]
     data = {}
     if mmap_key:
@@ -395,6 +413,8 @@ def read_shards(paths, *, mmap_key: str | None = None, skip=(), finite=()) -> di
         if any(part is None for part in parts):  # compressed: read that array only
             parts = [_read_member(path, mmap_key) for path in paths]
         data[mmap_key] = RowStack(parts)
+        for path, part in zip(paths, parts if mmap_key == "X" else ()):
+            check_onehot(part, path)
         if mmap_key in finite:
             for path, part in zip(paths, parts):
                 check_finite(part, path, mmap_key)
@@ -437,7 +457,9 @@ def read_attributions(paths, regions, *, skip=(), mmap_key=None):
     regions : pandas.DataFrame
         The row of each shard region, in the shards' order.
     """
-    data = read_shards(paths, skip=skip, mmap_key=mmap_key, finite=("attr", "pred"))
+    data = read_shards(
+        paths, skip=skip, mmap_key=mmap_key, finite=("attr", "pred"), kind="attribution"
+    )
     for key in ("hyp", "attr"):  # float16 storage is widened once, here
         if key in data and key != mmap_key and data[key].dtype == np.float16:
             data[key] = data[key].astype(np.float32)

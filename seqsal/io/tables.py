@@ -8,11 +8,26 @@ import pandas as pd
 
 from ..errors import InputError
 from .atomic import NO_QUOTES
+from .text import text_lines
+
+
+# The most columns a table may have: a name, a sequence and one label per target. A
+# model of more outputs than this is not one seqsal trains, and a wider "table" is
+# likely another file (a matrix transposed, a binary).
+MAX_COLUMNS = 10_000
 
 
 def _read_tsv(path, **options) -> pd.DataFrame:
-    """``pandas.read_csv`` of a TSV without quoting; an empty file or one that is not
-    text ends with one line naming it."""
+    """``pandas.read_csv`` of a TSV without quoting; an empty file, one that is not
+    text, a line longer than :data:`~seqsal.io.text.MAX_LINE` or a header of more than
+    :data:`MAX_COLUMNS` columns ends with one line naming it (checked line by line
+    before pandas reads it, in bounded memory)."""
+    for number, line in text_lines(path):
+        if number == 1 and line.count("\t") >= MAX_COLUMNS:
+            raise InputError(
+                f"{path}, line 1: expected at most {MAX_COLUMNS} columns, found "
+                f"{line.count(chr(9)) + 1}; is it the table you meant?"
+            )
     try:
         return pd.read_csv(path, sep="\t", quoting=NO_QUOTES, **options)
     except pd.errors.EmptyDataError:

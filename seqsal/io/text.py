@@ -9,6 +9,12 @@ import zlib
 
 from ..errors import InputError
 
+# The longest line a table (BED, VCF, labels, MEME) may hold: a BED line of a megabyte is
+# not a BED line, and a file without line ends (/dev/zero, a binary) would otherwise be
+# read whole into memory. FASTA lines may be a whole contig: MAX_SEQUENCE_LINE.
+MAX_LINE = 1 << 20
+MAX_SEQUENCE_LINE = 1 << 28
+
 
 def is_gzip(path) -> bool:
     """Whether a file starts with gzip's magic bytes (bgzip's too).
@@ -25,13 +31,33 @@ def is_gzip(path) -> bool:
         return handle.read(2) == b"\x1f\x8b"
 
 
-def text_lines(path):
+def is_plain_gzip(path) -> bool:
+    """Whether a file is gzip without bgzip's blocks, which indexed readers (pyfaidx,
+    htslib) cannot seek in.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    plain : bool
+    """
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    return magic[:2] == b"\x1f\x8b" and not (len(magic) == 4 and magic[3] & 0x04)
+
+
+def text_lines(path, *, max_line: int = MAX_LINE):
     """Yield ``(line number, line)`` of a text file, line endings kept.
 
     Parameters
     ----------
     path : str or Path
         Plain text or gzip-compressed text, UTF-8.
+    max_line : int, optional
+        The longest line read, in bytes; a longer one ends the read. Default is
+        :data:`MAX_LINE` (1 MiB).
 
     Yields
     ------
@@ -42,14 +68,19 @@ def text_lines(path):
     Raises
     ------
     InputError
-        On bytes that are not UTF-8 text (a binary file), or a damaged gzip stream,
-        naming the line where it happens.
+        On bytes that are not UTF-8 text (a binary file), a line longer than
+        ``max_line`` or a damaged gzip stream, naming the line where it happens.
     """
     opener = gzip.open if is_gzip(path) else open
     number = 0
     try:
         with opener(path, "rb") as handle:  # decoded line by line: errors know their line
-            for number, line in enumerate(handle, start=1):
+            for number, line in enumerate(iter(lambda: handle.readline(max_line + 1), b""), 1):
+                if len(line) > max_line:
+                    raise InputError(
+                        f"{path}, line {number}: expected a line of at most {max_line} bytes, "
+                        f"found a longer one ({line[:12]!r}...); is it the file you meant?"
+                    )
                 yield number, line.decode("utf-8")
     except UnicodeDecodeError as error:
         found = error.object[error.start : error.start + 4]

@@ -12,7 +12,7 @@ import pandas as pd
 from ..errors import InputError
 from .atomic import atomic_path
 from .bed import REJECTED_COLUMNS
-from .text import text_lines
+from .text import is_plain_gzip, text_lines
 
 # pos: 0-based; variant: the variant as the file wrote it, for rejected.tsv
 VARIANT_COLUMNS = ["chrom", "pos", "ref", "alt", "name", "line", "variant"]
@@ -117,6 +117,11 @@ def _vcf_rows(path):
     """``(line, chrom, start, pos as written, name, ref, alts, None)`` per VCF record."""
     import pysam
 
+    if is_plain_gzip(path):
+        raise InputError(
+            f"{path}: expected a plain or bgzip-compressed VCF, found plain gzip; recompress "
+            f"it with `zcat {path} | bgzip > variants.vcf.gz`"
+        )
     first = _header_lines(path)
     pysam.set_verbosity(0)  # htslib's warnings (contigs absent from the header) are noise
     try:
@@ -139,7 +144,9 @@ def _vcf_rows(path):
                     f"ALT, ...), found {found[:80]!r}"
                 ) from None
             alts = record.alts or ()
-            yield number, record.chrom, record.start, record.pos, record.id, record.ref, alts, None
+            problem = None if record.pos >= 1 else f"POS {record.pos}: expected a 1-based position"
+            start = record.start if problem is None else -1
+            yield number, record.chrom, start, record.pos, record.id, record.ref, alts, problem
 
 
 def _tsv_rows(path, offsets: bool):
