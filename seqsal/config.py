@@ -16,6 +16,7 @@ NAME_RULE = "a name of letters, digits and . _ + - (not starting with . or -)"
 # The most values (mappings, lists and scalars) a config may hold: a YAML alias repeated
 # inside aliases (a "billion laughs") expands past any real config long before this.
 MAX_CONFIG_VALUES = 20_000
+MAX_CONFIG_BYTES = 1 << 20  # a config file a person wrote
 
 _EXPECTED = {
     "pattern": lambda v: NAME_RULE if v == NAME_PATTERN else f"text matching {v}",
@@ -414,7 +415,14 @@ def read_config_file(path) -> dict:
     from pathlib import Path
 
     from .errors import InputError
+    from .io.text import check_regular_file
 
+    check_regular_file(path, "a config file (YAML)")
+    if Path(path).stat().st_size > MAX_CONFIG_BYTES:
+        raise InputError(
+            f"{path}: expected a config file of at most {MAX_CONFIG_BYTES} bytes, found "
+            f"{Path(path).stat().st_size}; is it the file you meant?"
+        )
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as error:

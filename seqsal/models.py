@@ -6,7 +6,6 @@ import contextlib
 import copy
 import inspect
 import json
-import os
 import warnings
 import weakref
 
@@ -17,6 +16,7 @@ from torch import nn
 from . import __version__
 from .errors import InputError
 from .io.atomic import atomic_path
+from .io.text import check_regular_file
 
 ALPHABET = "ACGT"
 
@@ -951,10 +951,7 @@ def load_checkpoint(path, *, input_length: int | None = None):
     checkpoint : dict
         The checkpoint's metadata (everything but ``state_dict``).
     """
-    if not os.path.exists(path):
-        raise InputError(f"{path}: expected a model checkpoint, found no such file")
-    if os.path.isdir(path):
-        raise InputError(f"{path}: expected a model checkpoint file, found a directory")
+    check_regular_file(path, "a model checkpoint")
     if _is_torchscript(path):
         model, checkpoint = _load_torchscript(path)
     else:

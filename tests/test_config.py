@@ -322,7 +322,7 @@ def test_config_check_command_says_every_problem_once(tmp_path, capsys):
     assert len(lines) == 3
     assert lines[0].startswith(f"{broken}, line 2, column 1: expected YAML, found a syntax error")
     assert lines[1] == f"{wrong}: config seqlets.alpha: expected a number <= 1, found 2"
-    assert lines[2] == f"{tmp_path}: expected a file, found a directory"
+    assert lines[2] == f"{tmp_path}: expected a config file (YAML), found a directory"
 
 
 def read_config_equals_yaml(path):

@@ -12,7 +12,7 @@ from ..encode import all_iupac, ascii_upper, encode_regions, encode_windows
 from ..errors import InputError, SequenceError
 from .atomic import write_text
 from .bed import PAD_COLUMNS
-from .text import MAX_SEQUENCE_LINE, is_plain_gzip, text_lines
+from .text import check_regular_file, is_plain_gzip, text_lines
 
 
 def open_fasta(path):
@@ -36,8 +36,10 @@ def open_fasta(path):
     import pyfaidx
 
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: expected a FASTA file, found no such file")
+    check_regular_file(path, "a FASTA file")
+    first = next(text_lines(path), (1, ""))[1]
+    if first.strip() and not first.startswith(">"):
+        raise InputError(f"{path}, line 1: expected a FASTA header ('>name'), found {first[:40]!r}")
     if is_plain_gzip(path):
         raise InputError(
             f"{path}: expected plain or bgzip-compressed FASTA, found plain gzip; "
@@ -49,6 +51,11 @@ def open_fasta(path):
         raise InputError(
             f"{path}: cannot write its index {path}.fai ({error.strerror}); "
             "copy the FASTA to a writable folder or index it with `samtools faidx`"
+        ) from None
+    except pyfaidx.FastaIndexingError as error:  # no sequence, lines of unequal width
+        first = (str(error).split(". ") or [""])[0].replace(str(path), "it")
+        raise InputError(
+            f"{path}: expected a FASTA file pyfaidx can index, found: {first}"
         ) from None
     except ValueError as error:
         if "Duplicate key" in str(error):
@@ -277,7 +284,7 @@ def read_sequences(path) -> dict:
 
     sequences, name, chunks, first_line = {}, None, [], {}
     bad = re.compile(r"[^ACGTNRYSWKMBDHVacgtnryswkmbdhv]")
-    for number, raw in text_lines(path, max_line=MAX_SEQUENCE_LINE):
+    for number, raw in text_lines(path):  # 1 MiB a line: a longer sequence wraps
         line = raw.strip()
         if line.startswith(">"):
             if name is not None:

@@ -40,15 +40,24 @@ def read_meme(path, *, empty_ok: bool = False) -> dict:
             key, rows, width = " ".join(line.split()[1:]), [], None
         elif key is not None and line.startswith("letter-probability"):
             fields = line.replace("= ", "=").split()
-            width = int(dict(f.split("=") for f in fields if "=" in f).get("w", 0))
+            text = dict(f.split("=", 1) for f in fields if "=" in f).get("w", "0")
+            if not text.isdigit():
+                raise InputError(
+                    f"{path}, line {number}: expected the motif width w= as a whole number, "
+                    f"found {text!r}"
+                )
+            width = int(text)
         elif key is not None and width and len(rows) < width and line:
             try:
-                rows.append([float(value) for value in line.split()])
+                row = [float(value) for value in line.split()]
             except ValueError:
+                row = []
+            if len(row) != 4 or not all(0 <= value < float("inf") for value in row):
                 raise InputError(
                     f"{path}, line {number}: expected 4 probabilities of motif {key!r}, "
-                    f"found {line!r}"
-                ) from None
+                    f"found {line[:80]!r}"
+                )
+            rows.append(row)
             if len(rows) == width:
                 motifs[key] = np.asarray(rows).T
     if not motifs and not empty_ok:

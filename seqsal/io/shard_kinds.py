@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from .text import check_regular_file
 
 # the arrays each kind must hold: names once per row, what the stages read
 KINDS = {
@@ -30,8 +31,9 @@ BLOCK = 1 << 24  # one-hot entries checked at a time (16 MB of uint8)
 
 @contextlib.contextmanager
 def intact(path):
-    """Turn what a truncated or overwritten ``.npz`` raises into one line naming it and
-    the stage that wrote it (a missing file is left to the caller's message)."""
+    """Turn what a truncated or overwritten ``.npz`` raises into one line naming it and,
+    under ``results/``, the stage that wrote it (a missing file is left to the caller's
+    message)."""
     import zipfile
 
     try:
@@ -40,11 +42,16 @@ def intact(path):
         raise
     except (zipfile.BadZipFile, EOFError, ValueError, OSError) as error:
         parts = Path(path).parts
-        stage = parts[parts.index("results") + 1] if "results" in parts[:-2] else "the stage"
+        # a stage's own output may be deleted and made again; a file of the user's never
+        advice = (
+            f"delete it and rerun {parts[parts.index('results') + 1]} (snakemake remakes a "
+            "missing file)"
+            if "results" in parts[:-2]
+            else "is it the file you meant?"
+        )
         raise InputError(
             f"{path}: expected a complete .npz shard, found a damaged one "
-            f"({type(error).__name__}: {error}); delete it and rerun {stage} "
-            "(snakemake remakes a missing file)"
+            f"({type(error).__name__}: {error}); {advice}"
         ) from None
 
 
@@ -64,6 +71,7 @@ def shard_layout(path) -> dict:
     InputError
         For a file that is not a complete ``.npz``.
     """
+    check_regular_file(path, "an .npz shard")
     with intact(path), zipfile.ZipFile(path) as archive:
         layout = {}
         for info in archive.infolist():

@@ -10,7 +10,6 @@ from ..errors import InputError
 from .atomic import NO_QUOTES
 from .text import text_lines
 
-
 # The most columns a table may have: a name, a sequence and one label per target. A
 # model of more outputs than this is not one seqsal trains, and a wider "table" is
 # likely another file (a matrix transposed, a binary).
@@ -39,6 +38,13 @@ def _read_tsv(path, **options) -> pd.DataFrame:
         raise InputError(
             f"{path}: expected a text table (UTF-8), found bytes that are not ({found!r})"
         ) from None
+    except pd.errors.ParserError as error:  # "Expected 1 fields in line 3, saw 8"
+        import re
+
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+        where = f", line {found[2]}" if found else ""
+        detail = f"{found[1]} columns as in the header, found {found[3]}" if found else str(error)
+        raise InputError(f"{path}{where}: expected {detail}") from None
 
 
 def read_table(path, *, name_column: str | None = None) -> pd.DataFrame:

@@ -5,15 +5,44 @@ one line naming the file and the line."""
 from __future__ import annotations
 
 import gzip
+import os
 import zlib
 
 from ..errors import InputError
 
-# The longest line a table (BED, VCF, labels, MEME) may hold: a BED line of a megabyte is
-# not a BED line, and a file without line ends (/dev/zero, a binary) would otherwise be
-# read whole into memory. FASTA lines may be a whole contig: MAX_SEQUENCE_LINE.
+# The longest line a text file (BED, VCF, labels, MEME, a library FASTA, whose long
+# sequences wrap) may hold: a BED line of a megabyte is not a BED line, and a file
+# without line ends (/dev/zero, a binary) would otherwise be read whole into memory.
+# A genome FASTA is read by pyfaidx, through its index, a contig on one line included.
 MAX_LINE = 1 << 20
-MAX_SEQUENCE_LINE = 1 << 28
+
+
+def check_regular_file(path, what: str = "a file") -> None:
+    """Refuse what is not a regular file (a device such as ``/dev/zero``, a pipe, a
+    folder) before it is read: such a stream has no end, and no line ends, to stop at.
+
+    Parameters
+    ----------
+    path : str or Path
+    what : str, optional
+        What was expected, named in the error. Default is "a file".
+
+    Raises
+    ------
+    InputError
+        Naming the path and what it is.
+    """
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputError(f"{path}: expected {what}, found no such file") from None
+    if not stat.S_ISREG(mode):
+        kinds = {stat.S_ISDIR: "a directory", stat.S_ISCHR: "a character device"}
+        kinds.update({stat.S_ISFIFO: "a pipe", stat.S_ISBLK: "a block device"})
+        found = next((name for test, name in kinds.items() if test(mode)), "not a plain file")
+        raise InputError(f"{path}: expected {what}, found {found}")
 
 
 def is_gzip(path) -> bool:
@@ -71,6 +100,7 @@ def text_lines(path, *, max_line: int = MAX_LINE):
         On bytes that are not UTF-8 text (a binary file), a line longer than
         ``max_line`` or a damaged gzip stream, naming the line where it happens.
     """
+    check_regular_file(path)
     opener = gzip.open if is_gzip(path) else open
     number = 0
     try:
