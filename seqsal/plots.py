@@ -22,6 +22,23 @@ from .encode import reverse_complement  # noqa: E402
 from .motifs import information_bits  # noqa: E402
 
 
+def plain(text: str) -> str:
+    """Text from a user's file as matplotlib draws it literally: a ``$`` would start
+    mathtext (and fail on an odd count), and a control character has no glyph (a warning
+    on the console per figure); each is shown as itself or as U+FFFD.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    text : str
+    """
+    shown = "".join(c if c.isprintable() else "\ufffd" for c in str(text))
+    return shown.replace("$", r"\$")
+
+
 def training_curves(
     history,
     y_test: np.ndarray,
@@ -145,7 +162,7 @@ def _draw_logo(ax, matrix: np.ndarray, title: str, ylabel: str, start: int = 0) 
 
     frame = pd.DataFrame(matrix.T, columns=list("ACGT"), index=start + np.arange(matrix.shape[1]))
     logomaker.Logo(frame, ax=ax, color_scheme="classic")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(plain(title), fontsize=9)
     ax.set_ylabel(ylabel, fontsize=8)
     ax.set_xticks([])
 
@@ -200,7 +217,7 @@ def motif_logos(
                 ax.set_ylim(0, 2)
             ax.set_xlim(-0.5, last - first - 0.5)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(plain(title), fontsize=10)
     return fig
 
 
@@ -263,7 +280,7 @@ def allele_logos(ref: np.ndarray, alt: np.ndarray, *, title: str, start: int, la
     step = _tick_step(ref.shape[1])
     ticks = [i for i in range(ref.shape[1]) if (start + i) % step == 0]
     axes[1].set_xticks(ticks, [f"{start + i:,}" for i in ticks], fontsize=7)
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(plain(title), fontsize=9)
     return fig
 
 

@@ -170,3 +170,20 @@ def test_variants_files_a_user_has(tmp_path):
     bed.write_text("chr1\u2028x\t0\t10\n")
     with pytest.raises(InputError, match="line 1: expected a chromosome name without spaces"):
         read_bed(bed)
+
+
+def test_names_from_a_users_file_draw_literally_in_figures():
+    """A variant or region name with control characters or ``$`` (mathtext) draws as
+    text, with no warning on the console (warnings are errors in this suite)."""
+    import io
+
+    from seqsal.plots import allele_logos, attribution_logo
+
+    name = "v\x01\x07 $x_1 \u2028 β"
+    rng = np.random.default_rng(0)
+    figures = [
+        allele_logos(rng.random((4, 9)), rng.random((4, 9)), title=name, start=5, label="A>G"),
+        attribution_logo(rng.random((4, 9)), title=name),
+    ]
+    for figure in figures:
+        figure.savefig(io.BytesIO(), format="png")

@@ -51,7 +51,8 @@ def test_memory_mapped_attributions_and_a_subsampled_null(tmp_path):
 
     attr = noisy_attr().astype(np.float32)
     attr[::3, 40:48] += 1.0
-    write_npz(tmp_path / "a.npz", attr=attr)
+    names = np.array([f"r{i}" for i in range(len(attr))])  # an attribution shard's arrays
+    write_npz(tmp_path / "a.npz", attr=attr, pred=np.zeros((len(attr), 1), np.float32), names=names)
     stack = read_shards([tmp_path / "a.npz"], mmap_key="attr")["attr"]
     assert not isinstance(stack, np.ndarray)
     expected = call_seqlets(attr, window=8, alpha=0.05)

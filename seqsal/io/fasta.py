@@ -285,11 +285,11 @@ def read_sequences(path) -> dict:
     sequences, name, chunks, first_line = {}, None, [], {}
     bad = re.compile(r"[^ACGTNRYSWKMBDHVacgtnryswkmbdhv]")
     for number, raw in text_lines(path):  # 1 MiB a line: a longer sequence wraps
-        line = raw.strip()
+        line = raw.strip(" \t\r\n")  # ASCII white space: a name keeps any other character
         if line.startswith(">"):
             if name is not None:
                 sequences[name] = "".join(chunks)
-            name, chunks = (line[1:].split() or [""])[0], []
+            name, chunks = re.split(r"[ \t]+", line[1:].strip(" \t"))[0], []
             if not name or name in first_line:
                 found = f"{name!r} again (first on line {first_line.get(name)})" if name else "none"
                 raise InputError(
