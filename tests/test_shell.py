@@ -221,9 +221,12 @@ def test_every_string_key_is_refused_or_one_argument(tmp_path):
                     value = hostile(key)
                     tag = f"@@{key}@@"
                     hits = [arg for arg in command if tag in arg]
-                    # only itself, or inside the JSON of an object (model.tasks)
-                    assert all(arg == value or arg.startswith("{") for arg in hits), (key, hits)
-                    reached |= {key} if value in command else set()
+                    # the value itself, or --flag=value (it starts with "-"); inside JSON
+                    # only for an object (model.tasks)
+                    form = re.compile(r"(--[a-z-]+=)?" + re.escape(value))
+                    whole = [arg for arg in hits if form.fullmatch(arg)]
+                    assert len(whole) == len(hits) or all(a.startswith("{") for a in hits), hits
+                    reached |= {key} if whole else set()
             assert not (workdir / "PWNED").exists()
     # every other key was refused in a line naming it; input.mode is set per run above,
     # and its own hostile value is refused by the schema
@@ -253,3 +256,30 @@ def test_every_subcommand_help_renders(capsys):
         with pytest.raises(SystemExit) as exited:
             main([stage, "--help"])
         assert exited.value.code == 0 and f"usage: seqsal {stage}" in capsys.readouterr().out
+
+
+def test_a_value_that_starts_with_a_dash_is_a_value_to_the_command():
+    """A file named ``-x.bed`` or a negative number reaches the stage as its value, not
+    as an option argparse does not know."""
+    from seqsal.cli import build_parser
+    from seqsal.cli.options import flag_arguments
+
+    parser = build_parser()
+    for name, value in (("truth", "-x.bed"), ("truth", "-a b.bed")):
+        args = parser.parse_args(
+            ["tracks", *flag_arguments(name, value), "--out-dir", "o"]
+            + [
+                f"--{k}=x"
+                for k in (
+                    "attributions",
+                    "regions",
+                    "seqlets",
+                    "seqlet-motifs",
+                    "motifs-tsv",
+                    "motifs-meme",
+                    "onehot",
+                    "fasta",
+                )
+            ]
+        )
+        assert args.truth == value

@@ -261,4 +261,6 @@ def flag_arguments(name: str, value) -> list:
         return [f"--{name}", json.dumps(value)]
     if isinstance(value, (list, tuple)):
         return [f"--{name}", *(str(v) for v in value)]
+    if str(value).startswith("-"):  # argparse would read "-x.bed" as an option
+        return [f"--{name}={value}"]
     return [f"--{name}", str(value)]
