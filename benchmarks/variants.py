@@ -37,16 +37,16 @@ from seqsal.variants import place_variants, score_variants
 WIDTH = 1000
 
 
-def dataset(n_variants: int, per_window: int, seed: int = 0):
-    """A random genome of windows, its regions, and SNVs in them."""
+def dataset(n_variants: int, per_window: int, seed: int = 0, width: int = WIDTH):
+    """A random genome of windows of ``width`` bases, its regions, and SNVs in them."""
     rng = np.random.default_rng(seed)
     n_windows = -(-n_variants // per_window)
-    contig = rng.choice(np.frombuffer(b"ACGT", np.uint8), n_windows * WIDTH)
+    contig = rng.choice(np.frombuffer(b"ACGT", np.uint8), n_windows * width)
     regions = pd.DataFrame(
         {
             "chrom": "chr1",
-            "start": np.arange(n_windows) * WIDTH,
-            "end": np.arange(1, n_windows + 1) * WIDTH,
+            "start": np.arange(n_windows) * width,
+            "end": np.arange(1, n_windows + 1) * width,
             "name": [f"w{i}" for i in range(n_windows)],
             "score": 0,
             "strand": "+",
@@ -54,9 +54,9 @@ def dataset(n_variants: int, per_window: int, seed: int = 0):
     )
     window = np.repeat(np.arange(n_windows), per_window)[:n_variants]
     offset = np.concatenate(
-        [rng.choice(WIDTH, per_window, replace=False) for _ in range(n_windows)]
+        [rng.choice(width, per_window, replace=False) for _ in range(n_windows)]
     )
-    pos = window * WIDTH + offset[:n_variants]
+    pos = window * width + offset[:n_variants]
     ref = contig[pos]
     alt = np.frombuffer(b"ACGT", np.uint8)[
         (np.searchsorted(np.frombuffer(b"ACGT", np.uint8), ref) + rng.integers(1, 4, n_variants))

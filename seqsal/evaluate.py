@@ -635,7 +635,52 @@ def flatness(
 
 
 def receptive_fields(model, length: int, *, n_backgrounds: int = 8, seed: int = 0) -> pd.DataFrame:
-    """Effective and theoretical receptive field of each layer, in forward order.
+    """Effective and theoretical receptive field of each layer, in forward order; of an
+    ensemble, each member's, averaged per depth (its members read the input side by
+    side, not one after another: chained, five 4-layer members would read as one
+    20-layer stack).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model, or an :class:`~seqsal.models.Ensemble` (strand-averaged or not).
+    length : int
+        Input length.
+    n_backgrounds : int, optional
+        Default is 8.
+    seed : int, optional
+        Default is 0.
+
+    Returns
+    -------
+    fields : pandas.DataFrame
+        ``depth, layer, sigma, theoretical`` per layer (:func:`layer_fields`); for an
+        ensemble, sigma is the members' mean at each depth, ``sigma_sd`` their standard
+        deviation, and ``members`` how many there are.
+    """
+    from .models import Ensemble, RCAverage
+
+    inner = model.model if isinstance(model, RCAverage) else model
+    if not isinstance(inner, Ensemble):
+        return layer_fields(model, length, n_backgrounds=n_backgrounds, seed=seed)
+    each = pd.concat(
+        [
+            layer_fields(member, length, n_backgrounds=n_backgrounds, seed=seed)
+            for member in inner.members
+        ]
+    )
+    fields = each.groupby("depth", sort=True).agg(
+        layer=("layer", "first"),
+        sigma=("sigma", "mean"),
+        theoretical=("theoretical", "first"),
+        sigma_sd=("sigma", "std"),
+    )
+    return fields.reset_index().assign(members=len(inner.members))
+
+
+def layer_fields(model, length: int, *, n_backgrounds: int = 8, seed: int = 0) -> pd.DataFrame:
+    """Effective and theoretical receptive field of each layer of one model, in forward
+    order.
 
     A layer is a convolution, or a residual block (``x + f(x)``) with its convolutions.
     The effective field is the impulse response: the gradient of the central position of

@@ -1005,8 +1005,14 @@ def trust_context(summary: dict, method: str) -> dict:
         "The model has no convolution."
         if not layers
         else (
-            f"Impulse response of each of the {len(layers)} convolutions (gradient of its central "
-            "output with respect to a neutral input, fitted with a Gaussian): sigma "
+            f"Impulse response of each of the {len(layers)} convolutions"
+            + (
+                f" of each of the {layers[0]['members']} members of the ensemble (their mean shown)"
+                if "members" in layers[0]
+                else ""
+            )
+            + " (gradient of its central output with respect to a neutral input, fitted with "
+            "a Gaussian): sigma "
             + ", ".join(f"{_format(x['sigma'])}" for x in layers)
             + " bases, against theoretical receptive fields of "
             + ", ".join(f"{x['theoretical']}" for x in layers)

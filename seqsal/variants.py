@@ -29,7 +29,13 @@ import torch
 
 from .encode import _codes_to_one_hot
 from .io.bed import REJECTED_COLUMNS
-from .models import RCAverage, check_finite_outputs, simplified, strand_averaged
+from .models import (
+    Ensemble,
+    RCAverage,
+    check_finite_outputs,
+    simplified,
+    strand_averaged,
+)
 from .motifs import too_short_for
 from .progress import Progress
 
@@ -279,29 +285,40 @@ def _alt_codes(codes: np.ndarray, offset: int, ref: str, alt: str, tail: np.ndar
 
 
 class _Scorer:
-    """The model's outputs on both alleles, a block of windows at a time."""
+    """The model's outputs on both alleles, a block of windows at a time. An ensemble's
+    members are scored one by one, each through its own fast path (fastISM finds a body
+    of local layers in a member, not in the mean of several), and averaged, as its
+    output is."""
 
     def __init__(self, model, *, oriented, width, batch_size, device, log=None):
         from .attribute import auto_batch_size
 
         model = simplified(model, pool_first=True).to(device).eval()
         inner = model.model if isinstance(model, RCAverage) else model
-        self.model = inner if oriented else strand_averaged(inner)
-        self.batch_size = batch_size or auto_batch_size(self.model, width, device)
+        members = list(inner.members) if isinstance(inner, Ensemble) else [inner]
+        self.models = [m if oriented else strand_averaged(m) for m in members]
+        self.batch_size = batch_size or auto_batch_size(self.models[0], width, device)
         self.device, self.log = device, log
         if log is not None:
             from .attribute.ism import describe_path
 
-            log.info("single-base variants: %s", describe_path(self.model))
-        self.fast = None  # fastISM or full passes: measured on the first variants
+            each = f"each of the {len(members)} members: " if len(members) > 1 else ""
+            log.info("single-base variants: %s%s", each, describe_path(self.models[0]))
+        self.fast = [None] * len(self.models)  # fastISM or full: measured on the first block
 
     @torch.no_grad()
     def outputs(self, X: np.ndarray) -> np.ndarray:
-        out = [
-            self.model(torch.as_tensor(X[i : i + self.batch_size], device=self.device).float())
-            for i in range(0, len(X), self.batch_size)
-        ]
-        return torch.cat(out).float().cpu().numpy() if out else np.zeros((0, 0), np.float32)
+        if not len(X):
+            return np.zeros((0, 0), np.float32)
+
+        def run(model):
+            batches = range(0, len(X), self.batch_size)
+            return torch.cat(
+                [model(torch.as_tensor(X[i : i + self.batch_size], device=self.device).float())
+                 for i in batches]
+            )  # fmt: skip
+
+        return torch.stack([run(m) for m in self.models]).mean(dim=0).float().cpu().numpy()
 
     def substituted(self, X: np.ndarray, seq, positions, bases) -> np.ndarray:
         from .attribute.ism import fast_path_pays, substituted_outputs
@@ -313,14 +330,17 @@ class _Scorer:
             torch.as_tensor(np.asarray(a, np.int64), device=self.device)
             for a in (seq, positions, bases)
         )
-        if self.fast is None:  # measured on the first block, kept for the rest
-            self.fast = fast_path_pays(
-                self.model, X, seq, positions, bases, self.batch_size, self.log
+        found = []
+        for k, model in enumerate(self.models):
+            if self.fast[k] is None:  # measured on the first block, kept for the rest
+                log = self.log if k == 0 else None
+                self.fast[k] = fast_path_pays(model, X, seq, positions, bases, self.batch_size, log)
+            found.append(
+                substituted_outputs(
+                    model, X, seq, positions, bases, self.batch_size, fast=self.fast[k]
+                )
             )
-        found = substituted_outputs(
-            self.model, X, seq, positions, bases, self.batch_size, fast=self.fast
-        )
-        return found.cpu().numpy()
+        return torch.stack(found).mean(dim=0).cpu().numpy()
 
 
 def score_variants(
@@ -387,6 +407,9 @@ def score_variants(
     rng = np.random.default_rng(seed)
     V = len(variants)
     progress = Progress(log or logging.getLogger(__name__), "variants", V, unit="variants")
+    # each variant as written (chr1:10 A>G), to name one that breaks the model
+    labels = (variants["variant"] if "variant" in variants else variants.index).astype(str)
+    labels = labels.to_numpy()
     ref_out = alt_out = None
     nulls, ref_around, alt_around = [], [None] * V, [None] * V
     keys = variants["chrom"].astype(str) + "\t" + variants["window_start"].astype(str)
@@ -415,7 +438,7 @@ def score_variants(
             ref_out[here] = ref_block[w]
             alt_out[here] = _alt_block(variants, here, w, X, codes, starts, strands, scorer, width)
             for outputs in (ref_out, alt_out):  # a model finite on zeros may break here
-                check_finite_outputs(outputs[here], names=variants["variant"].to_numpy()[here])
+                check_finite_outputs(outputs[here], names=labels[here])
             progress.update(len(here))
             owed += per_window * len(wins)
             n_here = int(owed)

@@ -481,3 +481,28 @@ def test_flatness_flags_a_saturated_regression_output():
     assert capped_strong.any() and table.loc[capped_strong, "saturated"].all()
     np.testing.assert_allclose(table.loc[linear, "first_order_share"], 1.0, rtol=1e-4)
     assert linear.sum() > 10 and not table.loc[~capped, "saturated"].any()
+
+
+def test_an_ensembles_receptive_field_is_its_members_not_their_chain():
+    """Five members of four convolutions read the input side by side: four depths, the
+    members' mean, equal to one member's where the members are one model."""
+    import copy
+
+    import torch
+
+    from seqsal.models import build_model, ensemble_of, strand_averaged
+
+    torch.manual_seed(0)
+    one = build_model("deepstarr", input_length=200, n_outputs=1).eval()
+    alone = receptive_fields(one, 200)
+    hparams = {"input_length": 200, "n_outputs": 1}
+    same = ensemble_of([copy.deepcopy(one) for _ in range(5)], arch="deepstarr", hparams=hparams)
+    fields = receptive_fields(strand_averaged(same), 200)
+    assert len(fields) == len(alone) == 4 and (fields["members"] == 5).all()
+    np.testing.assert_allclose(fields["sigma"], alone["sigma"], rtol=1e-6)
+    np.testing.assert_array_equal(fields["theoretical"], alone["theoretical"])
+    others = [build_model("deepstarr", **hparams).eval() for _ in range(3)]
+    mixed = receptive_fields(ensemble_of(others, arch="deepstarr", hparams=hparams), 200)
+    each = [receptive_fields(m, 200)["sigma"] for m in others]
+    np.testing.assert_allclose(mixed["sigma"], np.mean(each, axis=0), rtol=1e-6)
+    np.testing.assert_array_equal(mixed["theoretical"], alone["theoretical"])

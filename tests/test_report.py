@@ -482,3 +482,13 @@ def test_the_augmentation_is_said_in_words_and_shown(tmp_path):
         '<p id="distill">Distilled (model.distill): trained on the mean prediction of 2 '
         "teachers, mixed with the labels (50% theirs): &lt;b&gt;a&lt;/b&gt;.pt, b.pt." in html
     )
+
+
+def test_an_ensembles_receptive_field_is_said_per_member(tmp_path):
+    layers = [
+        {**layer, "sigma_sd": 0.1, "members": 5} for layer in SUMMARY["receptive_field"]["layers"]
+    ]
+    summary = {**SUMMARY, "receptive_field": {**SUMMARY["receptive_field"], "layers": layers}}
+    _, html = make_report(tmp_path, summary=summary)
+    said = "each of the 3 convolutions of each of the 5 members of the ensemble (their mean shown)"
+    assert said in html
