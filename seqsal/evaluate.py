@@ -690,21 +690,15 @@ def layer_fields(model, length: int, *, n_backgrounds: int = 8, seed: int = 0) -
     field is the span of input bases that can reach that position through the
     convolutions and poolings before it.
 
-    Returns ``depth, layer, sigma, theoretical`` per layer.
-
     Parameters
     ----------
-    model : torch.nn.Module
-    length : int
-        Input length.
-    n_backgrounds : int, optional
-        Default is 8.
-    seed : int, optional
-        Default is 0.
+    model, length, n_backgrounds, seed
+        As in :func:`receptive_fields`; ``model`` is one model, not an ensemble.
 
     Returns
     -------
     fields : pandas.DataFrame
+        ``depth, layer, sigma, theoretical`` per layer.
     """
     import torch
 
