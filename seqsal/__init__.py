@@ -1,6 +1,6 @@
 """seqsal: which bases made the model say that?
 
-Data contract (kept equal to DESIGN.md)
+Data contract (docs/design.md, in full)
 ---------------------------------------
 - Coordinates are 0-based, half-open (BED) everywhere; only what a person reads in IGV
   is 1-based. Every region keeps its ``name`` through every stage.

@@ -1,4 +1,4 @@
-"""Built-in CNN architectures and the plain-dict checkpoint format of DESIGN.md."""
+"""Built-in CNN architectures and the plain-dict checkpoint format of docs/design.md."""
 
 from __future__ import annotations
 
@@ -879,7 +879,7 @@ def save_checkpoint(
     oriented: bool | None = None,
     training: dict | None = None,
 ) -> None:
-    """Save ``model`` as DESIGN.md's plain-dict checkpoint, atomically.
+    """Save ``model`` as the plain-dict checkpoint of docs/design.md, atomically.
 
     A TorchScript model (``arch == "torchscript"``) is saved as TorchScript, with its
     metadata in the archive's ``seqsal.json`` extra file.

@@ -750,7 +750,7 @@ def discover_motifs(
     hyp : numpy.ndarray or seqsal.io.RowStack, shape=(N, 4, L)
         Hypothetical contributions, same order.
     seqlets : pandas.DataFrame
-        DESIGN.md's seqlets (genome coordinates, ``region`` and ``attr_sum`` columns).
+        the seqlets of docs/design.md (genome coordinates, ``region`` and ``attr_sum`` columns).
     regions : pandas.DataFrame
         The regions of ``X``.
     database : dict

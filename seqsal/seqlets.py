@@ -382,7 +382,7 @@ def _window(regions: pd.DataFrame):
 
 
 def seqlets_to_bed(seqlets: pd.DataFrame, regions: pd.DataFrame, *, window: int) -> pd.DataFrame:
-    """Give seqlets genome coordinates, names and BED scores (DESIGN.md's BED6+).
+    """Give seqlets genome coordinates, names and BED scores (BED6+, docs/design.md).
 
     Parameters
     ----------

@@ -476,7 +476,7 @@ def seqlet_track(
     Parameters
     ----------
     seqlets : pandas.DataFrame
-        DESIGN.md's seqlets (BED6+).
+        The seqlets of docs/design.md (BED6+).
     assignments : pandas.DataFrame
         ``seqlet, motif_id, strand`` per seqlet (``seqlet_motifs.tsv``).
     motif_names : dict

@@ -103,7 +103,7 @@ def test_a_key_given_twice_in_a_configfile_is_named(tmp_path):
 
 
 def check_outputs(workdir):
-    """Every DESIGN.md output exists and holds what it should."""
+    """Every output of docs/design.md exists and holds what it should."""
     results = workdir / "results"
     for name in [
         "simulate/genome.fa",
