@@ -7,6 +7,8 @@ from collections.abc import Hashable
 
 import yaml
 
+from .intervals import is_interval
+
 # A name that becomes part of a path (a target's attribution folder): letters, digits and
 # ._+- only, not starting with . or - (so never "..", a hidden file or an option). The
 # look-ahead ends the match at the end of the text, before a final newline too, in
@@ -211,23 +213,6 @@ FILE_KEYS = (
     "variants.file",
     "evaluate.compare_to",
 )
-
-
-def is_interval(item: str) -> bool:
-    """Whether a ``model.prior`` item is a ``NAME:START:END`` interval within every region
-    (as ``evaluate.nuisance``), not the path of a BED file.
-
-    Parameters
-    ----------
-    item : str
-
-    Returns
-    -------
-    bool
-    """
-    import re
-
-    return re.fullmatch(r"[^:/\\]+:-?[0-9]*:-?[0-9]*", item) is not None
 
 
 def early_errors(config: dict) -> list:
@@ -569,7 +554,7 @@ def main(argv=None) -> int:
     import sys
     from importlib.resources import files
 
-    from .errors import InputError
+    from .errors import InputError, one_line
 
     parser = argparse.ArgumentParser(
         prog="python -m seqsal.config", description=main.__doc__.split("\n")[0]
@@ -581,8 +566,6 @@ def main(argv=None) -> int:
         try:
             problems += [f"{path}: {p}" for p in config_errors(read_config_file(path), schema)]
         except (InputError, OSError) as error:
-            from .cli import one_line
-
             problems.append(one_line(error) or f"{path}: {error}")
     for problem in problems:
         print(problem, file=sys.stderr)

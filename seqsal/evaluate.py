@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .io.bigwig import within_runs
+from .intervals import overlap_pairs, truth_mask
+from .intervals import parse_interval as parse_interval  # importable here, as before
 from .metrics import auprc, auroc, pearson, score_predictions, spearman
 from .models import predict
 from .progress import Progress
-from .tracks import genome_positions
 
 GOLDEN = (5**0.5 - 1) / 2
 
@@ -819,48 +819,6 @@ def growth_law(depth, sigma) -> dict:
     return fits
 
 
-def parse_interval(text: str, length: int, *, key: str = "evaluate.nuisance") -> tuple:
-    """``NAME:START:END`` (0-based, half-open, within each region as the model reads it;
-    negative positions count from the 3' end, an empty END is the end) to
-    ``(name, start, end)``.
-
-    Parameters
-    ----------
-    text : str
-    length : int
-        The regions' length, against which the positions are checked.
-    key : str, optional
-        The config key named in errors. Default is "evaluate.nuisance".
-
-    Returns
-    -------
-    interval : tuple
-        ``(name, start, end)`` with 0 <= start < end <= length.
-
-    Raises
-    ------
-    InputError
-        When ``text`` has not that form or the interval is empty.
-    """
-    from .io import InputError
-
-    parts = text.split(":")
-    try:
-        name, start, end = parts
-        start = int(start) if start else 0
-        end = int(end) if end else length
-    except ValueError:
-        raise InputError(
-            f"{key}: expected NAME:START:END (e.g. adapter:0:20 or primer:-18:), found {text!r}"
-        ) from None
-    start, end = (p + length if p < 0 else p for p in (start, end))
-    if not 0 <= start < end <= length:
-        raise InputError(
-            f"{key}: expected 0 <= start < end <= {length} in {text!r}, found {start}..{end}"
-        )
-    return name, start, end
-
-
 def shortcut_audit(
     attr: np.ndarray,
     intervals,
@@ -968,61 +926,6 @@ def seqlet_kmers(X, region_index, offset, width, *, k: int = 8, top: int = 20) -
     return pd.Series(counts, dtype=int).sort_values(ascending=False, kind="stable").head(top)
 
 
-def _chrom_offsets(*tables: pd.DataFrame) -> list:
-    """Per row of each table, an offset that lays all chroms end to end on one axis
-    (the chrom's rank times a span longer than any of them)."""
-    chroms = pd.Categorical(np.concatenate([t["chrom"].to_numpy().astype(str) for t in tables]))
-    span = max(int(t["end"].max()) for t in tables) + 1
-    codes = np.split(chroms.codes.astype(np.int64), np.cumsum([len(t) for t in tables])[:-1])
-    return [c * span for c in codes]
-
-
-def truth_mask(regions: pd.DataFrame, truth: pd.DataFrame, length: int) -> np.ndarray:
-    """Whether each base of each region (own strand) lies in a known site.
-
-    Returns
-    -------
-    mask : numpy.ndarray of bool, shape=(N, L)
-
-    Parameters
-    ----------
-    regions : pandas.DataFrame
-        ``chrom, start, end, strand`` (and pads) per region.
-    truth : pandas.DataFrame
-        Known sites (BED).
-    length : int
-        L.
-    """
-    positions = genome_positions(regions, length)
-    if len(regions) == 0 or len(truth) == 0:
-        return np.zeros(positions.shape, dtype=bool)
-    at_region, at_site = _chrom_offsets(regions, truth)
-    order = np.argsort(at_site + truth["start"].to_numpy(), kind="stable")
-    starts = (at_site + truth["start"].to_numpy())[order]
-    reach = np.maximum.accumulate((at_site + truth["end"].to_numpy())[order])
-    axis = positions + at_region[:, None]
-    index = np.searchsorted(starts, axis, side="right") - 1
-    return (positions >= 0) & (index >= 0) & (axis < reach[index.clip(0)])
-
-
-def _overlap_pairs(a: pd.DataFrame, b: pd.DataFrame) -> tuple:
-    """Every overlapping pair of an interval of ``a`` and one of ``b`` on one chrom:
-    ``(i, j, bases)`` arrays (rows of ``a``, rows of ``b``, overlap in bases)."""
-    at_a, at_b = _chrom_offsets(a, b)
-    a_start, a_end = at_a + a["start"].to_numpy(), at_a + a["end"].to_numpy()
-    order = np.argsort(at_b + b["start"].to_numpy(), kind="stable")
-    b_start = (at_b + b["start"].to_numpy())[order]
-    b_end = (at_b + b["end"].to_numpy())[order]
-    # the b intervals that can overlap an a interval start in (a_start - longest, a_end)
-    first = np.searchsorted(b_start, a_start - (b_end - b_start).max(), side="right")
-    n = np.clip(np.searchsorted(b_start, a_end, side="left") - first, 0, None)
-    i = np.repeat(np.arange(len(a)), n)
-    k = np.repeat(first, n) + within_runs(n)
-    bases = np.minimum(a_end[i], b_end[k]) - np.maximum(a_start[i], b_start[k])
-    keep = bases > 0
-    return i[keep], order[k[keep]], bases[keep]
-
-
 def seqlet_recovery(
     seqlets: pd.DataFrame, truth: pd.DataFrame, *, min_overlap: float = 0.5
 ) -> dict:
@@ -1049,7 +952,7 @@ def seqlet_recovery(
     matched_seqlets = np.zeros(len(seqlets), dtype=bool)
     matched_sites = np.zeros(len(truth), dtype=bool)
     if len(seqlets) and len(truth):
-        i, j, bases = _overlap_pairs(seqlets, truth)
+        i, j, bases = overlap_pairs(seqlets, truth)
         length = (truth["end"] - truth["start"]).to_numpy()
         hit = bases >= min_overlap * length[j]
         matched_seqlets[i[hit]] = True

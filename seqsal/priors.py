@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .config import is_interval
 from .errors import InputError
+from .intervals import is_interval, parse_interval, truth_mask
 
 #: The Fourier prior's cut-off, in cycles per base, and how softly frequencies above it
 #: are penalised, and the width (in bases) of the Gaussian that smooths |attribution|
@@ -50,7 +50,6 @@ def prior_mask(items, length: int, *, regions=None, key: str = "model.prior") ->
     mask : numpy.ndarray of bool, shape=(N, L) or (1, L)
         One row for all regions when every item is an interval.
     """
-    from .evaluate import parse_interval, truth_mask
     from .io.bed import read_bed
 
     rows = 1 if regions is None else len(regions)

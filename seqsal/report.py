@@ -865,7 +865,7 @@ def example_regions(table, assignments, seqlets, regions, contrib) -> list:
         ``contrib(i)``: the actual contributions (``hyp * X``, shape (4, L)) of the
         region ``i`` of ``regions``.
     """
-    from .tracks import genome_positions
+    from .intervals import genome_positions
 
     index = pd.Series(np.arange(len(regions)), index=regions["name"].to_numpy())
     examples = []

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .intervals import genome_positions as genome_positions  # importable here, as before
 from .io.bed import BED_COLUMNS, sort_bed
 from .io.bigwig import within_runs
 from .motifs import too_short_for
@@ -66,32 +67,6 @@ def motif_rgb(motif_id: str) -> str:
     """
     color = motif_color(motif_id)
     return ",".join(str(int(color[i : i + 2], 16)) for i in (1, 3, 5))
-
-
-def genome_positions(regions: pd.DataFrame, length: int) -> np.ndarray:
-    """Genome coordinate of each base of each region, in the region's own orientation.
-
-    Returns
-    -------
-    positions : numpy.ndarray of int64, shape=(N, L)
-        For a ``-`` strand region, offset 0 is its last genome base. N padding added at a
-        contig end (``pad_left``/``pad_right``) has position -1.
-
-    Parameters
-    ----------
-    regions : pandas.DataFrame
-        ``start, end, strand`` and the pads.
-    length : int
-        L, the one-hot's length.
-    """
-    offsets = np.arange(length)[None, :]
-    minus = (regions["strand"].to_numpy() == "-")[:, None]
-    starts = regions["start"].to_numpy()[:, None]
-    ends = regions["end"].to_numpy()[:, None]
-    pads = regions.reindex(columns=["pad_left", "pad_right"], fill_value=0).to_numpy()
-    first, last = starts - pads[:, :1], ends + pads[:, 1:]  # the window, N padding included
-    positions = np.where(minus, last - 1 - offsets, first + offsets).astype(np.int64)
-    return np.where((positions >= starts) & (positions < ends), positions, -1)
 
 
 @dataclass

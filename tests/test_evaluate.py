@@ -109,7 +109,7 @@ def test_truth_mask_and_recovery_on_both_strands():
 
 
 def test_interval_matching_agrees_with_brute_force_across_chroms():
-    from seqsal.evaluate import _overlap_pairs
+    from seqsal.intervals import overlap_pairs
 
     rng = np.random.default_rng(5)
 
@@ -121,7 +121,7 @@ def test_interval_matching_agrees_with_brute_force_across_chroms():
         )
 
     a, b = intervals(300, 40), intervals(200, 15)
-    i, j, bases = _overlap_pairs(a, b)
+    i, j, bases = overlap_pairs(a, b)
     same = a["chrom"].to_numpy()[:, None] == b["chrom"].to_numpy()[None, :]
     hi = np.minimum(a["end"].to_numpy()[:, None], b["end"].to_numpy()[None, :])
     lo = np.maximum(a["start"].to_numpy()[:, None], b["start"].to_numpy()[None, :])

@@ -11,13 +11,12 @@ expected, found) and exit status 1, never a traceback.
 from __future__ import annotations
 
 import argparse
-import errno
 import importlib
 import logging
 import sys
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import InputError, one_line
 
 STAGES = (
     "simulate",
@@ -94,42 +93,6 @@ def main(argv=None) -> int:
         print(f"seqsal {args.command}: error: {line}", file=sys.stderr)
         return 1
     return 0
-
-
-def one_line(error: Exception) -> str | None:
-    """The one line a known failure gets: the file, what was expected, what was found.
-
-    Parameters
-    ----------
-    error : Exception
-        An :class:`~seqsal.errors.InputError` (its message is that line), or an OSError
-        of a kind a user can act on.
-
-    Returns
-    -------
-    line : str or None
-        None for an error of no known kind.
-    """
-    if isinstance(error, InputError):
-        return str(error)
-    where = error.filename or "a file"
-    if isinstance(error, FileNotFoundError):
-        return f"{where}: expected a file, found none"
-    if isinstance(error, IsADirectoryError):
-        return f"{where}: expected a file, found a directory"
-    if isinstance(error, PermissionError):
-        return f"{where}: expected a file seqsal may read or write, found no permission"
-    if isinstance(error, FileExistsError):
-        return f"{where}: expected a folder (or nothing) there, found a file"
-    if isinstance(error, NotADirectoryError):
-        return f"{where}: expected a path through folders, found a file on the way"
-    if error.errno == errno.ENOSPC:
-        return f"{where}: no space left on device while writing it; free space and rerun"
-    if error.errno == errno.EROFS:
-        return f"{where}: expected a folder seqsal may write in, found a read-only file system"
-    if error.filename is not None and error.strerror:
-        return f"{where}: expected a file seqsal may read or write, found: {error.strerror}"
-    return None
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ def _load(args) -> dict:
     """:func:`seqsal.evaluate.evaluate_maps`' inputs, read and checked before the long work."""
     import numpy as np
 
-    from ..evaluate import parse_interval
+    from ..intervals import parse_interval
     from ..io.bed import read_bed, read_regions, read_seqlets
     from ..io.shards import read_attributions, read_other_attributions, read_shards
     from ..models import load_checkpoint

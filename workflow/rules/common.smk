@@ -7,11 +7,11 @@ import sys
 
 from seqsal.cli import stage_module
 from seqsal.cli.options import config_to_flags, flag_arguments
+from seqsal.intervals import is_interval
 from seqsal.config import (
     config_errors,
     early_errors,
     input_errors,
-    is_interval,
     size_error,
     typed_config,
 )
