@@ -703,13 +703,13 @@ def layer_fields(model, length: int, *, n_backgrounds: int = 8, seed: int = 0) -
     import torch
 
     model = model.eval()
-    from .models import _Residual
+    from .models import Residual
 
     layers, residual = [], None  # (hooked name, module, its convolution's name)
     for name, module in model.named_modules():
         if residual is not None and name.startswith(f"{residual}."):
             continue  # inside the residual block just taken
-        if isinstance(module, _Residual):
+        if isinstance(module, Residual):
             residual = name
             layers.append((name, module, f"{name}.conv"))
         elif isinstance(module, torch.nn.Conv1d):

@@ -30,7 +30,7 @@ from ..models import (
     FUNCTIONAL_ACTIVATIONS,
     BlockMax,
     RCAverage,
-    _Residual,
+    Residual,
     traced,
 )
 
@@ -54,7 +54,7 @@ def _supported(layer) -> bool:
         return layer.padding == 0 and layer.dilation == 1
     if isinstance(layer, BlockMax):
         return True
-    return type(layer) is _Residual and _local_conv(layer.conv) and type(layer.relu) is nn.ReLU
+    return type(layer) is Residual and _local_conv(layer.conv) and type(layer.relu) is nn.ReLU
 
 
 def local_layers(model: nn.Module):
@@ -157,7 +157,7 @@ def _residual_at(nodes, current, modules):
         return None
     if len(conv.users) != 1 or len(act.users) != 1:
         return None
-    block = _Residual(module.in_channels, module.dilation[0], module.kernel_size[0])
+    block = Residual(module.in_channels, module.dilation[0], module.kernel_size[0])
     block.conv = module
     return block
 
@@ -245,7 +245,7 @@ class _Cache:
 
     @staticmethod
     def _padding(layer):
-        conv = layer.conv if type(layer) is _Residual else layer
+        conv = layer.conv if type(layer) is Residual else layer
         if isinstance(conv, nn.Conv1d):
             return conv.dilation[0] * (conv.kernel_size[0] - 1), 0.0
         if isinstance(conv, nn.MaxPool1d):
@@ -308,12 +308,12 @@ def _local_step(layer, cache, k, seq, start, values):
         return start, layer(values)
     if isinstance(layer, (nn.MaxPool1d, BlockMax)):
         return _pool_window(layer, cache, k, seq, start, values)
-    conv = layer.conv if type(layer) is _Residual else layer
+    conv = layer.conv if type(layer) is Residual else layer
     found = _conv_window(conv, cache, k, seq, start, values)
     if found is None:
         return None
     out_start, out, slab = found
-    if type(layer) is _Residual:
+    if type(layer) is Residual:
         offset = conv.padding[0]
         out = out.relu_().add_(slab[..., offset : offset + out.shape[-1]])
     return out_start, out
@@ -322,7 +322,7 @@ def _local_step(layer, cache, k, seq, start, values):
 def _full(layer, h):
     """Layer ``layer`` on ``h`` in full; a residual block's ReLU and sum in place (a
     new tensor the size of the whole layer costs more than its arithmetic)."""
-    if type(layer) is _Residual:
+    if type(layer) is Residual:
         return layer.conv(h).relu_().add_(h)
     return layer(h)
 
