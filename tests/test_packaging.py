@@ -21,3 +21,12 @@ def test_every_package_and_its_data_is_declared():
     assert {
         str(p.relative_to(ROOT / "seqsal")) for p in shipped if "__pycache__" not in p.parts
     } <= set(data)
+
+
+def test_one_version():
+    """seqsal.__version__ is the version: pyproject reads it, CITATION.cff says it."""
+    import seqsal
+
+    assert "version" in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dynamic"]
+    cited = (ROOT / "CITATION.cff").read_text()
+    assert f"\nversion: {seqsal.__version__}\n" in cited
