@@ -213,17 +213,20 @@ def test_a_model_a_prior_holds_on_the_plateau_starts_again_from_new_weights(capl
     """Labels with no signal keep the model no better than a constant: after
     RESTART_AFTER epochs it starts again from weights of another seed, at most
     MAX_RESTARTS times, and the history says which start each epoch belongs to."""
-    monkeypatch.setattr(train, "RESTART_AFTER", 2)
+    monkeypatch.setattr(train.loop, "RESTART_AFTER", 2)
     rng = np.random.default_rng(0)
     X = _one_hot(rng, 200, 30).astype(np.uint8)
     y = rng.integers(0, 2, (200, 1)).astype(np.float32)
     split = np.where(np.arange(200) < 160, "train", "valid")
     priors = build_priors({"consistency": 0.5}, {"X": X, "y": y}, ["binary"])
     starts = []
-    build = train.build_model
-    monkeypatch.setattr(
-        train, "build_model", lambda *a, **k: starts.append(torch.initial_seed()) or build(*a, **k)
-    )
+    build = train.loop.build_model
+
+    def counted(*args, **kwargs):
+        starts.append(torch.initial_seed())
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(train.loop, "build_model", counted)
     options = dict(tasks=["binary"], patience=1, max_epochs=3, learning_rate=1e-9, seed=4)
     _, _, history = train_model(X, y, split, priors=priors, **options)
     assert history["attempt"].tolist() == [1, 1, 2, 2, 3, 3, 3]
@@ -247,7 +250,7 @@ def test_a_model_that_learns_one_output_but_not_another_starts_again(caplog, mon
     RESTART_AFTER epochs later the restart names the output a prior held on the plateau
     while the other learnt. The second start learns less, and the first start's best
     weights are kept."""
-    monkeypatch.setattr(train, "RESTART_AFTER", 4)
+    monkeypatch.setattr(train.loop, "RESTART_AFTER", 4)
     rng = np.random.default_rng(0)
     X = _one_hot(rng, 400, 30).astype(np.uint8)
     y = np.stack([X[:, 0].sum(1) > 7.5, rng.integers(0, 2, 400)], 1).astype(np.float32)
@@ -264,7 +267,7 @@ def test_a_model_that_learns_one_output_but_not_another_starts_again(caplog, mon
     assert "keeping the earlier one's weights" in caplog.text
     best = history["valid_loss"].idxmin()
     assert history["attempt"][best] == 1
-    logits = torch.as_tensor(train.predict(model, X[320:]))
+    logits = torch.as_tensor(train.loop.predict(model, X[320:]))
     loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.as_tensor(y[320:]))
     assert loss.item() == pytest.approx(history["valid_loss"][best], rel=1e-5)
     figure = training_curves(
@@ -278,7 +281,7 @@ def test_a_restart_takes_the_prior_on_once_every_output_has_learnt_without_it(ca
     """A prior far too strong holds the first start on the plateau; the restart trains
     without it, learns the A count, then trains with it, and the weights kept are the
     best epoch's with the prior."""
-    monkeypatch.setattr(train, "RESTART_AFTER", 3)
+    monkeypatch.setattr(train.loop, "RESTART_AFTER", 3)
     rng = np.random.default_rng(0)
     X = _one_hot(rng, 1600, 30).astype(np.uint8)
     y = (X[:, 0].sum(1, keepdims=True) > 7.5).astype(np.float32)

@@ -252,13 +252,13 @@ def test_arch_auto_chooses_on_validation_only_and_records_every_candidate(monkey
 
     data = _toy_shards()
     seen = []
-    real = train.score_predictions
+    real = train.select.score_predictions
 
     def spy(y, pred, tasks):  # the selection scores the validation rows only
         seen.append(len(y))
         return real(y, pred, tasks)
 
-    monkeypatch.setattr(train, "score_predictions", spy)
+    monkeypatch.setattr(train.select, "score_predictions", spy)
     result = train.fit(data, arch="auto", auto_epochs=1, max_epochs=2, seed=0)
     selection = result["metrics"]["selection"]
     n_valid = int((result["split"] == "valid").sum())
