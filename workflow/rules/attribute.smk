@@ -27,7 +27,8 @@ rule attribute:
     params:
         options=lambda wildcards: attribute_run(wildcards.run),
         null=lambda wildcards, input: flag(
-            "shuffled", null_fraction(input.regions) if wildcards.run == "null/" else None
+            "shuffled",
+            null_fraction(input.regions) if wildcards.run == "null/" else None,
         ),
     shell:
         "seqsal attribute --model {input.model:q} --onehot {input.onehot:q} {params.options:q} "

@@ -6,7 +6,8 @@ import re
 import sys
 
 from seqsal.cli import stage_module
-from seqsal.cli.options import config_to_flags, flag_arguments
+from seqsal.cli.options import config_to_flags
+from seqsal.cli.options import flag_arguments as flag  # a CLI option as arguments
 from seqsal.intervals import is_interval
 from seqsal.config import (
     config_errors,
@@ -20,8 +21,9 @@ SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
 # `--config 'model={prior: {consistency: 0.5}}'` arrives as text: read it as a config file
 # would; then one line per problem, naming the key, instead of a schema dump; then fill
 # the defaults.
-if size_error(config):  # before anything walks it: a YAML alias bomb expands
-    sys.exit(size_error(config))
+SIZE = size_error(config)  # before anything walks it: a YAML alias bomb expands
+if SIZE:
+    sys.exit(SIZE)
 config.update(typed_config(config, SCHEMA))
 PROBLEMS = config_errors(config, SCHEMA)
 if PROBLEMS:
@@ -105,12 +107,6 @@ def regions_outputs():
     return outputs
 
 
-def flag(name, value):
-    """A CLI option as arguments, or none when the value is null/empty; a list gives one
-    argument per item. Rules pass arguments as ``{params.x:q}``, which quotes each."""
-    return flag_arguments(name, value)
-
-
 def count_regions(path) -> int:
     """Data lines of a BED file."""
     with open(path) as handle:
@@ -164,9 +160,10 @@ def options(stage, exclude=()):
 
 
 def attribute_run(run):
-    """``--method --target`` and the attribute options, as arguments, of one attribution run: ``""``
-    (the first method on the first target), ``null/`` (the same on shuffled regions, the
-    seqlet null) or a further run's folder, ``<method>/`` or ``<method>@<target>/``."""
+    """``--method --target`` and the attribute options of one attribution run, as
+    arguments: ``""`` (the first method on the first target), ``null/`` (the same on
+    shuffled regions, the seqlet null) or a further run's folder, ``<method>/`` or
+    ``<method>@<target>/``."""
     methods, targets = config["attribute"]["methods"], attribute_targets()
     method, target = further_runs().get(run.rstrip("/"), (methods[0], targets[0]))
     return ["--method", method, "--target", str(target), *options("attribute")]
@@ -187,7 +184,9 @@ def also_options(files):
     (``results/attribute/<method>/<shard>.npz``), as arguments."""
     by_method = {}
     for path in files:
-        by_method.setdefault(os.path.basename(os.path.dirname(path)), []).append(str(path))
+        by_method.setdefault(os.path.basename(os.path.dirname(path)), []).append(
+            str(path)
+        )
     return [arg for m, paths in by_method.items() for arg in ("--also", m, *paths)]
 
 

@@ -35,9 +35,11 @@ rule report:
         options=options("report"),
         variants=lambda wildcards, input: flag(
             "variants",
-            [input.variants, input.variant_maps, "results/variants/rejected.tsv"]
-            if config["variants"]["file"]
-            else None,
+            (
+                [input.variants, input.variant_maps, "results/variants/rejected.tsv"]
+                if config["variants"]["file"]
+                else None
+            ),
         ),
     shell:
         "seqsal report --metrics {input.metrics:q} --curves {input.curves:q} "
