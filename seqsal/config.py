@@ -515,7 +515,7 @@ def schema_markdown(schema) -> str:
         "with `--config` wins over both). `python -m seqsal.config my.yaml` checks a file",
         "without starting a run. `config/examples/` holds configs for the real data sets.",
         "Threads, memory and the SLURM executor are not here: they live in",
-        "`config/profiles/<name>/config.yaml`. The main README explains when to change what.",
+        "`config/profiles/<name>/config.yaml`. docs/configuration.md explains when to change what.",
         "",
         "This file is generated from `workflow/schemas/config.schema.yaml` (a test keeps it",
         "in step).",

@@ -336,7 +336,7 @@ def motif_verdict(table: pd.DataFrame, n_seqlets: int, database: str, max_q: flo
     if not len(table):
         return (
             f"none: {n_seqlets} seqlets, too few to form a motif (see the Troubleshooting "
-            "section of the README: few or no seqlets)."
+            "page of the documentation, docs/troubleshooting.md: few or no seqlets)."
         )
     named = table[table["status"] == "named"]
     novel = len(table) - len(named)
