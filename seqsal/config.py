@@ -273,10 +273,11 @@ def _hparams_errors(config: dict) -> list:
     model = config["model"]
     if not model["hparams"] or model["checkpoint"] or model["arch"] == "auto":
         return []  # the defaults build; a checkpoint brings its own; auto refuses any
+    from .errors import InputError, last_line
+
     try:
         import torch
 
-        from .errors import InputError
         from .models import build_model
     except ModuleNotFoundError:  # Snakemake's own environment (--sdm conda): train checks
         return []
@@ -289,10 +290,9 @@ def _hparams_errors(config: dict) -> list:
     except InputError as error:
         return [str(error)]
     except Exception as error:  # torch's own checks raise RuntimeError, ValueError, ...
-        found = (str(error).strip().splitlines() or [type(error).__name__])[-1].strip()[:160]
         return [
             f"model.hparams: expected hyperparameters that build {model['arch']} for "
-            f"{length} bp inputs, found {model['hparams']!r} ({found})"
+            f"{length} bp inputs, found {model['hparams']!r} ({last_line(error)})"
         ]
     return []
 
@@ -403,10 +403,11 @@ def read_config_file(path) -> dict:
     from .io.text import check_regular_file
 
     check_regular_file(path, "a config file (YAML)")
-    if Path(path).stat().st_size > MAX_CONFIG_BYTES:
+    size = Path(path).stat().st_size
+    if size > MAX_CONFIG_BYTES:
         raise InputError(
             f"{path}: expected a config file of at most {MAX_CONFIG_BYTES} bytes, found "
-            f"{Path(path).stat().st_size}; is it the file you meant?"
+            f"{size}; is it the file you meant?"
         )
     try:
         text = Path(path).read_text(encoding="utf-8")

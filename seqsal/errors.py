@@ -72,3 +72,20 @@ def one_line(error: Exception) -> str | None:
     if error.filename is not None and error.strerror:
         return f"{where}: expected a file seqsal may read or write, found: {error.strerror}"
     return None
+
+
+def last_line(error: Exception, limit: int = 160) -> str:
+    """The last line of an exception's message (the one that says what went wrong, in
+    torch's multi-line errors), or its type's name when it has none; cut at ``limit``.
+
+    Parameters
+    ----------
+    error : Exception
+    limit : int, optional
+        Default is 160.
+
+    Returns
+    -------
+    line : str
+    """
+    return (str(error).strip().splitlines() or [type(error).__name__])[-1].strip()[:limit]

@@ -55,6 +55,25 @@ def intact(path):
         ) from None
 
 
+def array_header(handle) -> tuple:
+    """``(shape, fortran_order, dtype)`` from the ``.npy`` header at the handle's position
+    (format 1.0 or 2.0), leaving the handle at the first byte of data.
+
+    Parameters
+    ----------
+    handle : file object
+        Opened in binary mode, at the start of an ``.npy`` member.
+
+    Returns
+    -------
+    header : tuple
+    """
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(handle)
+    return np.lib.format.read_array_header_2_0(handle)
+
+
 def shard_layout(path) -> dict:
     """``{array name: (shape, dtype)}`` of an ``.npz``, from the array headers alone.
 
@@ -78,13 +97,7 @@ def shard_layout(path) -> dict:
             if not info.filename.endswith(".npy"):
                 continue
             with archive.open(info) as member:
-                version = np.lib.format.read_magic(member)
-                read = (
-                    np.lib.format.read_array_header_1_0
-                    if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0
-                )
-                shape, _, dtype = read(member)
+                shape, _, dtype = array_header(member)
             layout[info.filename[: -len(".npy")]] = (shape, dtype)
     return layout
 

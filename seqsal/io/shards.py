@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import InputError
 from .atomic import atomic_path
-from .shard_kinds import check_onehot, check_shard, intact
+from .shard_kinds import array_header, check_onehot, check_shard, intact
 
 
 def write_npz(path, *, compress: bool = False, **arrays) -> None:
@@ -325,13 +325,7 @@ def _npz_member_layout(path, key):
         handle.seek(info.header_offset)
         name_length, extra_length = struct.unpack("<HH", handle.read(30)[26:30])
         handle.seek(info.header_offset + 30 + name_length + extra_length)
-        version = np.lib.format.read_magic(handle)
-        read_header = (
-            np.lib.format.read_array_header_1_0
-            if version == (1, 0)
-            else np.lib.format.read_array_header_2_0
-        )
-        shape, fortran, dtype = read_header(handle)
+        shape, fortran, dtype = array_header(handle)
         if fortran:
             return None
         return handle.tell(), shape, dtype

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import InputError, last_line
 from ..io.atomic import atomic_path
 from ..io.text import check_regular_file
 from .zoo import ALPHABET, RCAverage, build_model
@@ -185,7 +185,7 @@ def _build_checkpointed(path, checkpoint: dict) -> nn.Module:
         model = build_model(checkpoint["arch"], **checkpoint["hparams"])
         model.load_state_dict(checkpoint.pop("state_dict"))
     except (RuntimeError, TypeError, ValueError) as error:
-        first = (str(error).strip().splitlines() or [type(error).__name__])[-1].strip()[:160]
+        first = last_line(error)
         raise InputError(
             f"{path}: expected weights that fit {checkpoint['arch']} with its hparams, "
             f"found: {first}"
@@ -228,7 +228,7 @@ def _check_outputs(path, model: nn.Module, meta: dict) -> None:
         with torch.no_grad():
             outputs = model(torch.zeros(2, 4, length))
     except Exception as error:  # a user's model can raise anything on a wrong shape
-        first = (str(error).strip().splitlines() or [type(error).__name__])[-1].strip()[:160]
+        first = last_line(error)
         raise InputError(
             f"{path}: expected a model that runs on input of shape (N, 4, {length}) "
             f"(its declared input_length), found: {first}"
