@@ -26,7 +26,7 @@ from seqsal.attribute import attribute
 from seqsal.evaluate import agreement, truth_recovery
 from seqsal.io.bed import read_bed
 from seqsal.io.tables import read_names
-from seqsal.train import fit
+from seqsal.train import DistillOptions, fit
 
 from runs import load_run, spread
 
@@ -74,7 +74,7 @@ def main(argv=None) -> None:
     for way, chosen in ways.items():
         found[way] = []
         for seed in range(args.seeds):
-            result = fit(data, test=test, seed=seed, teachers=chosen, **STUDENT)
+            result = fit(data, test=test, seed=seed, distill=DistillOptions(chosen), **STUDENT)
             found[way].append(measure(result))
             print(way, seed, found[way][-1]["test"], flush=True)
     reference = found["teacher"][0]["attr"]

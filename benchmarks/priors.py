@@ -34,7 +34,7 @@ from seqsal.evaluate import shortcut_audit
 from seqsal.metrics import score_predictions
 from seqsal.models import predict
 from seqsal.simulate import box_ppm
-from seqsal.train import build_priors, train_model
+from seqsal.train import PriorOptions, build_priors, train_model
 
 LENGTH, ADAPTER = 100, 15
 ADAPTERS = ("ACGTTGCATGCAGTC", "GGATCCTTAAGCTAG")
@@ -65,7 +65,7 @@ def run(kind: str, seed: int, n: int) -> dict:
     X, y = library(n, agree=0.5 if kind == "no adapter" else 0.97, seed=seed)
     X_test, y_test = library(2000, agree=0.5, seed=1000 + seed)
     split = np.where(np.arange(n) < int(0.8 * n), "train", "valid")
-    prior = {"irrelevant": [f"adapter:0:{ADAPTER}"]} if kind == "prior" else None
+    prior = PriorOptions([f"adapter:0:{ADAPTER}"]) if kind == "prior" else None
     priors = build_priors(prior, {"X": X, "y": y}, ["binary"])
     model, _, history = train_model(
         X, y, split, tasks=["binary"], rc_augment=False, priors=priors, seed=seed

@@ -37,7 +37,7 @@ from seqsal.attribute import attribute
 from seqsal.evaluate import truth_recovery
 from seqsal.io.bed import read_bed
 from seqsal.io.tables import read_names
-from seqsal.train import fit
+from seqsal.train import PriorOptions, fit
 
 from runs import load_run, spread
 
@@ -59,11 +59,11 @@ def pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def setting(text: str) -> dict:
     """``smoothness=0.3,consistency=1`` as ``fit`` keywords."""
     pairs = (part.split("=") for part in text.split(","))
-    return {f"prior_{key}": float(value) for key, value in pairs}
+    return {key: float(value) for key, value in pairs}
 
 
 def label(prior: dict) -> str:
-    return ", ".join(f"{k.removeprefix('prior_')} {v:g}" for k, v in prior.items()) or "plain"
+    return ", ".join(f"{k} {v:g}" for k, v in prior.items()) or "plain"
 
 
 def main(argv=None) -> None:
@@ -90,7 +90,7 @@ def main(argv=None) -> None:
     for prior in [{}, *args.priors]:
         found = []
         for seed in range(args.seeds):
-            result = fit(data, test=test, seed=seed, **prior, **model)
+            result = fit(data, test=test, seed=seed, prior=PriorOptions(**prior), **model)
             known = {}
             for name, rows in (("all", np.arange(len(test))), ("held_out", held_out)):
                 _, attr, _ = attribute(result["model"], data["X"][rows], target=0)

@@ -234,16 +234,21 @@ class Augment:
             raise InputError(
                 f"model.augment.evoaug: expected some of {', '.join(EVOAUG)}, found {unknown}"
             )
-        if length is not None and mask != "none" and mask_width * mask_windows > length:
-            raise InputError(
-                f"model.augment: expected mask_width x mask_windows within the "
-                f"{length} bp sequences, found {mask_width} x {mask_windows}"
-            )
         self.mask, self.width, self.windows = mask, mask_width, mask_windows
         self.share, self.fill, self.evoaug = mask_share, mask_fill, list(evoaug or ())
         self.finetune_epochs = (
             (5 if self.evoaug else 0) if finetune_epochs is None else finetune_epochs
         )
+        if length is not None:
+            self.check_length(length)
+
+    def check_length(self, length: int) -> None:
+        """Refuse masks wider than sequences of ``length`` bases."""
+        if self.mask != "none" and self.width * self.windows > length:
+            raise InputError(
+                f"model.augment: expected mask_width x mask_windows within the "
+                f"{length} bp sequences, found {self.width} x {self.windows}"
+            )
 
     @property
     def active(self) -> bool:

@@ -19,7 +19,7 @@ from seqsal.augment import (
 )
 from seqsal.encode import reverse_complement
 from seqsal.errors import InputError
-from seqsal.train import fit, train_model
+from seqsal.train import PriorOptions, fit, train_model
 
 
 def _one_hot(rng, n, length):
@@ -180,7 +180,7 @@ def test_evoaug_fine_tunes_on_unchanged_sequences_at_a_tenth_of_the_rate(caplog)
 def test_fit_records_the_augmentation_and_refuses_moving_bases_under_a_mask():
     X, y = _toy_library(n=120)
     data = {"X": X, "y": y, "chroms": np.repeat(["a", "b", "c", "d"], 30), "targets": ["t"]}
-    result = fit(data, max_epochs=1, augment_mask="saliency", augment_mask_width=6)
+    result = fit(data, max_epochs=1, augment=Augment("saliency", mask_width=6))
     expected = {
         "mask": "saliency",
         "mask_width": 6,
@@ -192,4 +192,9 @@ def test_fit_records_the_augmentation_and_refuses_moving_bases_under_a_mask():
     assert result["meta"]["training"] == {"augment": expected}
     assert result["metrics"]["training"] == {"augment": expected}
     with pytest.raises(InputError, match="no insertion, deletion or translocation .* deletion"):
-        fit(data, max_epochs=1, augment_evoaug=["deletion"], prior_irrelevant=["a:0:5"])
+        fit(
+            data,
+            max_epochs=1,
+            augment=Augment(evoaug=["deletion"]),
+            prior=PriorOptions(["a:0:5"]),
+        )

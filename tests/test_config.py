@@ -12,7 +12,7 @@ from seqsal.cli import STAGES, build_parser, stage_module
 from seqsal.cli.options import config_to_flags
 from seqsal.motifs import cluster_seqlets, match_motifs
 from seqsal.seqlets import call_seqlets
-from seqsal.train import split_regions, train_model
+from seqsal.train import TrainingOptions, split_regions
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -67,11 +67,11 @@ def test_schema_defaults_equal_function_and_cli_defaults():
         (d["motifs"]["min_similarity"], _defaults(cluster_seqlets)["min_similarity"]),
         (d["split"]["test_fraction"], _defaults(split_regions)["test_fraction"]),
         (d["split"]["valid_fraction"], _defaults(split_regions)["valid_fraction"]),
-        (d["model"]["max_epochs"], _defaults(train_model)["max_epochs"]),
-        (d["model"]["patience"], _defaults(train_model)["patience"]),
-        (d["model"]["batch_size"], _defaults(train_model)["batch_size"]),
-        (d["model"]["learning_rate"], _defaults(train_model)["learning_rate"]),
-        (d["model"]["arch"], _defaults(train_model)["arch"]),
+        (d["model"]["max_epochs"], _defaults(TrainingOptions)["max_epochs"]),
+        (d["model"]["patience"], _defaults(TrainingOptions)["patience"]),
+        (d["model"]["batch_size"], _defaults(TrainingOptions)["batch_size"]),
+        (d["model"]["learning_rate"], _defaults(TrainingOptions)["learning_rate"]),
+        (d["model"]["arch"], _defaults(TrainingOptions)["arch"]),
     ]
     for schema_value, function_value in pairs:
         assert schema_value == function_value
@@ -115,6 +115,17 @@ def _stage_functions(module):
         yield getattr(importlib.import_module(path), function)
 
 
+def _group_parameters(module) -> dict:
+    """The options a stage function takes in its option groups (``GROUPS``: a keyword,
+    a type, a prefix): ``{prefix + field: the type's signature parameter}``."""
+    parameters = {}
+    for keyword in getattr(module, "GROUPS", {}):
+        prefix = module.GROUPS[keyword][1]
+        for name, parameter in inspect.signature(module.group_type(keyword)).parameters.items():
+            parameters[prefix + name] = parameter
+    return parameters
+
+
 def test_every_schema_key_reaches_one_cli_option_and_its_function_with_one_default():
     schema = yaml.safe_load(SCHEMA.read_text())
     defaults = schema_defaults(schema)
@@ -126,6 +137,7 @@ def test_every_schema_key_reaches_one_cli_option_and_its_function_with_one_defau
         cli = {a.dest: a.default for a in sub[stage]._actions}
         functions = list(_stage_functions(module))
         parameters = set().union(*(inspect.signature(f).parameters for f in functions))
+        grouped = _group_parameters(module)
         for dest, key in module.OPTIONS.items():
             covered.add(key)
             default = defaults
@@ -134,6 +146,10 @@ def test_every_schema_key_reaches_one_cli_option_and_its_function_with_one_defau
             assert cli[dest] == default, f"seqsal {stage} --{dest} vs {key}"
             if dest in getattr(module, "READ_BY_CLI", ()):
                 continue  # read or loaded by the CLI itself, not passed on
+            if dest in grouped:  # a field of one of the function's option groups
+                value = grouped[dest].default
+                assert value == default or (value in (None, ()) and default in ({}, [])), key
+                continue
             assert dest in parameters, f"{module.STAGE} has no parameter {dest} ({key})"
             for function in functions:
                 value = _defaults(function).get(dest, default)

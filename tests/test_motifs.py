@@ -178,7 +178,7 @@ def test_modisco_layout_places_each_seqlet_on_its_region():
     """Each seqlet of the h5 layout, cut from its region at start:end (reverse-complemented
     when is_revcomp), is the aligned, trimmed window the motif was built from."""
     from seqsal.encode import reverse_complement
-    from seqsal.motifs import _align, modisco_layout
+    from seqsal.motifs import align_windows, modisco_layout
 
     rng = np.random.default_rng(0)
     X = one_hot_encode(["".join(rng.choice(list("ACGT"), 60)) for _ in range(5)])
@@ -189,7 +189,7 @@ def test_modisco_layout_places_each_seqlet_on_its_region():
     motifs = build_motifs(onehot, onehot, labels, shift, strand, max_shift=max_shift)
     for motif in motifs:  # random windows do not trim: trim by hand, clear of the padding
         motif["span"] = slice(max_shift, width - max_shift)
-    seqs = _align(onehot, shift, strand, max_shift)
+    seqs = align_windows(onehot, shift, strand, max_shift)
     oriented = {key: seqs for key in ("sequence", "contrib_scores", "hypothetical_contribs")}
     patterns = modisco_layout(motifs, oriented, index, start, labels, shift, strand)
     checked = 0

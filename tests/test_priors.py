@@ -22,7 +22,7 @@ from seqsal.priors import (
     random_signs,
     smoothness_penalty,
 )
-from seqsal.train import build_priors, fit, train_model
+from seqsal.train import PriorOptions, build_priors, fit, train_model
 
 
 def _one_hot(rng, n, length):
@@ -133,8 +133,8 @@ def test_consistency_is_one_minus_the_maps_correlation_and_perturbed_is_one_hot(
 def test_no_prior_is_no_prior():
     data = {"X": np.zeros((4, 4, 10), np.uint8), "y": np.zeros((4, 1))}
     assert build_priors(None, data, ["regression"]) is None
-    assert build_priors({"irrelevant": [], "smoothness": 0.0}, data, ["regression"]) is None
-    assert build_priors({"irrelevant": ["a:0:2"], "mask_weight": 0}, data, ["regression"]) is None
+    assert build_priors(PriorOptions([], smoothness=0.0), data, ["regression"]) is None
+    assert build_priors(PriorOptions(["a:0:2"], mask_weight=0), data, ["regression"]) is None
 
 
 def _adapter_library(rng, n, *, shortcut: bool):
@@ -160,7 +160,7 @@ def test_the_irrelevant_prior_takes_the_attribution_off_a_planted_adapter():
     X_test, _ = _adapter_library(rng, 300, shortcut=False)
     split = np.where(np.arange(1500) < 1200, "train", "valid")
     shares = {}
-    for name, prior in (("plain", None), ("prior", {"irrelevant": ["adapter:0:10"]})):
+    for name, prior in (("plain", None), ("prior", PriorOptions(["adapter:0:10"]))):
         priors = build_priors(prior, {"X": X, "y": y}, ["binary"])
         model, _, history = train_model(
             X, y, split, tasks=["binary"], rc_augment=False, priors=priors, max_epochs=8
@@ -177,13 +177,8 @@ def test_fit_records_the_prior_in_the_metrics_and_model_meta():
     rng = np.random.default_rng(1)
     X, y = _adapter_library(rng, 200, shortcut=True)
     data = {"X": X.astype(np.uint8), "y": y, "chroms": np.array(["c"] * 200), "targets": ["t"]}
-    prior = {
-        "prior_irrelevant": ["adapter:0:10"],
-        "prior_mask_weight": 5.0,
-        "prior_smoothness": 1.0,
-        "prior_consistency": 0.5,
-    }
-    result = fit(data, max_epochs=1, **prior)
+    prior = PriorOptions(["adapter:0:10"], mask_weight=5.0, smoothness=1.0, consistency=0.5)
+    result = fit(data, max_epochs=1, prior=prior)
     expected = {
         "irrelevant_positions": 10,
         "relevant_positions": 0,
@@ -203,7 +198,7 @@ def test_a_prior_too_strong_to_learn_under_is_said_in_the_log(caplog):
     rng = np.random.default_rng(0)
     X, y = _adapter_library(rng, 600, shortcut=False)
     split = np.where(np.arange(600) < 480, "train", "valid")
-    priors = build_priors({"consistency": 1000.0}, {"X": X, "y": y}, ["binary"])
+    priors = build_priors(PriorOptions(consistency=1000.0), {"X": X, "y": y}, ["binary"])
     train_model(X, y, split, tasks=["binary"], rc_augment=False, priors=priors, max_epochs=3)
     assert "no better than a constant prediction's" in caplog.text
     assert "lower the prior's weight" in caplog.text
@@ -213,12 +208,12 @@ def test_a_model_a_prior_holds_on_the_plateau_starts_again_from_new_weights(capl
     """Labels with no signal keep the model no better than a constant: after
     RESTART_AFTER epochs it starts again from weights of another seed, at most
     MAX_RESTARTS times, and the history says which start each epoch belongs to."""
-    monkeypatch.setattr(train.loop, "RESTART_AFTER", 2)
+    monkeypatch.setattr(train.modes, "RESTART_AFTER", 2)
     rng = np.random.default_rng(0)
     X = _one_hot(rng, 200, 30).astype(np.uint8)
     y = rng.integers(0, 2, (200, 1)).astype(np.float32)
     split = np.where(np.arange(200) < 160, "train", "valid")
-    priors = build_priors({"consistency": 0.5}, {"X": X, "y": y}, ["binary"])
+    priors = build_priors(PriorOptions(consistency=0.5), {"X": X, "y": y}, ["binary"])
     starts = []
     build = train.loop.build_model
 
@@ -250,12 +245,12 @@ def test_a_model_that_learns_one_output_but_not_another_starts_again(caplog, mon
     RESTART_AFTER epochs later the restart names the output a prior held on the plateau
     while the other learnt. The second start learns less, and the first start's best
     weights are kept."""
-    monkeypatch.setattr(train.loop, "RESTART_AFTER", 4)
+    monkeypatch.setattr(train.modes, "RESTART_AFTER", 4)
     rng = np.random.default_rng(0)
     X = _one_hot(rng, 400, 30).astype(np.uint8)
     y = np.stack([X[:, 0].sum(1) > 7.5, rng.integers(0, 2, 400)], 1).astype(np.float32)
     split = np.where(np.arange(400) < 320, "train", "valid")
-    priors = build_priors({"consistency": 0.1}, {"X": X, "y": y}, ["binary"] * 2)
+    priors = build_priors(PriorOptions(consistency=0.1), {"X": X, "y": y}, ["binary"] * 2)
     options = dict(tasks=["binary"] * 2, patience=3, max_epochs=6, learning_rate=3e-3, seed=4)
     model, _, history = train_model(X, y, split, priors=priors, **options)
     first = next(r.getMessage() for r in caplog.records if "starting again" in r.getMessage())
@@ -281,12 +276,12 @@ def test_a_restart_takes_the_prior_on_once_every_output_has_learnt_without_it(ca
     """A prior far too strong holds the first start on the plateau; the restart trains
     without it, learns the A count, then trains with it, and the weights kept are the
     best epoch's with the prior."""
-    monkeypatch.setattr(train.loop, "RESTART_AFTER", 3)
+    monkeypatch.setattr(train.modes, "RESTART_AFTER", 3)
     rng = np.random.default_rng(0)
     X = _one_hot(rng, 1600, 30).astype(np.uint8)
     y = (X[:, 0].sum(1, keepdims=True) > 7.5).astype(np.float32)
     split = np.where(np.arange(1600) < 1280, "train", "valid")
-    priors = build_priors({"consistency": 1000.0}, {"X": X, "y": y}, ["binary"])
+    priors = build_priors(PriorOptions(consistency=1000.0), {"X": X, "y": y}, ["binary"])
     options = dict(tasks=["binary"], patience=2, max_epochs=8, learning_rate=1e-2, seed=4)
     with caplog.at_level("INFO", logger="seqsal.train"):
         _, _, history = train_model(X, y, split, priors=priors, **options)

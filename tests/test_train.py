@@ -354,7 +354,7 @@ def test_teacher_targets_are_the_ensembles_mean_in_the_labels_units():
 def test_a_student_learns_its_teacher_through_noisy_labels():
     """Labels are the teacher's function plus noise three times its size: the student
     distilled from the teacher follows the function closer than one fitted to labels."""
-    from seqsal.train import fit
+    from seqsal.train import DistillOptions, fit
 
     rng = np.random.default_rng(0)
     n, length = 600, 40
@@ -367,8 +367,7 @@ def test_a_student_learns_its_teacher_through_noisy_labels():
     for alpha in (0.0, 1.0):
         result = fit(
             data,
-            teachers={"teacher.pt": (teacher, {"targets": ["t"]})},
-            distill_alpha=alpha,
+            distill=DistillOptions({"teacher.pt": (teacher, {"targets": ["t"]})}, alpha),
             oriented=True,  # GGG is not CCC
             max_epochs=20,
             learning_rate=0.003,

@@ -320,12 +320,18 @@ def _attributions(
     )
     K = n_shuffles if references is None else np.shape(references)[1]  # given: their own
     regions_per_batch = max(1, batch_size // _per_region(method, baseline, K))
+    yield from _batches(f, run, X, regions_per_batch, verbose=verbose)
+
+
+def _batches(f, run, X, regions_per_batch: int, *, verbose: bool):
+    """The batches of :func:`_attributions`, the weights' gradients off meanwhile."""
+    N, method, device = len(X), run.method, run.device
     parameters = list(f.parameters())
     flags = [p.requires_grad for p in parameters]
     for parameter in parameters:  # no weight gradients (ScriptModules included)
         parameter.requires_grad_(False)
     bar = tqdm(total=N, disable=not verbose, desc=method, unit="region", smoothing=0.1)
-    progress = Progress(log or logging.getLogger(__name__), method, N)
+    progress = Progress(run.log or logging.getLogger(__name__), method, N)
     try:
         with STEPS[method](f, run) as step, full_fp32():
             for start in range(0, N, regions_per_batch):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import logging
 from pathlib import Path
@@ -60,6 +62,16 @@ READ_BY_CLI = (
     "distill_teachers",
 )
 
+#: The option groups :func:`seqsal.train.fit` takes: its keyword, the group's type, and
+#: the prefix its options carry here (the group's fields, prefixed, are option names).
+GROUPS = {
+    "options": ("seqsal.train:TrainingOptions", ""),
+    "prior": ("seqsal.train:PriorOptions", "prior_"),
+    "augment": ("seqsal.augment:Augment", "augment_"),
+    "split": ("seqsal.train:SplitOptions", ""),
+    "distill": ("seqsal.train:DistillOptions", "distill_"),
+}
+
 log = logging.getLogger("seqsal")
 
 
@@ -97,22 +109,44 @@ def run(args) -> None:
     if args.checkpoint:
         model, meta = load_checkpoint(args.checkpoint, input_length=data["X"].shape[-1])
     test = read_names(args.test_names, data["names"]) if args.test_names else None
-    options = {k: getattr(args, k) for k in OPTIONS if k not in READ_BY_CLI}
     length = data["X"].shape[-1]
     teachers = {path: load_checkpoint(path, input_length=length) for path in args.distill_teachers}
+    groups = option_groups(args)
+    groups["options"].update(device=resolve_device(args.device), verbose=args.verbose)
+    groups["distill"]["teachers"] = teachers
     result = fit(
         data,
         model=model,
         meta=meta,
+        tasks=args.tasks,
         test=test,
-        teachers=teachers,
-        oriented=oriented,
         regions=_regions(args.regions, data["names"]),
-        device=resolve_device(args.device),
-        verbose=args.verbose,
-        **options,
+        oriented=oriented,
+        ensemble=args.ensemble,
+        auto_epochs=args.auto_epochs,
+        **{keyword: group_type(keyword)(**values) for keyword, values in groups.items()},
     )
     _save(args, result, data.get("y"), data["names"], Path(args.out_dir))
+
+
+def group_type(keyword: str):
+    """The type of :func:`seqsal.train.fit`'s option group ``keyword`` (:data:`GROUPS`)."""
+    module, name = GROUPS[keyword][0].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def option_groups(args) -> dict:
+    """The options passed on, each in its group (:data:`GROUPS`): ``{keyword: {field:
+    value}}``."""
+    groups = {}
+    for keyword, (_, prefix) in GROUPS.items():
+        fields = inspect.signature(group_type(keyword)).parameters
+        groups[keyword] = {
+            field: getattr(args, prefix + field)
+            for field in fields
+            if prefix + field in OPTIONS and prefix + field not in READ_BY_CLI
+        }
+    return groups
 
 
 def _regions(path, names):

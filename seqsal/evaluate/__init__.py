@@ -190,10 +190,7 @@ def evaluate_maps(
         ``faithfulness`` (per region and method), ``stability`` (per tested region),
         ``summary`` (``summary.json``), ``curves`` and ``fields`` (the plots' data).
     """
-    from ..models import strand_averaged
-
     method, names = run["method"], regions["name"].to_numpy()
-    explained = strand_averaged(model) if run.get("rc_average") else model
     rows = select_regions(pred, labels, max_regions=max_regions)
     if not len(rows):
         raise InputError(f"{source}: expected positive regions to test, found none")
@@ -219,40 +216,13 @@ def evaluate_maps(
         len(seed_models or {}),
     )
     stability, summary["stability"] = stability_tests(
-        model,
-        X,
-        attrs[method],
-        rows,
-        names,
-        run,
-        seed_models or {},
-        n_substitutions,
-        top_k,
+        model, X, attrs[method], rows, names, run, seed_models or {}, n_substitutions, top_k,
         oriented,
+    )  # fmt: skip
+    stability, summary["saturation"] = _saturation(
+        model, X, rows, per_region, stability, run, binary=binary
     )
-    if binary:  # a saturated sigmoid: the probability map vanishes
-        first = per_region[per_region["method"] == method].set_index("region_index")
-        background_output = first.loc[rows, "background_output"].to_numpy()
-        stability, summary["saturation"] = saturation_test(
-            model, X, rows, background_output, stability, run
-        )
-    else:  # a flat output: the gradient misses what deleting the region changes
-        flat = flatness(explained, X, rows, **{**run, "rc_average": False})
-        stability = pd.concat([stability, flat], axis=1)
-        summary["saturation"] = {
-            "kind": "flat output",
-            "n_regions": len(flat),
-            "n_saturated": int(flat["saturated"].sum()),
-            "median_first_order_share": float(np.nanmedian(flat["first_order_share"])),
-            "regions": stability.loc[flat["saturated"].to_numpy(), "region"].tolist()[:20],
-        }
-    # effective receptive field of the model's convolutions
-    log.info("receptive field of the convolutions")
-    fields = receptive_fields(model, X.shape[-1])
-    summary["receptive_field"] = {
-        "layers": fields.to_dict(orient="records"),
-        **({"fits": growth_law(fields["depth"], fields["sigma"])} if len(fields) >= 3 else {}),
-    }
+    fields, summary["receptive_field"] = _receptive_field(model, X.shape[-1])
     log.info("shortcut audit: nuisance intervals and artefact k-mers")
     summary["shortcuts"] = shortcut_summary(X, attrs[method], seqlets, regions, nuisance, artefacts)
     if truth is not None:
@@ -261,19 +231,11 @@ def evaluate_maps(
             **seqlet_recovery(seqlets, truth),
         }
     if compare_to:
+        models = {"this run": model, **compare_to}
         summary["comparison"] = compare_models(
-            {"this run": model, **compare_to},
-            X,
-            rows,
-            regions,
-            run=run,
-            truth=truth,
-            nuisance=nuisance,
-            n_steps=n_steps,
-            n_random=n_random,
-            background=background,
-            **(scored or {}),
-        )
+            models, X, rows, regions, run=run, truth=truth, nuisance=nuisance,
+            **curve_options, **(scored or {}),
+        )  # fmt: skip
     return {
         "faithfulness": per_region.drop(columns="region_index"),
         "stability": stability,
@@ -281,3 +243,37 @@ def evaluate_maps(
         "curves": curves,
         "fields": fields,
     }
+
+
+def _saturation(model, X, rows, per_region, stability, run, *, binary) -> tuple:
+    """The saturation test: of the sigmoid (binary targets: the probability map
+    vanishes), else of a flat output (the gradient misses what deleting the region
+    changes); the stability table with its columns added, and its summary."""
+    if binary:
+        first = per_region[per_region["method"] == run["method"]].set_index("region_index")
+        background_output = first.loc[rows, "background_output"].to_numpy()
+        return saturation_test(model, X, rows, background_output, stability, run)
+    from ..models import strand_averaged
+
+    explained = strand_averaged(model) if run.get("rc_average") else model
+    flat = flatness(explained, X, rows, **{**run, "rc_average": False})
+    stability = pd.concat([stability, flat], axis=1)
+    return stability, {
+        "kind": "flat output",
+        "n_regions": len(flat),
+        "n_saturated": int(flat["saturated"].sum()),
+        "median_first_order_share": float(np.nanmedian(flat["first_order_share"])),
+        "regions": stability.loc[flat["saturated"].to_numpy(), "region"].tolist()[:20],
+    }
+
+
+def _receptive_field(model, length: int) -> tuple:
+    """The effective receptive field of the model's convolutions: per layer, and its
+    summary (with the growth law fitted where three layers or more)."""
+    log.info("receptive field of the convolutions")
+    fields = receptive_fields(model, length)
+    summary = {
+        "layers": fields.to_dict(orient="records"),
+        **({"fits": growth_law(fields["depth"], fields["sigma"])} if len(fields) >= 3 else {}),
+    }
+    return fields, summary

@@ -205,40 +205,43 @@ def faithfulness(
                 counted += 1
             auc = np.trapezoid(norm, fraction, axis=-1)  # (2, orders)
             half = norm[0, :, n_steps // 2]  # deletion: what is left with half the bases gone
-            for k, method in enumerate(methods):
-                row = {
-                    "region_index": i,
-                    "method": method,
-                    "output": full,
-                    "background_output": empty,
-                }
-                for kind, a in zip(("deletion", "insertion"), auc):
-                    random = a[len(methods) : len(methods) + n_random].mean()
-                    row[f"{kind}_auc"] = a[k]
-                    row[f"{kind}_auc_random"] = random
-                    row[f"{kind}_auc_uniform"] = a[-1]
-                    better = a[k] < random if kind == "deletion" else a[k] > random
-                    row[f"{kind}_beats_random"] = bool(better) if np.isfinite(a[k]) else False
-                row["deletion_left_half"] = half[k]
-                row["deletion_left_half_random"] = half[len(methods) : -1].mean()
-                out_rows.append(row)
+            out_rows += _region_rows(i, methods, full, empty, auc, half, n_random)
         progress.update(len(chunk))
+    return pd.DataFrame(out_rows), _mean_curves(totals, counted, names, fraction)
+
+
+def _region_rows(i, methods, full, empty, auc, half, n_random) -> list:
+    """One region's rows of :func:`faithfulness`' table, a row per method: ``auc`` has
+    the deletion and insertion areas of each order (the methods', ``n_random`` random
+    ones, the uniform one), ``half`` what deleting half the bases leaves."""
+    rows = []
+    for k, method in enumerate(methods):
+        row = {"region_index": i, "method": method, "output": full, "background_output": empty}
+        for kind, a in zip(("deletion", "insertion"), auc):
+            random = a[len(methods) : len(methods) + n_random].mean()
+            row[f"{kind}_auc"] = a[k]
+            row[f"{kind}_auc_random"] = random
+            row[f"{kind}_auc_uniform"] = a[-1]
+            better = a[k] < random if kind == "deletion" else a[k] > random
+            row[f"{kind}_beats_random"] = bool(better) if np.isfinite(a[k]) else False
+        row["deletion_left_half"] = half[k]
+        row["deletion_left_half_random"] = half[len(methods) : -1].mean()
+        rows.append(row)
+    return rows
+
+
+def _mean_curves(totals: dict, counted: int, names: list, fraction) -> pd.DataFrame:
+    """The mean normalised curve of each kind and order (random orders pooled)."""
     curves = []
     for kind, total in totals.items():
         mean = total / max(counted, 1)
         for order in dict.fromkeys(names):
             picked = [k for k, name in enumerate(names) if name == order]
+            output = mean[picked].mean(axis=0)
             curves.append(
-                pd.DataFrame(
-                    {
-                        "kind": kind,
-                        "order": order,
-                        "fraction": fraction,
-                        "output": mean[picked].mean(axis=0),
-                    }
-                )
+                pd.DataFrame({"kind": kind, "order": order, "fraction": fraction, "output": output})
             )
-    return pd.DataFrame(out_rows), pd.concat(curves, ignore_index=True)
+    return pd.concat(curves, ignore_index=True)
 
 
 def summarize_faithfulness(per_region: pd.DataFrame) -> dict:

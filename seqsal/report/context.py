@@ -137,7 +137,8 @@ def variant_context(
             image = png_base64(figure)
         motif = ""
         if isinstance(v.motif, str) and v.motif:
-            motif = f"{v.motif_effect} {v.motif} (p {three_digits(v.motif_p_ref)} → {three_digits(v.motif_p_alt)})"
+            p_ref, p_alt = three_digits(v.motif_p_ref), three_digits(v.motif_p_alt)
+            motif = f"{v.motif_effect} {v.motif} (p {p_ref} → {p_alt})"
         rows.append(
             {
                 "name": v.name,
@@ -156,7 +157,8 @@ def variant_context(
         verdict += f"; {len(broken)} of them break or make a motif site"
     if rows:
         top = rows[0]
-        verdict += f"; the strongest, {top['name']} (Δ {top['delta']}){', ' + top['motif'] if top['motif'] else ''}."
+        motif = f", {top['motif']}" if top["motif"] else ""
+        verdict += f"; the strongest, {top['name']} (Δ {top['delta']}){motif}."
     return {
         "verdict": verdict,
         "rows": rows,
@@ -314,8 +316,43 @@ def trust_context(summary: dict, method: str) -> dict:
     """
     first = summary["faithfulness"][method]
     truth = summary.get("truth")
+    methods = _method_rows(summary["faithfulness"], truth)
+    stability = {k: three_digits(v) for k, v in summary["stability"].items() if k != "seeds"}
+    seeds = {
+        name: {k: three_digits(v) for k, v in entry.items()}
+        for name, entry in summary["stability"].get("seeds", {}).items()
+    }
+    saturation_text = saturation_words(summary["saturation"])
+    field_text = receptive_field_words(summary["receptive_field"])
+    shortcuts = summary["shortcuts"]
+    warnings = shortcut_warnings(shortcuts)
+    return {
+        "method": method,
+        "n_regions": first["n_regions"],
+        "tested": summary["tested"],
+        "background": "a dinucleotide shuffle of the region"
+        if summary["background"] == "shuffle"
+        else "N",
+        "methods": methods,
+        "truth": {k: three_digits(v) for k, v in truth.items() if not isinstance(v, dict)}
+        if truth
+        else None,
+        "stability": stability,
+        "seeds": seeds,
+        "saturation": saturation_text,
+        "receptive_field": field_text,
+        "intervals": [{k: three_digits(v) for k, v in i.items()} for i in shortcuts["intervals"]],
+        "artefact_kmers": shortcuts["artefact_kmers"],
+        "artefacts_given": shortcuts.get("artefacts_given", False),
+        "warnings": warnings,
+        "comparison": comparison_rows(summary["comparison"]) if summary.get("comparison") else None,
+    }
+
+
+def _method_rows(faithfulness: dict, truth: dict | None) -> list:
+    """The faithfulness table's rows, a method each, with its known-site scores."""
     methods = []
-    for name, entry in summary["faithfulness"].items():
+    for name, entry in faithfulness.items():
         row = {k: three_digits(v) for k, v in entry.items()}
         row.update(
             method=name,
@@ -335,13 +372,11 @@ def trust_context(summary: dict, method: str) -> dict:
         elif truth:
             row.update(auroc="n/a", auprc="n/a")
         methods.append(row)
-    stability = {k: three_digits(v) for k, v in summary["stability"].items() if k != "seeds"}
-    seeds = {
-        name: {k: three_digits(v) for k, v in entry.items()}
-        for name, entry in summary["stability"].get("seeds", {}).items()
-    }
-    saturation_text = saturation_words(summary["saturation"])
-    field = summary["receptive_field"]
+    return methods
+
+
+def receptive_field_words(field: dict) -> str:
+    """What the receptive-field test found, in words (``summary["receptive_field"]``)."""
     layers = field["layers"]
     field_text = (
         "The model has no convolution."
@@ -368,8 +403,13 @@ def trust_context(summary: dict, method: str) -> dict:
             f" Over depth, sigma = a + b√depth fits with R² {three_digits(fits['sqrt']['r2'])}, "
             f"sigma = a + b·depth with R² {three_digits(fits['linear']['r2'])}."
         )
-    shortcuts = summary["shortcuts"]
-    warnings = [
+    return field_text
+
+
+def shortcut_warnings(shortcuts: dict) -> list:
+    """A sentence per flagged nuisance interval and per seqlet k-mer found in an
+    artefact sequence (``summary["shortcuts"]``)."""
+    return [
         f"{percent(i['attribution_fraction'])} of all |attribution| falls in {i['name']} "
         f"(positions {i['start']}-{i['end']}, {percent(i['base_fraction'])} of the bases; "
         f"{i['enrichment']:.1f}× its share). The model may be reading this nuisance "
@@ -381,24 +421,3 @@ def trust_context(summary: dict, method: str) -> dict:
         f"sequence {k['artefact']}."
         for k in shortcuts["artefact_kmers"]
     ]
-    return {
-        "method": method,
-        "n_regions": first["n_regions"],
-        "tested": summary["tested"],
-        "background": "a dinucleotide shuffle of the region"
-        if summary["background"] == "shuffle"
-        else "N",
-        "methods": methods,
-        "truth": {k: three_digits(v) for k, v in truth.items() if not isinstance(v, dict)}
-        if truth
-        else None,
-        "stability": stability,
-        "seeds": seeds,
-        "saturation": saturation_text,
-        "receptive_field": field_text,
-        "intervals": [{k: three_digits(v) for k, v in i.items()} for i in shortcuts["intervals"]],
-        "artefact_kmers": shortcuts["artefact_kmers"],
-        "artefacts_given": shortcuts.get("artefacts_given", False),
-        "warnings": warnings,
-        "comparison": comparison_rows(summary["comparison"]) if summary.get("comparison") else None,
-    }

@@ -85,7 +85,8 @@ def saturation_words(saturation: dict) -> str:
     if saturation.get("kind") == "flat output":
         test = (
             "the gradient's first-order estimate of what replacing the region by a "
-            "dinucleotide shuffle of it changes is under 25% of the true change, among the regions whose "
+            "dinucleotide shuffle of it changes is under 25% of the true change, among the "
+            "regions whose "
             f"change is at least the median (median share over all: "
             f"{three_digits(saturation['median_first_order_share'])})"
         )
@@ -444,9 +445,8 @@ def comparison_verdict(comparison: dict | None) -> str:
     for target, scores in ours.get("test", {}).items():
         metric = "auroc" if "auroc" in scores else "pearson"
         other = theirs.get("test", {}).get(target, {}).get(metric)
-        parts.append(
-            f"test {metric} of {target} {three_digits(scores.get(metric))} against {three_digits(other)}"
-        )
+        ours = three_digits(scores.get(metric))
+        parts.append(f"test {metric} of {target} {ours} against {three_digits(other)}")
         break
     parts.append(
         f"deletion beats random in {percent(ours['deletion_fraction_beats_random'])} against "

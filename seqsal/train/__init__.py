@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 
@@ -15,15 +16,22 @@ from ..models import (
     own_hparams,
     predict,
 )
-from .loop import LEARNT, MAX_RESTARTS, RESTART_AFTER, Training, target_scales, train_model
+from .loop import Epoch, Training, target_scales, train_model
+from .modes import LEARNT, MAX_RESTARTS, RESTART_AFTER
+from .options import DistillOptions, PriorOptions, SplitOptions, TrainingOptions
 from .select import candidates, select_model
 from .split import describe_split, split_regions, split_warning
 
 __all__ = [
+    "DistillOptions",
+    "Epoch",
     "LEARNT",
     "MAX_RESTARTS",
+    "PriorOptions",
     "RESTART_AFTER",
+    "SplitOptions",
     "Training",
+    "TrainingOptions",
     "build_priors",
     "candidates",
     "describe_split",
@@ -86,41 +94,16 @@ def fit(
     meta: dict | None = None,
     tasks: dict | None = None,
     test=None,
-    test_chroms=None,
-    test_fraction: float = 0.1,
-    valid_fraction: float = 0.1,
-    arch: str = "cnn",
-    hparams: dict | None = None,
-    max_epochs: int = 50,
-    patience: int = 5,
-    batch_size: int = 64,
-    learning_rate: float = 1e-3,
-    weight_decay: float = 0.01,
-    rc_augment: bool | None = None,
-    mutation_rate: float = 0.0,
-    standardize: bool = True,
-    lr_schedule: str = "constant",
-    auto_epochs: int = 4,
-    ensemble: int = 1,
-    oriented: bool = False,
-    prior_irrelevant=(),
-    prior_relevant=(),
-    prior_mask_weight: float = 10.0,
-    prior_smoothness: float = 0.0,
-    prior_consistency: float = 0.0,
-    augment_mask: str = "none",
-    augment_mask_width: int = 10,
-    augment_mask_windows: int = 1,
-    augment_mask_share: float = 0.5,
-    augment_mask_fill: str = "shuffle",
-    augment_evoaug=(),
-    augment_finetune_epochs: int | None = None,
-    teachers: dict | None = None,
-    distill_alpha: float = 1.0,
     regions=None,
-    device="cpu",
-    seed: int = 0,
-    verbose: bool = False,
+    oriented: bool = False,
+    ensemble: int = 1,
+    auto_epochs: int = 4,
+    options: TrainingOptions | None = None,
+    prior: PriorOptions | None = None,
+    augment: Augment | None = None,
+    split: SplitOptions | None = None,
+    distill: DistillOptions | None = None,
+    **keywords,
 ) -> dict:
     """The train stage: split the regions, train a model (or take ``model``), score it.
 
@@ -140,54 +123,36 @@ def fit(
         labels (binary when all 0/1). Default is None.
     test : array-like of bool or None, optional
         Regions held out for testing (``split.test_names``). Default is None.
-    test_chroms, test_fraction, valid_fraction
-        As in :func:`split_regions`.
-    arch : str, optional
-        As in :func:`train_model`, or ``"auto"``: choose the architecture and learning
-        rate on the validation split (:func:`select_model`). Default is "cnn".
-    hparams, max_epochs, patience, batch_size, learning_rate, weight_decay
-        As in :func:`train_model`.
-    rc_augment : bool or None, optional
-        As in :func:`train_model`; None: augment unless ``oriented``. Default is None.
-    mutation_rate, standardize, lr_schedule
-        As in :func:`train_model`.
-    auto_epochs : int, optional
-        Epochs each candidate of ``arch="auto"`` but the default trains before the
-        choice. Default is 4.
+    regions : pandas.DataFrame or None, optional
+        The regions in the one-hot's order (``results/regions/regions.bed``), to place
+        a prior's BED intervals on. Default is None.
+    oriented : bool, optional
+        The sequences act in the orientation given (reporter constructs): no
+        reverse-complement augmentation unless ``options.rc_augment`` says so; recorded
+        in ``meta`` and the metrics. Default is False.
     ensemble : int, optional
         Train this many models (seeds ``seed``, ``seed + 1``, ...; with ``arch="auto"``
         the chosen architecture and rate) on the same split and predict their mean
         (:class:`seqsal.models.Ensemble`). Default is 1: one model.
-    oriented : bool, optional
-        The sequences act in the orientation given (reporter constructs); recorded in
-        ``meta`` and the metrics. Default is False.
-    prior_irrelevant, prior_relevant : sequence of str, optional
-        ``model.prior``'s masks: ``NAME:START:END`` intervals or BED files (see
-        :func:`build_priors`). Default is none.
-    prior_mask_weight, prior_smoothness, prior_consistency : float, optional
-        ``model.prior``'s weights (see :mod:`seqsal.priors`). Defaults are 10.0, 0.0 and
-        0.0 (no smoothness or consistency prior).
-    augment_mask, augment_mask_width, augment_mask_windows, augment_mask_share
-        ``model.augment``'s masking (see :class:`seqsal.augment.Augment`). Defaults are
-        "none", 10, 1 and 0.5.
-    augment_mask_fill, augment_evoaug, augment_finetune_epochs
-        Defaults are "shuffle", none and None (5 epochs with EvoAug, else 0).
-    teachers : dict or None, optional
-        ``model.distill.teachers``: ``{name: (model, meta)}`` of models of the same
-        targets; the model is trained on their mean prediction (:func:`teacher_targets`)
-        mixed with the labels. Default is None: on the labels.
-    distill_alpha : float, optional
-        The teachers' share of each training target; validation and scores stay on
-        the labels. Default is 1.0.
-    regions : pandas.DataFrame or None, optional
-        The regions in the one-hot's order (``results/regions/regions.bed``), to place
-        a prior's BED intervals on. Default is None.
-    device : str or torch.device, optional
-        Default is "cpu".
-    seed : int, optional
-        Seeds the split and the training. Default is 0.
-    verbose : bool, optional
-        Show a progress bar on stderr. Default is False.
+    auto_epochs : int, optional
+        Epochs each candidate of ``arch="auto"`` but the default trains before the
+        choice (:func:`select_model`). Default is 4.
+    options : TrainingOptions or None, optional
+        How each model trains; ``arch="auto"`` chooses the architecture and learning
+        rate on the validation split. ``seed`` also seeds the split. Default is None:
+        the defaults.
+    prior : PriorOptions or None, optional
+        ``model.prior`` (see :func:`build_priors`). Default is None: no prior.
+    augment : seqsal.augment.Augment or None, optional
+        ``model.augment``. Default is None: none.
+    split : SplitOptions or None, optional
+        ``split.*`` (see :func:`split_regions`). Default is None: the defaults.
+    distill : DistillOptions or None, optional
+        ``model.distill``: the model is trained on the teachers' mean prediction
+        (:func:`teacher_targets`) mixed with the labels; validation and scores stay on
+        the labels. Default is None: on the labels.
+    **keywords
+        Fields of :class:`TrainingOptions` replacing those of ``options``.
 
     Returns
     -------
@@ -198,118 +163,135 @@ def fit(
         members' histories, else None), ``split`` (str, shape=(N,)) and ``pred``
         (float32, shape=(N, T)).
     """
+    options = replace(options or TrainingOptions(), **keywords)
+    if options.rc_augment is None:
+        options = replace(options, rc_augment=not oriented)
+    prior, augment = prior or PriorOptions(), augment or Augment()
+    split_options, distill = split or SplitOptions(), distill or DistillOptions()
+    augment.check_length(data["X"].shape[-1])
     split = split_regions(
         data["chroms"],
         groups=data.get("groups"),
         assigned=data.get("split"),
         test=test,
-        test_chroms=test_chroms,
-        seed=seed,
-        test_fraction=test_fraction,
-        valid_fraction=valid_fraction,
+        test_chroms=split_options.test_chroms,
+        seed=options.seed,
+        test_fraction=split_options.test_fraction,
+        valid_fraction=split_options.valid_fraction,
     )
-    history = selection = member_histories = None
-    rc_augment = not oriented if rc_augment is None else rc_augment
-    prior = {
-        "irrelevant": list(prior_irrelevant or ()),
-        "relevant": list(prior_relevant or ()),
-        "mask_weight": prior_mask_weight,
-        "smoothness": prior_smoothness,
-        "consistency": prior_consistency,
+    _check_modes(model, prior, augment, distill, ensemble)
+    trained = {"history": None, "selection": None, "member_histories": None}
+    if model is None:
+        if oriented and options.rc_augment:
+            log.warning(
+                "model.rc_augment is on for oriented sequences (input.oriented): the model "
+                "is taught that both strands act alike"
+            )
+        trained = _train(
+            data, split, tasks, regions, options, prior, augment, distill, ensemble, auto_epochs
+        )
+        model, meta = trained["model"], trained["meta"]
+    meta = {**meta, "oriented": bool(oriented)}
+    pred = predict(model, data["X"], device=options.device)  # once, for scores and plots
+    metrics = _metrics(data, pred, split, meta, trained, options, split_options, test)
+    return {
+        "model": model,
+        "meta": meta,
+        "metrics": metrics,
+        "history": trained["history"],
+        "member_histories": trained["member_histories"],
+        "split": split,
+        "pred": pred,
     }
-    augment = Augment(
-        augment_mask,
-        augment_mask_width,
-        augment_mask_windows,
-        augment_mask_share,
-        augment_mask_fill,
-        augment_evoaug,
-        augment_finetune_epochs,
-        length=data["X"].shape[-1],
-    )
-    if model is not None and (
-        prior["irrelevant"] or prior["relevant"] or prior_smoothness or prior_consistency
-    ):
-        log.warning("model.prior: not used, model.checkpoint is loaded, not trained")
-    if model is not None and augment.active:
-        log.warning("model.augment: not used, model.checkpoint is loaded, not trained")
-    if model is not None and teachers:
-        log.warning("model.distill: not used, model.checkpoint is loaded, not trained")
-    if model is not None and ensemble > 1:
-        log.warning("model.ensemble: not used, model.checkpoint is loaded, not trained")
-    if augment.moves_bases and (prior["irrelevant"] or prior["relevant"]):
+
+
+def _check_modes(model, prior, augment, distill, ensemble) -> None:
+    """Warn of training modes a loaded model does not use; refuse masks with EvoAug
+    changes that move bases."""
+    if model is not None:
+        for key, used in (
+            ("model.prior", prior.active),
+            ("model.augment", augment.active),
+            ("model.distill", distill.teachers),
+            ("model.ensemble", ensemble > 1),
+        ):
+            if used:
+                log.warning("%s: not used, model.checkpoint is loaded, not trained", key)
+    if augment.moves_bases and prior.masks:
         raise InputError(
             "model.augment.evoaug: expected no insertion, deletion or translocation with "
             "the masks of model.prior (they move bases off the masked positions), found "
             + ", ".join(sorted(set(augment.evoaug) & set(MOVING)))
         )
-    if model is None:
-        if oriented and rc_augment:
-            log.warning(
-                "model.rc_augment is on for oriented sequences (input.oriented): the model "
-                "is taught that both strands act alike"
-            )
-        targets, tasks = _targets_and_tasks(data, tasks)
-        priors = build_priors(prior, data, tasks, regions, both_strands=rc_augment)
-        labels = data["y"]
-        if teachers:
-            soft = teacher_targets(teachers, data["X"], tasks, targets, device=device)
-            train = (split == "train")[:, None]
-            labels = np.where(train, distill_alpha * soft + (1 - distill_alpha) * labels, labels)
-        options = dict(
+
+
+def _train(data, split, tasks, regions, options, prior, augment, distill, size, auto_epochs):
+    """Train the model (the architecture chosen with ``auto``, an ensemble when ``size``
+    is above 1): ``model``, ``meta``, ``history``, ``selection``, ``member_histories``."""
+    targets, tasks = _targets_and_tasks(data, tasks)
+    priors = build_priors(prior, data, tasks, regions, both_strands=options.rc_augment)
+    labels = data["y"]
+    if distill.teachers:
+        soft = teacher_targets(distill.teachers, data["X"], tasks, targets, device=options.device)
+        train = (split == "train")[:, None]
+        labels = np.where(train, distill.alpha * soft + (1 - distill.alpha) * labels, labels)
+    options = replace(options, priors=priors, augment=augment)
+    selection = member_histories = None
+    if options.arch == "auto":
+        model, hparams, history, selection = select_model(
+            data["X"],
+            labels,
+            split,
+            epochs=auto_epochs,
             tasks=tasks,
-            hparams=hparams,
-            max_epochs=max_epochs,
-            patience=patience,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            rc_augment=rc_augment,
-            mutation_rate=mutation_rate,
-            standardize=standardize,
-            lr_schedule=lr_schedule,
-            priors=priors,
-            augment=augment,
-            device=device,
-            seed=seed,
-            verbose=verbose,
+            targets=targets,
+            options=options,
         )
-        if arch == "auto":
-            model, hparams, history, selection = select_model(
-                data["X"], labels, split, epochs=auto_epochs, targets=targets, **options
-            )
-            arch = selection["chosen"]["arch"]
-            options["learning_rate"] = selection["chosen"]["learning_rate"]
-        else:
-            model, hparams, history = train_model(data["X"], labels, split, arch=arch, **options)
-        if ensemble > 1:
-            model, members, member_histories = _ensemble(
-                model, history, data["X"], labels, split, ensemble, arch, hparams, options
-            )
-            hparams, arch = ensemble_hparams(arch, hparams, ensemble), "ensemble"
-        meta = {"arch": arch, "hparams": hparams, "targets": targets, "tasks": tasks}
-        training = {}
-        if priors is not None:  # restarts of every model trained (an ensemble's too)
-            restarts = sum(m["restarts"] for m in members) if ensemble > 1 else _restarts(history)
-            training["prior"] = {**priors.modes(), "restarts": restarts}
-        if augment.active:
-            training["augment"] = augment.modes()
-        if teachers:
-            training["distill"] = {"teachers": list(teachers), "alpha": distill_alpha}
-        if ensemble > 1:
-            training["ensemble"] = members
-        if training:
-            meta["training"] = training
-    meta = {**meta, "oriented": bool(oriented)}
-    y = data.get("y")
+        chosen = selection["chosen"]
+        options = replace(options, arch=chosen["arch"], learning_rate=chosen["learning_rate"])
+    else:
+        model, hparams, history = train_model(
+            data["X"], labels, split, tasks=tasks, options=options
+        )
+    arch, members = options.arch, None
+    if size > 1:
+        model, members, member_histories = _ensemble(
+            model, history, data["X"], labels, split, size, hparams, tasks, options
+        )
+        hparams, arch = ensemble_hparams(arch, hparams, size), "ensemble"
+    meta = {"arch": arch, "hparams": hparams, "targets": targets, "tasks": tasks}
+    training = {}
+    if priors is not None:  # restarts of every model trained (an ensemble's too)
+        restarts = sum(m["restarts"] for m in members) if members else _restarts(history)
+        training["prior"] = {**priors.modes(), "restarts": restarts}
+    if augment.active:
+        training["augment"] = augment.modes()
+    if distill.teachers:
+        training["distill"] = {"teachers": list(distill.teachers), "alpha": distill.alpha}
+    if members:
+        training["ensemble"] = members
+    if training:
+        meta["training"] = training
+    return {
+        "model": model,
+        "meta": meta,
+        "history": history,
+        "selection": selection,
+        "member_histories": member_histories,
+    }
+
+
+def _metrics(data, pred, split, meta, trained, options, split_options, test) -> dict:
+    """``metrics.json``: scores per split and target where labels exist, then how the
+    model was trained and the split made."""
+    y, history = data.get("y"), trained["history"]
     scored = y is not None and y.shape[1] == len(meta["targets"])
-    pred = predict(model, data["X"], device=device)  # once, for the scores and the plots
     metrics = (
         score_splits(y, pred, split, tasks=meta["tasks"], targets=meta["targets"]) if scored else {}
     )
     metrics.update(
         tasks=dict(zip(meta["targets"], meta["tasks"])),
-        device=str(device),
+        device=str(options.device),
         epochs=0 if history is None else len(history),
         split=describe_split(
             split,
@@ -320,44 +302,37 @@ def fit(
         ),
         split_sizes={part: int((split == part).sum()) for part in ("train", "valid", "test")},
         strands={
-            "oriented": bool(oriented),
-            "rc_augment": bool(rc_augment and history is not None),
+            "oriented": meta["oriented"],
+            "rc_augment": bool(options.rc_augment and history is not None),
         },
         model={"arch": meta["arch"], "hparams": own_hparams(meta.get("hparams") or {})},
     )
-    if selection:
-        metrics["selection"] = selection
+    if trained["selection"]:
+        metrics["selection"] = trained["selection"]
     if meta.get("training"):
         metrics["training"] = meta["training"]
-    chosen = data.get("split") is not None or test is not None or test_chroms
-    warning = None if chosen else split_warning(split, test_fraction)
+    chosen = data.get("split") is not None or test is not None or split_options.test_chroms
+    warning = None if chosen else split_warning(split, split_options.test_fraction)
     if warning:
         log.warning(warning)
         metrics["split_warning"] = warning
-    return {
-        "model": model,
-        "meta": meta,
-        "metrics": metrics,
-        "history": history,
-        "member_histories": member_histories,
-        "split": split,
-        "pred": pred,
-    }
+    return metrics
 
 
-def _ensemble(first, history, X, y, split, size, arch, hparams, options) -> tuple:
+def _ensemble(first, history, X, y, split, size, hparams, tasks, options) -> tuple:
     """``first`` and ``size - 1`` more models of its architecture, seeds counted on from
-    ``options["seed"]``, as one :class:`~seqsal.models.Ensemble`; each member's
-    ``seed``, ``epochs`` and the ``valid_loss`` of the epoch kept (on the scaled
-    targets; a restart that took a prior on keeps its best epoch with the prior, which
-    need not be the lowest); and each member's history."""
+    ``options.seed``, as one :class:`~seqsal.models.Ensemble`; each member's ``seed``,
+    ``epochs`` and the ``valid_loss`` of the epoch kept (on the scaled targets; a
+    restart that took a prior on keeps its best epoch with the prior, which need not be
+    the lowest); and each member's history."""
+    arch = options.arch
     own = ensemble_hparams(arch, hparams, size)["member_hparams"]
-    models, members, histories = [first], [_member(options["seed"], history)], [history]
+    models, members, histories = [first], [_member(options.seed, history)], [history]
     for k in range(1, size):
-        seed = options["seed"] + k
+        seed = options.seed + k
         log.info("model.ensemble: member %d of %d (%s, seed %d)", k + 1, size, arch, seed)
         model, _, member_history = train_model(
-            X, y, split, arch=arch, **{**options, "hparams": own, "seed": seed}
+            X, y, split, tasks=tasks, options=replace(options, hparams=own, seed=seed)
         )
         models.append(model)
         members.append(_member(seed, member_history))
@@ -413,15 +388,16 @@ def teacher_targets(teachers: dict, X, tasks, targets, *, device="cpu") -> np.nd
     return np.mean(outputs, axis=0).astype(np.float32)
 
 
-def build_priors(prior: dict | None, data: dict, tasks, regions=None, *, both_strands=False):
+def build_priors(
+    prior: PriorOptions | None, data: dict, tasks, regions=None, *, both_strands=False
+):
     """``model.prior`` as the :class:`seqsal.priors.Priors` of the training loss, or None
     when no prior is on.
 
     Parameters
     ----------
-    prior : dict or None
-        ``irrelevant``, ``relevant`` (lists of items), ``mask_weight`` (default 10.0),
-        ``smoothness`` and ``consistency`` (default 0.0).
+    prior : PriorOptions or None
+        ``model.prior``. None: no prior.
     data : dict
         The encode shards' arrays (``X``, ``y``).
     tasks : list of str
@@ -437,11 +413,11 @@ def build_priors(prior: dict | None, data: dict, tasks, regions=None, *, both_st
     """
     from ..priors import Priors, prior_mask
 
-    prior = prior or {}
+    prior = prior or PriorOptions()
     length = data["X"].shape[-1]
     masks = {}
     for side in ("irrelevant", "relevant"):
-        items = prior.get(side) or []
+        items = list(getattr(prior, side) or ())
         masks[side] = (
             prior_mask(items, length, regions=regions, key=f"model.prior.{side}") if items else None
         )
@@ -452,9 +428,9 @@ def build_priors(prior: dict | None, data: dict, tasks, regions=None, *, both_st
     priors = Priors(
         irrelevant=masks["irrelevant"],
         relevant=masks["relevant"],
-        mask_weight=float(prior.get("mask_weight", 10.0)),
-        smoothness=float(prior.get("smoothness", 0.0)),
-        consistency=float(prior.get("consistency", 0.0)),
+        mask_weight=float(prior.mask_weight),
+        smoothness=float(prior.smoothness),
+        consistency=float(prior.consistency),
         positives=positives,
         n_outputs=data["y"].shape[1],
         both_strands=both_strands,

@@ -4,6 +4,7 @@ few epochs, the best on the validation split chosen."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from ..models import (
     predict,
 )
 from .loop import Training
+from .options import TrainingOptions
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,9 @@ def candidates(length: int, learning_rate: float) -> list:
     return [(arch, rate) for arch in archs for rate in (learning_rate, learning_rate / 3)]
 
 
-def select_model(X, y, split, *, epochs: int = 4, tasks, targets=None, **options) -> tuple:
+def select_model(
+    X, y, split, *, epochs: int = 4, tasks, targets=None, options: TrainingOptions | None = None
+) -> tuple:
     """``model.arch: auto``: the default candidate (:func:`candidates`' first) trains in
     full; each other candidate trains ``epochs`` epochs, and the best of them, if its
     validation loss by then beats the default's at the same epoch, trains on to early
@@ -54,8 +58,9 @@ def select_model(X, y, split, *, epochs: int = 4, tasks, targets=None, **options
     tasks : list of str
     targets : list of str or None, optional
         Names of the targets, keying the scores. Default is None: their indices.
-    **options
-        :func:`train_model` keywords (``learning_rate`` is the base rate).
+    options : TrainingOptions or None, optional
+        How each candidate trains (``learning_rate`` is the base rate; ``arch`` is
+        chosen). Default is None: :class:`TrainingOptions`' defaults.
 
     Returns
     -------
@@ -66,19 +71,21 @@ def select_model(X, y, split, *, epochs: int = 4, tasks, targets=None, **options
         candidate its ``arch``, ``learning_rate``, ``epochs`` trained, best
         ``valid_loss`` and validation scores per target.
     """
-    if options.get("hparams"):
+    options = options or TrainingOptions()
+    if options.hparams:
         raise InputError(
             "model.hparams: expected none with model.arch: auto (they belong to one "
-            f"architecture), found {options['hparams']}"
+            f"architecture), found {options.hparams}"
         )
     runs = []
-    for arch, rate in candidates(X.shape[-1], options.pop("learning_rate")):
+    for arch, rate in candidates(X.shape[-1], options.learning_rate):
         log.info("model.arch auto: %s at learning rate %.2g", arch, rate)
-        run = Training(X, y, split, tasks=tasks, arch=arch, learning_rate=rate, **options)
+        candidate = replace(options, arch=arch, learning_rate=rate)
+        run = Training(X, y, split, tasks=tasks, options=candidate)
         while run.step() and (not runs or len(run.history) < epochs):  # the default: in full
             pass
         runs.append((arch, rate, run))
-    early = [min(h[2] for h in run.history[:epochs]) for _, _, run in runs]
+    early = [min(e.valid_loss for e in run.history[:epochs]) for _, _, run in runs]
     challenger = 1 + int(np.argmin(early[1:]))
     if early[challenger] < early[0]:
         log.info("model.arch auto: %s at %.2g trains on", *runs[challenger][:2])
@@ -89,7 +96,7 @@ def select_model(X, y, split, *, epochs: int = 4, tasks, targets=None, **options
     valid = split == "valid" if (split == "valid").any() else split == "train"
     for arch, rate, run in runs:
         results.append(run.result())
-        pred = predict(results[-1][0], X[valid], device=options.get("device", "cpu"))
+        pred = predict(results[-1][0], X[valid], device=options.device)
         scores = score_predictions(y[valid], pred, tasks)
         rows.append(
             {
