@@ -380,3 +380,17 @@ def test_a_student_learns_its_teacher_through_noisy_labels():
             "alpha": alpha,
         }
     assert r[1.0] > 0.8 and r[1.0] > r[0.0] + 0.2, r
+
+
+def test_a_mode_draws_from_its_own_stream_and_leaves_the_others_draws(monkeypatch):
+    """Mutation that draws but changes nothing trains the same weights as no mutation:
+    the batch order and the strand flips come from streams of their own."""
+    from seqsal.train import loop
+
+    X, y, split = _toy_data(n=240)
+    options = dict(tasks=["regression"], max_epochs=2, batch_size=32, seed=3)
+    plain, _, _ = train_model(X, y, split, **options)
+    monkeypatch.setattr(loop, "mutate", lambda xb, rate, rng: (rng.random(xb.shape), xb)[1])
+    drawn, _, _ = train_model(X, y, split, mutation_rate=0.5, **options)
+    for key, value in plain.state_dict().items():
+        assert torch.equal(value, drawn.state_dict()[key]), key

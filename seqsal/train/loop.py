@@ -93,6 +93,23 @@ def train_model(X, y, split, *, tasks, options: TrainingOptions | None = None, *
     return run.result()
 
 
+class Streams(NamedTuple):
+    """One random stream per purpose, so that turning a mode on or off changes no other
+    purpose's draws (mutation no longer reorders the batches, a prior no longer changes
+    the flips)."""
+
+    order: np.random.Generator  # batch order
+    flips: np.random.Generator  # which sequences are reverse-complemented
+    augment: np.random.Generator  # model.augment's masks and EvoAug changes
+    mutation: np.random.Generator  # model.mutation_rate's substitutions
+    priors: np.random.Generator  # the priors' random signs and perturbations
+
+    @classmethod
+    def from_seed(cls, seed: int) -> Streams:
+        """The streams of ``seed``: independent children of one seed sequence."""
+        return cls(*map(np.random.default_rng, np.random.SeedSequence(seed).spawn(5)))
+
+
 class Training:
     """One model's training, an epoch per :meth:`step`, so that ``model.arch: auto`` can
     stop a candidate after a few epochs and carry the chosen one on.
@@ -107,7 +124,7 @@ class Training:
 
     def __init__(self, X, y, split, *, tasks, options: TrainingOptions):
         o = self.options = options
-        self.rng = np.random.default_rng(o.seed)
+        self.rng = Streams.from_seed(o.seed)
         self.hparams = {**(o.hparams or {}), "input_length": X.shape[-1], "n_outputs": y.shape[1]}
         priors = o.priors if o.priors is not None and o.priors.active else None
         augment = o.augment if o.augment is not None and o.augment.active else None
@@ -206,20 +223,20 @@ class Training:
         model.train()
         losses, terms = [], []
         for batch in np.array_split(
-            rng.permutation(self.train), max(1, len(self.train) // o.batch_size)
+            rng.order.permutation(self.train), max(1, len(self.train) // o.batch_size)
         ):
             xb, flip = X[batch], None
             if self.rc_augment:
-                flip = rng.random(len(batch)) < 0.5
+                flip = rng.flips.random(len(batch)) < 0.5
                 xb = np.where(flip[:, None, None], reverse_complement(xb), xb)
             if self.augment and not self.tuning:
-                xb = self.augment(model, xb, rng, o.device)
+                xb = self.augment(model, xb, rng.augment, o.device)
             if o.mutation_rate:
-                xb = mutate(xb, o.mutation_rate, rng)
+                xb = mutate(xb, o.mutation_rate, rng.mutation)
             xb = torch.as_tensor(xb, device=o.device).float()
             with self.autocast:
                 if self.prior_on:
-                    output, penalty = self.priors.forward(model, xb, batch, flip, rng)
+                    output, penalty = self.priors.forward(model, xb, batch, flip, rng.priors)
                 else:
                     output = model(xb)
             loss = self.loss_fn(output.float(), torch.as_tensor(y[batch], device=o.device).float())

@@ -60,7 +60,8 @@ class TrainingOptions:
     device : str or torch.device, optional
         Default is "cpu".
     seed : int, optional
-        Seeds weights, batch order and augmentation. Default is 0.
+        Seeds the weights and, one stream each (:class:`seqsal.train.loop.Streams`), the
+        batch order, strand flips, augmentation, mutation and priors. Default is 0.
     verbose : bool, optional
         Show a progress bar on stderr. Default is False.
 
