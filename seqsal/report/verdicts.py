@@ -445,8 +445,8 @@ def comparison_verdict(comparison: dict | None) -> str:
     for target, scores in ours.get("test", {}).items():
         metric = "auroc" if "auroc" in scores else "pearson"
         other = theirs.get("test", {}).get(target, {}).get(metric)
-        ours = three_digits(scores.get(metric))
-        parts.append(f"test {metric} of {target} {ours} against {three_digits(other)}")
+        score = three_digits(scores.get(metric))
+        parts.append(f"test {metric} of {target} {score} against {three_digits(other)}")
         break
     parts.append(
         f"deletion beats random in {percent(ours['deletion_fraction_beats_random'])} against "
