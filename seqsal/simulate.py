@@ -227,10 +227,12 @@ def simulate_reporter(
     spacing: int = 17,
     noise: float = 0.3,
     gc: float = 0.45,
+    flank: str = "CGCAGCA",
     seed: int = 0,
 ):
     """An oriented reporter library (a promoter MPRA): two boxes at fixed positions and
-    spacing, read in one orientation, on shared backgrounds.
+    spacing, read in one orientation, on shared backgrounds, each box followed by the
+    same constant flank.
 
     Each sequence is one of ``n_backgrounds`` random backgrounds (3% of its bases
     mutated). Box A (``TTGACA``) starts at ``position``, box B (``TATAAT``) ``spacing``
@@ -240,7 +242,9 @@ def simulate_reporter(
     reverse-complemented, where they do nothing: the library is oriented. The output is
     ``1.0 s_A + 1.5 s_B + 1.5 s_A s_B [right spacing] + background effect + noise``, the
     background effect ~ N(0, 0.3) per background (what a model of these backgrounds can
-    learn instead of the boxes).
+    learn instead of the boxes). ``flank`` follows each box's place in every construct,
+    unmutated (as a cloning design's constant bases do): it cannot explain the output,
+    and no motif should hold it.
 
     Parameters
     ----------
@@ -258,6 +262,8 @@ def simulate_reporter(
         Standard deviation of the output noise. Default is 0.3.
     gc : float, optional
         Background GC content. Default is 0.45.
+    flank : str, optional
+        The constant bases after each box (ACGT; empty for none). Default is "CGCAGCA".
     seed : int, optional
         Default is 0.
 
@@ -272,11 +278,12 @@ def simulate_reporter(
         ``{"<id> <consensus>": PPM (4, L)}`` of the two boxes, for a MEME file.
     """
     (name_a, box_a), (name_b, box_b) = REPORTER_BOXES.items()
-    need = position + len(box_a) + max(spacing, 20) + len(box_b)
-    if need > width:
+    need = position + len(box_a) + max(spacing, 20) + len(box_b) + len(flank)
+    if len(flank) >= 14 or need > width:
         raise InputError(
-            f"simulate: expected a width of at least {need} for boxes at {position} spaced "
-            f"up to {max(spacing, 20)}, found {width}"
+            f"simulate: expected a flank under 14 bases and a width of at least {need} for "
+            f"boxes at {position} spaced up to {max(spacing, 20)}, found a {len(flank)}-base "
+            f"flank and a width of {width}"
         )
     rng = np.random.default_rng(seed)
     backgrounds = [_sample_background(rng, width, gc) for _ in range(n_backgrounds)]
@@ -295,6 +302,9 @@ def simulate_reporter(
             else int(rng.choice([s for s in range(14, 21) if s != spacing]))
         )
         starts = {name_a: position, name_b: position + len(box_a) + gap}
+        for motif, start in starts.items():  # the design's constant bases, never mutated
+            end = start + len(consensus[motif])
+            seq[end : end + len(flank)] = ["ACGT".index(b) for b in flank]
         strength, name = {}, f"construct_{i + 1:05d}"
         for motif, start in starts.items():
             strength[motif] = 0.0

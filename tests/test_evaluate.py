@@ -506,3 +506,25 @@ def test_an_ensembles_receptive_field_is_its_members_not_their_chain():
     each = [receptive_fields(m, 200)["sigma"] for m in others]
     np.testing.assert_allclose(mixed["sigma"], np.mean(each, axis=0), rtol=1e-6)
     np.testing.assert_array_equal(mixed["theoretical"], alone["theoretical"])
+
+
+def test_attribution_on_the_stretch_every_sequence_shares_is_flagged():
+    from seqsal.evaluate.shortcuts import constant_audit
+
+    rng = np.random.default_rng(0)
+    sequences = []
+    for _ in range(300):
+        seq = list(rng.choice(list("ACGT"), size=80))
+        seq[30:37] = "CGCAGCA"
+        sequences.append("".join(seq))
+    X = one_hot_encode(sequences)
+    on_flank = np.zeros((300, 80), np.float32)
+    on_flank[:, 30:37] = 1.0
+    on_flank[:, 50:52] = 0.5
+    audit = constant_audit(X, on_flank)
+    assert audit["stretches"] == ["CGCAGCA"] and audit["flagged"]
+    assert audit["attribution_fraction"] == pytest.approx(7 / 8, abs=0.01)
+    elsewhere = np.roll(on_flank, 40, axis=1)
+    assert not constant_audit(X, elsewhere)["flagged"]
+    random = one_hot_encode(["".join(rng.choice(list("ACGT"), size=80)) for _ in range(300)])
+    assert constant_audit(random, on_flank) is None

@@ -102,6 +102,8 @@ def make_report(tmp_path, summary=SUMMARY, training=None):
             "match_2_q": ["", ""],
             "match_3": ["", ""],
             "match_3_q": ["", ""],
+            "match_1_p": ["2e-06", "0.01"],
+            "variants": ["GATAAG 30, <b>GATTAG</b> 10", "TATAAA 25"],
         }
     )
     logo = png_base64(motif_logos(ppm, ppm - 0.25, title="motif"))
@@ -129,6 +131,7 @@ def make_report(tmp_path, summary=SUMMARY, training=None):
         training=training_notes(metrics),
         verdict=report_verdict(metrics, summary, table, 1, "grad_x_input", "jaspar", 0.05),
         max_q=0.05,
+        merge_threshold=0.7,
         version="test",
         n_regions=1,
         method="grad_x_input",
@@ -158,10 +161,14 @@ def test_report_is_self_contained_and_says_novel(tmp_path):
     _, html = make_report(tmp_path)
     assert 'id="motif-table"' in html and html.count("data:image/png;base64,") >= 4
     assert 'src="http' not in html and "<script" not in html
-    link = '<a href="https://jaspar.elixir.no/matrix/MA0035.5/">MA0035.5 GATA1</a> (q 0.001)'
+    link = (
+        '<a href="https://jaspar.elixir.no/matrix/MA0035.5/">MA0035.5 GATA1</a> (q 0.001, p 2e-06)'
+    )
     assert link in html and 'class="novel">novel' in html
     # a novel motif still shows its nearest database motif, said to be not significant
-    assert "MA0108.3 TBP</a> (q 0.18, not significant)" in html
+    assert "MA0108.3 TBP</a> (q 0.18, p 0.01, not significant)" in html
+    # a merged motif lists the cores it was made of (escaped); a motif of one core does not
+    assert "merged: GATAAG 30, &lt;b&gt;GATTAG&lt;/b&gt; 10" in html and "TATAAA 25" not in html
     assert "0.91" in html and "75%" in html and "95%" in html
     # how it was trained: the architecture, the strands, and the candidates of model.arch auto
     assert (
@@ -351,6 +358,7 @@ def test_build_report_is_the_report_of_the_run_outputs():
             metrics, SUMMARY, table, 2, "grad_x_input", "jaspar2024_vertebrates", 0.05
         ),
         max_q=0.05,
+        merge_threshold=0.7,
         version=__version__,
         n_regions=1,
         method="grad_x_input",

@@ -72,6 +72,8 @@ def test_reporter_library_plants_forward_boxes_at_their_positions():
         mismatches = sum(a != b for a, b in zip(planted, consensus[site.name]))
         assert site.strand == "+" and mismatches <= 2 and site.score == 1000 - 100 * mismatches
     assert set(truth.loc[truth["name"] == "minus35", "start"]) == {50}  # A at its position
+    assert sequences.str[56:63].eq("CGCAGCA").all()  # the constant flank after box A
+    assert (sequences.str.count("CGCAGCA") >= 2).all()  # and after box B, wherever it is
     assert truth.loc[truth["name"] == "minus10", "start"].mode()[0] == 50 + 6 + 17
     # the output follows the boxes: constructs with both far above those with neither
     boxes = truth.groupby("chrom")["name"].nunique().reindex(library["name"], fill_value=0)

@@ -18,7 +18,7 @@ import yaml
 from conftest import IGV_BASES, igv_snapshot, pixels_of
 
 from seqsal.evaluate import seqlet_recovery
-from seqsal.io import read_bed, read_regions, read_seqlets, read_shards
+from seqsal.io import read_bed, read_meme, read_regions, read_seqlets, read_shards
 from seqsal.tracks import genome_positions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -516,10 +516,16 @@ def test_reporter_example_finds_both_boxes_forward_and_positive(tmp_path):
     assert metrics["test"]["activity"]["pearson"] >= 0.8
     motifs = pd.read_csv(results / "motifs/motifs.tsv", sep="\t", keep_default_na=False)
     named = motifs[motifs["status"] == "named"]
-    for box in ("minus35 TTGACA", "minus10 TATAAT"):  # read forward, as they act
-        hits = named[named["match_1"] == box]
-        assert ((hits["sign"] == "positive") & (hits["match_1_strand"] == "+")).any(), box
+    for box in ("minus35 TTGACA", "minus10 TATAAT"):  # read forward, as they act: one each
+        hits = named[(named["match_1"] == box) & (named["match_1_strand"] == "+")]
+        assert len(hits) == 1 and (hits["sign"] == "positive").all(), box
+        assert hits["match_1_q"].astype(float).max() < 0.05, box
+    # the construct's constant flank (CGCAGCA after each box) is in no motif
+    meme = read_meme(results / "motifs/motifs.meme")
+    cores = ["".join("ACGT"[i] for i in ppm.argmax(axis=0)) for ppm in meme.values()]
+    assert not [core for core in cores if "CGCA" in core or "GCAGC" in core], cores
     summary = json.loads((results / "evaluate/summary.json").read_text())
+    assert summary["shortcuts"]["constant"]["stretches"] == ["CGCAGCA"]
     assert "strand_skipped" in summary["stability"]
     assert summary["truth"]["seqlet_precision"] >= 0.7
     report = (results / "report/report.html").read_text()

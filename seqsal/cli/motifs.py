@@ -14,12 +14,12 @@ OPTIONS = {
     "max_q": "motifs.max_q",
     "min_seqlets": "motifs.min_seqlets",
     "min_similarity": "motifs.min_similarity",
+    "merge_threshold": "motifs.merge_threshold",
     "engine": "motifs.engine",
     "oriented": "input.oriented",
     "mode": "input.mode",
 }
 READ_BY_CLI = ("database", "oriented", "mode")
-DECOY_DATABASE = "jaspar2024_vertebrates"
 
 log = logging.getLogger("seqsal")
 
@@ -79,20 +79,19 @@ def run(args) -> None:
 
 
 def _decoys(args, database):
-    """JASPAR's vertebrate motifs as TOMTOM's background for a database of few motifs
-    (under :data:`seqsal.motifs.SMALL_DATABASE`), else None."""
-    from ..io.meme import load_motif_database
-    from ..motifs import SMALL_DATABASE
+    """Decoys made from the database's own matrices as TOMTOM's background for a database
+    of few motifs (under :data:`seqsal.motifs.SMALL_DATABASE`), else None."""
+    from ..motifs import SMALL_DATABASE, own_decoys
 
     if len(database) >= SMALL_DATABASE:
         return None
-    decoys = load_motif_database(DECOY_DATABASE)
+    decoys = own_decoys(database)
     log.info(
-        "%s holds %d motifs: TOMTOM's p- and q-values take %s's %d motifs as background "
-        "(never reported as matches)",
+        "%s holds %d motifs, a small database: TOMTOM's p- and q-values take %d decoys "
+        "made from them (columns shuffled, bases permuted; never reported) as background; "
+        "read a match's p-value beside its q-value",
         args.database,
         len(database),
-        DECOY_DATABASE,
         len(decoys),
     )
     return decoys

@@ -14,6 +14,7 @@ OPTIONS = {
     "alpha": "seqlets.alpha",
     "null_model": "seqlets.null_model",
     "max_q": "motifs.max_q",
+    "merge_threshold": "motifs.merge_threshold",
     "n_null": "variants.n_null",
     "motif_p": "variants.motif_p",
     "motif_hit_p": "tracks.motif_hit_p",

@@ -1,5 +1,6 @@
-"""The shortcut audit: attribution in nuisance intervals (adapters, primers, padding) and
-frequent seqlet k-mers found in artefact sequences."""
+"""The shortcut audit: attribution in nuisance intervals (adapters, primers, padding), in
+the stretches every sequence shares (found from the sequences, :mod:`seqsal.constant`),
+and frequent seqlet k-mers found in artefact sequences."""
 
 from __future__ import annotations
 
@@ -114,9 +115,51 @@ def seqlet_kmers(X, region_index, offset, width, *, k: int = 8, top: int = 20) -
     return pd.Series(counts, dtype=int).sort_values(ascending=False, kind="stable").head(top)
 
 
+def constant_audit(
+    X, attr, *, min_enrichment: float = 2.0, min_fraction: float = 0.05
+) -> dict | None:
+    """How much attribution the stretches every sequence shares draw: they cannot explain
+    why outputs differ, so a map that leans on them reads the design, not the biology.
+
+    Parameters
+    ----------
+    X : array-like, shape=(N, 4, L)
+    attr : array-like, shape=(N, L)
+    min_enrichment, min_fraction : float, optional
+        Flagged as :func:`shortcut_audit` flags an interval.
+
+    Returns
+    -------
+    dict or None
+        ``stretches`` (as read), ``attribution_fraction``, ``base_fraction``,
+        ``enrichment`` and ``flagged``, over up to :data:`seqsal.constant.MAX_ROWS`
+        evenly spaced regions; None when the sequences share no stretch.
+    """
+    from ..constant import MAX_ROWS, find_constant
+
+    constant = find_constant(X)
+    if not constant:
+        return None
+    rows = np.unique(np.linspace(0, len(X) - 1, min(len(X), MAX_ROWS)).astype(np.int64))
+    mask = constant.mask(np.asarray(X[rows]))
+    weight = np.abs(np.asarray(attr[rows], dtype=np.float64))
+    total = weight.sum()
+    share = float(weight[mask].sum() / total) if total > 0 else float("nan")
+    base_share = float(mask.mean())
+    enrichment = share / base_share if base_share > 0 else float("nan")
+    return {
+        "stretches": list(constant.stretches),
+        "attribution_fraction": share,
+        "base_fraction": base_share,
+        "enrichment": enrichment,
+        "flagged": bool(share >= min_fraction and enrichment >= min_enrichment),
+    }
+
+
 def shortcut_summary(X, attr, seqlets, regions, nuisance, artefacts) -> dict:
-    """The shortcut audit: attribution in nuisance intervals, and seqlet k-mers (of the
-    1,000 strongest seqlets) from artefact sequences."""
+    """The shortcut audit: attribution in nuisance intervals and in the stretches every
+    sequence shares, and seqlet k-mers (of the 1,000 strongest seqlets) from artefact
+    sequences."""
     from ..seqlets import bed_to_offsets
 
     kmers = None
@@ -125,7 +168,11 @@ def shortcut_summary(X, attr, seqlets, regions, nuisance, artefacts) -> dict:
         top = top.head(1000)
         index, offset = bed_to_offsets(top, regions)
         kmers = seqlet_kmers(X, index, offset, (top["end"] - top["start"]).to_numpy())
+    audit = shortcut_audit(attr, list(nuisance), kmers=kmers, artefacts=list(artefacts))
+    constant = constant_audit(X, attr)
     return {
-        **shortcut_audit(attr, list(nuisance), kmers=kmers, artefacts=list(artefacts)),
+        **audit,
+        "flagged": audit["flagged"] or bool(constant and constant["flagged"]),
+        "constant": constant,
         "artefacts_given": bool(artefacts),
     }

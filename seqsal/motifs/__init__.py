@@ -17,24 +17,31 @@ import logging
 import numpy as np
 import pandas as pd
 
+from ..constant import find_constant
 from .build import build_motifs, information_bits, modisco_layout, trim_span
 from .cluster import align_windows, cluster_seqlets, extract_windows
-from .match import SMALL_DATABASE, match_motifs, motif_table, too_short_for
+from .match import SMALL_DATABASE, match_motifs, motif_table, own_decoys, too_short_for
+from .merge import MERGE_THRESHOLD, consensus, core_match, merge_motifs
 from .modisco import assign_by_overlap, modisco_motifs
 
 __all__ = [
+    "MERGE_THRESHOLD",
     "SMALL_DATABASE",
     "align_windows",
     "assign_by_overlap",
     "assign_seqlets",
     "build_motifs",
     "cluster_seqlets",
+    "consensus",
+    "core_match",
     "discover_motifs",
     "extract_windows",
     "information_bits",
     "match_motifs",
+    "merge_motifs",
     "modisco_layout",
     "modisco_motifs",
+    "own_decoys",
     "motif_table",
     "sequence_background",
     "too_short_for",
@@ -96,6 +103,46 @@ def sequence_background(X, *, block: int = 4096) -> np.ndarray:
     return counts / counts.sum() if counts.sum() else np.full(4, 0.25)
 
 
+def _own_motifs(X, hyp, seqlets, index, offset, *, flank, merge_threshold, oriented, **options):
+    """The seqsal engine: cut each seqlet's window (``flank`` bases each side), cluster,
+    build, merge the motifs of one element, build again; the motifs, each seqlet's motif
+    and strand."""
+    width = int((seqlets["end"] - seqlets["start"]).max()) + 2 * flank if len(seqlets) else 1
+    onehot = extract_windows(X, index, offset - flank, width=width)
+    hyp_windows = extract_windows(hyp, index, offset - flank, width=width).astype(np.float32)
+    constant = find_constant(X)
+    shared = None
+    if constant:  # a k-mer cut by a window's edge is still found: masks of wider windows
+        margin = constant.k - 1
+        wider = extract_windows(X, index, offset - flank - margin, width=width + 2 * margin)
+        shared = constant.mask(wider)[:, margin : margin + width]
+    if constant:
+        log.info(
+            "stretches every sequence shares, kept out of the motifs: %s (%.1f%% of the "
+            "seqlets' window bases)",
+            ", ".join(constant.stretches),
+            100 * shared.mean(),
+        )
+    contrib = hyp_windows * onehot * (1 if shared is None else ~shared[:, None, :])
+    log.info("clustering %d seqlets of up to %d bp", len(seqlets), width)
+    strength = np.abs(seqlets["attr_sum"].to_numpy())
+    labels, shift, strand = cluster_seqlets(contrib, strength, both_strands=not oriented, **options)
+    build = dict(hyp=hyp_windows, index=index, start=offset - flank, constant=shared)
+    motifs = build_motifs(
+        onehot, contrib, labels, shift, strand, max_shift=options["max_shift"], **build
+    )
+    labels, shift, strand, variants = merge_motifs(
+        motifs, labels, shift, strand, width=width, threshold=merge_threshold
+    )
+    if len(variants) < len(motifs):
+        log.info("%d motifs merged into %d (cores alike)", len(motifs), len(variants))
+        # merged seqlets may sit further from their new motif's columns than max_shift
+        motifs = build_motifs(onehot, contrib, labels, shift, strand, max_shift=width, **build)
+    for motif, made_of in zip(motifs, variants):
+        motif["variants"] = made_of
+    return motifs, labels, strand
+
+
 def discover_motifs(
     X,
     hyp,
@@ -107,6 +154,7 @@ def discover_motifs(
     max_shift: int = 5,
     min_similarity: float = 0.6,
     min_seqlets: int = 20,
+    merge_threshold: float = MERGE_THRESHOLD,
     max_q: float = 0.05,
     engine: str = "seqsal",
     decoys: dict | None = None,
@@ -131,6 +179,9 @@ def discover_motifs(
         Bases added on each side of a seqlet before clustering. Default is 5.
     max_shift, min_similarity, min_seqlets
         As in :func:`cluster_seqlets`.
+    merge_threshold : float, optional
+        Motifs whose trimmed cores align with at least this cosine similarity are one
+        element, merged (:func:`merge_motifs`). Default is :data:`MERGE_THRESHOLD`.
     max_q : float, optional
         As in :func:`match_motifs`. Default is 0.05.
     engine : str, optional
@@ -165,30 +216,15 @@ def discover_motifs(
         lengths = (seqlets["end"] - seqlets["start"]).to_numpy()
         labels, strand = assign_by_overlap(motifs, index, offset, lengths)
     else:
-        width = int((seqlets["end"] - seqlets["start"]).max()) + 2 * flank if len(seqlets) else 1
-        onehot = extract_windows(X, index, offset - flank, width=width)
-        hyp_windows = extract_windows(hyp, index, offset - flank, width=width).astype(np.float32)
-        contrib = hyp_windows * onehot
-        log.info("clustering %d seqlets of up to %d bp", len(seqlets), width)
-        labels, shift, strand = cluster_seqlets(
-            contrib,
-            np.abs(seqlets["attr_sum"].to_numpy()),
+        options = dict(
+            flank=flank,
+            max_shift=max_shift,
             min_similarity=min_similarity,
-            max_shift=max_shift,
             min_seqlets=min_seqlets,
-            both_strands=not oriented,
+            merge_threshold=merge_threshold,
+            oriented=oriented,
         )
-        motifs = build_motifs(
-            onehot,
-            contrib,
-            labels,
-            shift,
-            strand,
-            max_shift=max_shift,
-            hyp=hyp_windows,
-            index=index,
-            start=offset - flank,
-        )
+        motifs, labels, strand = _own_motifs(X, hyp, seqlets, index, offset, **options)
     log.info(
         "%d motifs; matching them against %d database motifs (TOMTOM)", len(motifs), len(database)
     )

@@ -1,5 +1,6 @@
 """Each motif's PPM (aligned sequences) and CWM (aligned contributions), trimmed to the
-span where the CWM carries weight or the PPM information."""
+span where the CWM carries weight or the PPM information, never into a stretch every
+sequence shares (:mod:`seqsal.constant`)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ def trim_span(
     *,
     fraction: float = 0.25,
     ic_fraction: float = 0.35,
+    constant=None,
 ) -> slice:
     """The span of a motif worth keeping: from the first to the last position holding
     ``fraction`` of the CWM's peak weight, widened to the first and last positions of the
     PPM (when given) holding ``ic_fraction`` of its most informative column's bits.
+    Constant columns count as neither: a library's constant bases are the most
+    informative columns of any PPM that reaches them, and explain nothing.
 
     Parameters
     ----------
@@ -28,19 +32,25 @@ def trim_span(
         Default is 0.25.
     ic_fraction : float, optional
         Default is 0.35.
+    constant : numpy.ndarray of bool or None, shape=(w,), optional
+        Columns that lie in a stretch every sequence shares. Default is None: none.
 
     Returns
     -------
     span : slice
     """
+    keep = np.ones(cwm.shape[1], bool) if constant is None else ~np.asarray(constant)
+    if not keep.any():  # a motif of constant bases only: trimmed as if none were
+        keep[:] = True
 
     def first_to_last(values, share):
         strong = np.flatnonzero(values >= share * values.max())
         return int(strong[0]), int(strong[-1]) + 1
 
-    start, stop = first_to_last(np.abs(cwm).sum(axis=0), fraction)
-    if ppm is not None:
-        ic_start, ic_stop = first_to_last(information_bits(ppm), ic_fraction)
+    start, stop = first_to_last(np.abs(cwm).sum(axis=0) * keep, fraction)
+    bits = None if ppm is None else information_bits(ppm) * keep
+    if bits is not None and bits.max() > 0:
+        ic_start, ic_stop = first_to_last(bits, ic_fraction)
         start, stop = min(start, ic_start), max(stop, ic_stop)
     return slice(start, stop)
 
@@ -59,6 +69,7 @@ def build_motifs(
     hyp=None,
     index=None,
     start=None,
+    constant=None,
 ):
     """Build each motif's trimmed PPM and CWM from its aligned seqlets.
 
@@ -80,6 +91,10 @@ def build_motifs(
         window's region and first base there. Default is None.
     index, start : numpy.ndarray of int or None, shape=(n,), optional
         Default is None.
+    constant : numpy.ndarray of bool or None, shape=(n, W), optional
+        The windows' bases that lie in a stretch every sequence shares
+        (:meth:`seqsal.constant.Constant.mask`): a column where most members' bases do
+        is kept out of the trimmed motif. Default is None: none.
 
     Returns
     -------
@@ -90,13 +105,20 @@ def build_motifs(
     """
     seqs = align_windows(onehot.astype(np.float32), shift, strand, max_shift)
     cwms = align_windows(contrib, shift, strand, max_shift)
+    shared = None
+    if constant is not None:  # as a one-hot-shaped array, so that it aligns alike
+        flags = np.repeat(np.asarray(constant, np.float32)[:, None, :], 4, axis=1)
+        shared = align_windows(flags, shift, strand, max_shift)[:, 0]
     motifs = []
     for k in range(labels.max() + 1 if len(labels) else 0):
         members = labels == k
         cwm = cwms[members].mean(axis=0)
         counts = seqs[members].sum(axis=0) + pseudocount
         ppm = counts / counts.sum(axis=0)
-        span = trim_span(cwm, ppm, fraction=trim_fraction, ic_fraction=ic_fraction)
+        columns = None if shared is None else shared[members].mean(axis=0) >= 0.5
+        span = trim_span(
+            cwm, ppm, fraction=trim_fraction, ic_fraction=ic_fraction, constant=columns
+        )
         motifs.append(
             {
                 "ppm": ppm[:, span],

@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..seqlets import benjamini_hochberg
 from .build import information_bits
+from .merge import consensus
 
 
 def too_short_for(threshold: float, widths: dict, key: str) -> str:
@@ -49,6 +50,38 @@ def too_short_for(threshold: float, widths: dict, key: str) -> str:
 SMALL_DATABASE = 100
 
 
+def own_decoys(database: dict, *, total: int = SMALL_DATABASE, seed: int = 0) -> dict:
+    """Decoys for a database of few motifs, made from its own matrices: each decoy is one
+    of them with its columns in random order and each column's four probabilities given
+    to the bases in random order. A decoy keeps its source's width and the information
+    of every column (so TOMTOM's column null stays that of this kind of motif, bacterial
+    or plant alike) but spells no real site.
+
+    Parameters
+    ----------
+    database : dict
+        ``{"<id> <name>": PPM (4, L)}``.
+    total : int, optional
+        Decoys and motifs together. Default is :data:`SMALL_DATABASE`.
+    seed : int, optional
+        Default is 0.
+
+    Returns
+    -------
+    decoys : dict
+        ``{"decoy_<i> <source>": PPM}``.
+    """
+    rng = np.random.default_rng(seed)
+    sources = list(database)
+    decoys = {}
+    for i in range(max(0, total - len(sources))):
+        name = sources[i % len(sources)]
+        ppm = np.asarray(database[name], np.float64)[:, rng.permutation(database[name].shape[1])]
+        ppm = np.take_along_axis(ppm, np.argsort(rng.random(ppm.shape), axis=0), axis=0)
+        decoys[f"decoy_{i + 1} {name}"] = ppm
+    return decoys
+
+
 def match_motifs(
     ppms: list,
     database: dict,
@@ -79,10 +112,11 @@ def match_motifs(
         Least total information content (bits) of a query that may be named.
         Default is 4.0.
     decoys : dict or None, optional
-        Motifs that join TOMTOM's targets as background, never reported as matches: its
-        p-values take their background from the target columns, and its q-values count
-        every target, so without them a database of a few motifs gives q-values that
-        depend on which few motifs it holds. Default is None.
+        Motifs that join TOMTOM's targets as background, never reported as matches:
+        TOMTOM's p-values take their null from the target columns, which a database of
+        a few motifs leaves to those few columns. The q-values are the database's own
+        (Benjamini-Hochberg over its motifs, as TOMTOM's are), decoys not counted.
+        Default is None.
 
     Returns
     -------
@@ -104,8 +138,8 @@ def match_motifs(
         )
         for query, p in enumerate(p_values):
             informative = information_bits(ppms[query]).sum() >= min_bits
-            q = benjamini_hochberg(p)[: len(targets)]  # over every target, decoys included
             p = p[: len(targets)]
+            q = benjamini_hochberg(p)  # over the database's motifs, decoys not counted
             for rank, t in enumerate(np.argsort(p, kind="stable")[:n_matches]):
                 strand = "-" if strands[query, t] else "+"
                 significant = bool(informative and q[t] < max_q)
@@ -122,7 +156,9 @@ def motif_table(
     """One row per motif: id, seqlet count, sign, length, status, name, the best match's
     TF family (from ``families``, ``{target: family}``; empty when unknown), the top
     matches with their q-values (named or novel alike), then their p-values, then the
-    strand each is read on (``-``: the motif is the match's reverse complement).
+    strand each is read on (``-``: the motif is the match's reverse complement), then
+    ``variants``: the consensus and seqlet count of each motif merged into this one
+    (:func:`seqsal.motifs.merge_motifs`), largest first (its own alone when none was).
 
     Parameters
     ----------
@@ -162,8 +198,11 @@ def motif_table(
             row[f"match_{i + 1}_p"] = f"{hit['p_value']:.3g}" if hit is not None else ""
         for i in range(n_matches):
             row[f"match_{i + 1}_strand"] = hits["strand"].iloc[i] if i < len(hits) else ""
+        made_of = motif.get("variants") or [(consensus(motif["ppm"]), motif["n_seqlets"])]
+        row["variants"] = ", ".join(f"{core} {count}" for core, count in made_of)
         rows.append(row)
     columns = ["motif_id", "n_seqlets", "sign", "length", "status", "name", "family"]
     columns += [f"match_{i + 1}{s}" for i in range(n_matches) for s in ("", "_q")]
     columns += [f"match_{i + 1}_{s}" for s in ("p", "strand") for i in range(n_matches)]
+    columns += ["variants"]
     return pd.DataFrame(rows, columns=columns)

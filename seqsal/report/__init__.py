@@ -96,6 +96,7 @@ def build_report(
     alpha: float = 0.2,
     null_model: str = "shuffle",
     max_q: float = 0.05,
+    merge_threshold: float = 0.7,
     genome: str = "",
     variants: dict | None = None,
     motif_hit_p: float = 1e-4,
@@ -129,6 +130,8 @@ def build_report(
         ``seqlets.null_model``. Default is "shuffle".
     max_q : float, optional
         ``motifs.max_q``, the q-value a match must beat to name a motif. Default is 0.05.
+    merge_threshold : float, optional
+        ``motifs.merge_threshold``, as the report states the merge rule. Default is 0.7.
     genome : str, optional
         The reference FASTA's path, as shown. Default is "".
     variants : dict or None, optional
@@ -162,6 +165,7 @@ def build_report(
         alpha=alpha,
         null_model=null_model,
         max_q=max_q,
+        merge_threshold=merge_threshold,
         verdict=report_verdict(metrics, summary, table, len(seqlets), method, database, max_q),
         examples=example_regions(table, assignments, seqlets, regions, contrib),
         n_assigned=int((assignments["motif_id"] != "none").sum()),

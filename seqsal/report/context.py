@@ -196,6 +196,7 @@ def motif_rows(table: pd.DataFrame, logos: dict, max_q: float = 0.05) -> list:
             {
                 "target": row[f"match_{i}"],
                 "q": row[f"match_{i}_q"],
+                "p": row.get(f"match_{i}_p", ""),
                 "url": jaspar_url(row[f"match_{i}"]),
                 "significant": row["status"] == "named" and below(row[f"match_{i}_q"], max_q),
             }
@@ -206,6 +207,7 @@ def motif_rows(table: pd.DataFrame, logos: dict, max_q: float = 0.05) -> list:
             {
                 **row,
                 "family": row.get("family") or "",  # a user-edited or older table may lack it
+                "merged": len((row.get("variants") or "").split(", ")) > 1,
                 "matches": matches,
                 "logo": logos[row["motif_id"]],
                 "color": motif_color(row["motif_id"]),
@@ -343,6 +345,7 @@ def trust_context(summary: dict, method: str) -> dict:
         "receptive_field": field_text,
         "intervals": [{k: three_digits(v) for k, v in i.items()} for i in shortcuts["intervals"]],
         "artefact_kmers": shortcuts["artefact_kmers"],
+        "constant": _constant_words(shortcuts.get("constant")),
         "artefacts_given": shortcuts.get("artefacts_given", False),
         "warnings": warnings,
         "comparison": comparison_rows(summary["comparison"]) if summary.get("comparison") else None,
@@ -406,18 +409,46 @@ def receptive_field_words(field: dict) -> str:
     return field_text
 
 
+def _constant_words(constant: dict | None) -> str:
+    """The shared stretches' line of the shortcut audit."""
+    if not constant:
+        return "The sequences share no constant stretch (none in 90% of them)."
+    return (
+        f"Stretches every sequence shares ({', '.join(constant['stretches'])}; "
+        f"{percent(constant['base_fraction'])} of the bases) draw "
+        f"{percent(constant['attribution_fraction'])} of all |attribution| "
+        f"({constant['enrichment']:.1f}× their share); they are kept out of every motif."
+    )
+
+
 def shortcut_warnings(shortcuts: dict) -> list:
-    """A sentence per flagged nuisance interval and per seqlet k-mer found in an
-    artefact sequence (``summary["shortcuts"]``)."""
-    return [
-        f"{percent(i['attribution_fraction'])} of all |attribution| falls in {i['name']} "
-        f"(positions {i['start']}-{i['end']}, {percent(i['base_fraction'])} of the bases; "
-        f"{i['enrichment']:.1f}× its share). The model may be reading this nuisance "
-        "interval rather than biology."
-        for i in shortcuts["intervals"]
-        if i["flagged"]
-    ] + [
-        f"the seqlet k-mer {k['kmer']} ({k['seqlets']} seqlets) occurs in the artefact "
-        f"sequence {k['artefact']}."
-        for k in shortcuts["artefact_kmers"]
-    ]
+    """A sentence per flagged nuisance interval, for flagged shared stretches and per
+    seqlet k-mer found in an artefact sequence (``summary["shortcuts"]``)."""
+    constant = shortcuts.get("constant") or {}
+    shared = (
+        [
+            f"{percent(constant['attribution_fraction'])} of all |attribution| falls in the "
+            f"stretches every sequence shares ({', '.join(constant['stretches'])}; "
+            f"{percent(constant['base_fraction'])} of the bases, {constant['enrichment']:.1f}× "
+            "their share). They cannot explain why outputs differ: the model may be reading "
+            "the library's design rather than biology."
+        ]
+        if constant.get("flagged")
+        else []
+    )
+    return (
+        shared
+        + [
+            f"{percent(i['attribution_fraction'])} of all |attribution| falls in {i['name']} "
+            f"(positions {i['start']}-{i['end']}, {percent(i['base_fraction'])} of the bases; "
+            f"{i['enrichment']:.1f}× its share). The model may be reading this nuisance "
+            "interval rather than biology."
+            for i in shortcuts["intervals"]
+            if i["flagged"]
+        ]
+        + [
+            f"the seqlet k-mer {k['kmer']} ({k['seqlets']} seqlets) occurs in the artefact "
+            f"sequence {k['artefact']}."
+            for k in shortcuts["artefact_kmers"]
+        ]
+    )
