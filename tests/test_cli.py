@@ -1,5 +1,8 @@
 import gzip
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -584,3 +587,26 @@ def test_a_meme_file_of_random_bytes_gets_one_line(write, tmp_path):
     path.write_bytes(np.random.default_rng(0).integers(0, 256, 500, dtype=np.uint8).tobytes())
     with pytest.raises(InputError, match=r"db.meme, line \d+: expected text \(UTF-8\)"):
         load_motif_database(str(path))
+
+
+def test_every_seqsal_process_waits_passively_and_sizes_its_pools_to_the_job(tmp_path):
+    """OpenMP threads yield their core when idle unless the user chose otherwise, and
+    ``--threads`` (the rule's threads) sizes PyTorch's and the BLAS pools."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    code = (
+        "import os, sys; from seqsal.cli import use_threads; use_threads(int(sys.argv[1])); "
+        "import torch; print(os.environ['OMP_WAIT_POLICY'], torch.get_num_threads(), "
+        "os.environ['OPENBLAS_NUM_THREADS'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "1"], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["PASSIVE", "1", "1"]
+    chosen = subprocess.run(
+        [sys.executable, "-c", code, "2"],
+        env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert chosen.stdout.split() == ["ACTIVE", "2", "2"]

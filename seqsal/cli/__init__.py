@@ -13,10 +13,40 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from .. import __version__
 from ..errors import InputError, one_line
+from .options import checked
+
+# OpenMP's default wait policy keeps idle threads spinning after each parallel region: a
+# job whose threads share cores with any other work (Snakemake's other jobs, a laptop's
+# browser, a shared node) then ran 8-10x slower on 2 threads than on 1. A passive wait
+# yields the core. Set here, before any stage imports torch and its OpenMP runtime, in
+# every seqsal process; a value the user set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+#: The thread pools ``--threads`` sizes: OpenMP (PyTorch's intra-op threads) and the BLAS
+#: libraries NumPy may load, so that no pool runs wider than the job's cores.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def use_threads(threads: int | None) -> None:
+    """Size every thread pool to ``threads`` (the job's cores), before NumPy or PyTorch is
+    imported; None leaves them as the libraries choose (all cores).
+
+    Parameters
+    ----------
+    threads : int or None
+    """
+    if threads is None:
+        return
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    if "torch" in sys.modules:  # imported already (seqsal called in-process)
+        sys.modules["torch"].set_num_threads(threads)
+
 
 STAGES = (
     "simulate",
@@ -62,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
         module = stage_module(stage)
         stage_parser = sub.add_parser(stage, help=module.HELP, description=module.HELP)
         stage_parser.add_argument("-v", "--verbose", action="store_true", help="show progress bars")
+        stage_parser.add_argument(
+            "--threads",
+            type=checked("integer", {"minimum": 1}),
+            help="CPU threads for the job (the rule's threads); default: all cores",
+        )
         module.add_arguments(stage_parser)
         stage_parser.set_defaults(run=module.run)
     return parser
@@ -81,6 +116,7 @@ def main(argv=None) -> int:
         0, or 1 after one line on stderr naming the problem in the user's input.
     """
     args = build_parser().parse_args(argv)
+    use_threads(args.threads)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s seqsal %(levelname)s %(message)s"
     )

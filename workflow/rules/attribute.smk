@@ -31,5 +31,5 @@ rule attribute:
             null_fraction(input.regions) if wildcards.run == "null/" else None,
         ),
     shell:
-        "seqsal attribute --model {input.model:q} --onehot {input.onehot:q} {params.options:q} "
+        "seqsal attribute --threads {threads:q} --model {input.model:q} --onehot {input.onehot:q} {params.options:q} "
         "{params.null:q} --out {output:q} 2> {log:q}"

@@ -19,6 +19,6 @@ rule encode:
         options=options("encode"),
         n_shards=lambda wildcards: len(shard_ids()),
     shell:
-        "seqsal encode --regions {input.regions:q} --fasta {input.fasta:q} {params.labels:q} "
+        "seqsal encode --threads {threads:q} --regions {input.regions:q} --fasta {input.fasta:q} {params.labels:q} "
         "{params.options:q} --shard {wildcards.shard:q} --n-shards {params.n_shards:q} "
         "--out {output:q} 2> {log:q}"

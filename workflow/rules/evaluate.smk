@@ -47,7 +47,7 @@ rule evaluate:
         also=lambda wildcards, input: also_options(input.also),
         options=options("evaluate"),
     shell:
-        "seqsal evaluate --model {input.model:q} --onehot {input.onehot:q} "
+        "seqsal evaluate --threads {threads:q} --model {input.model:q} --onehot {input.onehot:q} "
         "--attributions {input.attributions:q} --regions {input.regions:q} "
         "--seqlets {input.seqlets:q} {params.split:q} {params.truth:q} {params.attribution:q} "
         "{params.also:q} {params.options:q} --out-dir results/evaluate 2> {log:q}"

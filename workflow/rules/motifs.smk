@@ -27,6 +27,6 @@ rule motifs:
     params:
         options=options("motifs"),
     shell:
-        "seqsal motifs --seqlets {input.seqlets:q} --attributions {input.attributions:q} "
+        "seqsal motifs --threads {threads:q} --seqlets {input.seqlets:q} --attributions {input.attributions:q} "
         "--onehot {input.onehot:q} --regions {input.regions:q} {params.options:q} "
         "--out-dir results/motifs 2> {log:q}"

@@ -24,4 +24,4 @@ checkpoint regions:
         options=options("regions", exclude=("bed", "fasta", "table", "labels")),
         out_dir=lambda wildcards, output: os.path.dirname(output.regions),
     shell:
-        "seqsal regions {params.files:q} {params.options:q} --out-dir {params.out_dir:q} 2> {log:q}"
+        "seqsal regions --threads {threads:q} {params.files:q} {params.options:q} --out-dir {params.out_dir:q} 2> {log:q}"

@@ -42,7 +42,7 @@ rule report:
             ),
         ),
     shell:
-        "seqsal report --metrics {input.metrics:q} --curves {input.curves:q} "
+        "seqsal report --threads {threads:q} --metrics {input.metrics:q} --curves {input.curves:q} "
         "--motifs-tsv {input.table:q} --seqlet-motifs {input.assignments:q} "
         "--logos {input.logos:q} --seqlets {input.seqlets:q} --regions {input.regions:q} "
         "--summary {input.summary:q} --faithfulness-plot {input.curves_plot:q} "

@@ -19,5 +19,5 @@ rule seqlets:
         options=options("seqlets"),
         null=lambda wildcards, input: flag("null-attributions", list(input.null)),
     shell:
-        "seqsal seqlets --attributions {input.attributions:q} --regions {input.regions:q} "
+        "seqsal seqlets --threads {threads:q} --attributions {input.attributions:q} --regions {input.regions:q} "
         "{params.options:q} {params.null:q} --out {output:q} 2> {log:q}"

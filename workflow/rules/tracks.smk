@@ -40,7 +40,7 @@ rule tracks:
             "variant-track", input.variant_track or None
         ),
     shell:
-        "seqsal tracks --attributions {input.attributions:q} {params.methods:q} "
+        "seqsal tracks --threads {threads:q} --attributions {input.attributions:q} {params.methods:q} "
         "--regions {input.regions:q} --seqlets {input.seqlets:q} "
         "--seqlet-motifs {input.assignments:q} --motifs-tsv {input.table:q} "
         "--motifs-meme {input.meme:q} --onehot {input.onehot:q} --fasta {input.fasta:q} {params.truth:q} {params.variants:q} "

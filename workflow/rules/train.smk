@@ -25,5 +25,5 @@ rule train:
         options=options("train"),
         regions=lambda wildcards, input: flag("regions", input.get("regions")),
     shell:
-        "seqsal train --onehot {input.onehot:q} {params.options:q} {params.regions:q} "
+        "seqsal train --threads {threads:q} --onehot {input.onehot:q} {params.options:q} {params.regions:q} "
         "--out-dir results/train 2> {log:q}"

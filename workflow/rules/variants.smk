@@ -27,7 +27,7 @@ rule variants:
         targets=[str(t) for t in attribute_targets()],
         options=options("variants"),
     shell:
-        "seqsal variants --model {input.model:q} --variants {input.variants:q} "
+        "seqsal variants --threads {threads:q} --model {input.model:q} --variants {input.variants:q} "
         "--regions {input.regions:q} --fasta {input.fasta:q} --motifs-meme {input.meme:q} "
         "--method {params.method:q} --target {params.targets:q} {params.options:q} "
         "--track {output.track:q} --out-dir results/variants 2> {log:q}"
