@@ -8,7 +8,7 @@ import pyBigWig
 import pytest
 
 from seqsal.attribute import attribute
-from seqsal.encode import encode_regions, one_hot_to_sequences
+from seqsal.encode import encode_regions, one_hot_encode, one_hot_to_sequences
 from seqsal.io import InputError, contig_sizes, fetch_sequences, open_fasta, read_bed, read_meme
 from seqsal.io.bigwig import write_bigwig
 from seqsal.models import build_model
@@ -178,3 +178,31 @@ def test_ctcf_peaks_as_library_and_as_genome_regions(shared_data, tmp_path, caps
     np.testing.assert_array_equal(X[0::2], lib["X"][0::2])
     np.testing.assert_array_equal(X[1::2], reverse_complement(lib["X"][1::2]))
     capsys.readouterr()
+
+
+def test_a_tiled_chromosome_trains_without_a_test_base_in_training(shared_data):
+    """The new user's case: one yeast chromosome tiled into overlapping windows, labelled
+    by whether a window holds a promoter. One contig cannot be held out whole: the test
+    set is contiguous blocks, no test window shares a base with a training window, and
+    the metrics say so."""
+    from seqsal.train import fit
+
+    text = (shared_data / "yeast_chrI" / "sacCer_R64_chrI.fa").read_text().splitlines()
+    genome = "".join(line.strip() for line in text if not line.startswith(">"))
+    starts = np.arange(0, len(genome) - 400, 200)
+    regions = pd.DataFrame({"chrom": "NC_001133.9", "start": starts, "end": starts + 400})
+    promoters = read_bed(shared_data / "yeast_chrI" / "chrI_promoters_500bp_upstream.bed")
+    centres = ((promoters["start"] + promoters["end"]) // 2).to_numpy()
+    y = (centres[None, :] >= starts[:, None]) & (centres[None, :] < starts[:, None] + 400)
+    data = {
+        "X": one_hot_encode([genome[s : s + 400] for s in starts]),
+        "y": y.any(axis=1, keepdims=True).astype(np.float32),
+        "chroms": regions["chrom"].to_numpy(),
+        "names": np.array([f"w{i}" for i in range(len(starts))]),
+        "targets": ["promoter"],
+    }
+    result = fit(data, regions=regions, max_epochs=1, hparams={"n_filters": 8})
+    metrics = result["metrics"]
+    assert metrics["split_shared"] == {"test_regions_sharing_bases": 0, "most_shared_bases": 0}
+    assert metrics["split"].endswith("test regions in contiguous blocks of NC_001133.9")
+    assert metrics["split_sizes"]["test"] >= 50 and metrics["split_sizes"]["train"] >= 700

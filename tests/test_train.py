@@ -394,3 +394,49 @@ def test_a_mode_draws_from_its_own_stream_and_leaves_the_others_draws(monkeypatc
     drawn, _, _ = train_model(X, y, split, mutation_rate=0.5, **options)
     for key, value in plain.state_dict().items():
         assert torch.equal(value, drawn.state_dict()[key]), key
+
+
+def test_overlapping_tiles_of_one_contig_never_put_a_test_base_in_training():
+    """One contig tiled by 200 bp windows every 100 bp: held out in contiguous blocks, the
+    training windows beside a test block moved to validation, no test window shares a
+    base with a training window; the row split used before shared bases in most of
+    them, and the check says so."""
+    from seqsal.train import position_blocks, shared_bases
+
+    starts = np.arange(0, 200_000, 100)
+    ends, chroms = starts + 200, np.full(len(starts), "chrI")
+    split = split_regions(chroms, starts=starts, ends=ends, seed=3)
+    assert shared_bases(split, chroms, starts, ends) == {
+        "test_regions_sharing_bases": 0,
+        "most_shared_bases": 0,
+    }
+    assert 0.05 <= (split == "test").mean() <= 0.2 and (split == "train").mean() >= 0.6
+    # no training window within a window's length of a test window
+    test_starts = starts[split == "test"]
+    near = np.abs(starts[split == "train"][:, None] - test_starts[None, :]).min(axis=1)
+    assert near.min() > 200
+    blocks = position_blocks(chroms, starts, ends)
+    numbers = np.array([int(b.split(":")[1]) for b in blocks])
+    assert len(set(numbers)) == 20 and (np.diff(numbers) >= 0).all()  # consecutive runs
+    random = split_regions(chroms, seed=3)  # no positions: rows at random
+    leaked = shared_bases(random, chroms, starts, ends)
+    assert leaked["test_regions_sharing_bases"] > 100 and leaked["most_shared_bases"] == 100
+    # a test set named by the user is kept, and the training windows over it move aside
+    named = starts % 10_000 == 0
+    split = split_regions(chroms, test=named, starts=starts, ends=ends)
+    assert (split[named] == "test").all()
+    assert shared_bases(split, chroms, starts, ends)["test_regions_sharing_bases"] == 0
+
+
+def test_the_verdict_never_says_unseen_of_test_regions_that_share_bases():
+    from seqsal.report.verdicts import model_verdict
+
+    metrics = {
+        "test": {"y": {"n": 50, "pearson": 0.9}},
+        "split": "50 test regions drawn at random",
+        "split_shared": {"test_regions_sharing_bases": 44, "most_shared_bases": 100},
+    }
+    text = model_verdict(metrics)["text"]
+    assert "never seen" not in text and "44 of which share bases" in text
+    metrics["split_shared"] = {"test_regions_sharing_bases": 0, "most_shared_bases": 0}
+    assert "never seen in training" in model_verdict(metrics)["text"]

@@ -84,7 +84,11 @@ def add_arguments(parser) -> None:
         The subcommand's parser.
     """
     parser.add_argument("--onehot", nargs="+", required=True)
-    parser.add_argument("--regions", help="regions.bed, to place a prior's BED intervals on")
+    parser.add_argument(
+        "--regions",
+        help="regions.bed: overlapping regions share a split, and a prior's BED intervals "
+        "are placed on them",
+    )
     add_options(parser, OPTIONS)
     parser.add_argument("--out-dir", required=True)
 

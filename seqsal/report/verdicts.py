@@ -60,9 +60,18 @@ def model_verdict(metrics: dict) -> dict:
     )
     split = metrics.get("split", "held-out regions")
     warning = f" Note: {metrics['split_warning']}." if metrics.get("split_warning") else ""
+    shared = metrics.get("split_shared") or {}
+    if shared.get("test_regions_sharing_bases"):
+        seen = (
+            f"{shared['test_regions_sharing_bases']} of which share bases with training "
+            f"regions (up to {shared['most_shared_bases']}), so these are not scores of "
+            "unseen sequence"
+        )
+    else:
+        seen = "never seen in training"
     return {
         "grade": worst if len(scores) == 1 else f"{worst} at worst",
-        "text": f"On {split}, never seen in training: {shown} ({bars}).{warning}",
+        "text": f"On {split}, {seen}: {shown} ({bars}).{warning}",
     }
 
 

@@ -20,7 +20,14 @@ from .loop import Epoch, Training, target_scales, train_model
 from .modes import LEARNT, MAX_RESTARTS, RESTART_AFTER
 from .options import DistillOptions, PriorOptions, SplitOptions, TrainingOptions
 from .select import candidates, select_model
-from .split import describe_split, split_regions, split_warning
+from .split import (
+    describe_split,
+    in_blocks,
+    position_blocks,
+    shared_bases,
+    split_regions,
+    split_warning,
+)
 
 __all__ = [
     "DistillOptions",
@@ -35,6 +42,9 @@ __all__ = [
     "build_priors",
     "candidates",
     "describe_split",
+    "in_blocks",
+    "position_blocks",
+    "shared_bases",
     "fit",
     "infer_tasks",
     "score_splits",
@@ -124,8 +134,11 @@ def fit(
     test : array-like of bool or None, optional
         Regions held out for testing (``split.test_names``). Default is None.
     regions : pandas.DataFrame or None, optional
-        The regions in the one-hot's order (``results/regions/regions.bed``), to place
-        a prior's BED intervals on. Default is None.
+        The regions in the one-hot's order (``results/regions/regions.bed``): their
+        positions keep overlapping regions in one split (contiguous blocks when there
+        are too few contigs to hold whole ones out), are checked for test bases inside
+        training regions (``metrics["split_shared"]``), and place a prior's BED
+        intervals. Default is None.
     oriented : bool, optional
         The sequences act in the orientation given (reporter constructs): no
         reverse-complement augmentation unless ``options.rc_augment`` says so; recorded
@@ -169,6 +182,7 @@ def fit(
     prior, augment = prior or PriorOptions(), augment or Augment()
     split_options, distill = split or SplitOptions(), distill or DistillOptions()
     augment.check_length(data["X"].shape[-1])
+    positions = _positions(regions, len(data["chroms"]))
     split = split_regions(
         data["chroms"],
         groups=data.get("groups"),
@@ -178,6 +192,7 @@ def fit(
         seed=options.seed,
         test_fraction=split_options.test_fraction,
         valid_fraction=split_options.valid_fraction,
+        **positions,
     )
     _check_modes(model, prior, augment, distill, ensemble)
     trained = {"history": None, "selection": None, "member_histories": None}
@@ -193,7 +208,13 @@ def fit(
         model, meta = trained["model"], trained["meta"]
     meta = {**meta, "oriented": bool(oriented)}
     pred = predict(model, data["X"], device=options.device)  # once, for scores and plots
-    metrics = _metrics(data, pred, split, meta, trained, options, split_options, test)
+    keys = data["chroms"] if data.get("groups") is None else data["groups"]
+    drawn = data.get("split") is None and test is None and not split_options.test_chroms
+    blocks = drawn and in_blocks(keys, starts=positions.get("starts"))
+    metrics = _metrics(data, pred, split, meta, trained, options, split_options, test, blocks)
+    if positions:
+        metrics["split_shared"] = shared_bases(split, data["chroms"], **positions)
+        _warn_shared(metrics["split_shared"])
     return {
         "model": model,
         "meta": meta,
@@ -203,6 +224,24 @@ def fit(
         "split": split,
         "pred": pred,
     }
+
+
+def _positions(regions, n: int) -> dict:
+    """``starts`` and ``ends`` of the regions for the split, or nothing when unknown."""
+    if regions is None or len(regions) != n:
+        return {}
+    return {"starts": regions["start"].to_numpy(), "ends": regions["end"].to_numpy()}
+
+
+def _warn_shared(shared: dict) -> None:
+    if shared["test_regions_sharing_bases"]:
+        log.warning(
+            "split: %d test regions share bases with training regions (up to %d bases): "
+            "their scores are not of unseen sequence; hold out whole contigs "
+            "(split.test_chroms) or groups (split.group_by) that do not overlap",
+            shared["test_regions_sharing_bases"],
+            shared["most_shared_bases"],
+        )
 
 
 def _check_modes(model, prior, augment, distill, ensemble) -> None:
@@ -281,7 +320,7 @@ def _train(data, split, tasks, regions, options, prior, augment, distill, size, 
     }
 
 
-def _metrics(data, pred, split, meta, trained, options, split_options, test) -> dict:
+def _metrics(data, pred, split, meta, trained, options, split_options, test, blocks) -> dict:
     """``metrics.json``: scores per split and target where labels exist, then how the
     model was trained and the split made."""
     y, history = data.get("y"), trained["history"]
@@ -299,6 +338,7 @@ def _metrics(data, pred, split, meta, trained, options, split_options, test) -> 
             assigned=data.get("split") is not None,
             grouped=data.get("groups") is not None,
             named=test is not None,
+            blocks=blocks,
         ),
         split_sizes={part: int((split == part).sum()) for part in ("train", "valid", "test")},
         strands={

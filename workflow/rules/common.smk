@@ -241,8 +241,8 @@ def variant_inputs():
 
 def train_inputs(wildcards):
     """An input function: the teachers of ``model.distill``, the BED files of
-    ``model.prior`` and, when there are any, the regions they are placed on
-    (``NAME:START:END`` intervals need neither)."""
+    ``model.prior`` (``NAME:START:END`` intervals need none) and the regions, which
+    place them and keep overlapping regions in one split."""
     prior = config["model"]["prior"]
     beds = [
         i
@@ -250,9 +250,12 @@ def train_inputs(wildcards):
         for i in prior[side]
         if not is_interval(i)
     ]
-    inputs = {"teachers": config["model"]["distill"]["teachers"]}
+    inputs = {
+        "teachers": config["model"]["distill"]["teachers"],
+        "regions": "results/regions/regions.bed",
+    }
     if beds:
-        inputs.update(prior_beds=beds, regions="results/regions/regions.bed")
+        inputs["prior_beds"] = beds
     return inputs
 
 
