@@ -16,13 +16,31 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Constant", "find_constant", "shared_length"]
+__all__ = ["Constant", "find_constant", "sample_rows", "shared_length"]
 
 #: Share of the sequences a k-mer must occur in to be shared.
 SHARE = 0.9
 
 #: Rows read to find the shared k-mers (evenly spaced through the regions).
 MAX_ROWS = 5000
+
+
+def sample_rows(n: int, max_rows: int = MAX_ROWS) -> np.ndarray:
+    """Up to ``max_rows`` evenly spaced rows of ``n``, the rows :func:`find_constant` reads.
+
+    Parameters
+    ----------
+    n : int
+    max_rows : int, optional
+        Default is :data:`MAX_ROWS`.
+
+    Returns
+    -------
+    rows : numpy.ndarray of int
+    """
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.linspace(0, n - 1, min(n, max_rows)).astype(np.int64))
 
 
 def shared_length(length: int) -> int:
@@ -115,16 +133,14 @@ def find_constant(X, *, share: float = SHARE, max_rows: int = MAX_ROWS) -> Const
     -------
     constant : Constant
     """
-    n, length = len(X), X.shape[-1]
-    k = shared_length(length)
-    rows = np.unique(np.linspace(0, n - 1, min(n, max_rows)).astype(np.int64)) if n else []
+    k = shared_length(X.shape[-1])
+    rows = sample_rows(len(X), max_rows)
     codes = _kmer_codes(np.asarray(X[rows]), k) if len(rows) else np.zeros((0, 0), np.int64)
     # each k-mer counted once per sequence: its code offset by the row, made unique
     tagged = codes + np.arange(len(codes))[:, None] * 4**k
     present = np.unique(tagged[codes >= 0]) % 4**k
-    counts = np.bincount(present, minlength=4**k) if len(present) else np.zeros(4**k, int)
-    shared = np.flatnonzero(counts >= share * max(len(rows), 1)) if len(rows) else []
-    shared = np.asarray(shared, dtype=np.int64)
+    counts = np.bincount(present, minlength=4**k)
+    shared = np.flatnonzero(counts >= share * max(len(rows), 1)).astype(np.int64)
     return Constant(k, shared, tuple(_join([_spell(c, k) for c in shared], k)))
 
 

@@ -418,9 +418,12 @@ def test_report_with_hostile_names_runs_no_injected_script(tmp_path):
     table = pd.DataFrame(
         {"motif_id": ["motif_1"], "n_seqlets": ["40"], "sign": ["positive"], "length": ["8"]}
         | {"status": ["named"], "name": [hostile], "match_1": [f"MA0035.5 {quote}"]}
-        | {"match_1_q": ["0.001"], "family": [hostile]}
+        | {"match_1_q": ["0.001"], "family": [hostile], "match_1_p": [quote]}
         | {f"match_{k}{s}": [""] for k in (2, 3) for s in ("", "_q")}
+        | {"variants": [f"{hostile} 30, {quote} 10"]}
     )
+    shared = {"stretches": [hostile, quote], "attribution_fraction": 0.3}
+    shared |= {"base_fraction": 0.1, "enrichment": 3.0, "flagged": True}
     regions = pd.DataFrame(
         {"chrom": [quote], "start": [0], "end": [20], "name": [hostile], "score": 0}
         | {"strand": "+"}
@@ -432,7 +435,7 @@ def test_report_with_hostile_names_runs_no_injected_script(tmp_path):
             "test": {quote: {"n": 10, "pearson": 0.91}},
             "model": {"arch": hostile, "hparams": {quote: hostile}},
         },
-        summary=SUMMARY,
+        summary=SUMMARY | {"shortcuts": SUMMARY["shortcuts"] | {"constant": shared}},
         table=table,
         assignments=assignments,
         seqlets=seqlets,
@@ -448,6 +451,9 @@ def test_report_with_hostile_names_runs_no_injected_script(tmp_path):
     page.write_text(html)
     dom, _, _ = render_in_chromium(page, tmp_path)
     assert "pwned" not in re.search(r"<body[^>]*>", dom).group()
+    # the merged cores, the p-value and the shared stretches arrive, as text
+    assert "merged: &lt;img src=x" in html and "p &#34;&gt;&lt;script&gt;" in html
+    assert "stretches every sequence shares (&lt;img" in html.lower()
 
 
 def test_the_augmentation_is_said_in_words_and_shown(tmp_path):

@@ -87,7 +87,7 @@ def _decoys(args, database):
         return None
     decoys = own_decoys(database)
     log.info(
-        "%s holds %d motifs, a small database: TOMTOM's p- and q-values take %d decoys "
+        "%s holds %d motifs, a small database: TOMTOM's p-values take %d decoys "
         "made from them (columns shuffled, bases permuted; never reported) as background; "
         "read a match's p-value beside its q-value",
         args.database,

@@ -135,12 +135,12 @@ def constant_audit(
         ``enrichment`` and ``flagged``, over up to :data:`seqsal.constant.MAX_ROWS`
         evenly spaced regions; None when the sequences share no stretch.
     """
-    from ..constant import MAX_ROWS, find_constant
+    from ..constant import find_constant, sample_rows
 
     constant = find_constant(X)
     if not constant:
         return None
-    rows = np.unique(np.linspace(0, len(X) - 1, min(len(X), MAX_ROWS)).astype(np.int64))
+    rows = sample_rows(len(X))
     mask = constant.mask(np.asarray(X[rows]))
     weight = np.abs(np.asarray(attr[rows], dtype=np.float64))
     total = weight.sum()

@@ -108,14 +108,14 @@ def _own_motifs(X, hyp, seqlets, index, offset, *, flank, merge_threshold, orien
     build, merge the motifs of one element, build again; the motifs, each seqlet's motif
     and strand."""
     width = int((seqlets["end"] - seqlets["start"]).max()) + 2 * flank if len(seqlets) else 1
-    onehot = extract_windows(X, index, offset - flank, width=width)
-    hyp_windows = extract_windows(hyp, index, offset - flank, width=width).astype(np.float32)
     constant = find_constant(X)
-    shared = None
-    if constant:  # a k-mer cut by a window's edge is still found: masks of wider windows
-        margin = constant.k - 1
-        wider = extract_windows(X, index, offset - flank - margin, width=width + 2 * margin)
-        shared = constant.mask(wider)[:, margin : margin + width]
+    # the sequence windows are cut k - 1 bases wider, so that a shared k-mer cut by a
+    # window's edge is still found, then cropped
+    margin = constant.k - 1
+    wider = extract_windows(X, index, offset - flank - margin, width=width + 2 * margin)
+    onehot = wider[:, :, margin : margin + width]
+    hyp_windows = extract_windows(hyp, index, offset - flank, width=width).astype(np.float32)
+    shared = constant.mask(wider)[:, margin : margin + width] if constant else None
     if constant:
         log.info(
             "stretches every sequence shares, kept out of the motifs: %s (%.1f%% of the "
