@@ -40,7 +40,7 @@ def test_igv_desktop_draws_the_tracks_over_the_bases(tmp_path):
             "itemRgb": ["31,119,180", "214,39,40"],
         }
     )
-    write_bed(seqlets, tmp_path / "seqlets.bed", track_line='track name="seqlets" itemRgb="On"')
+    write_bed(seqlets, tmp_path / "seqlets.bed")
     write_tabix(tmp_path / "seqlets.bed")
     tracks = [
         {

@@ -398,7 +398,7 @@ def test_report_names_the_motifs_left_without_hits(length):
     # variants.motif_p has the same floor for the motifs a variant breaks or makes
     section = variant_context(
         pd.DataFrame(columns=TABLE_COLUMNS), {"names": []}, n_rejected=0, n_null=20,
-        motif_p=1e-4, method="grad_x_input", strands=True,
+        motif_p=1e-4, method="grad_x_input", strands=True, own_motifs=1,
     )  # fmt: skip
     html = build_report(**run, variants=section)
     said = "set variants.motif_p to 0.001 to see them (the motif column)" in html

@@ -244,8 +244,11 @@ def test_breaking_a_planted_site_is_found_with_both_p_values():
     hit = hits.iloc[0]
     assert hit["motif"] == "GATA-like" and hit["strand"] == "+" and hit["start"] == -1
     assert hit["p_ref"] < 1e-3 < hit["p_alt"]
-    summary = motif_summary(hits, 1, 1e-3)
+    summary = motif_summary(hits, 1, 1e-3, prefer=(["GATA-like"],))
     assert summary.loc[0, "motif_effect"] == "breaks"
+    # a motif of no tier (a database's, when the run found none) is listed, never headlined
+    alone = motif_summary(hits, 1, 1e-3)
+    assert alone.loc[0, "motif"] == "" and "GATA-like (+) breaks" in alone.loc[0, "motif_hits"]
 
 
 def test_scored_vcf_is_sorted_indexed_and_escaped(tmp_path):
@@ -262,6 +265,7 @@ def test_scored_vcf_is_sorted_indexed_and_escaped(tmp_path):
             "alt_output": [0.5, 2.5],
             "delta": [-0.5, 0.5],
             "p_value": [0.01, 0.5],
+            "q_value": [0.02, 0.5],
             "delta_probability": np.nan,
             "motif": ["motif_1 GATA1;x=y", ""],
             "motif_effect": ["breaks", ""],
@@ -272,10 +276,14 @@ def test_scored_vcf_is_sorted_indexed_and_escaped(tmp_path):
     )
     path = tmp_path / "v.vcf.gz"
     write_variant_vcf(
-        vcf_rows(table), path, contigs={"chr1": 100, "chr2": 100}, targets=["t"], info=VCF_INFO
-    )
+        vcf_rows(table), path, contigs={"chr1": 100, "chr2": 100}, targets=["t"], info=VCF_INFO,
+        meta={"null_size": 2000},
+    )  # fmt: skip
     with pysam.VariantFile(str(path)) as vcf:
+        # 4.3, whose percent-encoding the ID and INFO strings use; the p-value's floor
+        assert vcf.header.version == "VCFv4.3" and "##seqsal_null_size=2000" in str(vcf.header)
         records = list(vcf)
+        assert records[1].info["SEQSAL_Q"] == pytest.approx((0.02,))
         assert [r.chrom for r in records] == ["chr1", "chr2"]
         second = records[1]
         assert second.id == "b%20v%3B1" and second.info["SEQSAL_DELTA"] == (-0.5,)
@@ -312,8 +320,9 @@ def test_no_variants_give_empty_outputs_and_a_report_section(tmp_path):
                       targets=["a"], info=VCF_INFO)  # fmt: skip
     assert not list(pysam.VariantFile(str(tmp_path / "v.vcf.gz")))
     context = variant_context(
-        table, maps, n_rejected=0, n_null=20, motif_p=1e-4, method="grad_x_input", strands=True
-    )
+        table, maps, n_rejected=0, n_null=20, motif_p=1e-4, method="grad_x_input", strands=True,
+        own_motifs=0,
+    )  # fmt: skip
     assert context["verdict"].startswith("0 of 0") and not context["rows"]
 
 

@@ -53,9 +53,52 @@ def snakemake(workdir, *args, config=None, check=True):
     return subprocess.run(command, capture_output=True, text=True, env=env, check=check)
 
 
+def assert_stock_tabix_reads(bed: Path, scratch: Path) -> None:
+    """``bgzip`` + ``tabix -p bed`` (the command-line tools, not pysam) index ``bed``,
+    and a query over its first line's interval returns that line."""
+    scratch.mkdir(exist_ok=True)
+    copy = scratch / bed.name
+    copy.write_bytes(bed.read_bytes())
+    subprocess.run(["bgzip", "-f", str(copy)], check=True)
+    done = subprocess.run(
+        ["tabix", "-f", "-p", "bed", f"{copy}.gz"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, f"{bed}: {done.stderr}"
+    first = next(x for x in bed.read_text().splitlines() if x and not x.startswith("#"))
+    chrom, start, end = first.split("\t")[:3]
+    region = f"{chrom}:{int(start) + 1}-{end}"
+    found = subprocess.run(["tabix", f"{copy}.gz", region], capture_output=True, text=True)
+    assert first in found.stdout.splitlines(), f"{bed}: {region}"
+
+
 def test_lint_is_clean(tmp_path):
     done = snakemake(tmp_path, "--lint")
     assert "Congratulations" in done.stdout + done.stderr
+
+
+def test_the_catalog_finds_the_workflow_and_its_usage(tmp_path):
+    """As the Snakemake workflow catalog checks a repository: ``workflow/Snakefile`` is
+    the entry and lints clean, the root Snakefile runs the same default target, the
+    config folder has its README, and the catalog file's software stack is the rules'."""
+    import yaml
+
+    entry = ROOT / "workflow" / "Snakefile"
+    assert entry.is_file() and (ROOT / "config" / "README.md").is_file()
+    command, env = snakemake_command(tmp_path / "entry", "--lint")
+    command[command.index("-s") + 1] = str(entry)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    assert "Congratulations" in done.stdout + done.stderr
+    for snakefile in (entry, ROOT / "Snakefile"):  # both plan the demo from a bare folder
+        command, env = snakemake_command(tmp_path / snakefile.parent.name, "-n", "--cores", "2")
+        command[command.index("-s") + 1] = str(snakefile)
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+        assert re.search(r"^simulate\s+1$", done.stdout, re.M), done.stdout
+    catalog = yaml.safe_load((ROOT / ".snakemake-workflow-catalog.yml").read_text())
+    rules = sorted((ROOT / "workflow" / "rules").glob("*.smk"))
+    with_conda = [r.name for r in rules if "conda:" in r.read_text()]
+    with_rules = [r.name for r in rules if re.search(r"^(rule|checkpoint) ", r.read_text(), re.M)]
+    assert with_conda == with_rules
+    assert catalog["usage"]["software-stack-deployment"]["conda"] is True
 
 
 def test_dry_run_plans_every_stage(tmp_path):
@@ -161,20 +204,15 @@ def check_outputs(workdir):
         values = bw.values(site.chrom, site.start, site.end)
         expected = [data["attr"][lookup[(site.chrom, p)]] for p in range(site.start, site.end)]
         np.testing.assert_allclose(values, expected, rtol=1e-6)
-    # seqlets.bed: one track line, C-sorted, contigs from the FASTA index
-    lines = (results / "tracks/seqlets.bed").read_text().splitlines()
-    assert lines[0].startswith("track ") and not any(line.startswith("track") for line in lines[1:])
-    rows = [line.split("\t") for line in lines[1:]]
-    assert all(len(r) == 9 for r in rows) and {r[0] for r in rows} <= set(sizes)
-    keys = [(r[0].encode(), int(r[1])) for r in rows]
-    assert keys == sorted(keys)
-    # motif instances across all regions: BED9, C-sorted, on the reference's contigs
-    hits = (results / "tracks/motif_hits.bed").read_text().splitlines()
-    assert hits[0].startswith("track ")
-    hit_rows = [line.split("\t") for line in hits[1:]]
-    assert all(len(r) == 9 for r in hit_rows) and {r[0] for r in hit_rows} <= set(sizes)
-    hit_keys = [(r[0].encode(), int(r[1])) for r in hit_rows]
-    assert hit_keys == sorted(hit_keys)
+    # seqlets.bed and motif_hits.bed: BED9, C-sorted, on the reference's contigs
+    rows = [line.split("\t") for line in (results / "tracks/seqlets.bed").read_text().splitlines()]
+    hit_rows = [
+        line.split("\t") for line in (results / "tracks/motif_hits.bed").read_text().splitlines()
+    ]
+    for table in (rows, hit_rows):
+        assert all(len(r) == 9 for r in table) and {r[0] for r in table} <= set(sizes)
+        keys = [(r[0].encode(), int(r[1])) for r in table]
+        assert keys == sorted(keys)
     # its bgzip + tabix copy answers region queries with the same lines
     tabix = pysam.TabixFile(str(results / "tracks/seqlets.bed.gz"))
     first = rows[0]
@@ -264,10 +302,11 @@ def check_optional_tracks(results):
         assert [line.split("\t")[:2] for line in resorted.stdout.splitlines()] == keys, name
         merged = subprocess.run(["bedtools", "merge", "-i", str(path)], capture_output=True)
         assert merged.returncode == 0 and merged.stdout, name
-    if shutil.which("tabix"):  # the bgzip copy re-indexes with stock tabix
-        copy = results.parent / "seqlets.bed.gz"
-        shutil.copyfile(results / "tracks/seqlets.bed.gz", copy)
-        assert subprocess.run(["tabix", "-p", "bed", str(copy)]).returncode == 0
+    if shutil.which("tabix"):  # every BED the run wrote indexes as it is, and answers
+        beds = sorted(results.glob("**/*.bed"))
+        assert len(beds) >= 6
+        for bed in beds:
+            assert_stock_tabix_reads(bed, results.parent / "tabix")
 
 
 def read_motif_ids(results) -> list:

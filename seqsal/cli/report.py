@@ -80,13 +80,13 @@ def run(args) -> None:
         images=_images(args, table["motif_id"]),
         method=args.method,
         genome=args.fasta,
-        variants=_variants(args, metrics) if args.variants else None,
+        variants=_variants(args, metrics, len(table)) if args.variants else None,
         **{k: getattr(args, k) for k in OPTIONS if k not in READ_BY_CLI},
     )
     write_text(html, args.out)
 
 
-def _variants(args, metrics) -> dict:
+def _variants(args, metrics, own_motifs: int) -> dict:
     """The variant section, from the variants stage's files."""
     from ..io.shards import read_npz
     from ..io.tables import read_motif_table
@@ -102,6 +102,7 @@ def _variants(args, metrics) -> dict:
         motif_p=args.motif_p,
         method=args.method,
         strands=not metrics.get("strands", {}).get("oriented", False),
+        own_motifs=own_motifs,
     )
 
 

@@ -138,10 +138,8 @@ def _save(args, built, fasta, sizes, out) -> None:
         write_bigwig(track, sizes, out / f"{name}.bw")
     if args.bedgraph:
         write_bedgraph(built["bigwigs"]["attribution"], out / "attribution.bedGraph")
-    for name, what in (("motif_hits", "motif instances"), ("seqlets", "seqlets by motif")):
-        label = name.replace("_", " ")
-        line = f'track name="{label}" description="seqsal {what}" itemRgb="On"'
-        write_bed(built[name], out / f"{name}.bed", track_line=line)
+    for name in ("motif_hits", "seqlets"):
+        write_bed(built[name], out / f"{name}.bed")
     write_tabix(out / "seqlets.bed")
 
     maps = [name for name in built["bigwigs"] if name.startswith("attribution")]

@@ -121,8 +121,7 @@ def _save(args, table, rejected, maps, inputs) -> None:
         contigs=inputs["sizes"],
         targets=targets,
         info=VCF_INFO,
+        meta={"null_size": args.n_null},
     )
     if args.track:
-        write_bed(
-            delta_track(table), args.track, track_line='track name="variant effects" itemRgb="On"'
-        )
+        write_bed(delta_track(table), args.track)

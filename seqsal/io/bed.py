@@ -277,22 +277,21 @@ def read_seqlets(path) -> pd.DataFrame:
 
 def write_tabix(bed_path) -> None:
     """bgzip a sorted BED file beside itself (``.gz``) and index it with tabix
-    (``.gz.tbi``), atomically. ``track`` and ``browser`` lines are left out, so that
-    stock ``tabix -p bed`` reads (and re-indexes) the copy; ``#`` lines are kept.
+    (``.gz.tbi``), atomically.
 
     Parameters
     ----------
     bed_path : str or Path
     """
+    import shutil
     import tempfile
 
     import pysam
 
     bed_path = Path(bed_path)
-    lines = bed_path.read_text().splitlines(keepends=True)
     with tempfile.TemporaryDirectory(dir=bed_path.parent) as scratch:
         copy = Path(scratch) / bed_path.name
-        copy.write_text("".join(x for x in lines if not x.startswith(("track", "browser"))))
+        shutil.copyfile(bed_path, copy)
         pysam.tabix_index(str(copy), preset="bed", force=True)
         os.replace(f"{copy}.gz.tbi", f"{bed_path}.gz.tbi")
         os.replace(f"{copy}.gz", f"{bed_path}.gz")
@@ -349,22 +348,20 @@ def bed_text(bed: pd.DataFrame) -> str:
     return bed.to_csv(sep="\t", header=False, index=False, lineterminator="\n", quoting=NO_QUOTES)
 
 
-def write_bed(
-    bed: pd.DataFrame, path, *, track_line: str | None = None, column_names: bool = False
-) -> None:
-    """Write a BED DataFrame, sorted as ``bedtools sort`` sorts, atomically.
+def write_bed(bed: pd.DataFrame, path, *, column_names: bool = False) -> None:
+    """Write a BED DataFrame, sorted as ``bedtools sort`` sorts, atomically. No ``track``
+    line: stock ``bgzip`` + ``tabix -p bed`` index the file as it is, and IGV and igv.js
+    draw the ``itemRgb`` column's colours without one.
 
     Parameters
     ----------
     bed : pandas.DataFrame
     path : str or Path
-    track_line : str or None, optional
-        A ``track`` line for genome browsers. Default is None.
     column_names : bool, optional
         Start with ``#chrom<TAB>start<TAB>...``, naming every column (for files with
         columns beyond BED6; BED tools skip ``#`` lines). Default is False.
     """
-    header = f"{track_line}\n" if track_line else ""
+    header = ""
     if column_names:
-        header += "#" + "\t".join(bed.columns) + "\n"
+        header = "#" + "\t".join(bed.columns) + "\n"
     write_text(header + bed_text(sort_bed(bed)), path)

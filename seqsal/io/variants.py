@@ -179,7 +179,7 @@ def _tsv_rows(path, offsets: bool):
 
 
 NUMERIC_COLUMNS = (
-    "pos", "ref_output", "alt_output", "delta", "delta_probability", "p_value",
+    "pos", "ref_output", "alt_output", "delta", "delta_probability", "p_value", "q_value",
     "motif_p_ref", "motif_p_alt", "attr_ref", "attr_alt", "line",
 )  # fmt: skip
 
@@ -219,7 +219,19 @@ def info_text(value) -> str:
     return re.sub(r"[%:;=,\s]", lambda m: f"%{ord(m.group()):02X}", str(value))
 
 
-def write_variant_vcf(table: pd.DataFrame, path, *, contigs: dict, targets: list, info: dict):
+# VCF 4.3: its percent-encoding of reserved characters is what info_text() writes
+VCF_START = "##fileformat=VCFv4.3\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+
+
+def write_variant_vcf(
+    table: pd.DataFrame,
+    path,
+    *,
+    contigs: dict,
+    targets: list,
+    info: dict,
+    meta: dict | None = None,
+):
     """Write one scored VCF record per variant, bgzip-compressed and tabix-indexed.
 
     Parameters
@@ -236,13 +248,24 @@ def write_variant_vcf(table: pd.DataFrame, path, *, contigs: dict, targets: list
     info : dict
         ``{INFO key: (column, Number, Type, description)}``; a column holding lists
         (one value per target) is written as such.
+    meta : dict or None, optional
+        ``{key: value}`` written as ``##seqsal_<key>=<value>`` header lines. Default is
+        None.
     """
+    import tempfile
+
     import pysam
 
-    header = pysam.VariantHeader()
+    with tempfile.TemporaryDirectory() as scratch:  # htslib keeps a file's version
+        start = Path(scratch) / "start.vcf"
+        start.write_text(VCF_START)
+        with pysam.VariantFile(str(start)) as template:
+            header = template.header.copy()
     for chrom, length in contigs.items():
         header.contigs.add(chrom, length=int(length))
     header.add_line(f"##seqsal_targets={','.join(info_text(t) for t in targets)}")
+    for key, value in (meta or {}).items():
+        header.add_line(f"##seqsal_{key}={info_text(value)}")
     for key, (_, number, kind, description) in info.items():
         header.info.add(key, number, kind, description)
     order = {chrom: i for i, chrom in enumerate(contigs)}

@@ -94,6 +94,7 @@ def variant_context(
     motif_p: float,
     method: str,
     strands: bool,
+    own_motifs: int,
     n: int = 10,
 ) -> dict:
     """The report's variant section: a verdict line and the top variants with their maps.
@@ -110,6 +111,9 @@ def variant_context(
         The maps' attribution method.
     strands : bool
         Whether outputs were averaged over both strands.
+    own_motifs : int
+        The run's own motifs (only they, or the database motifs they were named after,
+        make the motif column).
     n : int, optional
         Variants shown. Default is 10.
 
@@ -146,13 +150,14 @@ def variant_context(
                 "where": f"{v.chrom}:{v.pos:,}",
                 "delta": f"{v.delta:+.3g}",
                 "p": three_digits(v.p_value),
+                "q": three_digits(v.q_value),
                 "motif": motif,
                 "image": image,
             }
         )
-    significant = int((first["p_value"] < 0.05).sum()) if len(first) else 0
-    verdict = f"{significant} of {len(first)} change the output at p < 0.05"
-    broken = first[(first["p_value"] < 0.05) & first["motif_effect"].isin(["breaks", "makes"])]
+    significant = first["q_value"] < 0.05
+    verdict = f"{int(significant.sum())} of {len(first)} change the output at q < 0.05"
+    broken = first[significant & first["motif_effect"].isin(["breaks", "makes"])]
     if len(broken):
         verdict += f"; {len(broken)} of them break or make a motif site"
     if rows:
@@ -165,6 +170,8 @@ def variant_context(
         "n": len(first),
         "n_rejected": n_rejected,
         "n_null": n_null,
+        "p_floor": three_digits(1 / (1 + n_null)),
+        "own_motifs": own_motifs,
         "motif_p": motif_p,
         "method": method,
         "strands": strands,

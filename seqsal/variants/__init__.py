@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..motifs import too_short_for
+from ..seqlets import benjamini_hochberg
 from .maps import variant_maps
 from .motif_hits import motif_disruption, motif_summary, motif_tiers
 from .place import allele_windows, check_variants, place_variants, variant_kind
@@ -64,6 +65,7 @@ TABLE_COLUMNS = [
     "delta",
     "delta_probability",
     "p_value",
+    "q_value",
     "motif",
     "motif_effect",
     "motif_p_ref",
@@ -73,7 +75,7 @@ TABLE_COLUMNS = [
     "attr_alt",
     "line",
 ]
-PER_TARGET = ["ref_output", "alt_output", "delta", "p_value", "delta_probability"]
+PER_TARGET = ["ref_output", "alt_output", "delta", "p_value", "q_value", "delta_probability"]
 # INFO key: (column of vcf_rows, Number, Type, Description)
 VCF_INFO = {
     "SEQSAL_REF": (
@@ -88,7 +90,14 @@ VCF_INFO = {
         "p_value",
         ".",
         "Float",
-        "Empirical p-value of |delta| against random substitutions in its windows, one per target",
+        "Empirical p-value of |delta| against random substitutions in the variants' windows, "
+        "one per target; the smallest possible is 1/(1 + ##seqsal_null_size)",
+    ),
+    "SEQSAL_Q": (
+        "q_value",
+        ".",
+        "Float",
+        "Benjamini-Hochberg q-value of SEQSAL_P over the file's variants, one per target",
     ),
     "SEQSAL_DPROB": (
         "delta_probability",
@@ -262,6 +271,7 @@ def _table(placed, summary, ref, alt, delta, p, attr, targets, meta) -> pd.DataF
                         sigmoid(alt[:, t]) - sigmoid(ref[:, t]) if binary else np.nan
                     ),
                     "p_value": p[:, t],
+                    "q_value": benjamini_hochberg(p[:, t]),
                     **{k: summary[k].to_numpy() for k in summary},
                     **attr,
                     "line": placed["line"].to_numpy(),

@@ -92,7 +92,8 @@ def _p_at(hits: pd.DataFrame, X: np.ndarray, ppms: dict, fimo) -> np.ndarray:
 
 def motif_summary(hits: pd.DataFrame, n: int, threshold: float, *, prefer=()) -> pd.DataFrame:
     """Per variant, the hit it changes most of the first tier of ``prefer`` that has one
-    (of any motif when the tiers are empty), and every hit.
+    (none when the tiers are empty: a database hit alone is never the headline), and
+    every hit.
 
     Parameters
     ----------
@@ -141,9 +142,9 @@ def motif_summary(hits: pd.DataFrame, n: int, threshold: float, *, prefer=()) ->
         for m, s, e, r, a in zip(hits["motif"], hits["strand"], hits["effect"], ref, alt)
     ]
     ranked = hits.sort_values(["variant", "tier", "change"], ascending=[True, True, False])
-    # the headline is a motif of the tiers (when there are any): with hundreds of database
-    # motifs, nearly every base overlaps some hit by chance
-    headline = ranked[ranked["tier"] < len(prefer)] if any(len(t) for t in prefer) else ranked
+    # the headline is a motif of the tiers, never a database motif alone: with hundreds of
+    # database motifs, nearly every base overlaps some hit by chance (every hit is listed)
+    headline = ranked[ranked["tier"] < len(prefer)]
     best = headline.drop_duplicates("variant").set_index("variant")
     summary.loc[best.index, "motif"] = best["motif"].to_numpy()
     summary.loc[best.index, "motif_effect"] = best["effect"].to_numpy()

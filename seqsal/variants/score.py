@@ -150,8 +150,7 @@ def score_variants(
     nulls, ref_around, alt_around = [], [None] * V, [None] * V
     keys = variants["chrom"].astype(str) + "\t" + variants["window_start"].astype(str)
     n_windows = max(keys.nunique(), 1)
-    per_window = n_null / n_windows
-    owed = 0.0
+    done_windows = 0  # the null's draws shared out exactly: n_null in all
     for chrom, rows in variants.groupby("chrom", sort=False).indices.items():
         contig = read_contig(chrom)
         chrom_keys = keys.to_numpy()[rows]
@@ -176,9 +175,9 @@ def score_variants(
             for outputs in (ref_out, alt_out):  # a model finite on zeros may break here
                 check_finite_outputs(outputs[here], names=labels[here])
             progress.update(len(here))
-            owed += per_window * len(wins)
-            n_here = int(owed)
-            owed -= n_here
+            n_here = n_null * (done_windows + len(wins)) // n_windows
+            n_here -= n_null * done_windows // n_windows
+            done_windows += len(wins)
             nulls.append(_null_block(X, n_here, rng, scorer, ref_block))
             if flank:
                 for v in here:
