@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Hashable
 
 import yaml
@@ -297,22 +298,48 @@ def _hparams_errors(config: dict) -> list:
     return []
 
 
-def is_oriented(oriented, mode: str) -> bool:
+# a sequence named by where it lies on a genome (bedtools getfasta: chr1:100-200 or
+# chr1:100-200(+)), or the shuffled copy of one (input.negatives)
+GENOMIC_NAME = re.compile(r"^[^\s:]+:\d+-\d+(\([+.-]\))?(_shuffled)?$")
+
+
+def is_oriented(oriented, mode: str, names=None) -> bool:
     """Whether the sequences act in the orientation given (``input.oriented``).
 
     Parameters
     ----------
     oriented : bool or None
-        ``input.oriented``; None follows the mode.
+        ``input.oriented``; None follows the data's origin.
     mode : str
         ``input.mode``: library constructs (MPRA, STARR-seq) are oriented, genomic
         regions (and the demo's) are not.
+    names : sequence of str or None, optional
+        The library's sequence names: a library whose names are mostly genome coordinates
+        (:func:`genomic_names`) was cut from a genome (peaks), and is not oriented.
+        Default is None: the mode alone decides.
 
     Returns
     -------
     oriented : bool
     """
-    return mode == "library" if oriented is None else bool(oriented)
+    if oriented is not None:
+        return bool(oriented)
+    return mode == "library" and not (names is not None and genomic_names(names))
+
+
+def genomic_names(names) -> bool:
+    """Whether most names (at least half) are genome coordinates (:data:`GENOMIC_NAME`).
+
+    Parameters
+    ----------
+    names : sequence of str
+
+    Returns
+    -------
+    genomic : bool
+    """
+    names = list(names)
+    return bool(names) and 2 * sum(bool(GENOMIC_NAME.match(str(n))) for n in names) >= len(names)
 
 
 def _strand_errors(config: dict) -> list:

@@ -360,3 +360,23 @@ def test_config_readme_is_the_schema_and_the_catalog_file_parses():
     catalog = yaml.safe_load((ROOT / ".snakemake-workflow-catalog.yml").read_text())
     assert set(catalog["usage"]) >= {"mandatory-flags", "software-stack-deployment", "report"}
     assert "MIT License" in (ROOT / "LICENSE").read_text()
+
+
+@pytest.mark.parametrize(
+    "oriented, mode, names, expected",
+    [
+        (None, "library", ["chr1:100-200", "chr2:5-105(+)", "chr1:100-200_shuffled"], False),
+        (None, "library", ["enhancer_1", "enhancer_2", "chr1:1-100"], True),  # a library
+        (None, "library", None, True),
+        (True, "library", ["chr1:100-200"], True),  # the user's word wins
+        (None, "genome", ["enhancer_1"], False),
+        (None, "simulate", None, False),
+    ],
+)
+def test_orientation_follows_the_datas_origin(oriented, mode, names, expected):
+    """input.oriented null: a library is oriented unless most of its names are genome
+    coordinates (peaks cut from a genome, bedtools getfasta's names); genomic regions
+    never are; a value given is kept."""
+    from seqsal.config import is_oriented
+
+    assert is_oriented(oriented, mode, names) is expected

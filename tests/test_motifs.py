@@ -430,6 +430,28 @@ def test_one_element_split_in_two_motifs_is_merged_and_rebuilt_whole():
     assert whole["ppm"].max(axis=0).min() > 0.9  # every member aligned on the same bases
 
 
+def test_oriented_sequences_keep_a_reversed_element_apart_and_name_the_pair():
+    """Read as oriented, the same two hand-made motifs (one the other's reverse
+    complement) stay two, and reverse_pairs names the pair; forward copies are no pair."""
+    from seqsal.motifs import merge_motifs, reverse_pairs
+
+    X, contrib, truth = planted_windows(seed=3, n=120)
+    X, contrib = X[truth == 1], contrib[truth == 1]
+    n, width = len(X), X.shape[-1]
+    labels, shift, strand = cluster_seqlets(contrib, contrib.sum(axis=(1, 2)), min_seqlets=5)
+    half = np.arange(n) % 2 == 1
+    strand2 = np.where(half, 1 - strand, strand)
+    shift2 = shift.copy()
+    shift2[half] = width - 1 - (shift[half] + width - 1) + 1
+    motifs = build_motifs(X, contrib, half.astype(int), shift2, strand2, max_shift=width)
+    kept, *_, variants = merge_motifs(
+        motifs, half.astype(int), shift2, strand2, width=width, both_strands=False
+    )
+    assert len(variants) == 2 and set(kept) == {0, 1}
+    assert reverse_pairs(motifs) == {1: 0}
+    assert reverse_pairs([motifs[0], motifs[0]]) == {}  # the same strand twice: merged, no pair
+
+
 def test_own_decoys_keep_each_columns_information_and_name_a_true_match():
     from seqsal.motifs import information_bits, own_decoys
 

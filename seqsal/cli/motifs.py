@@ -66,7 +66,7 @@ def run(args) -> None:
     options = {
         k: getattr(args, k) for k in (*OPTIONS, "max_shift", "flank") if k not in READ_BY_CLI
     }
-    options["oriented"] = is_oriented(args.oriented, args.mode)
+    options["oriented"] = is_oriented(args.oriented, args.mode, regions["chrom"])
     X = read_shards(args.onehot, mmap_key="X")["X"]
     found = discover_motifs(
         X, data["hyp"], seqlets, regions, database, decoys=_decoys(args, database), **options

@@ -106,9 +106,9 @@ def run(args) -> None:
     from ..models import load_checkpoint, resolve_device
     from ..train import fit
 
-    oriented = _oriented(args)
-
     data = read_shards(args.onehot, mmap_key="X")  # batches read from disk as needed
+    regions = _regions(args.regions, data["names"])
+    oriented = _oriented(args, regions)
     model = meta = None
     if args.checkpoint:
         model, meta = load_checkpoint(args.checkpoint, input_length=data["X"].shape[-1])
@@ -124,7 +124,7 @@ def run(args) -> None:
         meta=meta,
         tasks=args.tasks,
         test=test,
-        regions=_regions(args.regions, data["names"]),
+        regions=regions,
         oriented=oriented,
         ensemble=args.ensemble,
         auto_epochs=args.auto_epochs,
@@ -163,12 +163,20 @@ def _regions(path, names):
     return regions_in_order(read_regions(path), names, path)
 
 
-def _oriented(args) -> bool:
-    """``input.oriented`` resolved by the mode, refused with strand averaging."""
+def _oriented(args, regions) -> bool:
+    """``input.oriented`` resolved by the data's origin, refused with strand averaging."""
     from ..config import is_oriented, strand_error
     from ..errors import InputError
 
-    oriented = is_oriented(args.oriented, args.mode)
+    names = None if regions is None else regions["chrom"]  # a library's sequences
+    oriented = is_oriented(args.oriented, args.mode, names)
+    if args.oriented is None and args.mode == "library" and not oriented:
+        log.info(
+            "input.oriented: the library's sequences are named by genome coordinates (%s): "
+            "read as not oriented (a site acts on either strand); set input.oriented: true "
+            "if they act in the orientation given",
+            names.iloc[0],
+        )
     if oriented and args.rc_average:
         raise InputError(strand_error("model.rc_average"))
     return oriented

@@ -21,7 +21,7 @@ from ..constant import find_constant
 from .build import build_motifs, information_bits, modisco_layout, trim_span
 from .cluster import align_windows, cluster_seqlets, extract_windows
 from .match import SMALL_DATABASE, match_motifs, motif_table, own_decoys, too_short_for
-from .merge import MERGE_THRESHOLD, consensus, core_match, merge_motifs
+from .merge import MERGE_THRESHOLD, consensus, core_match, merge_motifs, reverse_pairs
 from .modisco import assign_by_overlap, modisco_motifs
 
 __all__ = [
@@ -132,14 +132,24 @@ def _own_motifs(X, hyp, seqlets, index, offset, *, flank, merge_threshold, orien
         onehot, contrib, labels, shift, strand, max_shift=options["max_shift"], **build
     )
     labels, shift, strand, variants = merge_motifs(
-        motifs, labels, shift, strand, width=width, threshold=merge_threshold
-    )
+        motifs, labels, shift, strand, width=width, threshold=merge_threshold,
+        both_strands=not oriented,
+    )  # fmt: skip
     if len(variants) < len(motifs):
         log.info("%d motifs merged into %d (cores alike)", len(motifs), len(variants))
         # merged seqlets may sit further from their new motif's columns than max_shift
         motifs = build_motifs(onehot, contrib, labels, shift, strand, max_shift=width, **build)
     for motif, made_of in zip(motifs, variants):
         motif["variants"] = made_of
+    if oriented:  # a motif and its reverse complement: were they one, read on either strand?
+        for j, i in reverse_pairs(motifs, threshold=merge_threshold).items():
+            motifs[j]["reverse_of"] = i
+            log.warning(
+                "motif_%d is the reverse complement of motif_%d: if these sequences act on "
+                "either strand (genomic peaks), set input.oriented: false",
+                j + 1,
+                i + 1,
+            )
     return motifs, labels, strand
 
 

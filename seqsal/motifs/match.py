@@ -158,7 +158,9 @@ def motif_table(
     matches with their q-values (named or novel alike), then their p-values, then the
     strand each is read on (``-``: the motif is the match's reverse complement), then
     ``variants``: the consensus and seqlet count of each motif merged into this one
-    (:func:`seqsal.motifs.merge_motifs`), largest first (its own alone when none was).
+    (:func:`seqsal.motifs.merge_motifs`), largest first (its own alone when none was),
+    then ``reverse_of``: for oriented sequences, the motif whose reverse complement this
+    one is (:func:`seqsal.motifs.merge.reverse_pairs`), else empty.
 
     Parameters
     ----------
@@ -200,9 +202,11 @@ def motif_table(
             row[f"match_{i + 1}_strand"] = hits["strand"].iloc[i] if i < len(hits) else ""
         made_of = motif.get("variants") or [(consensus(motif["ppm"]), motif["n_seqlets"])]
         row["variants"] = ", ".join(f"{core} {count}" for core, count in made_of)
+        reverse_of = motif.get("reverse_of")
+        row["reverse_of"] = "" if reverse_of is None else f"motif_{reverse_of + 1}"
         rows.append(row)
     columns = ["motif_id", "n_seqlets", "sign", "length", "status", "name", "family"]
     columns += [f"match_{i + 1}{s}" for i in range(n_matches) for s in ("", "_q")]
     columns += [f"match_{i + 1}_{s}" for s in ("p", "strand") for i in range(n_matches)]
-    columns += ["variants"]
+    columns += ["variants", "reverse_of"]
     return pd.DataFrame(rows, columns=columns)

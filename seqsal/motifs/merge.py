@@ -59,7 +59,9 @@ def core_match(a: np.ndarray, b: np.ndarray, *, both_strands: bool = True) -> tu
     return best
 
 
-def merge_motifs(motifs, labels, shift, strand, *, width: int, threshold=MERGE_THRESHOLD):
+def merge_motifs(
+    motifs, labels, shift, strand, *, width: int, threshold=MERGE_THRESHOLD, both_strands=True
+):
     """Merge each motif into the motif before it (larger) whose core it matches best, and
     with it into that motif's own (so variants chain: ``TCGACA`` joins ``TTGACA`` through
     ``TAGACA``).
@@ -75,6 +77,9 @@ def merge_motifs(motifs, labels, shift, strand, *, width: int, threshold=MERGE_T
         The seqlet windows' width.
     threshold : float, optional
         Default is :data:`MERGE_THRESHOLD`.
+    both_strands : bool, optional
+        Merge a motif into another's reverse complement too; False for oriented
+        sequences, where a reversed element is another element. Default is True.
 
     Returns
     -------
@@ -88,7 +93,10 @@ def merge_motifs(motifs, labels, shift, strand, *, width: int, threshold=MERGE_T
     root = list(range(len(motifs)))
     steps = [[] for _ in motifs]  # the realignments from a motif's frame to its root's
     for j in range(1, len(motifs)):
-        matches = [(*core_match(motifs[i]["cwm"], motifs[j]["cwm"]), i) for i in range(j)]
+        matches = [
+            (*core_match(motifs[i]["cwm"], motifs[j]["cwm"], both_strands=both_strands), i)
+            for i in range(j)
+        ]
         similarity, offset, reverse, i = max(matches, key=lambda match: match[0])
         if similarity >= threshold:
             root[j] = root[i]
@@ -131,3 +139,32 @@ def _realign(members, shift, strand, kept, merged, offset, reverse, width) -> No
     total = shift[members] + b + wb - 1 + offset + a
     shift[members] = width - 1 - total
     strand[members] = 1 - strand[members]
+
+
+def reverse_pairs(motifs, *, threshold=MERGE_THRESHOLD) -> dict:
+    """Motifs whose core is another's reverse complement, not its forward core: what
+    oriented sequences that in fact act on either strand give (genomic peaks read with
+    ``input.oriented: true``).
+
+    Parameters
+    ----------
+    motifs : list of dict
+        ``cwm`` each, largest first.
+    threshold : float, optional
+        Default is :data:`MERGE_THRESHOLD`.
+
+    Returns
+    -------
+    pairs : dict
+        ``{j: i}``: motif ``j`` is the reverse complement of the larger motif ``i``.
+    """
+    pairs = {}
+    for j in range(1, len(motifs)):
+        for i in range(j):
+            a, b = motifs[i]["cwm"], motifs[j]["cwm"]
+            forward = core_match(a, b, both_strands=False)[0]
+            reverse = core_match(a, reverse_complement(b[None])[0], both_strands=False)[0]
+            if reverse >= threshold and reverse > forward:
+                pairs[j] = i
+                break
+    return pairs

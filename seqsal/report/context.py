@@ -215,6 +215,7 @@ def motif_rows(table: pd.DataFrame, logos: dict, max_q: float = 0.05) -> list:
                 **row,
                 "family": row.get("family") or "",  # a user-edited or older table may lack it
                 "merged": len((row.get("variants") or "").split(", ")) > 1,
+                "reverse_of": row.get("reverse_of") or "",
                 "matches": matches,
                 "logo": logos[row["motif_id"]],
                 "color": motif_color(row["motif_id"]),
