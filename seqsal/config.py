@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Hashable
 
 import yaml
 
+from .inputs import genomic_names, input_errors, is_oriented, label_errors  # noqa: F401
 from .intervals import is_interval
 
 # A name that becomes part of a path (a target's attribution folder): letters, digits and
@@ -178,41 +178,18 @@ def _typed(value, schema: dict):
     return parsed if found and (not kinds or found & kinds) else value
 
 
-def input_errors(mode: str, *, bed=None, fasta=None, table=None) -> list:
-    """What a mode lacks among its input files, as ``key: expected ..., found ...``.
-
-    Parameters
-    ----------
-    mode : str
-        ``simulate``, ``genome`` or ``library`` (``input.mode``).
-    bed, fasta, table : str or None, optional
-        ``input.bed``, ``input.fasta``, ``input.table``. Default is None.
-
-    Returns
-    -------
-    errors : list of str
-        Empty when the mode has what it needs (the demo makes its own files).
-    """
-    if mode == "genome" and not (bed and fasta):
-        return [
-            f"input.bed, input.fasta: expected both in genome mode, found "
-            f"bed={bed!r}, fasta={fasta!r}"
-        ]
-    if mode == "library" and not (table or fasta):
-        return ["input.table, input.fasta: expected one of them in library mode, found neither"]
-    return []
-
-
 FILE_KEYS = (
     "input.bed",
     "input.fasta",
     "input.table",
     "input.labels",
+    "input.blacklist",
     "model.checkpoint",
     "split.test_names",
     "truth",
     "variants.file",
     "evaluate.compare_to",
+    "tracks.annotation",
 )
 
 
@@ -260,11 +237,40 @@ def early_errors(config: dict) -> list:
             errors.append(str(error))
         except ModuleNotFoundError:  # Snakemake's own environment (--sdm conda): the job checks
             pass
+    for key in ("signal", "signal_minus"):
+        paths += [(f"input.{key}", path) for path in config["input"][key] or ()]
     for key, path in paths:
         if path and not Path(path).is_file():
             found = "a directory" if Path(path).is_dir() else "no such file"
             errors.append(f"{key}: expected a file, found {found}: {path!r}")
+    errors += _annotation_errors(config)
+    keys = ("labels", "table", "bed_targets", "signal", "signal_minus", "negatives")
+    errors += label_errors(
+        config["input"]["mode"],
+        checkpoint=config["model"]["checkpoint"],
+        **{key: config["input"][key] for key in keys},
+    )
     return errors + _target_errors(config) + _strand_errors(config) + _hparams_errors(config)
+
+
+def _annotation_errors(config: dict) -> list:
+    """A gene annotation outside genome mode, or of a format IGV is not given."""
+    from .errors import InputError
+    from .io.annotation import annotation_format
+
+    annotation = config["tracks"]["annotation"]
+    if not annotation:
+        return []
+    if config["input"]["mode"] == "library":
+        return [
+            "tracks.annotation: expected genome mode (genes on the reference), found library "
+            "mode, whose contigs are the library's sequences"
+        ]
+    try:
+        annotation_format(annotation)
+    except InputError as error:
+        return [str(error)]
+    return []
 
 
 def _hparams_errors(config: dict) -> list:
@@ -296,50 +302,6 @@ def _hparams_errors(config: dict) -> list:
             f"{length} bp inputs, found {model['hparams']!r} ({last_line(error)})"
         ]
     return []
-
-
-# a sequence named by where it lies on a genome (bedtools getfasta: chr1:100-200 or
-# chr1:100-200(+)), or the shuffled copy of one (input.negatives)
-GENOMIC_NAME = re.compile(r"^[^\s:]+:\d+-\d+(\([+.-]\))?(_shuffled)?$")
-
-
-def is_oriented(oriented, mode: str, names=None) -> bool:
-    """Whether the sequences act in the orientation given (``input.oriented``).
-
-    Parameters
-    ----------
-    oriented : bool or None
-        ``input.oriented``; None follows the data's origin.
-    mode : str
-        ``input.mode``: library constructs (MPRA, STARR-seq) are oriented, genomic
-        regions (and the demo's) are not.
-    names : sequence of str or None, optional
-        The library's sequence names: a library whose names are mostly genome coordinates
-        (:func:`genomic_names`) was cut from a genome (peaks), and is not oriented.
-        Default is None: the mode alone decides.
-
-    Returns
-    -------
-    oriented : bool
-    """
-    if oriented is not None:
-        return bool(oriented)
-    return mode == "library" and not (names is not None and genomic_names(names))
-
-
-def genomic_names(names) -> bool:
-    """Whether most names (at least half) are genome coordinates (:data:`GENOMIC_NAME`).
-
-    Parameters
-    ----------
-    names : sequence of str
-
-    Returns
-    -------
-    genomic : bool
-    """
-    names = list(names)
-    return bool(names) and 2 * sum(bool(GENOMIC_NAME.match(str(n))) for n in names) >= len(names)
 
 
 def _strand_errors(config: dict) -> list:

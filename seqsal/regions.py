@@ -467,3 +467,103 @@ def build_library_regions(
         label_source=label_source or source,
     )
     return library, sort_bed(regions), rejected, labels
+
+
+SIGNAL_STATS = ("log1p_sum", "sum", "mean")
+TRACK_SUFFIXES = (".gz", ".bw", ".bigwig", ".bedgraph", ".bg", ".bdg")
+
+
+def track_name(path) -> str:
+    """A signal file's target name: its file name without the track's suffixes.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    name : str
+    """
+    from pathlib import Path
+
+    name = Path(path).name
+    while name.lower().endswith(TRACK_SUFFIXES) and "." in name:
+        name = name.rsplit(".", 1)[0]
+    return name
+
+
+def signal_windows(regions: pd.DataFrame, sizes: dict, window: int) -> pd.DataFrame:
+    """The central ``window`` bases of each region's whole window (its N padding
+    included, so a clipped window keeps its centre), clipped to the contig.
+
+    Parameters
+    ----------
+    regions : pandas.DataFrame
+        ``regions.bed``'s columns.
+    sizes : dict
+    window : int
+
+    Returns
+    -------
+    windows : pandas.DataFrame
+        ``chrom, start, end``.
+    """
+    centre = (regions["start"] - regions["pad_left"] + regions["end"] + regions["pad_right"]) // 2
+    start = centre - window // 2
+    lengths = regions["chrom"].map(sizes)
+    return pd.DataFrame(
+        {
+            "chrom": regions["chrom"],
+            "start": start.clip(lower=0),
+            "end": np.minimum(start + window, lengths),
+        }
+    )
+
+
+def signal_targets(sums: dict, strands, *, stat: str = "log1p_sum", window: int) -> pd.DataFrame:
+    """Targets from signal summed over each region's window.
+
+    Parameters
+    ----------
+    sums : dict
+        ``{target: (plus, minus)}``: each a float array (n,) of window sums; ``minus`` is
+        None for an unstranded track.
+    strands : array-like of str, shape=(n,)
+        Each region's strand: ``-`` takes the minus track's sum, ``+`` the plus track's,
+        ``.`` both.
+    stat : str, optional
+        ``log1p_sum``, ``sum`` or ``mean`` (the sum over ``window``). Default is
+        "log1p_sum".
+    window : int
+        Bases summed.
+
+    Returns
+    -------
+    targets : pandas.DataFrame
+        One column per target, rows in the regions' order.
+
+    Raises
+    ------
+    InputError
+        ``log1p_sum`` of a track with negative sums (a log-ratio track, not counts).
+    """
+    if stat not in SIGNAL_STATS:
+        raise InputError(f"input.signal_stat: expected one of {SIGNAL_STATS}, found {stat!r}")
+    strands = np.asarray(strands, dtype=str)
+    columns = {}
+    for name, (plus, minus) in sums.items():
+        total = plus
+        if minus is not None:
+            total = np.where(strands == "-", minus, np.where(strands == "+", plus, plus + minus))
+        if stat == "log1p_sum":
+            if (total < 0).any():
+                raise InputError(
+                    f"input.signal_stat: expected counts (sums >= 0) for log1p_sum, found a "
+                    f"sum of {total.min():.3g} in track {name}: set input.signal_stat: mean "
+                    f"or sum for a signed track"
+                )
+            total = np.log1p(total)
+        elif stat == "mean":
+            total = total / window
+        columns[name] = total.astype(np.float32)
+    return pd.DataFrame(columns)

@@ -610,3 +610,34 @@ def test_every_seqsal_process_waits_passively_and_sizes_its_pools_to_the_job(tmp
         check=True,
     )
     assert chosen.stdout.split() == ["ACTIVE", "2", "2"]
+
+
+def test_the_console_gets_progress_at_most_every_30_s_and_the_log_file_everything(
+    tmp_path, capsys, monkeypatch
+):
+    """``--log`` (every rule passes it): the whole log in the file; on the console, a
+    job's progress lines no closer than 30 s apart, and its warnings."""
+    import logging
+    import time
+
+    from seqsal.progress import Progress, log_to
+
+    clock = [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    log_to(tmp_path / "job.log", "attribute")
+    try:
+        log = logging.getLogger("seqsal")
+        progress = Progress(log, "grad_x_input", 100, every=10)
+        for _ in range(10):
+            clock[0] += 10
+            progress.update(10)
+        log.info("a detail")
+        log.warning("a warning")
+    finally:
+        log_to(None, "attribute")  # this process's later tests log as before
+    console = capsys.readouterr().err.splitlines()
+    done = [f"seqsal attribute: grad_x_input: {n} of 100 regions" for n in (10, 40, 70, 100)]
+    assert [line.split(" (")[0] for line in console[:-1]] == done
+    assert console[-1] == "seqsal attribute: a warning"
+    written = (tmp_path / "job.log").read_text()
+    assert written.count("grad_x_input: ") == 10 and "a detail" in written

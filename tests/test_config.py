@@ -377,6 +377,29 @@ def test_orientation_follows_the_datas_origin(oriented, mode, names, expected):
     """input.oriented null: a library is oriented unless most of its names are genome
     coordinates (peaks cut from a genome, bedtools getfasta's names); genomic regions
     never are; a value given is kept."""
-    from seqsal.config import is_oriented
+    from seqsal.inputs import is_oriented
 
     assert is_oriented(oriented, mode, names) is expected
+
+
+@pytest.mark.parametrize(
+    "mode, keys, expected",
+    [
+        ("genome", {}, "input: expected labels to train on, found none in genome mode"),
+        ("genome", {"checkpoint": "model.pt"}, None),  # a trained model needs no labels
+        ("genome", {"negatives": "gc_matched"}, None),
+        ("genome", {"signal": ["a.bw"]}, None),
+        ("library", {"negatives": "gc_matched"}, "input.negatives: expected dinucleotide_shuffle"),
+        ("genome", {"negatives": "dinucleotide_shuffle"}, "input.negatives: expected gc_matched"),
+        ("genome", {"negatives": "gc_matched", "labels": "l.tsv"}, "expected no labels"),
+        ("library", {"signal": ["a.bw"], "table": "t.tsv"}, "input.signal: expected genome mode"),
+        ("genome", {"signal": ["a.bw"], "signal_minus": []}, None),
+        ("genome", {"signal": ["a.bw"], "signal_minus": ["b.bw", "c.bw"]}, "one minus-strand"),
+        ("simulate", {}, None),
+    ],
+)
+def test_where_labels_come_from_is_checked_before_any_job(mode, keys, expected):
+    from seqsal.inputs import label_errors
+
+    errors = label_errors(mode, **keys)
+    assert (expected is None and errors == []) or (len(errors) == 1 and expected in errors[0])

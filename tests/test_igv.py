@@ -73,6 +73,11 @@ def test_igv_js_page_draws_the_tracks_offline(tmp_path):
         {"chrom": "chr2", "start": np.arange(1000, 1400), "value": np.sin(np.arange(400) / 9)}
     )
     seqlet = "chr2\t1100\t1110\tmotif_1:GATA1\t800\t+\t1100\t1110\t31,119,180\n"
+    attrs = 'gene_id "g1"; transcript_id "t1"; gene_name "GENE1";'
+    gene = "".join(
+        f"chr2\tsim\t{kind}\t{s}\t{e}\t.\t+\t.\t{attrs}\n"
+        for kind, s, e in (("transcript", 1201, 1390), ("exon", 1201, 1250), ("exon", 1331, 1390))
+    )
     page = tmp_path / "igv.html"
     page.write_text(
         igv_page(
@@ -88,6 +93,7 @@ def test_igv_js_page_draws_the_tracks_offline(tmp_path):
                     "altColor": "214,39,40",
                 },
                 {"name": "seqlets", "format": "bed", "text": seqlet},
+                {"name": "genes", "format": "gtf", "text": gene},
             ],
         )
     )
@@ -98,6 +104,7 @@ def test_igv_js_page_draws_the_tracks_offline(tmp_path):
     image = image[..., :3]
     for color in ((31, 119, 180), (214, 39, 40)):  # bars of both signs drawn
         assert np.all(np.abs(image - np.array(color) / 255) < 0.02, axis=-1).sum() > 50
+    assert np.all(np.abs(image - np.array((0, 0, 150)) / 255) < 0.03, axis=-1).sum() > 100
 
 
 # Names a hostile (or unlucky) file can hold: each would run script if written raw.
@@ -193,3 +200,28 @@ def test_a_fresh_install_pulls_no_notebook_stack():
         todo += [name(r) for r in needed if "extra ==" not in r]
     assert "torch" in seen and "pybigwig" in seen  # the walk found the real tree
     assert not {"ipython", "ipykernel", "igv-notebook", "jupyter"} & seen, sorted(seen)
+
+
+@needs_igv
+def test_igv_desktop_draws_the_gene_annotation_copy(tmp_path):
+    """tracks.annotation's sorted bgzip + tabix copy opens in IGV desktop as a gene
+    track: its exons drawn in IGV's gene colour."""
+    from seqsal.io.annotation import write_annotation
+
+    rng = np.random.default_rng(0)
+    fasta = tmp_path / "genome.fa"
+    write_fasta({"chr1": "".join(rng.choice(list("ACGT"), size=5000))}, fasta)
+    attrs = 'gene_id "g1"; transcript_id "t1"; gene_name "GENE1";'
+    rows = [("exon", 1301, 1400), ("transcript", 1101, 1400), ("exon", 1101, 1200)]
+    (tmp_path / "genes.gtf").write_text(
+        "".join(f"chr1\tsim\t{kind}\t{s}\t{e}\t.\t+\t.\t{attrs}\n" for kind, s, e in rows)
+    )
+    genes = tmp_path / "annotation.gtf.gz"
+    assert write_annotation(tmp_path / "genes.gtf", {"chr1": 5000}, genes)["n_features"] == 3
+    session = tmp_path / "igv_session.xml"
+    tracks = [{"path": genes, "name": "genes"}]
+    session.write_text(
+        igv_session(genome=fasta, locus="chr1:1000-1500", folder=tmp_path, tracks=tracks)
+    )
+    image = igv_snapshot(session, fasta, "chr1:1000-1500", tmp_path)
+    assert pixels_of(image, (0, 0, 178)) > 200  # IGV's default feature colour

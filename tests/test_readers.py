@@ -32,6 +32,8 @@ MEME = (
     b"0.25 0.25 0.25 0.25\n0.7 0.1 0.1 0.1\n"
 )
 CONFIG = b"seqlets:\n  alpha: 0.1\nmodel:\n  hparams: {n_filters: 8}\n"
+BEDGRAPH = b"track type=bedGraph\nchr1\t0\t10\t1.5\nchr1\t12\t20\t-0.5\n"
+GTF = b'chr1\tsim\texon\t1\t10\t.\t+\t.\tgene_id "g1"; transcript_id "t1";\n'
 
 
 def _checkpoint(folder: Path) -> bytes:
@@ -79,6 +81,20 @@ def _read_variants(path):
         raise InputError(f"{path}: no variant ({len(rejected)} rows rejected)")
 
 
+def _read_signal(path):
+    from seqsal.io.signal import signal_sums
+
+    windows = pd.DataFrame({"chrom": ["chr1", "chr1"], "start": [0, 5], "end": [10, 30]})
+    signal_sums(path, windows, {"chr1": 40})
+
+
+def _read_annotation(path):
+    from seqsal.io.annotation import write_annotation
+
+    with tempfile.TemporaryDirectory() as out:
+        write_annotation(path, {"chr1": 40}, Path(out) / "genes.gtf.gz", kind="gtf")
+
+
 def _readers():
     from seqsal.io import read_bed, read_labels, read_meme, read_sequences
     from seqsal.io.fasta import contig_sizes, open_fasta
@@ -96,6 +112,8 @@ def _readers():
         "encode shard": onehot_rows,
         "attribution shard": _read_attribution_shard,
         "config": _read_config,
+        "signal": _read_signal,
+        "annotation": _read_annotation,
     }
 
 
@@ -126,6 +144,8 @@ def valid_files() -> dict:
             names=np.array(["r1", "r2"]),
         ),
         "config": CONFIG,
+        "signal": BEDGRAPH,
+        "annotation": GTF,
     }
 
 
@@ -156,14 +176,18 @@ def test_each_reader_refuses_every_other_kind_in_one_line(tmp_path):
     # rejected.tsv (the regions stage's check, not the reader's)
     alike = {("library fasta", "genome fasta"), ("variants", "variants tsv")}
     alike |= {("labels", "bed"), ("labels", "variants tsv")}
-    valid = valid_files()
+    # a bedGraph is a BED (its value the name) and a table of numbers
+    alike |= {("bed", "signal"), ("labels", "signal")}
+    valid, failures = valid_files(), []
     for reader in READERS:
         for kind, content in valid.items():
             if kind == reader or (reader, kind) in alike or (kind, reader) in alike:
                 continue
             path = tmp_path / f"{reader.replace(' ', '_')}-{kind.replace(' ', '_')}"
             path.write_bytes(content)
-            assert read_or_refuse(reader, path) is not None, (reader, kind)
+            if read_or_refuse(reader, path) is None:
+                failures.append((reader, kind))
+    assert not failures
 
 
 SETTINGS = settings(

@@ -445,8 +445,11 @@ def test_report_with_hostile_names_runs_no_injected_script(tmp_path):
         | {"logos": {"motif_1": logo}},
         database=hostile,
         genome=quote,
+        data={"n_regions": 20, "n_rejected": 1, "targets": [hostile]}
+        | {"signal": {"files": {hostile: [quote]}, "stat": "sum", "window": 50}},
     )
     assert hostile not in html and quote not in html
+    assert "central 50 bp of &lt;img" in html  # the file names arrive, as text
     page = tmp_path / "report.html"
     page.write_text(html)
     dom, _, _ = render_in_chromium(page, tmp_path)
@@ -506,3 +509,21 @@ def test_an_ensembles_receptive_field_is_said_per_member(tmp_path):
     _, html = make_report(tmp_path, summary=summary)
     said = "each of the 3 convolutions of each of the 5 members of the ensemble (their mean shown)"
     assert said in html
+
+
+def test_the_data_line_says_where_labels_and_negatives_came_from():
+    from seqsal.report import data_words
+
+    data = {"n_regions": 300, "n_rejected": 2, "targets": ["coverage"]}
+    data |= {"signal": {"files": {"coverage": ["cov.bw"]}, "stat": "log1p_sum", "window": 200}}
+    data["negatives"] = {"method": "gc_matched", "n_negatives": 200, "n_candidates": 900}
+    data["negatives"] |= {"gc_positives": 0.42, "gc_negatives": 0.421, "gc_ks": 0.04}
+    assert data_words(data) == (
+        "100 regions (2 input rows rejected); labels from signal: the log(1 + sum) over each "
+        "region's central 200 bp of coverage (cov.bw); 200 GC-matched negatives drawn from 900 "
+        "windows of the reference away from the regions: mean GC 0.421 against the regions' "
+        "0.420, Kolmogorov–Smirnov statistic 0.040 (a close match)."
+    )
+    assert data_words({"n_regions": 5, "n_rejected": 0, "targets": ["a", "b"]}) == (
+        "5 regions (0 input rows rejected); targets: a, b."
+    )

@@ -3,6 +3,7 @@ string key of the schema, given a hostile value, is refused in one line naming t
 reaches its command as exactly one argument."""
 
 import ast
+import copy
 import re
 import shlex
 import string
@@ -121,7 +122,7 @@ def dry_run(workdir: Path, overlay: dict):
     """A dry run printing its commands, with ``overlay`` on the default config, taking
     out every key it refuses in a config line until it plans: the keys refused and the
     commands planned."""
-    refused, overlay = set(), dict(overlay)
+    refused, overlay = set(), copy.deepcopy(overlay)  # the caller's stays whole
     for _ in range(20):
         command, env = snakemake_command(
             workdir,
@@ -206,7 +207,7 @@ def test_every_string_key_is_refused_or_one_argument(tmp_path):
                 regions = workdir / "results" / "regions"
                 regions.mkdir(parents=True, exist_ok=True)
                 (regions / "regions.bed").write_text("chr1\t0\t200\tr1\t0\t+\n")
-                for name in ("rejected.tsv", "labels.tsv", "library.fa"):
+                for name in ("rejected.tsv", "labels.tsv", "library.fa", "summary.json"):
                     (regions / name).write_text("")
             refused, commands = dry_run(workdir, overlay)
             refused_all[mode] = schema_refused | refused

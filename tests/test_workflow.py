@@ -329,13 +329,34 @@ def check_igv_draws_a_seqlet_over_its_bases(results):
     assert pixels_of(image, (31, 119, 180)) + pixels_of(image, (214, 39, 40)) > 50, locus
 
 
+def gene_models(path: Path, contigs) -> None:
+    """A GTF (written out of order, as files come): on each contig a gene of three exons
+    over most of it, on both strands; and a gene on a contig the reference lacks."""
+    lines = []
+    for i, chrom in enumerate(reversed(contigs)):
+        strand = "+-"[i % 2]
+        attrs = f'gene_id "g{i}"; transcript_id "t{i}"; gene_name "GENE{i}";'
+        lines.append(f"{chrom}\tsim\ttranscript\t1001\t39000\t.\t{strand}\t.\t{attrs}")
+        for start in (30001, 1001, 15001):
+            end = start + 7999
+            lines.append(f"{chrom}\tsim\texon\t{start}\t{end}\t.\t{strand}\t.\t{attrs}")
+    lines.append('chrUn\tsim\texon\t1\t100\t.\t+\t.\tgene_id "x"; transcript_id "x";')
+    path.write_text("#!genome-build simulated\n" + "\n".join(lines) + "\n")
+
+
 def test_tiny_sharded_run(tmp_path):
+    gene_models(tmp_path / "genes.gtf", [f"chr{i}" for i in range(1, 5)])
     config = TINY + (
         "attribute: {methods: [grad_x_input, deeplift_shap, ism], storage: float16}\n"
-        "tracks: {hypothetical: true, bedgraph: true}\n"
+        "tracks: {hypothetical: true, bedgraph: true, annotation: genes.gtf}\n"
     )
-    snakemake(tmp_path, "--cores", "2", config=config)
+    done = snakemake(tmp_path, "--cores", "2", config=config)
+    # each job's progress reaches the console, its whole log the rule's log file
+    assert re.search(r"^seqsal train: epoch 1 of at most 30: train loss", done.stderr, re.M)
+    assert "seqsal train: epoch 2 " not in done.stderr  # within 30 s of the first
+    assert "epoch 2 of at most 30" in (tmp_path / "logs/train/train.log").read_text()
     results = check_outputs(tmp_path)
+    check_gene_track(tmp_path)
     if shutil.which("igv") and shutil.which("xvfb-run"):
         check_igv_draws_a_seqlet_over_its_bases(results)
     check_optional_tracks(results)
@@ -366,6 +387,24 @@ def test_tiny_sharded_run(tmp_path):
     assert "output: results/attribute/ism/001.npz" in again.stdout
     assert "output: results/attribute/001.npz" not in again.stdout
     check_the_expert_loop(tmp_path, tmp_path / "loop")
+
+
+def check_gene_track(workdir: Path) -> None:
+    """tracks.annotation: a sorted, indexed copy (the reference's contigs only, the rest
+    said in the log) in the IGV session and, around the loci shown, in igv.html."""
+    import pysam
+
+    genes = workdir / "results/tracks/annotation.gtf.gz"
+    with pysam.TabixFile(str(genes)) as tabix:
+        assert sorted(tabix.contigs) == ["chr1", "chr2", "chr3", "chr4"]
+        exons = [line.split("\t") for line in tabix.fetch("chr2") if "\texon\t" in line]
+        assert [int(e[3]) for e in exons] == [1001, 15001, 30001]
+    assert "annotation.gtf.gz" in (workdir / "results/tracks/igv_session.xml").read_text()
+    assert '"name": "genes", "url": "data:' in (workdir / "results/tracks/igv.html").read_text()
+    assert (
+        "1 features on contigs the reference lacks, left out (chrUn)"
+        in (workdir / "logs/tracks/tracks.log").read_text()
+    )
 
 
 def check_the_expert_loop(first, tmp_path):
@@ -531,6 +570,80 @@ def test_tal_gata_example_learns_every_task(shared_data, tmp_path):
         assert len(hits) and hits["match_1_q"].astype(float).min() < 0.01, family
 
 
+def simulated_coverage(fasta: Path, path: Path) -> None:
+    """A read-coverage bigWig over a real genome, simulated from its own sequence: Poisson
+    counts at rate 1, and 20 within 50 bp of each GATAAG (either strand): what a
+    GATA factor's ChIP-seq coverage looks like, on bases nobody planted."""
+    text = fasta.read_text().splitlines()
+    name = text[0][1:].split()[0]
+    sequence = "".join(line.strip() for line in text[1:]).upper()
+    rate = np.ones(len(sequence))
+    for site in re.finditer("(?=GATAAG|CTTATC)", sequence):
+        rate[max(site.start() - 50, 0) : site.start() + 56] = 20.0
+    counts = np.random.default_rng(0).poisson(rate).astype(float)
+    with pyBigWig.open(str(path), "w") as out:
+        out.addHeader([(name, len(sequence))])
+        out.addEntries(name, 0, values=counts.tolist(), span=1, step=1)
+
+
+@pytest.mark.slow
+def test_genome_peaks_take_signal_labels_and_gc_matched_negatives(shared_data, tmp_path):
+    """A lab's own genome data as it comes: a peak BED (yeast chrI promoters), a
+    coverage bigWig (simulated from the chromosome's own GATAAG sites) and no negatives:
+    `input.negatives: gc_matched` draws them from the reference, GC matched (the KS
+    statistic in the regions log, summary.json and the report), and every region, peak
+    or negative, gets its coverage as the label."""
+    folder = shared_data / "yeast_chrI"
+    shutil.copy(folder / "sacCer_R64_chrI.fa", tmp_path / "chrI.fa")
+    simulated_coverage(tmp_path / "chrI.fa", tmp_path / "coverage.bw")
+    overlay = (
+        f"input: {{mode: genome, bed: {folder / 'chrI_promoters_500bp_upstream.bed'}, "
+        f"fasta: chrI.fa, signal: [coverage.bw], negatives: gc_matched, negative_ratio: 2}}\n"
+        "model: {max_epochs: 20, batch_size: 16}\nevaluate: {max_regions: 16, n_steps: 5}\n"
+        "motifs: {min_seqlets: 5, database: %s}\ntruth: null\n"
+        % (shared_data / "jaspar" / "JASPAR2024_CORE_vertebrates_nonredundant.meme")
+    )
+    snakemake(tmp_path, "--cores", "2", config=overlay)
+    results = tmp_path / "results"
+    summary = json.loads((results / "regions/summary.json").read_text())
+    negatives = summary["negatives"]
+    assert summary["n_regions"] == 94 * 3 and negatives["n_negatives"] == 188
+    assert negatives["gc_ks"] < 0.15 and summary["targets"] == ["coverage"]
+    regions = read_regions(results / "regions/regions.bed")
+    labels = pd.read_csv(results / "regions/labels.tsv", sep="\t").set_index("name")
+    assert list(labels.columns) == ["coverage"] and set(labels.index) == set(regions["name"])
+    peaks = regions[~regions["name"].str.startswith("negative_")]
+    drawn = regions[regions["name"].str.startswith("negative_")]
+    for row in drawn.itertuples():  # no negative within a window's length of a peak
+        assert ((peaks["end"] + 200 <= row.start) | (peaks["start"] - 200 >= row.end)).all()
+    bw = pyBigWig.open(str(tmp_path / "coverage.bw"))
+    row = regions.iloc[0]
+    mid = (row.start + row.end) // 2
+    expected = np.log1p(np.nansum(bw.values(row.chrom, mid - 100, mid + 100)))
+    assert labels.loc[row["name"], "coverage"] == pytest.approx(expected, rel=1e-5)
+    assert "Kolmogorov-Smirnov statistic" in (tmp_path / "logs/regions/regions.log").read_text()
+    html = (results / "report/report.html").read_text()
+    assert "GC-matched negatives" in html and "Kolmogorov–Smirnov" in html
+
+
+@pytest.mark.slow
+def test_ctcf_peaks_in_library_mode_give_one_ctcf_core_motif(shared_data, tmp_path):
+    """config/examples/ctcf.yaml, with input.oriented left at its default: the peaks are
+    named by their coordinates, so they are read as not oriented, and CTCF's core comes
+    out as one motif (read as oriented, it came out as five: each strand apart)."""
+    workdir = tmp_path / "runs" / "ctcf"
+    workdir.mkdir(parents=True)
+    example = (ROOT / "config" / "examples" / "ctcf.yaml").read_text()
+    assert "\n  oriented:" not in example
+    example = example.replace("../../../shared/data", str(shared_data))
+    snakemake(workdir, "--cores", "2", config=example)
+    log = (workdir / "logs/train/train.log").read_text()
+    assert "read as not oriented" in log
+    motifs = pd.read_csv(workdir / "results/motifs/motifs.tsv", sep="\t", keep_default_na=False)
+    major = motifs[motifs["n_seqlets"] >= 0.05 * motifs["n_seqlets"].sum()]
+    assert major["name"].tolist() == ["CTCF"] and not motifs["reverse_of"].any()
+
+
 @pytest.mark.slow
 def test_reporter_example_finds_both_boxes_forward_and_positive(tmp_path):
     """config/examples/reporter.yaml, as the README runs it: the oriented promoter library
@@ -582,11 +695,21 @@ def test_a_config_naming_a_missing_file_stops_before_any_job(tmp_path):
     done = snakemake(tmp_path, "-n", "--cores", "1", config=config, check=False)
     assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if line.startswith("config ")]
-    assert lines == [
+    assert lines[:2] == [
         "config input.bed: expected a file, found no such file: 'no/such.bed'",
         "config input.fasta: expected a file, found no such file: 'no/such.fa'",
     ]
     assert "Traceback" not in done.stderr
+    # peaks alone: nothing to train on, said before any job, with the keys to set
+    (tmp_path / "peaks.bed").write_text("chr1\t10\t50\n")
+    (tmp_path / "genome.fa").write_text(">chr1\n" + "ACGT" * 30 + "\n")
+    config = config.replace("no/such.bed", "peaks.bed").replace("no/such.fa", "genome.fa")
+    done = snakemake(tmp_path, "-n", "--cores", "1", config=config, check=False)
+    lines = [line for line in done.stderr.splitlines() if line.startswith("config ")]
+    assert done.returncode != 0 and len(lines) == 1, done.stderr[-2000:]
+    assert lines[0].startswith("config input: expected labels to train on, found none in genome")
+    assert "input.negatives: gc_matched" in lines[0] and "input.signal" in lines[0]
+    assert not (tmp_path / "results").exists() and "Traceback" not in done.stderr
 
 
 # pyproject's names for what conda-forge/bioconda call otherwise

@@ -17,7 +17,7 @@ import os
 import sys
 
 from .. import __version__
-from ..errors import InputError, one_line
+from ..errors import InputError, last_line, one_line
 from .options import checked
 
 # OpenMP's default wait policy keeps idle threads spinning after each parallel region: a
@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
             type=checked("integer", {"minimum": 1}),
             help="CPU threads for the job (the rule's threads); default: all cores",
         )
+        stage_parser.add_argument(
+            "--log",
+            help="write the whole log to this file; the console gets progress (at most "
+            "every 30 s), warnings and errors",
+        )
         module.add_arguments(stage_parser)
         stage_parser.set_defaults(run=module.run)
     return parser
@@ -113,21 +118,32 @@ def main(argv=None) -> int:
     Returns
     -------
     status : int
-        0, or 1 after one line on stderr naming the problem in the user's input.
+        0, or 1 after one line on stderr naming the problem in the user's input; with
+        ``--log``, 2 after one line saying that the job failed (the traceback in the log).
     """
+    from ..progress import log_to
+
     args = build_parser().parse_args(argv)
     use_threads(args.threads)
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(asctime)s seqsal %(levelname)s %(message)s"
-    )
+    log_to(args.log, args.command)
+    log = logging.getLogger("seqsal")
     try:
         args.run(args)
-    except (InputError, OSError) as error:
-        line = one_line(error)
-        if line is None:
-            raise  # not known: its traceback goes to the rule's log
-        print(f"seqsal {args.command}: error: {line}", file=sys.stderr)
-        return 1
+    except Exception as error:
+        line = one_line(error) if isinstance(error, InputError | OSError) else None
+        if line is not None:
+            if args.log:
+                log.info("error: %s", line)  # the log ends with it too
+            print(f"seqsal {args.command}: error: {line}", file=sys.stderr)
+            return 1
+        if not args.log:
+            raise  # not known: its traceback goes where stderr goes
+        log.exception("failed")  # not known: its traceback goes to the rule's log
+        print(
+            f"seqsal {args.command}: failed ({last_line(error)}); the traceback is in {args.log}",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

@@ -51,7 +51,7 @@ def run(args) -> None:
     args : argparse.Namespace
         Parsed by :func:`add_arguments`.
     """
-    from ..config import is_oriented
+    from ..inputs import is_oriented
     from ..io.bed import read_regions, read_seqlets
     from ..io.meme import load_motif_database
     from ..io.shards import read_attributions, read_shards

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from ..errors import InputError
 from .options import add_options
@@ -27,6 +31,12 @@ OPTIONS = {
     "flank": "input.flank",
     "out_of_bounds": "input.out_of_bounds",
     "negatives": "input.negatives",
+    "negative_ratio": "input.negative_ratio",
+    "blacklist": "input.blacklist",
+    "signal": "input.signal",
+    "signal_minus": "input.signal_minus",
+    "signal_stat": "input.signal_stat",
+    "signal_window": "input.signal_window",
     "seed": "seed",
 }
 READ_BY_CLI = (
@@ -40,6 +50,9 @@ READ_BY_CLI = (
     "bed_targets",
 )
 READ_BY_CLI += ("targets", "group_by", "split_column")
+# genome mode's signal and negatives: read by the CLI, each step a function of its own
+READ_BY_CLI += ("negative_ratio", "blacklist", "signal", "signal_minus", "signal_stat")
+READ_BY_CLI += ("signal_window",)
 
 log = logging.getLogger("seqsal")
 
@@ -64,12 +77,12 @@ def run(args) -> None:
     args : argparse.Namespace
         Parsed by :func:`add_arguments`.
     """
-    from ..io.atomic import write_tsv
+    from ..io.atomic import write_text, write_tsv
     from ..io.bed import write_bed
     from ..io.fasta import write_fasta
-    from ..regions import build_genome_regions, build_library_regions
+    from ..regions import build_library_regions
 
-    out, shaping = Path(args.out_dir), _shaping(args)
+    out, shaping, summary = Path(args.out_dir), _shaping(args), {}
     if _mode(args) == "library":
         sequences, labels = _read_library(args)
         library, regions, rejected, labels = build_library_regions(
@@ -83,24 +96,47 @@ def run(args) -> None:
         )
         write_fasta(library, out / "library.fa")
     else:
-        bed, sizes, labels = _read_genome(args)
-        regions, rejected, labels = build_genome_regions(
-            bed, sizes, labels=labels, source=args.bed, label_source=args.labels, **shaping
-        )
+        regions, rejected, labels, summary = _genome(args, shaping)
     _require_regions(args, regions, rejected)
     write_bed(regions, out / "regions.bed")
     write_tsv(rejected, out / "rejected.tsv")
     if labels is not None:
         write_tsv(labels.loc[regions["name"]].rename_axis("name").reset_index(), out / "labels.tsv")
+    summary = {"n_regions": len(regions), "n_rejected": len(rejected), **summary}
+    summary["targets"] = [] if labels is None else [str(c) for c in labels.columns]
+    write_text(json.dumps(summary, indent=2) + "\n", out / "summary.json")
     log.info("kept %d regions, rejected %d rows", len(regions), len(rejected))
+
+
+def _genome(args, shaping) -> tuple:
+    """Genome mode: the BED's regions, then the GC-matched negatives and the signal
+    labels where asked for; the regions, rejected rows, labels and what was done."""
+    from ..io.fasta import contig_sizes
+    from ..regions import build_genome_regions
+
+    bed, fasta, labels = _read_genome(args)
+    sizes, summary = contig_sizes(fasta), {}
+    tracks = _signal_tracks(args, sizes)
+    bed, untracked = _on_tracked_contigs(args, bed, tracks)
+    regions, rejected, labels = build_genome_regions(
+        bed, sizes, labels=labels, source=args.bed, label_source=args.labels, **shaping
+    )
+    rejected = pd.concat([untracked, rejected]).sort_values(["source", "line"], kind="stable")
+    if args.negatives == "gc_matched":
+        regions, labels, summary["negatives"] = _gc_negatives(args, regions, fasta, tracks)
+    if tracks:
+        labels, summary["signal"] = _signal_labels(args, regions, tracks, sizes)
+    return regions, rejected.reset_index(drop=True), labels, summary
 
 
 def _mode(args) -> str:
     """``genome`` or ``library`` (the demo's regions are genome mode), its files checked."""
-    from ..config import input_errors
+    from ..inputs import input_errors, label_errors
 
     mode = "genome" if args.mode == "simulate" else args.mode
     problems = input_errors(mode, bed=args.bed, fasta=args.fasta, table=args.table)
+    keys = ("labels", "table", "bed_targets", "signal", "signal_minus", "negatives")
+    problems += label_errors(mode, checkpoint=True, **{k: getattr(args, k) for k in keys})
     if problems:
         raise InputError(problems[0])
     return mode
@@ -130,13 +166,100 @@ def _labels(args, path, exclude=()):
 
 
 def _read_genome(args):
-    """The BED, the reference's contig sizes, and the label table (or None)."""
+    """The BED, the open reference, and the label table (or None)."""
     from ..io.bed import read_bed
-    from ..io.fasta import contig_sizes, open_fasta
+    from ..io.fasta import open_fasta
 
     bed = read_bed(args.bed, label_columns=args.bed_targets or ())
     labels = _labels(args, args.labels) if args.labels and not args.bed_targets else None
-    return bed, contig_sizes(open_fasta(args.fasta)), labels
+    return bed, open_fasta(args.fasta), labels
+
+
+def _signal_tracks(args, sizes) -> dict:
+    """``{target: (plus path, minus path or None, contigs or None)}`` of ``input.signal``;
+    every file checked against the reference now, before any region is read in it."""
+    from ..io.signal import signal_contigs
+    from ..regions import track_name, unique_names
+
+    paths = list(args.signal or [])
+    minus = list(args.signal_minus or [None] * len(paths))
+    names = unique_names(pd.Series([track_name(p) for p in paths], dtype=str)).tolist()
+    tracks = {}
+    for name, plus, other in zip(names, paths, minus):
+        covered = [signal_contigs(path, sizes) for path in (plus, other) if path]
+        known = [c for c in covered if c is not None]
+        tracks[name] = (plus, other, set.intersection(*known) if known else None)
+    return tracks
+
+
+def _on_tracked_contigs(args, bed, tracks) -> tuple:
+    """The BED rows on contigs every bigWig covers, and a rejected row for each other."""
+    from ..io.bed import REJECTED_COLUMNS
+
+    off = pd.Series(False, index=bed.index)
+    reasons = pd.Series("", index=bed.index)
+    for plus, minus, contigs in tracks.values():
+        if contigs is not None:
+            missing = ~bed["chrom"].isin(contigs) & ~off
+            reasons[missing] = f"contig not in signal track {minus or plus}"
+            off |= missing
+    rejected = bed[off].assign(source=args.bed, reason=reasons[off])[REJECTED_COLUMNS]
+    return bed[~off].reset_index(drop=True), rejected
+
+
+def _gc_negatives(args, regions, fasta, tracks) -> tuple:
+    """The regions and GC-matched negatives, sorted, with ``bound`` labels (none with
+    signal, which labels both), and the match's figures (logged)."""
+    from ..io.bed import read_bed, sort_bed
+    from ..io.fasta import contig_sizes, read_contig
+    from ..negatives import gc_matched_negatives
+
+    sizes = contig_sizes(fasta)
+    for _, _, contigs in tracks.values():  # negatives where every track has data
+        sizes = {c: n for c, n in sizes.items() if contigs is None or c in contigs}
+    blacklist = read_bed(args.blacklist) if args.blacklist else None
+    negatives, stats = gc_matched_negatives(
+        regions,
+        sizes,
+        lambda chrom: read_contig(fasta, chrom),
+        ratio=args.negative_ratio,
+        blacklist=blacklist,
+        seed=args.seed,
+    )
+    log.info(
+        "%d GC-matched negatives from %d candidate windows: mean GC %.3f (regions %.3f), "
+        "Kolmogorov-Smirnov statistic %.3f",
+        stats["n_negatives"],
+        stats["n_candidates"],
+        stats["gc_negatives"] or 0,
+        stats["gc_positives"] or 0,
+        stats["gc_ks"] or 0,
+    )
+    labels = pd.DataFrame(
+        {"bound": np.r_[np.ones(len(regions)), np.zeros(len(negatives))].astype(np.float32)},
+        index=[*regions["name"], *negatives["name"]],
+    )
+    both = sort_bed(pd.concat([regions, negatives], ignore_index=True))
+    return both, None if tracks else labels, stats
+
+
+def _signal_labels(args, regions, tracks, sizes) -> tuple:
+    """One target per signal track, indexed by region name, and what was summed."""
+    from ..io.signal import signal_sums
+    from ..regions import signal_targets, signal_windows
+
+    window = args.signal_window or args.width
+    windows = signal_windows(regions, sizes, window)
+    sums = {}
+    for name, (plus, minus, _) in tracks.items():
+        sums[name] = tuple(
+            None if p is None else signal_sums(p, windows, sizes)[0] for p in (plus, minus)
+        )
+        log.info("%s: signal summed over %d windows of %d bp", plus, len(windows), window)
+    targets = signal_targets(sums, regions["strand"], stat=args.signal_stat, window=window)
+    targets.index = regions["name"].to_numpy()
+    files = {name: [p for p in (plus, minus) if p] for name, (plus, minus, _) in tracks.items()}
+    return targets, {"files": files, "stat": args.signal_stat, "window": window}
 
 
 def _read_library(args):

@@ -37,6 +37,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--attributions", nargs="+", required=True)
     parser.add_argument("--onehot", nargs="+", required=True)
     parser.add_argument("--method", default="grad_x_input", help="the first of attribute.methods")
+    parser.add_argument("--data", help="the regions stage's summary.json")
     parser.add_argument(
         "--variants",
         nargs=3,
@@ -67,11 +68,10 @@ def run(args) -> None:
     data, regions = read_attributions(
         args.attributions, read_regions(args.regions), skip=("attr",), mmap_key="hyp"
     )
-    X = read_shards(args.onehot, mmap_key="X")["X"]
-    metrics = json.loads(Path(args.metrics).read_text())
+    X, metrics = read_shards(args.onehot, mmap_key="X")["X"], _json(args.metrics)
     html = build_report(
         metrics=metrics,
-        summary=json.loads(Path(args.summary).read_text()),
+        summary=_json(args.summary),
         table=table,
         assignments=read_motif_table(args.seqlet_motifs),
         seqlets=read_seqlets(args.seqlets),
@@ -81,9 +81,14 @@ def run(args) -> None:
         method=args.method,
         genome=args.fasta,
         variants=_variants(args, metrics, len(table)) if args.variants else None,
+        data=_json(args.data) if args.data else None,
         **{k: getattr(args, k) for k in OPTIONS if k not in READ_BY_CLI},
     )
     write_text(html, args.out)
+
+
+def _json(path) -> dict:
+    return json.loads(Path(path).read_text())
 
 
 def _variants(args, metrics, own_motifs: int) -> dict:

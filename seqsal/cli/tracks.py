@@ -3,6 +3,7 @@ the igv.js page."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from ..errors import InputError
@@ -15,9 +16,11 @@ OPTIONS = {
     "bedgraph": "tracks.bedgraph",
     "motif_hit_p": "tracks.motif_hit_p",
     "igv_loci": "tracks.igv_loci",
+    "annotation": "tracks.annotation",
 }
-READ_BY_CLI = ("hypothetical", "bedgraph")
+READ_BY_CLI = ("hypothetical", "bedgraph", "annotation")
 BLOCK = 20_000  # regions scanned for motif hits at a time
+log = logging.getLogger("seqsal")
 
 
 def add_arguments(parser) -> None:
@@ -127,6 +130,7 @@ def _blocks(args, names):
 def _save(args, built, fasta, sizes, out) -> None:
     """The bigWigs, BED files (and tabix copy), ``igv_session.xml`` (every track, paths
     relative) and ``igv.html`` (the loci, with their reference)."""
+    from ..io.annotation import annotation_text
     from ..io.atomic import write_text
     from ..io.bed import write_bed, write_bedgraph, write_tabix
     from ..io.bigwig import write_bigwig
@@ -161,6 +165,11 @@ def _save(args, built, fasta, sizes, out) -> None:
         tracks.append({"path": args.truth, "name": "known sites"})
     if args.variant_track:
         tracks.append({"path": args.variant_track, "name": "variant effects"})
+    if args.annotation:
+        genes, kind = _annotation(args.annotation, sizes, out)
+        tracks.append({"path": genes, "name": "genes"})
+        text = annotation_text(genes, built["loci"])
+        built["page_tracks"].append({"name": "genes", "format": kind, "text": text})
     session = igv_session(genome=args.fasta, locus=built["locus"], folder=out, tracks=tracks)
     write_text(session, out / "igv_session.xml")
     loci = built["loci"]
@@ -168,3 +177,21 @@ def _save(args, built, fasta, sizes, out) -> None:
         loci=loci, sequences=fetch_sequences(fasta, loci), sizes=sizes, tracks=built["page_tracks"]
     )
     write_text(page, out / "igv.html")
+
+
+def _annotation(path, sizes, out) -> tuple:
+    """The gene annotation's sorted, indexed copy in ``out``, and its format."""
+    from ..io.annotation import annotation_format, write_annotation
+
+    kind = annotation_format(path)
+    genes = out / f"annotation.{kind}.gz"
+    counts = write_annotation(path, sizes, genes)
+    if counts["n_elsewhere"]:
+        log.warning(
+            "%s: %d features on contigs the reference lacks, left out (%s)",
+            path,
+            counts["n_elsewhere"],
+            ", ".join(counts["elsewhere"]),
+        )
+    log.info("%s: %d features in %s", path, counts["n_features"], genes)
+    return genes, kind

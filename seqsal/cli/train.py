@@ -165,8 +165,9 @@ def _regions(path, names):
 
 def _oriented(args, regions) -> bool:
     """``input.oriented`` resolved by the data's origin, refused with strand averaging."""
-    from ..config import is_oriented, strand_error
+    from ..config import strand_error
     from ..errors import InputError
+    from ..inputs import is_oriented
 
     names = None if regions is None else regions["chrom"]  # a library's sequences
     oriented = is_oriented(args.oriented, args.mode, names)

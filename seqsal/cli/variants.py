@@ -73,7 +73,7 @@ def run(args) -> None:
 
 def _load(args) -> dict:
     """:func:`seqsal.variants.variant_effects`' inputs, read and checked first."""
-    from ..config import is_oriented
+    from ..inputs import is_oriented
     from ..io.bed import read_regions
     from ..io.fasta import contig_sizes, open_fasta, read_contig
     from ..io.meme import load_motif_database, read_meme

@@ -21,6 +21,7 @@ from .context import (
 )
 from .verdicts import (
     comparison_verdict,
+    data_words,
     model_verdict,
     motif_verdict,
     report_verdict,
@@ -34,6 +35,7 @@ __all__ = [
     "build_report",
     "comparison_rows",
     "comparison_verdict",
+    "data_words",
     "example_regions",
     "file_base64",
     "jaspar_url",
@@ -76,6 +78,7 @@ def render_report(*, summary: dict, method: str, **context) -> str:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     context.setdefault("variants", None)  # a run without variants has no section
     context.setdefault("hit_floor", "")
+    context.setdefault("data", "")  # what the model learnt from, when the run says
     return env.from_string(TEMPLATE).render(
         trust=trust_context(summary, method), method=method, **context
     )
@@ -100,6 +103,7 @@ def build_report(
     genome: str = "",
     variants: dict | None = None,
     motif_hit_p: float = 1e-4,
+    data: dict | None = None,
 ) -> str:
     """The report stage: the self-contained HTML page of one run.
 
@@ -139,6 +143,9 @@ def build_report(
     motif_hit_p : float, optional
         ``tracks.motif_hit_p``: the report says which motifs it leaves without a hit
         (:func:`seqsal.motifs.too_short_for`). Default is 1e-4.
+    data : dict or None, optional
+        ``summary.json`` of the regions stage: what was kept, where the labels came
+        from, the negatives' GC match. Default is None (not said).
 
     Returns
     -------
@@ -175,4 +182,5 @@ def build_report(
         genome=genome,
         variants=variants,
         hit_floor=too_short_for(motif_hit_p, widths, "tracks.motif_hit_p"),
+        data=data_words(data) if data else "",
     )

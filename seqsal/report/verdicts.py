@@ -486,3 +486,47 @@ def three_digits(value):
 
 def percent(value) -> str:
     return "n/a" if value is None or value != value else f"{100 * value:.0f}%"
+
+
+def data_words(data: dict) -> str:
+    """What the model learnt from, in words: the regions kept, the labels' source, the
+    negatives and how well their GC matches the regions'.
+
+    Parameters
+    ----------
+    data : dict
+        ``summary.json`` of the regions stage.
+
+    Returns
+    -------
+    text : str
+    """
+    negatives = data.get("negatives") or {}
+    n_regions = data["n_regions"] - negatives.get("n_negatives", 0)
+    words = [f"{n_regions:,} regions ({data['n_rejected']:,} input rows rejected)"]
+    signal = data.get("signal")
+    if signal:
+        stat = {"log1p_sum": "log(1 + sum)", "sum": "sum", "mean": "mean per base"}
+        tracks = "; ".join(
+            f"{name} ({', '.join(files)})" for name, files in signal["files"].items()
+        )
+        words.append(
+            f"labels from signal: the {stat[signal['stat']]} over each region's central "
+            f"{signal['window']} bp of {tracks}"
+        )
+    elif data.get("targets"):
+        words.append(f"targets: {', '.join(data['targets'])}")
+    if negatives:
+        words.append(
+            f"{negatives['n_negatives']:,} GC-matched negatives drawn from "
+            f"{negatives['n_candidates']:,} windows of the reference away from the regions: "
+            f"mean GC {negatives['gc_negatives']:.3f} against the regions' "
+            f"{negatives['gc_positives']:.3f}, Kolmogorov–Smirnov statistic "
+            f"{negatives['gc_ks']:.3f}"
+            + (
+                " (a close match)"
+                if negatives["gc_ks"] < 0.1
+                else " (not a close match: the model may learn GC content)"
+            )
+        )
+    return "; ".join(words) + "."

@@ -21,6 +21,7 @@ from ..models import (
     fold_output_scale,
     predict,
 )
+from ..progress import PROGRESS
 from .modes import LEARNT, FineTune, PatientStop, PriorRestarts, check_learnt
 from .options import TrainingOptions
 
@@ -284,6 +285,7 @@ class Training:
                 if k not in ("finetune", "prior_on")
             ),
             self.best_epoch,
+            extra=PROGRESS,
         )
 
     def _going(self, epoch: int) -> bool:

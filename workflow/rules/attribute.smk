@@ -32,4 +32,4 @@ rule attribute:
         ),
     shell:
         "seqsal attribute --threads {threads:q} --model {input.model:q} --onehot {input.onehot:q} {params.options:q} "
-        "{params.null:q} --out {output:q} 2> {log:q}"
+        "{params.null:q} --out {output:q} --log {log:q}"

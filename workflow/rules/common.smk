@@ -9,6 +9,7 @@ from seqsal.cli import stage_module
 from seqsal.cli.options import config_to_flags
 from seqsal.cli.options import flag_arguments as flag  # a CLI option as arguments
 from seqsal.intervals import is_interval
+from seqsal.io.annotation import annotation_format
 from seqsal.config import (
     config_errors,
     early_errors,
@@ -62,6 +63,10 @@ if PROBLEMS:
     sys.exit("\n".join(PROBLEMS))
 
 
+# the input files the regions rule reads (and Snakemake watches), by their keys
+SOURCE_KEYS = ("bed", "fasta", "table", "labels", "blacklist", "signal", "signal_minus")
+
+
 def source_inputs():
     """The files the regions rule reads, by mode."""
     if MODE == "simulate":
@@ -71,7 +76,7 @@ def source_inputs():
             "labels": f"{DEMO}/labels.tsv",
         }
     else:
-        files = {k: INPUT[k] for k in ("bed", "fasta", "table", "labels") if INPUT[k]}
+        files = {k: INPUT[k] for k in SOURCE_KEYS if INPUT[k]}
     if MODE == "library":
         files.pop("bed", None)
     return files
@@ -79,7 +84,7 @@ def source_inputs():
 
 def has_labels():
     return MODE == "simulate" or any(
-        (INPUT["labels"], INPUT["table"], INPUT["bed_targets"], INPUT["negatives"])
+        (INPUT[k] for k in ("labels", "table", "bed_targets", "negatives", "signal"))
     )
 
 
@@ -99,6 +104,7 @@ def regions_outputs():
     outputs = {
         "regions": "results/regions/regions.bed",
         "rejected": "results/regions/rejected.tsv",
+        "summary": "results/regions/summary.json",
     }
     if has_labels():
         outputs["labels"] = "results/regions/labels.tsv"
@@ -210,12 +216,16 @@ def method_bigwigs():
 
 
 def optional_tracks():
-    """The hypothetical bigWigs and the bedGraph, when the tracks config asks for them."""
+    """The hypothetical bigWigs, the bedGraph and the gene annotation's copy, when the
+    tracks config asks for them."""
     files = []
     if config["tracks"]["hypothetical"]:
         files += [f"results/tracks/hypothetical_{base}.bw" for base in "ACGT"]
     if config["tracks"]["bedgraph"]:
         files.append("results/tracks/attribution.bedGraph")
+    if config["tracks"]["annotation"]:
+        genes = f"results/tracks/annotation.{annotation_format(config['tracks']['annotation'])}.gz"
+        files += [genes, f"{genes}.tbi"]
     return files
 
 

@@ -21,4 +21,4 @@ rule encode:
     shell:
         "seqsal encode --threads {threads:q} --regions {input.regions:q} --fasta {input.fasta:q} {params.labels:q} "
         "{params.options:q} --shard {wildcards.shard:q} --n-shards {params.n_shards:q} "
-        "--out {output:q} 2> {log:q}"
+        "--out {output:q} --log {log:q}"

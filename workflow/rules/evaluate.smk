@@ -50,4 +50,4 @@ rule evaluate:
         "seqsal evaluate --threads {threads:q} --model {input.model:q} --onehot {input.onehot:q} "
         "--attributions {input.attributions:q} --regions {input.regions:q} "
         "--seqlets {input.seqlets:q} {params.split:q} {params.truth:q} {params.attribution:q} "
-        "{params.also:q} {params.options:q} --out-dir results/evaluate 2> {log:q}"
+        "{params.also:q} {params.options:q} --out-dir results/evaluate --log {log:q}"

@@ -29,4 +29,4 @@ rule motifs:
     shell:
         "seqsal motifs --threads {threads:q} --seqlets {input.seqlets:q} --attributions {input.attributions:q} "
         "--onehot {input.onehot:q} --regions {input.regions:q} {params.options:q} "
-        "--out-dir results/motifs 2> {log:q}"
+        "--out-dir results/motifs --log {log:q}"

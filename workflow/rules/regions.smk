@@ -16,12 +16,12 @@ checkpoint regions:
     params:
         files=lambda wildcards, input: [
             arg
-            for key in ("bed", "fasta", "table", "labels")
+            for key in SOURCE_KEYS
             if key in input.keys()
-            for arg in flag(key, input[key])
+            for arg in flag(key.replace("_", "-"), input[key])
         ],
         # the files come from the inputs above (the demo's in simulate mode)
-        options=options("regions", exclude=("bed", "fasta", "table", "labels")),
+        options=options("regions", exclude=SOURCE_KEYS),
         out_dir=lambda wildcards, output: os.path.dirname(output.regions),
     shell:
-        "seqsal regions --threads {threads:q} {params.files:q} {params.options:q} --out-dir {params.out_dir:q} 2> {log:q}"
+        "seqsal regions --threads {threads:q} {params.files:q} {params.options:q} --out-dir {params.out_dir:q} --log {log:q}"

@@ -8,6 +8,7 @@ rule report:
         logos="results/motifs/logos",
         seqlets="results/seqlets/seqlets.bed",
         regions="results/regions/regions.bed",
+        data="results/regions/summary.json",
         summary="results/evaluate/summary.json",
         curves_plot="results/evaluate/faithfulness_curves.png",
         field_plot="results/evaluate/receptive_field.png",
@@ -45,7 +46,7 @@ rule report:
         "seqsal report --threads {threads:q} --metrics {input.metrics:q} --curves {input.curves:q} "
         "--motifs-tsv {input.table:q} --seqlet-motifs {input.assignments:q} "
         "--logos {input.logos:q} --seqlets {input.seqlets:q} --regions {input.regions:q} "
-        "--summary {input.summary:q} --faithfulness-plot {input.curves_plot:q} "
+        "--summary {input.summary:q} --data {input.data:q} --faithfulness-plot {input.curves_plot:q} "
         "--receptive-field-plot {input.field_plot:q} --fasta {input.fasta:q} "
         "--attributions {input.attributions:q} --onehot {input.onehot:q} "
-        "--method {params.method:q} {params.options:q} {params.variants:q} --out {output:q} 2> {log:q}"
+        "--method {params.method:q} {params.options:q} {params.variants:q} --out {output:q} --log {log:q}"

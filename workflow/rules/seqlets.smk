@@ -20,4 +20,4 @@ rule seqlets:
         null=lambda wildcards, input: flag("null-attributions", list(input.null)),
     shell:
         "seqsal seqlets --threads {threads:q} --attributions {input.attributions:q} --regions {input.regions:q} "
-        "{params.options:q} {params.null:q} --out {output:q} 2> {log:q}"
+        "{params.options:q} {params.null:q} --out {output:q} --log {log:q}"

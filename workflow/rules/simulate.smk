@@ -18,4 +18,4 @@ rule simulate:
         options=options("simulate"),
         out_dir=lambda wildcards, output: os.path.dirname(output.fasta),
     shell:
-        "seqsal simulate --threads {threads:q} {params.options:q} --out-dir {params.out_dir:q} 2> {log:q}"
+        "seqsal simulate --threads {threads:q} {params.options:q} --out-dir {params.out_dir:q} --log {log:q}"

@@ -11,6 +11,7 @@ rule tracks:
         fasta=fasta_path(),
         truth=config["truth"] or [],
         variant_track=variant_inputs().get("variant_track", []),
+        annotation=config["tracks"]["annotation"] or [],
     output:
         bigwig="results/tracks/attribution.bw",
         bed="results/tracks/seqlets.bed",
@@ -34,7 +35,8 @@ rule tracks:
         methods=lambda wildcards, input: flag(
             "method-attributions", list(input.methods)
         ),
-        options=options("tracks"),
+        options=options("tracks", exclude=("annotation",)),
+        annotation=lambda wildcards, input: flag("annotation", input.annotation or None),
         truth=flag("truth", config["truth"]),
         variants=lambda wildcards, input: flag(
             "variant-track", input.variant_track or None
@@ -43,5 +45,5 @@ rule tracks:
         "seqsal tracks --threads {threads:q} --attributions {input.attributions:q} {params.methods:q} "
         "--regions {input.regions:q} --seqlets {input.seqlets:q} "
         "--seqlet-motifs {input.assignments:q} --motifs-tsv {input.table:q} "
-        "--motifs-meme {input.meme:q} --onehot {input.onehot:q} --fasta {input.fasta:q} {params.truth:q} {params.variants:q} "
-        "{params.options:q} --out-dir results/tracks 2> {log:q}"
+        "--motifs-meme {input.meme:q} --onehot {input.onehot:q} --fasta {input.fasta:q} {params.truth:q} {params.variants:q} {params.annotation:q} "
+        "{params.options:q} --out-dir results/tracks --log {log:q}"

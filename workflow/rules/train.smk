@@ -26,4 +26,4 @@ rule train:
         regions=lambda wildcards, input: flag("regions", input.get("regions")),
     shell:
         "seqsal train --threads {threads:q} --onehot {input.onehot:q} {params.options:q} {params.regions:q} "
-        "--out-dir results/train 2> {log:q}"
+        "--out-dir results/train --log {log:q}"

@@ -30,4 +30,4 @@ rule variants:
         "seqsal variants --threads {threads:q} --model {input.model:q} --variants {input.variants:q} "
         "--regions {input.regions:q} --fasta {input.fasta:q} --motifs-meme {input.meme:q} "
         "--method {params.method:q} --target {params.targets:q} {params.options:q} "
-        "--track {output.track:q} --out-dir results/variants 2> {log:q}"
+        "--track {output.track:q} --out-dir results/variants --log {log:q}"
