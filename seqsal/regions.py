@@ -390,8 +390,8 @@ def build_genome_regions(
             bed["line"][renamed].iloc[0],
         )
         bed = bed.assign(name=names)
-    if labels is None and len(bed.columns) > 8:
-        labels = bed.set_index("name")[list(bed.columns[8:])]
+    if labels is None and len(bed.columns) > 8:  # by position: column 5 is named score twice
+        labels = bed.iloc[:, 8:].set_axis(bed["name"].to_numpy())
     regions, rejected = prepare_regions(
         bed,
         sizes,

@@ -167,3 +167,18 @@ def test_regions_cli_labels_regions_from_a_bigwig_and_rejects_untracked_contigs(
     rejected = pd.read_csv(out / "rejected.tsv", sep="\t")
     assert rejected[["line", "name"]].values.tolist() == [[2, "b"]]
     assert "contig not in signal track" in rejected["reason"].iloc[0]
+
+
+def test_signal_targets_join_the_beds_own_labels(tmp_path):
+    rng = np.random.default_rng(3)
+    write_fasta({"chr1": "".join(rng.choice(list("ACGT"), size=5000))}, tmp_path / "g.fa")
+    write_bigwig(tmp_path / "atac.bw", [("chr1", 0, 5000, 2.0)], sizes={"chr1": 5000})
+    (tmp_path / "r.bed").write_text("chr1\t100\t300\ta\t7\t+\nchr1\t1000\t1200\tb\t9\t-\n")
+    out = tmp_path / "out"
+    args = ["regions", "--bed", str(tmp_path / "r.bed"), "--fasta", str(tmp_path / "g.fa"),
+            "--bed-targets", "5", "--signal", str(tmp_path / "atac.bw"), "--signal-stat", "sum",
+            "--out-dir", str(out)]  # fmt: skip
+    assert main(args) == 0
+    labels = pd.read_csv(out / "labels.tsv", sep="\t").set_index("name")
+    assert list(labels.columns) == ["score", "atac"]
+    assert labels.loc["b"].tolist() == [9.0, 400.0]

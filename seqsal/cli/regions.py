@@ -125,8 +125,21 @@ def _genome(args, shaping) -> tuple:
     if args.negatives == "gc_matched":
         regions, labels, summary["negatives"] = _gc_negatives(args, regions, fasta, tracks)
     if tracks:
-        labels, summary["signal"] = _signal_labels(args, regions, tracks, sizes)
+        targets, summary["signal"] = _signal_labels(args, regions, tracks, sizes)
+        labels = targets if labels is None else _with_signal(labels, targets, args)
     return regions, rejected.reset_index(drop=True), labels, summary
+
+
+def _with_signal(labels, targets, args):
+    """The table's (or the BED's) labels of the regions kept, then the signal's."""
+    clash = sorted(set(labels.columns) & set(targets.columns))
+    if clash:
+        source = args.labels or args.bed
+        raise InputError(
+            f"input.signal: expected target names other than the labels' ({source}), found "
+            f"{', '.join(clash)} in both: rename the track file"
+        )
+    return labels.reindex(targets.index).join(targets)
 
 
 def _mode(args) -> str:
