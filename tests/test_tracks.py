@@ -199,19 +199,19 @@ def test_hypothetical_tracks_map_bases_to_the_plus_strand():
     assert tracks["G"].to_frame().set_index("start")["value"][11] == hyp[1, 1, 1]
 
 
-def test_tabix_copy_of_a_bed_with_a_track_line(tmp_path):
+def test_tabix_copy_of_a_bed_answers_region_queries(tmp_path):
     import pysam
 
     from seqsal.io.bed import write_tabix
 
     path = tmp_path / "s.bed"
     lines = ["chr1\t5\t9\ta", "chr1\t20\t30\tb", "chr2\t0\t4\tc"]
-    path.write_text('track name="x"\n' + "\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n")
     write_tabix(path)
     tabix = pysam.TabixFile(str(tmp_path / "s.bed.gz"))
     assert list(tabix.fetch("chr1", 8, 21)) == lines[:2]
     assert list(tabix.fetch("chr2")) == lines[2:]
-    assert (tmp_path / "s.bed.gz.tbi").exists() and path.read_text().startswith("track")
+    assert path.read_text() == "\n".join(lines) + "\n"  # the BED itself is left as it was
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.bed", "s.bed.gz", "s.bed.gz.tbi"]
 
 

@@ -6,9 +6,6 @@ import json
 import logging
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from ..errors import InputError
 from .options import add_options
 
@@ -111,6 +108,8 @@ def run(args) -> None:
 def _genome(args, shaping) -> tuple:
     """Genome mode: the BED's regions, then the GC-matched negatives and the signal
     labels where asked for; the regions, rejected rows, labels and what was done."""
+    import pandas as pd
+
     from ..io.fasta import contig_sizes
     from ..regions import build_genome_regions
 
@@ -191,6 +190,8 @@ def _read_genome(args):
 def _signal_tracks(args, sizes) -> dict:
     """``{target: (plus path, minus path or None, contigs or None)}`` of ``input.signal``;
     every file checked against the reference now, before any region is read in it."""
+    import pandas as pd
+
     from ..io.signal import signal_contigs
     from ..regions import track_name, unique_names
 
@@ -207,6 +208,8 @@ def _signal_tracks(args, sizes) -> dict:
 
 def _on_tracked_contigs(args, bed, tracks) -> tuple:
     """The BED rows on contigs every bigWig covers, and a rejected row for each other."""
+    import pandas as pd
+
     from ..io.bed import REJECTED_COLUMNS
 
     off = pd.Series(False, index=bed.index)
@@ -223,6 +226,9 @@ def _on_tracked_contigs(args, bed, tracks) -> tuple:
 def _gc_negatives(args, regions, fasta, tracks) -> tuple:
     """The regions and GC-matched negatives, sorted, with ``bound`` labels (none with
     signal, which labels both), and the match's figures (logged)."""
+    import numpy as np
+    import pandas as pd
+
     from ..io.bed import read_bed, sort_bed
     from ..io.fasta import contig_sizes, read_contig
     from ..negatives import gc_matched_negatives
