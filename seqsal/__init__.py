@@ -16,4 +16,14 @@ Data contract (docs/design.md, in full)
   ``torch.load(..., weights_only=True)``.
 """
 
+import os
+
+# OpenMP's default wait policy keeps idle threads spinning after each parallel region: a
+# job whose threads share cores with any other work (Snakemake's other jobs, a laptop's
+# browser, a shared node) then ran 8-10x slower on 2 threads than on 1. A passive wait
+# yields the core. Set here, before any module of seqsal imports torch and its OpenMP
+# runtime, for the seqsal command and for a script that imports seqsal first alike; a
+# value the user set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 __version__ = "0.1.0"

@@ -20,12 +20,7 @@ from .. import __version__
 from ..errors import InputError, last_line, one_line
 from .options import checked
 
-# OpenMP's default wait policy keeps idle threads spinning after each parallel region: a
-# job whose threads share cores with any other work (Snakemake's other jobs, a laptop's
-# browser, a shared node) then ran 8-10x slower on 2 threads than on 1. A passive wait
-# yields the core. Set here, before any stage imports torch and its OpenMP runtime, in
-# every seqsal process; a value the user set is kept.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OMP_WAIT_POLICY: the package sets it on import (seqsal/__init__.py), before torch.
 
 #: The thread pools ``--threads`` sizes: OpenMP (PyTorch's intra-op threads) and the BLAS
 #: libraries NumPy may load, so that no pool runs wider than the job's cores.
