@@ -121,7 +121,7 @@ def _genome(args, shaping) -> tuple:
         bed, sizes, labels=labels, source=args.bed, label_source=args.labels, **shaping
     )
     rejected = pd.concat([untracked, rejected]).sort_values(["source", "line"], kind="stable")
-    if args.negatives == "gc_matched":
+    if args.negatives == "gc_matched" and len(regions):  # none: said next, in one line
         regions, labels, summary["negatives"] = _gc_negatives(args, regions, fasta, tracks)
     if tracks:
         targets, summary["signal"] = _signal_labels(args, regions, tracks, sizes)
