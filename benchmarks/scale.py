@@ -13,6 +13,8 @@ a cluster (per-shard jobs spread over it).
     python benchmarks/scale.py                      # 1k, 4k, 16k regions
     python benchmarks/scale.py --factors 4 16 64    # 4k, 16k, 64k regions
     python benchmarks/scale.py --base 500           # quicker
+    python benchmarks/scale.py --width 1000 --from-checkpoint --base 2500 --factors 1 4
+                                                    # 1 kb regions, a given model
 """
 
 from __future__ import annotations
@@ -31,12 +33,26 @@ ROOT = Path(__file__).resolve().parents[1]
 PER_SHARD = ("encode", "attribute")  # the stages that scale out, a job per shard
 
 
-def run(folder: Path, n_regions: int, n_contigs: int, shard_size: int, epochs: int) -> float:
+def run(
+    folder: Path,
+    n_regions: int,
+    n_contigs: int,
+    shard_size: int,
+    epochs: int,
+    *,
+    width: int = 200,
+    checkpoint: Path | None = None,
+) -> float:
     folder.mkdir(parents=True, exist_ok=True)
+    model = f"max_epochs: {epochs}, patience: {epochs}"
+    if checkpoint:
+        model = f"checkpoint: {checkpoint}"
     (folder / "overlay.yaml").write_text(
-        f"simulate: {{n_regions: {n_regions}, n_contigs: {n_contigs}}}\n"
+        f"simulate: {{n_regions: {n_regions}, n_contigs: {n_contigs}, "
+        f"contig_length: {max(250_000, -(-n_regions // n_contigs) * width * 5 // 2)}}}\n"
+        f"input: {{width: {width}}}\n"
         f"shard_size: {shard_size}\n"
-        f"model: {{max_epochs: {epochs}, patience: {epochs}}}\n"
+        f"model: {{{model}}}\n"
     )
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     if (folder / "wall.txt").exists():  # --reuse: measured by an earlier call
@@ -86,13 +102,27 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--folder", help="where the runs go (default: a temp dir); finished runs are reused"
     )
+    parser.add_argument("--width", type=int, default=200, help="bases per region")
+    parser.add_argument(
+        "--from-checkpoint",
+        action="store_true",
+        help="train once (on the smallest size, not timed), then explain that model at every "
+        "size: the stages after training, as for a model the user brings",
+    )
     args = parser.parse_args(argv)
     folder = Path(args.folder or tempfile.mkdtemp(prefix="seqsal-scale-"))
-    results = {}
+    results, checkpoint = {}, None
     factors = sorted(args.factors)
+    shape = dict(width=args.width)
+    if args.from_checkpoint:
+        run(folder / "trained", args.base, 2, args.shard_size, args.epochs, **shape)
+        checkpoint = folder / "trained" / "results" / "train" / "model.pt"
     for factor in factors:
         n = args.base * factor
-        wall = run(folder / f"x{factor}", n, 2 * factor, args.shard_size, args.epochs)
+        wall = run(
+            folder / f"x{factor}", n, 2 * factor, args.shard_size, args.epochs,
+            checkpoint=checkpoint, **shape,
+        )  # fmt: skip
         results[factor] = (n, wall, job_table(folder / f"x{factor}"))
     stages = sorted(set().union(*(set(t["rule"]) for _, _, t in results.values())))
     print(
@@ -118,15 +148,24 @@ def main(argv=None) -> None:
         print(f"  {a}x->{b}x: {cost:.2f} s")
     if len(marginal) > 1:
         print(f"  last / first: {marginal[-1][2] / marginal[0][2]:.2f} (linear: 1)")
+    first, last = factors[0], factors[-1]
+    growth = {
+        stage: results[last][2].query("rule == @stage")["s"].sum()
+        / max(results[first][2].query("rule == @stage")["s"].sum(), 1e-9)
+        for stage in stages
+    }
+    print(f"\njob seconds, {last}x against {first}x (the regions grew {last // first}x):")
+    print("  " + ", ".join(f"{stage} {ratio:.2f}x" for stage, ratio in growth.items()))
     largest = factors[-1]
     n_largest, _, jobs = results[largest]
     per_region = jobs.groupby("rule")["s"].sum() / n_largest
     print(
-        f"\njob seconds per region at {largest}x (200 bp, 2 cores per job): "
+        f"\njob seconds per region at {largest}x ({args.width} bp, 2 cores per job): "
         + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in per_region.items())
     )
-    # 1 kb regions: every stage's work taken as linear in the width (x5) and the regions
-    seconds = 5 * per_region * 1e6
+    # 1 kb regions: every stage's work taken as linear in the width and the regions (an
+    # overestimate for the stages that grow slower: see the growth ratios above)
+    seconds = 1000 / args.width * per_region * 1e6
     shard_s = sum(seconds.get(k, 0) for k in PER_SHARD)
     print(f"\nestimate, 1,000,000 regions x 1 kb, from the {largest}x job seconds (2-core jobs):")
     for jobs_at_once in (500, 50):  # 1,000 cores; 100 cores
