@@ -227,7 +227,7 @@ def evaluate_maps(
     summary["shortcuts"] = shortcut_summary(X, attrs[method], seqlets, regions, nuisance, artefacts)
     if truth is not None:
         summary["truth"] = {
-            **{m: truth_recovery(a[:], regions, truth) for m, a in attrs.items()},
+            **{m: truth_recovery(a, regions, truth) for m, a in attrs.items()},
             **seqlet_recovery(seqlets, truth),
         }
     if compare_to:

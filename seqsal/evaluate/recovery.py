@@ -49,12 +49,21 @@ def seqlet_recovery(
     }
 
 
+MAX_BASES = 5_000_000  # bases ranked for known sites: memory bounded whatever N
+
+
 def truth_recovery(attr: np.ndarray, regions: pd.DataFrame, truth: pd.DataFrame) -> dict:
     """AUROC and AUPRC of per-base |attribution| for bases inside known sites.
 
+    Every region is scored while they hold at most :data:`MAX_BASES` bases; beyond that,
+    evenly spaced regions that hold about as many (the ranking sorts every base scored:
+    40,000 regions of 1 kb read whole took the evaluate job to 2.6 GB of memory; capped,
+    0.64 GB).
+
     Parameters
     ----------
-    attr : numpy.ndarray, shape=(N, L)
+    attr : array-like, shape=(N, L)
+        Memory-mapped or in memory: only the regions scored are read.
     regions : pandas.DataFrame
     truth : pandas.DataFrame
         Known sites (BED).
@@ -62,11 +71,17 @@ def truth_recovery(attr: np.ndarray, regions: pd.DataFrame, truth: pd.DataFrame)
     Returns
     -------
     recovery : dict
-        ``auroc``, ``auprc`` (NaN without a site) and ``site_base_fraction``.
+        ``auroc``, ``auprc`` (NaN without a site), ``site_base_fraction`` and
+        ``n_regions`` (the regions scored).
     """
-    mask = truth_mask(regions, truth, attr.shape[1])
+    from ..constant import sample_rows
+
+    rows = sample_rows(len(attr), max(1, MAX_BASES // attr.shape[1]))
+    mask = truth_mask(regions.iloc[rows], truth, attr.shape[1])
+    scores = np.abs(np.asarray(attr[rows])).ravel()
     return {
-        "auroc": auroc(mask.ravel(), np.abs(attr).ravel()),
-        "auprc": auprc(mask.ravel(), np.abs(attr).ravel()),
+        "auroc": auroc(mask.ravel(), scores),
+        "auprc": auprc(mask.ravel(), scores),
         "site_base_fraction": float(mask.mean()),
+        "n_regions": len(rows),
     }
