@@ -122,7 +122,7 @@ def _genome(args, shaping) -> tuple:
     )
     rejected = pd.concat([untracked, rejected]).sort_values(["source", "line"], kind="stable")
     if args.negatives == "gc_matched" and len(regions):  # none: said next, in one line
-        regions, labels, summary["negatives"] = _gc_negatives(args, regions, fasta, tracks)
+        regions, labels, summary["negatives"] = _gc_negatives(args, regions, fasta, sizes, tracks)
     if tracks:
         targets, summary["signal"] = _signal_labels(args, regions, tracks, sizes)
         labels = targets if labels is None else _with_signal(labels, targets, args)
@@ -223,17 +223,16 @@ def _on_tracked_contigs(args, bed, tracks) -> tuple:
     return bed[~off].reset_index(drop=True), rejected
 
 
-def _gc_negatives(args, regions, fasta, tracks) -> tuple:
+def _gc_negatives(args, regions, fasta, sizes, tracks) -> tuple:
     """The regions and GC-matched negatives, sorted, with ``bound`` labels (none with
     signal, which labels both), and the match's figures (logged)."""
     import numpy as np
     import pandas as pd
 
     from ..io.bed import read_bed, sort_bed
-    from ..io.fasta import contig_sizes, read_contig
+    from ..io.fasta import read_contig
     from ..negatives import gc_matched_negatives
 
-    sizes = contig_sizes(fasta)
     for _, _, contigs in tracks.values():  # negatives where every track has data
         sizes = {c: n for c, n in sizes.items() if contigs is None or c in contigs}
     blacklist = read_bed(args.blacklist) if args.blacklist else None
